@@ -1,0 +1,26 @@
+#!/usr/bin/env node
+/** The `steady` executable: wires process signals and streams to the CLI in run.ts. */
+import { EXIT } from '../errors.js';
+import { main } from './run.js';
+
+async function runFromProcess(): Promise<void> {
+  const controller = new AbortController();
+  let signals = 0;
+  const onSignal = (sig: 'SIGINT' | 'SIGTERM') => {
+    signals++;
+    if (signals > 1) process.exit(sig === 'SIGINT' ? EXIT.sigint : EXIT.sigterm);
+    controller.abort(sig);
+  };
+  process.on('SIGINT', () => onSignal('SIGINT'));
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
+  // A closed stdout pipe (e.g. `steady ... | head`) is not an error worth a stack trace.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(EXIT.ok);
+  });
+  const code = await main(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, signal: controller.signal });
+  process.exitCode = code;
+  // Give pending writes a moment, then exit even if a stray handle lingers.
+  setTimeout(() => process.exit(code), 50).unref();
+}
+
+await runFromProcess();

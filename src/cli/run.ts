@@ -1,0 +1,100 @@
+/**
+ * The `steady` command line (testable core; the executable is main.ts): dispatches to one file per command, prints errors as one line
+ * `steady: <CODE>: <message>` on stderr (never a stack trace), and maps them to exit codes:
+ * 0 success, 1 runtime failure, 2 bad usage or input, 3 registration did not converge,
+ * 130/143 after SIGINT/SIGTERM.
+ */
+import { readFileSync } from 'node:fs';
+import { EXIT, SteadyError, UsageError } from '../errors.js';
+import { formatHelp, parseArgs } from './args.js';
+import type { Command, CommandContext } from './command.js';
+
+/** Commands, loaded on demand so `steady --help` stays fast. */
+const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
+  stabilize: { summary: 'Stabilize a shaky video: steady colour video out, audio kept', load: async () => (await import('./stabilize.js')).command },
+  register: { summary: 'Align one image onto another (ECC) and report MSE/PSNR/NCC/SSIM', load: async () => (await import('./register.js')).command },
+  track: { summary: 'Track motion through a clip (and a region of interest) as data', load: async () => (await import('./track.js')).command },
+  metrics: { summary: 'Measure steadiness: ITF, stability, cropping, distortion', load: async () => (await import('./metrics.js')).command },
+  serve: { summary: 'Live stabilization with a browser viewer over WebSocket', load: async () => (await import('./serve.js')).command },
+  doctor: { summary: 'Show which ffmpeg/ffprobe binaries are used and whether they work', load: async () => (await import('./doctor.js')).command },
+};
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+function mainHelp(): string {
+  const names = Object.keys(COMMANDS);
+  const width = Math.max(...names.map((n) => n.length)) + 2;
+  return [
+    `steady ${version()}: video stabilization and motion tracking by pyramid ECC image registration`,
+    '',
+    'Usage: steady <command> [options]',
+    '',
+    'Commands:',
+    ...names.map((n) => `  ${n.padEnd(width)}${COMMANDS[n]?.summary}`),
+    '',
+    'Run `steady <command> --help` for its options and examples.',
+    '',
+    'Examples:',
+    '  steady stabilize shaky.mp4 -o steady.mp4          # stabilize, keep colour and audio',
+    '  steady register a.jpg b.jpg -o aligned.jpg         # align photo b onto photo a',
+    '  steady track clip.mp4 -o motion.json --roi 100,80,64,64',
+    '  steady serve shaky.mp4 --loop                      # live preview in the browser',
+    '',
+    'Exit codes: 0 ok, 1 runtime failure, 2 bad usage or input, 3 registration did not converge,',
+    '130/143 interrupted by SIGINT/SIGTERM. Errors: one line `steady: <CODE>: <message>` on stderr.',
+    '',
+  ].join('\n');
+}
+
+/** Runs the CLI with the given arguments; returns the exit code. */
+export async function main(argv: readonly string[], ctx: CommandContext): Promise<number> {
+  try {
+    const [first, ...rest] = argv;
+    if (first === undefined || first === '--help' || first === '-h' || first === 'help') {
+      if (first === 'help' && rest[0] && COMMANDS[rest[0]]) {
+        ctx.stdout.write(formatHelp((await (COMMANDS[rest[0]] as { load: () => Promise<Command> }).load()).spec));
+        return EXIT.ok;
+      }
+      ctx.stdout.write(mainHelp());
+      return first === undefined ? EXIT.usage : EXIT.ok;
+    }
+    if (first === '--version' || first === '-v' || first === '-V') {
+      ctx.stdout.write(`${version()}\n`);
+      return EXIT.ok;
+    }
+    const entry = COMMANDS[first];
+    if (!entry) {
+      throw new UsageError('E_UNKNOWN_COMMAND', `Unknown command ${JSON.stringify(first)}; expected one of ${Object.keys(COMMANDS).join(', ')} (see steady --help)`);
+    }
+    const command = await entry.load();
+    if (rest.includes('--help') || rest.includes('-h')) {
+      ctx.stdout.write(formatHelp(command.spec));
+      return EXIT.ok;
+    }
+    const args = parseArgs(command.spec, rest);
+    return await command.run(args, ctx);
+  } catch (err) {
+    return reportError(err, ctx);
+  }
+}
+
+/** Prints an error as one line and returns its exit code. Unexpected errors are bugs: exit 1, still one line. */
+export function reportError(err: unknown, ctx: Pick<CommandContext, 'stderr' | 'signal'>): number {
+  if (err instanceof SteadyError) {
+    ctx.stderr.write(`steady: ${err.code}: ${err.message.replace(/\s*\n\s*/g, ' | ')}\n`);
+    return err.exitCode;
+  }
+  if (ctx.signal.aborted) {
+    const sig = ctx.signal.reason === 'SIGTERM' ? 'SIGTERM' : 'SIGINT';
+    ctx.stderr.write(`steady: E_INTERRUPTED: interrupted by ${sig}\n`);
+    return sig === 'SIGTERM' ? EXIT.sigterm : EXIT.sigint;
+  }
+  const msg = err instanceof Error ? err.message : String(err);
+  ctx.stderr.write(`steady: E_INTERNAL: ${msg.replace(/\s*\n\s*/g, ' | ')} (this is a bug in steady; please report it)\n`);
+  if (process.env.STEADY_DEBUG && err instanceof Error && err.stack) ctx.stderr.write(`${err.stack}\n`);
+  return EXIT.runtime;
+}
+
