@@ -1,0 +1,114 @@
+/**
+ * Output files are written under a temporary name beside the final path and renamed over it only when
+ * complete, so a crash, an error or Ctrl-C never leaves a truncated file under the name the user asked
+ * for (rename within one directory is atomic). The temporary name keeps the final extension because
+ * ffmpeg picks the container from it. Temporary files still pending when the process exits are removed.
+ */
+import { accessSync, constants, statSync, unlinkSync } from 'node:fs';
+import { rename, unlink } from 'node:fs/promises';
+import { basename, dirname, extname, join, resolve } from 'node:path';
+import { InputError } from '../errors.js';
+
+const pending = new Set<string>();
+let exitHookInstalled = false;
+let counter = 0;
+
+function removePendingSync(): void {
+  for (const p of pending) {
+    try {
+      unlinkSync(p);
+    } catch {
+      // Never written, or already gone.
+    }
+  }
+  pending.clear();
+}
+
+/**
+ * Checks, before any work starts, that `finalPath` can be written: its directory exists, is a
+ * directory and is writable, and the path itself is not a directory.
+ * @throws InputError E_OUTPUT_UNWRITABLE (exit 2) saying which of these failed.
+ */
+export function checkOutputWritable(finalPath: string): void {
+  const dir = dirname(resolve(finalPath));
+  let dirStat: ReturnType<typeof statSync>;
+  try {
+    dirStat = statSync(dir);
+  } catch {
+    throw new InputError('E_OUTPUT_UNWRITABLE', `Cannot write ${JSON.stringify(finalPath)}: directory ${JSON.stringify(dir)} does not exist; create it first or choose another output path`);
+  }
+  if (!dirStat.isDirectory()) {
+    throw new InputError('E_OUTPUT_UNWRITABLE', `Cannot write ${JSON.stringify(finalPath)}: ${JSON.stringify(dir)} is not a directory`);
+  }
+  try {
+    accessSync(dir, constants.W_OK);
+  } catch (cause) {
+    throw new InputError('E_OUTPUT_UNWRITABLE', `Cannot write ${JSON.stringify(finalPath)}: directory ${JSON.stringify(dir)} is not writable; choose another output path`, { cause });
+  }
+  try {
+    if (statSync(finalPath).isDirectory()) {
+      throw new InputError('E_OUTPUT_UNWRITABLE', `Cannot write ${JSON.stringify(finalPath)}: it is a directory; give a file name`);
+    }
+  } catch (err) {
+    if (err instanceof InputError) throw err;
+    // Does not exist yet: fine.
+  }
+}
+
+/**
+ * The temporary name for `finalPath`: hidden, in the same directory, unique to this process, same
+ * extension (`out/clip.mp4` -> `out/.clip.tmp-<pid>-<n>.mp4`).
+ */
+export function tempPathFor(finalPath: string): string {
+  const ext = extname(finalPath);
+  const stem = basename(finalPath, ext);
+  counter += 1;
+  return join(dirname(finalPath), `.${stem}.tmp-${process.pid}-${counter}${ext}`);
+}
+
+/** A file being written under a temporary name. */
+export interface TempOutput {
+  /** The name the file gets on commit. */
+  readonly finalPath: string;
+  /** Where to write meanwhile. */
+  readonly tempPath: string;
+  /** Renames the temporary file over the final path. */
+  commit(): Promise<void>;
+  /** Removes the temporary file (no error if it was never written). */
+  discard(): Promise<void>;
+}
+
+/**
+ * Reserves a temporary name beside `finalPath` after checking the output can be written.
+ * @throws InputError E_OUTPUT_UNWRITABLE when it cannot.
+ */
+export function createTempOutput(finalPath: string): TempOutput {
+  checkOutputWritable(finalPath);
+  const tempPath = tempPathFor(finalPath);
+  if (!exitHookInstalled) {
+    exitHookInstalled = true;
+    process.on('exit', removePendingSync);
+  }
+  pending.add(tempPath);
+  let settled = false;
+  return {
+    finalPath,
+    tempPath,
+    async commit() {
+      if (settled) return;
+      await rename(tempPath, finalPath);
+      settled = true;
+      pending.delete(tempPath);
+    },
+    async discard() {
+      if (settled) return;
+      settled = true;
+      pending.delete(tempPath);
+      try {
+        await unlink(tempPath);
+      } catch {
+        // Never written.
+      }
+    },
+  };
+}
