@@ -1,0 +1,552 @@
+/**
+ * Image warps by a 3x3 matrix, as an inverse map: out(x, y) = src(W · (x, y, 1)) for every output pixel.
+ * With W from a registration (fixed -> moving coordinates), warping `moving` by W aligns it onto `fixed`.
+ *
+ * Two families:
+ * - `warpInto`: GrayImage (float) to GrayImage, nearest / bilinear / bicubic (Keys 1981, a = -0.5),
+ *   optional valid-mask output. Used by registration, metrics and tests.
+ * - `warpPlaneU8Into`: 8-bit planes (Y, and the half-resolution U, V of YUV 4:2:0) for video output,
+ *   nearest / bilinear, on the per-frame hot path: for affine maps the source position is stepped in
+ *   16.16 fixed point along the row and the bilinear weights are integers (1/2048 px).
+ *   `chromaMatrixInto` gives the matrix for 4:2:0 chroma planes from the luma matrix.
+ *
+ * Conventions: pixel centres at integer coordinates; a source point is *inside* when it lies in
+ * [0, width-1] x [0, height-1] (to within INSIDE_EPS_PX), i.e. within the hull of the pixel centres.
+ * Border modes decide what interpolation taps outside the image read:
+ * - 'constant': `borderValue` (like OpenCV BORDER_CONSTANT: near the edge taps blend image and value);
+ * - 'replicate': the nearest edge pixel (OpenCV BORDER_REPLICATE, aaa|abcd|ddd);
+ * - 'reflect': mirror about the edge pixel, which is not repeated (OpenCV BORDER_REFLECT_101,
+ *   dcb|abcd|cba);
+ * - 'keep': output pixels whose source point is outside are left unchanged (the caller keeps what it had
+ *   there, e.g. the previous output frame); taps just outside the edge replicate it.
+ * For a homography, a source point with w <= 0 (at or behind the horizon) has no position: it counts as
+ * outside and reads `borderValue` whatever the mode (left unchanged for 'keep').
+ *
+ * Fast paths: affine W (third row 0 0 1) computes coordinates per row as base + step * x; the 8-bit
+ * warp also solves, per row, the span of x whose taps are all inside and runs a branch-free kernel on
+ * it. A homography takes the general per-pixel path. No allocation per call.
+ */
+import type { GrayImage } from './gray-image.js';
+import type { Mat3 } from '../motion/mat3.js';
+
+/** How the source is interpolated. */
+export type Interpolation = 'nearest' | 'bilinear' | 'bicubic';
+
+/** What taps outside the source read; see the file comment. */
+export type BorderMode = 'constant' | 'replicate' | 'reflect' | 'keep';
+
+/** Tolerance (px) of the inside test, so that rounding in W · p does not flip edge pixels. */
+export const INSIDE_EPS_PX = 1e-6;
+
+/** Options of `warpInto`. */
+export interface WarpOptions {
+  /** Interpolation kernel. @default 'bilinear' */
+  readonly interpolation?: Interpolation;
+  /** Border mode. @default 'constant' */
+  readonly border?: BorderMode;
+  /** Gray level read outside the source with border 'constant'. @default 0 */
+  readonly borderValue?: number;
+  /**
+   * Optional output, width*height of `out`: 1 where the source point is inside the source
+   * ([0, w-1] x [0, h-1]), 0 elsewhere. Written for every pixel whatever the border mode.
+   */
+  readonly validMask?: Uint8Array;
+}
+
+/** Options of `warpPlaneU8Into`. */
+export interface PlaneWarpOptions {
+  /** Interpolation kernel (8-bit planes support nearest and bilinear). @default 'bilinear' */
+  readonly interpolation?: 'nearest' | 'bilinear';
+  /** Border mode. @default 'constant' */
+  readonly border?: BorderMode;
+  /** Sample value 0..255 read outside with border 'constant' (use 128 for neutral chroma). @default 0 */
+  readonly borderValue?: number;
+}
+
+/** True when W's third row is (0, 0, 1), so the map is affine. */
+export function isAffine(W: Mat3): boolean {
+  return W[6] === 0 && W[7] === 0 && W[8] === 1;
+}
+
+/** Maps an integer tap index into [0, n) for a border mode; -1 means "read the constant". */
+export function borderIndex(i: number, n: number, border: BorderMode): number {
+  if (i >= 0 && i < n) return i;
+  switch (border) {
+    case 'constant':
+      return -1;
+    case 'reflect': {
+      if (n === 1) return 0;
+      const period = 2 * n - 2;
+      let r = i % period;
+      if (r < 0) r += period;
+      return r >= n ? period - r : r;
+    }
+    default:
+      // 'replicate' and 'keep'
+      return i < 0 ? 0 : n - 1;
+  }
+}
+
+/** Keys cubic convolution weights (a = -0.5) for taps at offsets -1, 0, 1, 2 from floor(x); f = x - floor(x). */
+function cubicWeights(f: number, w: Float64Array): void {
+  const f2 = f * f;
+  const f3 = f2 * f;
+  w[0] = -0.5 * f3 + f2 - 0.5 * f;
+  w[1] = 1.5 * f3 - 2.5 * f2 + 1;
+  w[2] = -1.5 * f3 + 2 * f2 + 0.5 * f;
+  w[3] = 0.5 * f3 - 0.5 * f2;
+}
+
+const wxScratch = new Float64Array(4);
+const wyScratch = new Float64Array(4);
+
+/** Reads one source sample with border handling (index -1 = the constant). */
+function tap(data: ArrayLike<number>, w: number, h: number, ix: number, iy: number, border: BorderMode, value: number): number {
+  const bx = borderIndex(ix, w, border);
+  const by = borderIndex(iy, h, border);
+  if (bx < 0 || by < 0) return value;
+  return data[by * w + bx] as number;
+}
+
+/** Samples `data` at (sx, sy) with per-tap border handling; the general (slower) path. */
+function sampleGeneral(
+  data: ArrayLike<number>,
+  w: number,
+  h: number,
+  sx: number,
+  sy: number,
+  interp: Interpolation,
+  border: BorderMode,
+  value: number,
+): number {
+  if (interp === 'nearest') {
+    return tap(data, w, h, Math.floor(sx + 0.5), Math.floor(sy + 0.5), border, value);
+  }
+  const x0 = Math.floor(sx);
+  const y0 = Math.floor(sy);
+  const fx = sx - x0;
+  const fy = sy - y0;
+  if (interp === 'bilinear') {
+    const a = tap(data, w, h, x0, y0, border, value);
+    const b = tap(data, w, h, x0 + 1, y0, border, value);
+    const c = tap(data, w, h, x0, y0 + 1, border, value);
+    const d = tap(data, w, h, x0 + 1, y0 + 1, border, value);
+    const top = a + (b - a) * fx;
+    const bot = c + (d - c) * fx;
+    return top + (bot - top) * fy;
+  }
+  cubicWeights(fx, wxScratch);
+  cubicWeights(fy, wyScratch);
+  let acc = 0;
+  for (let j = 0; j < 4; j++) {
+    let row = 0;
+    for (let i = 0; i < 4; i++) row += (wxScratch[i] as number) * tap(data, w, h, x0 - 1 + i, y0 - 1 + j, border, value);
+    acc += (wyScratch[j] as number) * row;
+  }
+  return acc;
+}
+
+/**
+ * Warps `src` into `out` by the inverse map W: out(x, y) = src(W · (x, y)). Returns `out`.
+ * `out` and `src` may have different sizes; they must not share memory.
+ * @param W 3x3 row-major, output pixel coordinates -> source pixel coordinates
+ */
+export function warpInto(out: GrayImage, src: GrayImage, W: Mat3, options: WarpOptions = {}): GrayImage {
+  const interp = options.interpolation ?? 'bilinear';
+  const border = options.border ?? 'constant';
+  const value = options.borderValue ?? 0;
+  const mask = options.validMask;
+  const keep = border === 'keep';
+  const { width: ow, height: oh } = out;
+  const od = out.data;
+  const { width: sw, height: sh, data: sd } = src;
+  const m0 = W[0] as number, m1 = W[1] as number, m2 = W[2] as number;
+  const m3 = W[3] as number, m4 = W[4] as number, m5 = W[5] as number;
+  const m6 = W[6] as number, m7 = W[7] as number, m8 = W[8] as number;
+  const affine = isAffine(W);
+  const xMax = sw - 1 + INSIDE_EPS_PX;
+  const yMax = sh - 1 + INSIDE_EPS_PX;
+  // Interior spans for the direct (no border lookup) kernels: every tap inside.
+  const cubic = interp === 'bicubic';
+  const loX = cubic ? 1 : 0;
+  const loY = cubic ? 1 : 0;
+  const hiX = cubic ? sw - 3 : sw - 2; // floor(sx) <= hiX
+  const hiY = cubic ? sh - 3 : sh - 2;
+  for (let y = 0; y < oh; y++) {
+    const bx = m1 * y + m2;
+    const by = m4 * y + m5;
+    const bw = m7 * y + m8;
+    const row = y * ow;
+    for (let x = 0; x < ow; x++) {
+      let sx: number;
+      let sy: number;
+      let behind = false;
+      if (affine) {
+        sx = bx + m0 * x;
+        sy = by + m3 * x;
+      } else {
+        const wq = bw + m6 * x;
+        behind = !(wq > 0);
+        sx = (bx + m0 * x) / wq;
+        sy = (by + m3 * x) / wq;
+      }
+      const inside = !behind && sx >= -INSIDE_EPS_PX && sx <= xMax && sy >= -INSIDE_EPS_PX && sy <= yMax;
+      if (mask !== undefined) mask[row + x] = inside ? 1 : 0;
+      if (!inside) {
+        if (keep) continue;
+        if (behind) {
+          od[row + x] = value;
+          continue;
+        }
+      }
+      if (interp === 'nearest') {
+        const ix = Math.floor(sx + 0.5);
+        const iy = Math.floor(sy + 0.5);
+        od[row + x] =
+          ix >= 0 && ix < sw && iy >= 0 && iy < sh ? (sd[iy * sw + ix] as number) : tap(sd, sw, sh, ix, iy, border, value);
+        continue;
+      }
+      const x0 = Math.floor(sx);
+      const y0 = Math.floor(sy);
+      if (x0 < loX || x0 > hiX || y0 < loY || y0 > hiY) {
+        od[row + x] = sampleGeneral(sd, sw, sh, sx, sy, interp, border, value);
+        continue;
+      }
+      const fx = sx - x0;
+      const fy = sy - y0;
+      const i = y0 * sw + x0;
+      if (!cubic) {
+        const a = sd[i] as number;
+        const b = sd[i + 1] as number;
+        const c = sd[i + sw] as number;
+        const d = sd[i + sw + 1] as number;
+        const top = a + (b - a) * fx;
+        const bot = c + (d - c) * fx;
+        od[row + x] = top + (bot - top) * fy;
+      } else {
+        cubicWeights(fx, wxScratch);
+        cubicWeights(fy, wyScratch);
+        const w0 = wxScratch[0] as number, w1 = wxScratch[1] as number;
+        const w2 = wxScratch[2] as number, w3 = wxScratch[3] as number;
+        let acc = 0;
+        let k = i - sw - 1;
+        for (let j = 0; j < 4; j++, k += sw) {
+          const r =
+            w0 * (sd[k] as number) + w1 * (sd[k + 1] as number) + w2 * (sd[k + 2] as number) + w3 * (sd[k + 3] as number);
+          acc += (wyScratch[j] as number) * r;
+        }
+        od[row + x] = acc;
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * Fixed-point precision of the 8-bit bilinear weights: 1/2048 px (fractions truncated). Products stay
+ * below 2^31: 255 * 2048 * 2048 < 2^31.
+ */
+const FRAC_BITS = 11;
+const FRAC_ONE = 1 << FRAC_BITS;
+const FRAC_MASK = FRAC_ONE - 1;
+const ROUND_HALF = 1 << (2 * FRAC_BITS - 1);
+/** Stepped source coordinates are 16.16 fixed point. */
+const COORD_BITS = 16;
+const COORD_ONE = 1 << COORD_BITS;
+/** Pixels between re-anchorings of the stepped coordinates on the exact float position. */
+const STEP_BLOCK = 32;
+/** Largest plane size for 16.16 coordinates (beyond it the float kernel runs). */
+const MAX_FIXED_SIZE = 16384;
+/**
+ * Bilinear interior margin (px): points closer than this to the last pixel centre take the general path,
+ * so that the fixed-point drift (< STEP_BLOCK * 2^-17 + 2^-16 px) can never move a tap outside.
+ */
+const EDGE_MARGIN_PX = 1 / 1024;
+
+/** One 8-bit sample by the general path (float math, per-tap borders), rounded. */
+function sampleU8General(
+  src: Uint8Array,
+  sw: number,
+  sh: number,
+  sx: number,
+  sy: number,
+  interp: 'nearest' | 'bilinear',
+  border: BorderMode,
+  value: number,
+): number {
+  const v = sampleGeneral(src, sw, sh, sx, sy, interp, border, value);
+  return v <= 0 ? 0 : v >= 255 ? 255 : Math.floor(v + 0.5);
+}
+
+/**
+ * Warps an 8-bit plane (tightly packed, i = y * width + x) by the inverse map W:
+ * out(x, y) = src(W · (x, y)). For YUV 4:2:0 call it three times: Y with the luma matrix, U and V
+ * (ceil(w/2) x ceil(h/2)) with `chromaMatrixInto(m, W)` and borderValue 128 for a neutral fill.
+ * Bilinear uses fixed-point weights of 1/2048 px (result within 1 gray level of exact float
+ * bilinear, rounded). Returns `out`.
+ * @param out output plane, outW * outH bytes (must not share memory with src)
+ * @param W 3x3 row-major, output pixel coordinates -> source pixel coordinates
+ */
+export function warpPlaneU8Into(
+  out: Uint8Array,
+  outW: number,
+  outH: number,
+  src: Uint8Array,
+  srcW: number,
+  srcH: number,
+  W: Mat3,
+  options: PlaneWarpOptions = {},
+): Uint8Array {
+  const interp = options.interpolation ?? 'bilinear';
+  const border = options.border ?? 'constant';
+  const value = options.borderValue ?? 0;
+  const keep = border === 'keep';
+  const m0 = W[0] as number, m1 = W[1] as number, m2 = W[2] as number;
+  const m3 = W[3] as number, m4 = W[4] as number, m5 = W[5] as number;
+  const m6 = W[6] as number, m7 = W[7] as number, m8 = W[8] as number;
+  const nearest = interp === 'nearest';
+  // Interior: every tap inside. Nearest: the point itself inside. Bilinear: floor(s) in [0, n-2], with a
+  // margin of EDGE_MARGIN_PX so that the fixed-point drift cannot step a tap outside.
+  const fixedStep = srcW <= MAX_FIXED_SIZE && srcH <= MAX_FIXED_SIZE && outW <= MAX_FIXED_SIZE;
+  const xLo = nearest ? 0 : EDGE_MARGIN_PX;
+  const yLo = xLo;
+  const xHi = nearest ? srcW - 1 : srcW - 1 - EDGE_MARGIN_PX;
+  const yHi = nearest ? srcH - 1 : srcH - 1 - EDGE_MARGIN_PX;
+  const dX = Math.round(m0 * COORD_ONE) | 0;
+  const dY = Math.round(m3 * COORD_ONE) | 0;
+  const xMax = srcW - 1 + INSIDE_EPS_PX;
+  const yMax = srcH - 1 + INSIDE_EPS_PX;
+
+  if (isAffine(W)) {
+    for (let y = 0; y < outH; y++) {
+      const bx = m1 * y + m2;
+      const by = m4 * y + m5;
+      const row = y * outW;
+      // The interior span [lo, hi] of this row: sx = bx + m0 x and sy = by + m3 x are monotone in x,
+      // so it is one interval; estimate it, then settle its ends on the exact per-pixel test.
+      const span = spanOf(bx, m0, xLo, xHi, outW, spanScratch);
+      let lo = spanScratch[0] as number;
+      let hi = spanScratch[1] as number;
+      if (span) {
+        spanOf(by, m3, yLo, yHi, outW, spanScratch);
+        lo = Math.max(lo, spanScratch[0] as number);
+        hi = Math.min(hi, spanScratch[1] as number);
+      }
+      if (lo <= hi) {
+        while (lo <= hi && !interiorAt(bx, by, m0, m3, lo, xLo, yLo, xHi, yHi)) lo++;
+        while (hi >= lo && !interiorAt(bx, by, m0, m3, hi, xLo, yLo, xHi, yHi)) hi--;
+        while (lo > 0 && interiorAt(bx, by, m0, m3, lo - 1, xLo, yLo, xHi, yHi)) lo--;
+        while (hi < outW - 1 && interiorAt(bx, by, m0, m3, hi + 1, xLo, yLo, xHi, yHi)) hi++;
+      }
+      // Border pixels left and right of the interior span.
+      const leftEnd = lo <= hi ? lo : outW;
+      for (let x = 0; x < leftEnd; x++) {
+        borderPixel(out, row + x, src, srcW, srcH, bx + m0 * x, by + m3 * x, interp, border, value, keep, xMax, yMax);
+      }
+      if (lo > hi) continue;
+      for (let x = hi + 1; x < outW; x++) {
+        borderPixel(out, row + x, src, srcW, srcH, bx + m0 * x, by + m3 * x, interp, border, value, keep, xMax, yMax);
+      }
+      if (nearest) {
+        for (let x = lo; x <= hi; x++) {
+          const ix = (bx + m0 * x + 0.5) | 0;
+          const iy = (by + m3 * x + 0.5) | 0;
+          out[row + x] = src[iy * srcW + ix] as number;
+        }
+      } else if (fixedStep) {
+        // 16.16 fixed-point coordinates stepped by integer increments, re-anchored on the exact float
+        // position every STEP_BLOCK pixels so that the drift stays below STEP_BLOCK * 2^-17 px.
+        for (let x0 = lo; x0 <= hi; x0 += STEP_BLOCK) {
+          const end = Math.min(x0 + STEP_BLOCK - 1, hi);
+          let X = ((bx + m0 * x0) * COORD_ONE) | 0;
+          let Y = ((by + m3 * x0) * COORD_ONE) | 0;
+          for (let x = x0; x <= end; x++) {
+            const i = (Y >> COORD_BITS) * srcW + (X >> COORD_BITS);
+            const fx = (X >> (COORD_BITS - FRAC_BITS)) & FRAC_MASK;
+            const fy = (Y >> (COORD_BITS - FRAC_BITS)) & FRAC_MASK;
+            const p00 = src[i] as number;
+            const p01 = src[i + 1] as number;
+            const p10 = src[i + srcW] as number;
+            const p11 = src[i + srcW + 1] as number;
+            const top = (p00 << FRAC_BITS) + (p01 - p00) * fx;
+            const bot = (p10 << FRAC_BITS) + (p11 - p10) * fx;
+            out[row + x] = ((top << FRAC_BITS) + (bot - top) * fy + ROUND_HALF) >> (2 * FRAC_BITS);
+            X = (X + dX) | 0;
+            Y = (Y + dY) | 0;
+          }
+        }
+      } else {
+        for (let x = lo; x <= hi; x++) {
+          const sx = bx + m0 * x;
+          const sy = by + m3 * x;
+          const ix = sx | 0;
+          const iy = sy | 0;
+          const fx = ((sx - ix) * FRAC_ONE) | 0;
+          const fy = ((sy - iy) * FRAC_ONE) | 0;
+          const i = iy * srcW + ix;
+          const p00 = src[i] as number;
+          const p01 = src[i + 1] as number;
+          const p10 = src[i + srcW] as number;
+          const p11 = src[i + srcW + 1] as number;
+          const top = (p00 << FRAC_BITS) + (p01 - p00) * fx;
+          const bot = (p10 << FRAC_BITS) + (p11 - p10) * fx;
+          out[row + x] = (top * FRAC_ONE + (bot - top) * fy + ROUND_HALF) >> (2 * FRAC_BITS);
+        }
+      }
+    }
+    return out;
+  }
+
+  // Homography: per-pixel division and interior test.
+  for (let y = 0; y < outH; y++) {
+    const bx = m1 * y + m2;
+    const by = m4 * y + m5;
+    const bw = m7 * y + m8;
+    const row = y * outW;
+    for (let x = 0; x < outW; x++) {
+      const wq = bw + m6 * x;
+      if (!(wq > 0)) {
+        if (!keep) out[row + x] = value;
+        continue;
+      }
+      const sx = (bx + m0 * x) / wq;
+      const sy = (by + m3 * x) / wq;
+      if (!(sx >= xLo && sx <= xHi && sy >= yLo && sy <= yHi)) {
+        borderPixel(out, row + x, src, srcW, srcH, sx, sy, interp, border, value, keep, xMax, yMax);
+        continue;
+      }
+      if (nearest) {
+        out[row + x] = src[((sy + 0.5) | 0) * srcW + ((sx + 0.5) | 0)] as number;
+        continue;
+      }
+      const ix = sx | 0;
+      const iy = sy | 0;
+      const fx = ((sx - ix) * FRAC_ONE) | 0;
+      const fy = ((sy - iy) * FRAC_ONE) | 0;
+      const i = iy * srcW + ix;
+      const p00 = src[i] as number;
+      const p01 = src[i + 1] as number;
+      const p10 = src[i + srcW] as number;
+      const p11 = src[i + srcW + 1] as number;
+      const top = (p00 << FRAC_BITS) + (p01 - p00) * fx;
+      const bot = (p10 << FRAC_BITS) + (p11 - p10) * fx;
+      out[row + x] = (top * FRAC_ONE + (bot - top) * fy + ROUND_HALF) >> (2 * FRAC_BITS);
+    }
+  }
+  return out;
+}
+
+const spanScratch = new Float64Array(2);
+
+/** The exact per-pixel interior test of the affine 8-bit path (same arithmetic as its kernel). */
+function interiorAt(
+  bx: number,
+  by: number,
+  m0: number,
+  m3: number,
+  x: number,
+  xLo: number,
+  yLo: number,
+  xHi: number,
+  yHi: number,
+): boolean {
+  const sx = bx + m0 * x;
+  const sy = by + m3 * x;
+  return sx >= xLo && sx <= xHi && sy >= yLo && sy <= yHi;
+}
+
+/**
+ * Estimates the integer x in [0, n) with lo <= base + step * x <= hi, into out = [first, last]
+ * (first > last when empty). Returns false when the span is empty. Rounding is settled by the caller.
+ */
+function spanOf(base: number, step: number, lo: number, hi: number, n: number, out: Float64Array): boolean {
+  let a: number;
+  let b: number;
+  if (step === 0) {
+    if (base >= lo && base <= hi) {
+      a = 0;
+      b = n - 1;
+    } else {
+      a = 0;
+      b = -1;
+    }
+  } else {
+    const t0 = (lo - base) / step;
+    const t1 = (hi - base) / step;
+    a = Math.max(0, Math.ceil(Math.min(t0, t1)));
+    b = Math.min(n - 1, Math.floor(Math.max(t0, t1)));
+    if (!Number.isFinite(a) || !Number.isFinite(b)) {
+      a = 0;
+      b = -1;
+    }
+  }
+  out[0] = a;
+  out[1] = b;
+  return a <= b;
+}
+
+/** Writes one output pixel whose taps are not all inside. */
+function borderPixel(
+  out: Uint8Array,
+  o: number,
+  src: Uint8Array,
+  sw: number,
+  sh: number,
+  sx: number,
+  sy: number,
+  interp: 'nearest' | 'bilinear',
+  border: BorderMode,
+  value: number,
+  keep: boolean,
+  xMax: number,
+  yMax: number,
+): void {
+  if (keep) {
+    if (!(sx >= -INSIDE_EPS_PX && sx <= xMax && sy >= -INSIDE_EPS_PX && sy <= yMax)) return;
+  } else if (border === 'constant' && (sx < -1 || sy < -1 || sx > sw || sy > sh)) {
+    // Every tap is outside: skip the interpolation.
+    out[o] = value;
+    return;
+  }
+  out[o] = sampleU8General(src, sw, sh, sx, sy, interp, border, value);
+}
+
+/** Chroma sample siting of 4:2:0 relative to luma (see `chromaMatrixInto`). */
+export type ChromaSiting = 'left' | 'center' | 'top-left';
+
+const chromaA = new Float64Array(9);
+const chromaB = new Float64Array(9);
+
+/**
+ * The matrix for the half-resolution chroma planes of YUV 4:2:0 that matches the luma matrix W
+ * (both as inverse maps, output -> source): out = C^-1 · W · C, where C maps chroma pixel coordinates to
+ * luma pixel coordinates. Sitings (chroma sample centre in luma pixel coordinates):
+ * - 'left' (MPEG-2, H.264/H.265 default, what ffmpeg's yuv420p from most video means):
+ *   luma x = 2 cx, luma y = 2 cy + 0.5 (i.e. chroma x = luma x / 2, chroma y = (luma y + 0.5) / 2 - 0.5);
+ * - 'center' (JPEG, MPEG-1): luma x = 2 cx + 0.5, luma y = 2 cy + 0.5;
+ * - 'top-left' (co-sited, e.g. some HDR): luma x = 2 cx, luma y = 2 cy.
+ * `out` may alias W. Returns `out`.
+ * @param siting chroma sample siting. @default 'left'
+ */
+export function chromaMatrixInto(out: Mat3, W: Mat3, siting: ChromaSiting = 'left'): Mat3 {
+  const ox = siting === 'center' ? 0.5 : 0;
+  const oy = siting === 'top-left' ? 0 : 0.5;
+  // A = W · C with C = [2 0 ox; 0 2 oy; 0 0 1]
+  const a = chromaA;
+  for (let r = 0; r < 3; r++) {
+    const w0 = W[r * 3] as number, w1 = W[r * 3 + 1] as number, w2 = W[r * 3 + 2] as number;
+    a[r * 3] = 2 * w0;
+    a[r * 3 + 1] = 2 * w1;
+    a[r * 3 + 2] = w0 * ox + w1 * oy + w2;
+  }
+  // out = C^-1 · A with C^-1 = [0.5 0 -ox/2; 0 0.5 -oy/2; 0 0 1]
+  const b = chromaB;
+  for (let c = 0; c < 3; c++) {
+    const a2 = a[6 + c] as number;
+    b[c] = 0.5 * (a[c] as number) - 0.5 * ox * a2;
+    b[3 + c] = 0.5 * (a[3 + c] as number) - 0.5 * oy * a2;
+    b[6 + c] = a2;
+  }
+  out.set(b);
+  return out;
+}
