@@ -122,7 +122,7 @@ export function ncc(a: GrayImage, b: GrayImage, mask?: Uint8Array): number {
   }
   if (saa === 0 || sbb === 0) return equal ? 1 : 0;
   const r = sab / Math.sqrt(saa * sbb);
-  return r > 1 ? 1 : r < -1 ? -1 : r;
+  return Math.min(1, Math.max(-1, r));
 }
 
 /** Buffers for SSIM at one image size; reuse across calls to avoid allocation. */
