@@ -1,0 +1,359 @@
+/**
+ * Decodes a video into raw YUV 4:2:0 8-bit frames by running ffmpeg with its stdout as a pipe of raw
+ * frames, cut into exact-size frames by frame-splitter.ts.
+ *
+ * ffmpeg is spawned directly, not through fluent-ffmpeg: fluent builds command lines for files and
+ * streams it manages itself, hides the child's stdout behind its own stream plumbing and gives no
+ * handle to pause it frame by frame or kill it when the consumer stops; a raw frame pipe needs exactly
+ * those. Every child goes through the process registry.
+ *
+ * Frame layout: one contiguous buffer per frame, Y (width x height), then U, then V (each
+ * ceil(width/2) x ceil(height/2): ffmpeg rounds chroma up for odd sizes), all tightly packed. The plane
+ * views are valid only until the next frame is pulled (the buffer is reused): copy to keep.
+ *
+ * Pixel formats: ffmpeg converts whatever the source is (10-bit, 4:2:2, 4:4:4, RGB, full-range JPEG
+ * YUV) to limited-range yuv420p, 8 bits; 10-bit sources lose their two low bits there.
+ *
+ * Timestamps: frames are passed through as decoded (`-fps_mode passthrough`, `-vsync passthrough` on
+ * ffmpeg before 5.1: no frame dropped or duplicated) and frame k is given ptsSec = start + k / fps with
+ * the probed average frame rate. That is exact for constant-frame-rate input. For variable-frame-rate
+ * input it is the time on a uniform clock with the same average rate, the clock the encoder writes the
+ * output with, so the output keeps the frame count and the overall duration but not the original
+ * spacing between frames.
+ */
+import type { ChildProcess } from 'node:child_process';
+import type { Readable } from 'node:stream';
+import { InputError, InterruptedError, RuntimeError } from '../errors.js';
+import type { YuvFrame } from '../stabilize/frame-types.js';
+import { expectNumber, expectPositive } from '../validate.js';
+import { ffmpegFeatures, resolveFfmpeg } from './binaries.js';
+import { PartialFrameError, splitFrames } from './frame-splitter.js';
+import { type ProbeOptions, probeVideo, type VideoProbe } from './probe.js';
+import { killAndWait, spawnTracked, TailBuffer, waitForExit } from './process-registry.js';
+
+/** One decoded frame: YUV 4:2:0, 8-bit planes in one buffer. Valid until the next frame is pulled. */
+export interface DecodedFrame extends YuvFrame {
+  /** 0-based index in decode order (continues across loops with `loop`). */
+  readonly index: number;
+  /** Presentation time in the source, seconds: start + index / fps. */
+  readonly ptsSec: number;
+  /** Time from the first decoded frame, seconds: index / fps. */
+  readonly timeSec: number;
+  readonly width: number;
+  readonly height: number;
+  /** ceil(width / 2). */
+  readonly chromaWidth: number;
+  /** ceil(height / 2). */
+  readonly chromaHeight: number;
+  /** The whole frame: Y, U, V back to back. */
+  readonly data: Uint8Array;
+  /** width * height luma samples, row-major. */
+  readonly y: Uint8Array;
+  /** chromaWidth * chromaHeight samples. */
+  readonly u: Uint8Array;
+  /** chromaWidth * chromaHeight samples. */
+  readonly v: Uint8Array;
+}
+
+/** Options of openDecoder. */
+export interface DecoderOptions {
+  /** Start decoding at this time, seconds (ffmpeg input `-ss`: accurate, decodes and drops earlier frames). @default 0 */
+  readonly startSec?: number;
+  /** Decode at most this many seconds (ffmpeg input `-t`). @default to the end */
+  readonly durationSec?: number;
+  /** Frame rate of an image sequence such as `frames/%04d.png` (ffmpeg `-framerate`), frames per second. */
+  readonly framerate?: number | string;
+  /** Input format (ffmpeg `-f`), e.g. `v4l2` for a camera, `lavfi` for a filter graph. @default guessed */
+  readonly inputFormat?: string;
+  /** Extra input options placed before `-i` (e.g. `['-video_size', '1280x720']`). @default [] */
+  readonly inputOptions?: readonly string[];
+  /** Read the input at its native frame rate (ffmpeg `-re`), as a live source would deliver it. @default false */
+  readonly realtime?: boolean;
+  /** Loop the input forever (ffmpeg `-stream_loop -1`); frame indices keep counting. @default false */
+  readonly loop?: boolean;
+  /**
+   * Rotate frames to their display orientation (ffmpeg's autorotate). With false (`-noautorotate`)
+   * frames come in stored orientation and the caller carries `probe.rotationDeg` to the output.
+   * @default true
+   */
+  readonly autorotate?: boolean;
+  /** Decoder threads (ffmpeg `-threads` on the input). @default ffmpeg's choice */
+  readonly threads?: number;
+  /** The probe of this input, when already done (saves one ffprobe run). @default probed here */
+  readonly probe?: VideoProbe;
+  /** Standard input to decode when the input is '-' (probed here unless `probe` is given, whose `stdin` replay is then used). @default process.stdin */
+  readonly stdin?: Readable;
+  /**
+   * Accept a file that ends early. ffmpeg exits 0 on a truncated or corrupt file after decoding what
+   * it can; without this option, when ffmpeg logged errors and fewer frames came than the probe
+   * announced, the iteration ends with E_DECODE_FAILED (after the frames that did decode).
+   * @default false
+   */
+  readonly allowPartial?: boolean;
+  /** Kills ffmpeg and ends the iteration with an error when aborted. */
+  readonly signal?: AbortSignal;
+  /** ffmpeg to run. @default resolveFfmpeg().path */
+  readonly ffmpegPath?: string;
+}
+
+/** A video being decoded. Iterate it once (`for await (const f of decoder)`); breaking stops ffmpeg. */
+export interface Decoder extends AsyncIterable<DecodedFrame> {
+  /** What ffprobe said about the input. */
+  readonly probe: VideoProbe;
+  /** Width of the delivered frames (display width with autorotate, else stored width), pixels. */
+  readonly width: number;
+  /** Height of the delivered frames, pixels. */
+  readonly height: number;
+  readonly chromaWidth: number;
+  readonly chromaHeight: number;
+  /** Bytes per frame: width*height + 2*chromaWidth*chromaHeight. */
+  readonly frameBytes: number;
+  /** Frames per second of the timestamps. */
+  readonly fps: number;
+  /** The same rate as `num/den`, for the encoder. */
+  readonly fpsRational: string;
+  /** Display rotation still to apply to the delivered frames (0 with autorotate). */
+  readonly rotationDeg: VideoProbe['rotationDeg'];
+  /** The ffmpeg arguments (for logs and bug reports). */
+  readonly args: readonly string[];
+  /** Frames handed out so far. */
+  readonly framesDecoded: number;
+  /** The last few KiB of what ffmpeg logged (errors only), for warnings; empty when all went well. */
+  readonly stderrTail: string;
+  /** The frames; may be called once. */
+  frames(): AsyncGenerator<DecodedFrame, void, undefined>;
+  /** Stops ffmpeg if it runs and waits for it to exit. Safe to call at any time, more than once. */
+  close(): Promise<void>;
+}
+
+/** Bytes of one yuv420p frame of the given size (chroma planes rounded up for odd sizes). */
+export function yuv420pFrameBytes(width: number, height: number): number {
+  return width * height + 2 * Math.ceil(width / 2) * Math.ceil(height / 2);
+}
+
+/** Builds ffmpeg's input arguments shared by the decoder and image reader. */
+function inputArgs(input: string, options: DecoderOptions): string[] {
+  const args: string[] = [];
+  if (options.realtime === true) args.push('-re');
+  if (options.loop === true) args.push('-stream_loop', '-1');
+  if (options.autorotate === false) args.push('-noautorotate');
+  if (options.threads !== undefined) args.push('-threads', String(options.threads));
+  if (options.inputFormat !== undefined) args.push('-f', options.inputFormat);
+  if (options.framerate !== undefined) args.push('-framerate', String(options.framerate));
+  args.push(...(options.inputOptions ?? []));
+  if (options.startSec !== undefined && options.startSec > 0) args.push('-ss', String(options.startSec));
+  if (options.durationSec !== undefined) args.push('-t', String(options.durationSec));
+  args.push('-i', input === '-' ? 'pipe:0' : input);
+  return args;
+}
+
+/**
+ * How many frames a clean decode should give, from the probe and the trim; null when unknown (live
+ * inputs, loops, no count in the container). `exact` when the container stores the count and no trim
+ * applies; otherwise a rounded estimate.
+ */
+function expectedFrames(input: string, probe: VideoProbe, options: DecoderOptions): { count: number; exact: boolean } | null {
+  if (options.loop === true || input === '-' || options.inputFormat !== undefined) return null;
+  const total = probe.frameCount ?? probe.estimatedFrameCount;
+  if (total === null) return null;
+  const start = options.startSec ?? 0;
+  if (start === 0 && options.durationSec === undefined) return { count: total, exact: probe.frameCount !== null };
+  let n = total - start * probe.fps;
+  if (options.durationSec !== undefined) n = Math.min(n, options.durationSec * probe.fps);
+  return { count: Math.max(0, Math.round(n)), exact: false };
+}
+
+function validate(options: DecoderOptions): void {
+  if (options.startSec !== undefined) expectNumber('startSec', options.startSec, 0, Number.POSITIVE_INFINITY);
+  if (options.durationSec !== undefined) expectPositive('durationSec', options.durationSec);
+  if (options.threads !== undefined) expectNumber('threads', options.threads, 0, 1024);
+}
+
+/** Read through a function so that TypeScript does not narrow `aborted` across awaits. */
+function isAborted(signal: AbortSignal | undefined): boolean {
+  return signal?.aborted === true;
+}
+
+function abortError(signal: AbortSignal): Error {
+  const r: unknown = signal.reason;
+  if (r instanceof Error) return r;
+  return new InterruptedError(r === 'SIGTERM' ? 'SIGTERM' : 'SIGINT');
+}
+
+/**
+ * Opens a video for decoding: probes it (unless `options.probe` is given) and prepares ffmpeg, which
+ * starts when the frames are first pulled and is killed when the loop ends early, throws, or `close()`
+ * is called.
+ * @param input a path, URL, device, lavfi graph (with inputFormat 'lavfi') or '-' for standard input.
+ * @throws the probe's InputErrors (E_INPUT_NOT_FOUND, E_INPUT_EMPTY, E_NOT_VIDEO); while iterating,
+ *   RuntimeError E_DECODE_FAILED with ffmpeg's stderr tail when ffmpeg fails or stops mid-frame.
+ */
+export async function openDecoder(input: string, options: DecoderOptions = {}): Promise<Decoder> {
+  validate(options);
+  const probeOptions: ProbeOptions = {
+    ...(options.inputFormat !== undefined ? { inputFormat: options.inputFormat } : {}),
+    ...(options.framerate !== undefined ? { framerate: options.framerate } : {}),
+    ...(options.inputOptions !== undefined ? { inputOptions: options.inputOptions } : {}),
+    ...(options.stdin !== undefined ? { stdin: options.stdin } : {}),
+  };
+  const probe = options.probe ?? (await probeVideo(input, probeOptions));
+  const ffmpeg = options.ffmpegPath ?? resolveFfmpeg().path;
+  const autorotate = options.autorotate !== false;
+  const width = autorotate ? probe.displayWidth : probe.width;
+  const height = autorotate ? probe.displayHeight : probe.height;
+  const chromaWidth = Math.ceil(width / 2);
+  const chromaHeight = Math.ceil(height / 2);
+  const lumaBytes = width * height;
+  const chromaBytes = chromaWidth * chromaHeight;
+  const frameBytes = lumaBytes + 2 * chromaBytes;
+  const features = ffmpegFeatures(ffmpeg);
+  const args = [
+    '-hide_banner',
+    '-nostats',
+    '-loglevel',
+    'error',
+    ...(input === '-' ? [] : ['-nostdin']),
+    ...inputArgs(input, options),
+    '-map',
+    '0:v:0',
+    '-an',
+    '-sn',
+    '-dn',
+    ...(features.fpsMode ? ['-fps_mode', 'passthrough'] : ['-vsync', 'passthrough']),
+    // The scale keeps every frame at the probed size even if the stream changes resolution midway (a
+    // no-op otherwise); format converts 10-bit / 4:2:2 / RGB sources to 8-bit 4:2:0.
+    '-vf',
+    `scale=${width}:${height},format=yuv420p`,
+    '-pix_fmt',
+    'yuv420p',
+    '-f',
+    'rawvideo',
+    'pipe:1',
+  ];
+  const startSec = options.startSec ?? 0;
+  const fps = probe.fps;
+  let child: ChildProcess | null = null;
+  let started = false;
+  let framesDecoded = 0;
+  /** close() was called: the end of ffmpeg's output is then expected, not an error. */
+  let closing = false;
+  const stderr = new TailBuffer(4096);
+
+  const describe = (): string => (input === '-' ? 'standard input' : JSON.stringify(input));
+  const failure = (what: string): RuntimeError => {
+    const tail = stderr.toString();
+    return new RuntimeError('E_DECODE_FAILED', `Decoding ${describe()} failed after ${framesDecoded} frames: ${what}${tail ? `; ffmpeg said: ${tail}` : ''}`);
+  };
+
+  async function* frames(): AsyncGenerator<DecodedFrame, void, undefined> {
+    if (started) throw new Error('Decoder.frames() may be iterated only once; open a new decoder');
+    started = true;
+    if (isAborted(options.signal)) throw abortError(options.signal as AbortSignal);
+    const source = input === '-' ? (probe.stdin ?? options.stdin ?? process.stdin) : null;
+    const proc = spawnTracked(ffmpeg, args, { stdio: [source === null ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+    child = proc;
+    proc.stderr?.on('data', (c: Buffer) => stderr.push(c));
+    if (source !== null && proc.stdin !== null) {
+      // ffmpeg closes its stdin when it stops early (a -t limit, an error): EPIPE is expected then.
+      proc.stdin.on('error', () => {});
+      source.pipe(proc.stdin);
+    }
+    const onAbort = (): void => {
+      proc.kill('SIGKILL');
+    };
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    const spawnFailed = new Promise<Error>((resolve) => proc.once('error', resolve));
+    try {
+      const stdout = proc.stdout as Readable;
+      try {
+        for await (const buf of splitFrames(stdout, frameBytes)) {
+          const index = framesDecoded;
+          const timeSec = index / fps;
+          const frame: DecodedFrame = {
+            index,
+            ptsSec: startSec + timeSec,
+            timeSec,
+            width,
+            height,
+            chromaWidth,
+            chromaHeight,
+            data: buf,
+            y: buf.subarray(0, lumaBytes),
+            u: buf.subarray(lumaBytes, lumaBytes + chromaBytes),
+            v: buf.subarray(lumaBytes + chromaBytes, frameBytes),
+          };
+          framesDecoded += 1;
+          yield frame;
+        }
+      } catch (err) {
+        if (err instanceof PartialFrameError) {
+          await waitForExit(proc);
+          if (closing) return;
+          if (isAborted(options.signal)) throw abortError(options.signal as AbortSignal);
+          throw failure(`ffmpeg stopped inside a frame (${err.partialBytes} of ${frameBytes} bytes of a ${width}x${height} yuv420p frame)`);
+        }
+        throw err;
+      }
+      const { code, signal, error } = await Promise.race([waitForExit(proc), spawnFailed.then((e) => ({ code: null, signal: null, error: e }))]);
+      if (closing) return;
+      if (isAborted(options.signal)) throw abortError(options.signal as AbortSignal);
+      if (error !== undefined) {
+        throw new RuntimeError('E_FFMPEG_NOT_FOUND', `could not run ffmpeg at ${JSON.stringify(ffmpeg)} (${error.message}); set FFMPEG_PATH to a working ffmpeg`, { cause: error });
+      }
+      if (code !== 0) throw failure(signal !== null ? `ffmpeg was killed by ${signal}` : `ffmpeg exited with code ${code}`);
+      // ffmpeg exits 0 on a truncated or corrupt file: errors in its log plus missing frames mean damage.
+      if (stderr.toString() !== '' && options.allowPartial !== true) {
+        const expected = expectedFrames(input, probe, options);
+        const slack = expected === null || expected.exact ? 0 : 2;
+        if (framesDecoded === 0 || (expected !== null && framesDecoded < expected.count - slack)) {
+          throw failure(
+            `the input looks truncated or corrupt (${framesDecoded} frames decoded${expected === null ? '' : ` of ${expected.exact ? '' : 'about '}${expected.count}`}; pass allowPartial to accept it)`,
+          );
+        }
+      }
+    } finally {
+      options.signal?.removeEventListener('abort', onAbort);
+      if (source !== null && proc.stdin !== null) source.unpipe(proc.stdin);
+      await killAndWait(proc);
+      child = null;
+    }
+  }
+
+  let generator: AsyncGenerator<DecodedFrame, void, undefined> | null = null;
+  const decoder: Decoder = {
+    probe,
+    width,
+    height,
+    chromaWidth,
+    chromaHeight,
+    frameBytes,
+    fps,
+    fpsRational: probe.fpsRational,
+    rotationDeg: autorotate ? 0 : probe.rotationDeg,
+    args,
+    get framesDecoded() {
+      return framesDecoded;
+    },
+    get stderrTail() {
+      return stderr.toString();
+    },
+    frames() {
+      generator ??= frames();
+      return generator;
+    },
+    [Symbol.asyncIterator]() {
+      return decoder.frames();
+    },
+    async close() {
+      closing = true;
+      // Kill first: a pull waiting for ffmpeg's output then ends, and return() is not queued behind it.
+      const c = child;
+      if (c !== null) await killAndWait(c);
+      if (generator !== null) await generator.return(undefined).catch(() => {});
+    },
+  };
+  if (width <= 0 || height <= 0) {
+    throw new InputError('E_NOT_VIDEO', `${describe()} reports a frame size of ${width}x${height}; cannot decode it`);
+  }
+  return decoder;
+}

@@ -1,0 +1,364 @@
+/**
+ * What a video is: size, frame rate, frame count, duration, pixel format, bit depth, display rotation,
+ * audio, container and codec, read with ffprobe.
+ *
+ * ffprobe is spawned directly rather than through fluent-ffmpeg's `ffprobe()`: fluent parses ffprobe's
+ * flat text output and flattens nested sections, so the display-matrix side data (the rotation of phone
+ * videos) lands as loose keys on the stream; its child process is invisible to our process registry; and
+ * it cannot give back the bytes it consumed from a pipe, which standard-input probing needs. ffprobe's
+ * JSON writer gives every field with its structure.
+ *
+ * Rotation convention: `rotationDeg` is the clockwise rotation a player applies to the stored frames to
+ * show them (the meaning of the classic `rotate` tag; a portrait phone video stored landscape has 90).
+ * ffprobe's display-matrix `rotation` is counter-clockwise, hence the sign flip.
+ */
+import { statSync } from 'node:fs';
+import { Readable } from 'node:stream';
+import { InputError, RuntimeError } from '../errors.js';
+import { resolveFfprobe } from './binaries.js';
+import { killAndWait, runCapture, spawnTracked, TailBuffer, waitForExit } from './process-registry.js';
+
+/** A display rotation in clockwise degrees. */
+export type Rotation = 0 | 90 | 180 | 270;
+
+/** Everything steady needs to know about a video before decoding it. */
+export interface VideoProbe {
+  /** The input as given (a path, a URL, '-' for standard input, a lavfi graph...). */
+  readonly input: string;
+  /** Container (ffprobe format_name, e.g. `mov,mp4,m4a,3gp,3g2,mj2`, `matroska,webm`). */
+  readonly format: string;
+  /** Video codec name (e.g. `h264`). */
+  readonly codec: string;
+  /** Stored frame width in pixels (before display rotation). */
+  readonly width: number;
+  /** Stored frame height in pixels (before display rotation). */
+  readonly height: number;
+  /** Width as displayed: `height` when the rotation is 90 or 270. */
+  readonly displayWidth: number;
+  /** Height as displayed. */
+  readonly displayHeight: number;
+  /** Frames per second used for timing (avg_frame_rate when known, else r_frame_rate). */
+  readonly fps: number;
+  /** The same rate as an exact rational `num/den` (e.g. `30000/1001`), for ffmpeg's `-r`. */
+  readonly fpsRational: string;
+  /** ffprobe's r_frame_rate (the rate that represents every timestamp exactly). */
+  readonly rFrameRate: string;
+  /** ffprobe's avg_frame_rate (frames / duration); `0/0` when unknown. */
+  readonly avgFrameRate: string;
+  /** r_frame_rate and avg_frame_rate disagree: probably variable frame rate. A guess, not a proof. */
+  readonly variableFrameRate: boolean;
+  /** Exact number of frames when the container says so (or when packets were counted); else null. */
+  readonly frameCount: number | null;
+  /** frameCount, or duration x fps rounded, or null when neither is known (live streams, pipes). */
+  readonly estimatedFrameCount: number | null;
+  /** Duration in seconds, or null when unknown. */
+  readonly durationSec: number | null;
+  /** Start time of the video stream in seconds (often 0). */
+  readonly startTimeSec: number;
+  /** Pixel format (e.g. `yuv420p`, `yuv420p10le`). */
+  readonly pixFmt: string;
+  /** Bits per sample of the source (8, 10, 12, 16). The decoder always delivers 8-bit. */
+  readonly bitDepth: number;
+  /** Clockwise display rotation of the stored frames. */
+  readonly rotationDeg: Rotation;
+  /** The input has at least one audio stream. */
+  readonly hasAudio: boolean;
+  /** Codec of the first audio stream (e.g. `aac`), or null. */
+  readonly audioCodec: string | null;
+  /**
+   * Only for standard input ('-'): a stream that yields every byte of standard input, including the
+   * ones the probe consumed. Decode from this, not from process.stdin.
+   */
+  readonly stdin?: Readable;
+}
+
+/** Options of probeVideo. */
+export interface ProbeOptions {
+  /** Input format (ffmpeg `-f`), e.g. `lavfi`, `v4l2`, `image2`. @default guessed by ffprobe */
+  readonly inputFormat?: string;
+  /** Frame rate of an image sequence (ffmpeg `-framerate`), frames per second. @default 25 (ffmpeg's) */
+  readonly framerate?: number | string;
+  /** Extra input options placed before `-i` (e.g. `['-video_size', '640x480']` for a device). @default [] */
+  readonly inputOptions?: readonly string[];
+  /** Count packets (demuxes the whole file; exact frame count for containers that do not store it). @default false */
+  readonly countPackets?: boolean;
+  /** Standard input to probe when the input is '-'. @default process.stdin */
+  readonly stdin?: Readable;
+  /** Stop probing standard input after this many bytes without an answer. @default 67108864 (64 MiB) */
+  readonly maxProbeBytes?: number;
+  /** Give up after this many milliseconds (E_PROBE_TIMEOUT). @default 30000 */
+  readonly timeoutMs?: number;
+  /** ffprobe to run. @default resolveFfprobe().path */
+  readonly ffprobePath?: string;
+}
+
+interface FfStream {
+  index?: number;
+  codec_type?: string;
+  codec_name?: string;
+  width?: number;
+  height?: number;
+  pix_fmt?: string;
+  r_frame_rate?: string;
+  avg_frame_rate?: string;
+  nb_frames?: string;
+  nb_read_packets?: string;
+  duration?: string;
+  start_time?: string;
+  bits_per_raw_sample?: string;
+  tags?: Record<string, string>;
+  side_data_list?: { side_data_type?: string; rotation?: number | string }[];
+  disposition?: Record<string, number>;
+}
+
+interface FfProbeJson {
+  streams?: FfStream[];
+  format?: { format_name?: string; duration?: string; tags?: Record<string, string> };
+}
+
+/** A rational `num/den` (or a plain number) as {num, den}; null when absent, zero-denominator or invalid. */
+export function parseRational(text: string | undefined): { num: number; den: number } | null {
+  if (text === undefined) return null;
+  const m = /^\s*(-?\d+(?:\.\d+)?)\s*(?:[/:]\s*(\d+(?:\.\d+)?))?\s*$/.exec(text);
+  if (m === null) return null;
+  const num = Number(m[1]);
+  const den = m[2] === undefined ? 1 : Number(m[2]);
+  if (!Number.isFinite(num) || !Number.isFinite(den) || den === 0 || num <= 0) return null;
+  return { num, den };
+}
+
+/** Rounds any angle in degrees to the nearest of 0/90/180/270 (clockwise stays clockwise). */
+export function normaliseRotation(deg: number): Rotation {
+  if (!Number.isFinite(deg)) return 0;
+  const q = ((Math.round(deg / 90) % 4) + 4) % 4;
+  return (q * 90) as Rotation;
+}
+
+function bitDepthOf(stream: FfStream): number {
+  const raw = Number(stream.bits_per_raw_sample);
+  if (Number.isInteger(raw) && raw > 0) return raw;
+  const m = /(\d+)(?:le|be)$/.exec(stream.pix_fmt ?? '');
+  if (m !== null) {
+    const n = Number(m[1]);
+    // Packed formats like rgb565 / rgb48 name the bits per pixel, not per sample.
+    if (/^(gray|yuv|yuva|gbr|gbrap|p0|nv)/.test(stream.pix_fmt ?? '') && n <= 16) return n;
+    if (/^rgb(a)?64|^bgr(a)?64|^rgb48|^bgr48/.test(stream.pix_fmt ?? '')) return 16;
+  }
+  return 8;
+}
+
+function rotationOf(stream: FfStream): Rotation {
+  for (const sd of stream.side_data_list ?? []) {
+    if (sd.side_data_type === 'Display Matrix' && sd.rotation !== undefined) {
+      // ffprobe reports the display matrix angle counter-clockwise.
+      return normaliseRotation(-Number(sd.rotation));
+    }
+  }
+  const tag = stream.tags?.rotate;
+  if (tag !== undefined) return normaliseRotation(Number(tag));
+  return 0;
+}
+
+function parseDurationTag(text: string | undefined): number | null {
+  if (text === undefined) return null;
+  const m = /^(\d+):(\d+):(\d+(?:\.\d+)?)$/.exec(text.trim());
+  if (m === null) return null;
+  return Number(m[1]) * 3600 + Number(m[2]) * 60 + Number(m[3]);
+}
+
+function positive(text: string | undefined): number | null {
+  const n = Number(text);
+  return text !== undefined && Number.isFinite(n) && n > 0 ? n : null;
+}
+
+/** Builds a VideoProbe from ffprobe's JSON; throws E_NOT_VIDEO when there is no video stream. */
+export function interpretProbe(input: string, json: FfProbeJson): VideoProbe {
+  const streams = json.streams ?? [];
+  // Cover art in audio files is a one-picture "video" stream flagged attached_pic: not a video.
+  const video = streams.find((s) => s.codec_type === 'video' && s.disposition?.attached_pic !== 1 && (s.width ?? 0) > 0);
+  if (video === undefined) {
+    throw new InputError('E_NOT_VIDEO', `${describeInput(input)} has no video stream (ffprobe found ${streams.length === 0 ? 'no streams' : streams.map((s) => s.codec_type ?? '?').join(', ')}); give a video file`);
+  }
+  const audio = streams.find((s) => s.codec_type === 'audio');
+  const avg = parseRational(video.avg_frame_rate);
+  const r = parseRational(video.r_frame_rate);
+  const chosen = avg ?? r;
+  const fps = chosen === null ? 25 : chosen.num / chosen.den;
+  const fpsRational = chosen === null ? '25/1' : `${chosen.num}/${chosen.den}`;
+  const variableFrameRate = avg !== null && r !== null && Math.abs(avg.num / avg.den - r.num / r.den) > 1e-3 * (r.num / r.den);
+  const durationSec =
+    positive(video.duration) ?? parseDurationTag(video.tags?.DURATION) ?? positive(json.format?.duration) ?? null;
+  const frameCount =
+    positive(video.nb_frames) ?? positive(video.nb_read_packets) ?? positive(video.tags?.NUMBER_OF_FRAMES) ?? positive(video.tags?.['NUMBER_OF_FRAMES-eng']) ?? null;
+  const rotationDeg = rotationOf(video);
+  const width = video.width ?? 0;
+  const height = video.height ?? 0;
+  const swap = rotationDeg === 90 || rotationDeg === 270;
+  return {
+    input,
+    format: json.format?.format_name ?? 'unknown',
+    codec: video.codec_name ?? 'unknown',
+    width,
+    height,
+    displayWidth: swap ? height : width,
+    displayHeight: swap ? width : height,
+    fps,
+    fpsRational,
+    rFrameRate: video.r_frame_rate ?? '0/0',
+    avgFrameRate: video.avg_frame_rate ?? '0/0',
+    variableFrameRate,
+    frameCount,
+    estimatedFrameCount: frameCount ?? (durationSec === null ? null : Math.round(durationSec * fps)),
+    durationSec,
+    startTimeSec: Number(video.start_time) || 0,
+    pixFmt: video.pix_fmt ?? 'unknown',
+    bitDepth: bitDepthOf(video),
+    rotationDeg,
+    hasAudio: audio !== undefined,
+    audioCodec: audio?.codec_name ?? null,
+  };
+}
+
+function describeInput(input: string): string {
+  return input === '-' ? 'standard input' : JSON.stringify(input);
+}
+
+/** True for inputs that are not plain files: URLs (`rtsp://`, `http://`), devices, lavfi graphs, patterns. */
+function isPlainFile(input: string, options: ProbeOptions): boolean {
+  if (options.inputFormat !== undefined) return false;
+  if (/^[a-z][a-z0-9+.-]+:/i.test(input)) return false;
+  return true;
+}
+
+/**
+ * Checks that a plain file exists, is a file and is not empty.
+ * @throws InputError E_INPUT_NOT_FOUND / E_INPUT_EMPTY / E_NOT_VIDEO (a directory).
+ */
+export function checkInputFile(input: string, kind: 'video' | 'image' = 'video'): void {
+  let st: ReturnType<typeof statSync>;
+  try {
+    st = statSync(input);
+  } catch {
+    throw new InputError('E_INPUT_NOT_FOUND', `Input file ${JSON.stringify(input)} does not exist; check the path`);
+  }
+  if (st.isDirectory()) {
+    throw new InputError(kind === 'video' ? 'E_NOT_VIDEO' : 'E_NOT_IMAGE', `Input ${JSON.stringify(input)} is a directory; give a ${kind} file`);
+  }
+  if (st.isFile() && st.size === 0) {
+    throw new InputError('E_INPUT_EMPTY', `Input file ${JSON.stringify(input)} is empty (0 bytes)`);
+  }
+}
+
+function probeArgs(input: string, options: ProbeOptions): string[] {
+  const args = ['-v', 'error', '-print_format', 'json', '-show_streams', '-show_format'];
+  if (options.countPackets === true) args.push('-count_packets');
+  if (options.inputFormat !== undefined) args.push('-f', options.inputFormat);
+  if (options.framerate !== undefined) args.push('-framerate', String(options.framerate));
+  args.push(...(options.inputOptions ?? []));
+  args.push('-i', input === '-' ? 'pipe:0' : input);
+  return args;
+}
+
+function parseJson(input: string, stdout: Buffer): FfProbeJson {
+  try {
+    return JSON.parse(stdout.toString('utf8')) as FfProbeJson;
+  } catch (cause) {
+    throw new RuntimeError('E_PROBE_FAILED', `ffprobe gave unreadable output for ${describeInput(input)}`, { cause });
+  }
+}
+
+function notVideo(input: string, stderr: string): InputError {
+  const reason = stderr.split('\n').filter((l) => l.trim() !== '').slice(-3).join(' | ') || 'no reason given';
+  return new InputError('E_NOT_VIDEO', `${describeInput(input)} is not a video ffprobe can read (${reason})`);
+}
+
+/**
+ * Probes a video file, URL, device or lavfi graph, or standard input ('-').
+ * For '-', the result carries `stdin`: a stream replaying every byte, to decode from.
+ * @throws InputError E_INPUT_NOT_FOUND (missing file), E_INPUT_EMPTY (0 bytes), E_NOT_VIDEO (not a
+ *   video, or no video stream; names the input); RuntimeError E_FFMPEG_NOT_FOUND, E_PROBE_TIMEOUT.
+ */
+export async function probeVideo(input: string, options: ProbeOptions = {}): Promise<VideoProbe> {
+  if (input === '-') return probeStream(options.stdin ?? process.stdin, options);
+  if (isPlainFile(input, options) && !input.includes('%')) checkInputFile(input, 'video');
+  const ffprobe = options.ffprobePath ?? resolveFfprobe().path;
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  const r = await runCapture(ffprobe, probeArgs(input, options), { timeoutMs });
+  if (r.spawnError !== undefined) {
+    throw new RuntimeError('E_FFMPEG_NOT_FOUND', `could not run ffprobe at ${JSON.stringify(ffprobe)} (${r.spawnError.message}); set FFPROBE_PATH to a working ffprobe`, { cause: r.spawnError });
+  }
+  if (r.signal === 'SIGKILL') {
+    throw new RuntimeError('E_PROBE_TIMEOUT', `ffprobe did not answer within ${timeoutMs} ms for ${describeInput(input)}`);
+  }
+  if (r.code !== 0) throw notVideo(input, r.stderr);
+  return interpretProbe(input, parseJson(input, r.stdout));
+}
+
+/**
+ * Probes a byte stream (standard input, a socket) by feeding it to ffprobe while keeping every byte
+ * read, and returns the probe with `stdin`: a stream that yields the kept bytes, then the rest.
+ * A container that needs seeking (MP4 with its index at the end) cannot be probed from a pipe: use a
+ * fragmented / fast-start MP4, Matroska, MPEG-TS or NUT on pipes.
+ */
+export async function probeStream(source: Readable, options: ProbeOptions = {}): Promise<VideoProbe> {
+  const ffprobe = options.ffprobePath ?? resolveFfprobe().path;
+  const maxProbeBytes = options.maxProbeBytes ?? 64 << 20;
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  const child = spawnTracked(ffprobe, probeArgs('-', options));
+  const kept: Buffer[] = [];
+  let keptBytes = 0;
+  let sourceEnded = false;
+  let tooMuch = false;
+  const out: Buffer[] = [];
+  const err = new TailBuffer(8192);
+  child.stdout?.on('data', (c: Buffer) => out.push(c));
+  child.stderr?.on('data', (c: Buffer) => err.push(c));
+  // ffprobe stops reading once it knows enough: EPIPE on its stdin is the normal end.
+  child.stdin?.on('error', () => {});
+  const onData = (chunk: Buffer | string): void => {
+    const b = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    kept.push(b);
+    keptBytes += b.length;
+    if (keptBytes > maxProbeBytes) {
+      tooMuch = true;
+      child.kill('SIGKILL');
+      return;
+    }
+    if (child.stdin !== null && !child.stdin.destroyed && !child.stdin.write(b)) {
+      source.pause();
+      child.stdin.once('drain', () => source.resume());
+    }
+  };
+  const onEnd = (): void => {
+    sourceEnded = true;
+    child.stdin?.end();
+  };
+  source.on('data', onData);
+  source.once('end', onEnd);
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
+  const { code, signal, error } = await waitForExit(child);
+  if (error === undefined) await closed;
+  clearTimeout(timer);
+  source.removeListener('data', onData);
+  source.removeListener('end', onEnd);
+  source.pause();
+  await killAndWait(child);
+  if (error !== undefined) {
+    throw new RuntimeError('E_FFMPEG_NOT_FOUND', `could not run ffprobe at ${JSON.stringify(ffprobe)} (${error.message}); set FFPROBE_PATH to a working ffprobe`, { cause: error });
+  }
+  if (tooMuch) throw new InputError('E_NOT_VIDEO', `standard input: ffprobe found no video stream in the first ${maxProbeBytes} bytes`);
+  if (signal === 'SIGKILL') throw new RuntimeError('E_PROBE_TIMEOUT', `ffprobe did not answer within ${timeoutMs} ms for standard input`);
+  if (keptBytes === 0 && sourceEnded) throw new InputError('E_INPUT_EMPTY', 'standard input is empty (0 bytes)');
+  if (code !== 0) throw notVideo('-', err.toString());
+  const probe = interpretProbe('-', parseJson('-', Buffer.concat(out)));
+  const head = Buffer.concat(kept);
+  let replay: Readable;
+  if (sourceEnded || source.readableEnded) {
+    replay = Readable.from(head.length > 0 ? [head] : []);
+  } else {
+    if (head.length > 0) source.unshift(head);
+    replay = source;
+  }
+  return { ...probe, stdin: replay };
+}

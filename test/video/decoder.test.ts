@@ -1,0 +1,237 @@
+import { createReadStream } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RuntimeError } from '../../src/errors.js';
+import { openDecoder, yuv420pFrameBytes } from '../../src/video/decoder.js';
+import { liveChildCount } from '../../src/video/process-registry.js';
+import { makeClip, makeClipFromYuvFrames, makeTempDir, removeTempDir, solidYuvFrame, yuv420pBytes } from '../support/ffmpeg-fixtures.js';
+import { mulberry32, randomInt } from '../support/video-rng.js';
+
+/** BT.601 limited-range conversion of 8-bit colours is exact to the 8-bit step; allow one step of rounding. */
+const TOL_LEVEL = 1;
+/** A 10-bit round trip of 8-bit samples may move them by one step. */
+const TOL_10BIT = 1;
+
+let dir = '';
+let testsrc = '';
+/** Frames of the exact-content clip: frame k solid Y = 20 + 20k, U = 100 + k, V = 150 - 3k. */
+let solidClip = '';
+const SOLID = { width: 64, height: 48, frames: 10 };
+const solidValues = (k: number): [number, number, number] => [20 + 20 * k, 100 + k, 150 - 3 * k];
+
+beforeAll(async () => {
+  dir = await makeTempDir();
+  testsrc = await makeClip(join(dir, 'testsrc.mp4'), { width: 64, height: 48, frames: 10, fps: 10 });
+  const frames = Array.from({ length: SOLID.frames }, (_, k) => solidYuvFrame(SOLID.width, SOLID.height, ...solidValues(k)));
+  solidClip = await makeClipFromYuvFrames(join(dir, 'solid.mkv'), frames, { width: SOLID.width, height: SOLID.height, fps: 10 });
+});
+afterAll(async () => {
+  await removeTempDir(dir);
+});
+
+function planeRange(p: Uint8Array): [number, number] {
+  let lo = 255;
+  let hi = 0;
+  for (const v of p) {
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  return [lo, hi];
+}
+
+describe('openDecoder', () => {
+  it('decodes every frame of an MP4 with its size, index and timestamp', async () => {
+    const dec = await openDecoder(testsrc);
+    expect([dec.width, dec.height, dec.frameBytes]).toEqual([64, 48, 64 * 48 + 2 * 32 * 24]);
+    const seen: [number, number][] = [];
+    for await (const f of dec) {
+      expect([f.width, f.height, f.y.length, f.u.length, f.v.length]).toEqual([64, 48, 64 * 48, 32 * 24, 32 * 24]);
+      seen.push([f.index, f.ptsSec]);
+    }
+    expect(seen).toEqual(Array.from({ length: 10 }, (_, k) => [k, k / 10]));
+    expect(dec.framesDecoded).toBe(10);
+  });
+
+  it('gives back exact Y/U/V values of a lossless clip of known solid frames', async () => {
+    let k = 0;
+    for await (const f of await openDecoder(solidClip)) {
+      const [y, u, v] = solidValues(k);
+      expect(planeRange(f.y)).toEqual([y, y]);
+      expect(planeRange(f.u)).toEqual([u, u]);
+      expect(planeRange(f.v)).toEqual([v, v]);
+      k += 1;
+    }
+    expect(k).toBe(SOLID.frames);
+  });
+
+  it('handles odd sizes: chroma is ceil(w/2) x ceil(h/2) and every byte comes back', async () => {
+    const w = 65;
+    const h = 49;
+    const rng = mulberry32(7);
+    const frames = Array.from({ length: 4 }, () => {
+      const f = new Uint8Array(yuv420pBytes(w, h));
+      for (let i = 0; i < f.length; i++) f[i] = randomInt(rng, 16, 235);
+      return f;
+    });
+    const clip = await makeClipFromYuvFrames(join(dir, 'odd.mkv'), frames, { width: w, height: h });
+    const dec = await openDecoder(clip);
+    expect([dec.chromaWidth, dec.chromaHeight, dec.frameBytes]).toEqual([33, 25, yuv420pFrameBytes(w, h)]);
+    let k = 0;
+    for await (const f of dec) {
+      expect(Buffer.from(f.data).equals(Buffer.from(frames[k] as Uint8Array))).toBe(true);
+      k += 1;
+    }
+    expect(k).toBe(4);
+  });
+
+  it('decodes a lavfi colour source to BT.601 limited-range values (white: 235/128/128, red: 81/90/240)', async () => {
+    for (const [colour, expected] of [
+      ['white', [235, 128, 128]],
+      ['red', [81, 90, 240]],
+    ] as const) {
+      const dec = await openDecoder(`color=c=${colour}:size=32x24:rate=10`, { inputFormat: 'lavfi', durationSec: 0.3 });
+      let n = 0;
+      for await (const f of dec) {
+        for (const [plane, want] of [
+          [f.y, expected[0]],
+          [f.u, expected[1]],
+          [f.v, expected[2]],
+        ] as const) {
+          const [lo, hi] = planeRange(plane);
+          expect(Math.abs(lo - want)).toBeLessThanOrEqual(TOL_LEVEL);
+          expect(Math.abs(hi - want)).toBeLessThanOrEqual(TOL_LEVEL);
+        }
+        n += 1;
+      }
+      expect(n).toBe(3);
+    }
+  });
+
+  it('converts a 10-bit source to 8-bit yuv420p', async () => {
+    const frames = [solidYuvFrame(32, 24, 100, 60, 200)];
+    const clip = await makeClipFromYuvFrames(join(dir, 'ten.mkv'), frames, { width: 32, height: 24, codec: 'ffv1', extraArgs: ['-pix_fmt', 'yuv420p10le'] });
+    const dec = await openDecoder(clip);
+    expect(dec.probe.bitDepth).toBe(10);
+    for await (const f of dec) {
+      for (const [plane, want] of [
+        [f.y, 100],
+        [f.u, 60],
+        [f.v, 200],
+      ] as const) {
+        const [lo, hi] = planeRange(plane);
+        expect(Math.abs(lo - want)).toBeLessThanOrEqual(TOL_10BIT);
+        expect(Math.abs(hi - want)).toBeLessThanOrEqual(TOL_10BIT);
+      }
+    }
+    expect(dec.framesDecoded).toBe(1);
+  });
+
+  it('trims with startSec / durationSec and stamps the source time', async () => {
+    const dec = await openDecoder(solidClip, { startSec: 0.3, durationSec: 0.5 });
+    const got: [number, number][] = [];
+    for await (const f of dec) got.push([Math.round(f.ptsSec * 1000), f.y[0] as number]);
+    expect(got).toEqual([3, 4, 5, 6, 7].map((k) => [k * 100, solidValues(k)[0]]));
+  });
+
+  it('rotates to display orientation by default and keeps stored orientation with autorotate: false', async () => {
+    const clip = await makeClip(join(dir, 'rot90.mp4'), { frames: 1, rotationDeg: 90, source: 'testsrc' });
+    const stored = await openDecoder(clip, { autorotate: false });
+    expect([stored.width, stored.height, stored.rotationDeg]).toEqual([64, 48, 90]);
+    let storedY = new Uint8Array(0);
+    for await (const f of stored) storedY = Uint8Array.from(f.y);
+    const shown = await openDecoder(clip);
+    expect([shown.width, shown.height, shown.rotationDeg]).toEqual([48, 64, 0]);
+    for await (const f of shown) {
+      // Clockwise by 90: displayed (x, y) = stored (y, H - 1 - x), with W = 64, H = 48 stored.
+      let maxDiff = 0;
+      for (let y = 0; y < 64; y++) {
+        for (let x = 0; x < 48; x++) {
+          const d = Math.abs((f.y[y * 48 + x] as number) - (storedY[(47 - x) * 64 + y] as number));
+          if (d > maxDiff) maxDiff = d;
+        }
+      }
+      expect(maxDiff).toBe(0);
+    }
+  });
+
+  it('decodes standard input ("-") from a pipe', async () => {
+    const dec = await openDecoder('-', { stdin: createReadStream(solidClip, { highWaterMark: 512 }) });
+    const ys: number[] = [];
+    for await (const f of dec) ys.push(f.y[0] as number);
+    expect(ys).toEqual(Array.from({ length: SOLID.frames }, (_, k) => solidValues(k)[0]));
+  });
+
+  it('loops the input with loop: true, indices and timestamps running on', async () => {
+    const dec = await openDecoder(solidClip, { loop: true });
+    const ys: number[] = [];
+    for await (const f of dec) {
+      ys.push(f.y[0] as number);
+      if (f.index === 24) {
+        expect(f.ptsSec).toBeCloseTo(2.4, 9);
+        break;
+      }
+    }
+    expect(ys).toEqual(Array.from({ length: 25 }, (_, k) => solidValues(k % SOLID.frames)[0]));
+  });
+
+  it('kills ffmpeg when the consumer breaks early: no child left', async () => {
+    const before = liveChildCount();
+    const dec = await openDecoder('testsrc=size=64x48:rate=25', { inputFormat: 'lavfi' });
+    for await (const f of dec) {
+      if (f.index === 2) break;
+    }
+    expect(liveChildCount()).toBe(before);
+  });
+
+  it('close() during an iteration stops ffmpeg and ends the loop quietly', async () => {
+    const before = liveChildCount();
+    const dec = await openDecoder('testsrc=size=64x48:rate=25', { inputFormat: 'lavfi' });
+    let n = 0;
+    for await (const _ of dec) {
+      n += 1;
+      if (n === 3) await dec.close();
+    }
+    expect(n).toBe(3);
+    expect(liveChildCount()).toBe(before);
+  });
+
+  it('fails E_DECODE_FAILED with ffmpeg stderr for a truncated file, after the frames that decoded; no child left', async () => {
+    const full = await makeClip(join(dir, 'long.mp4'), { frames: 30, source: 'testsrc', extraArgs: ['-movflags', '+faststart'] });
+    const bytes = await readFile(full);
+    const cut = join(dir, 'cut.mp4');
+    await writeFile(cut, bytes.subarray(0, bytes.length >> 1));
+    const before = liveChildCount();
+    let frames = 0;
+    let error: unknown;
+    try {
+      for await (const _ of await openDecoder(cut)) frames += 1;
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(RuntimeError);
+    expect((error as RuntimeError).code).toBe('E_DECODE_FAILED');
+    expect((error as RuntimeError).message).toMatch(/truncated or corrupt.*ffmpeg said: .+/);
+    expect(frames).toBeGreaterThan(0);
+    expect(frames).toBeLessThan(30);
+    expect(liveChildCount()).toBe(before);
+    // allowPartial takes what is there.
+    let partial = 0;
+    for await (const _ of await openDecoder(cut, { allowPartial: true })) partial += 1;
+    expect(partial).toBe(frames);
+  });
+
+  it('stops with the abort reason when the signal aborts; no child left', async () => {
+    const before = liveChildCount();
+    const ac = new AbortController();
+    const dec = await openDecoder('testsrc=size=64x48:rate=25', { inputFormat: 'lavfi', signal: ac.signal });
+    let error: unknown;
+    try {
+      for await (const f of dec) if (f.index === 1) ac.abort(new Error('stop now'));
+    } catch (err) {
+      error = err;
+    }
+    expect((error as Error).message).toBe('stop now');
+    expect(liveChildCount()).toBe(before);
+  });
+});

@@ -1,0 +1,139 @@
+import { createReadStream } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { PassThrough, Readable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { InputError } from '../../src/errors.js';
+import { normaliseRotation, parseRational, probeStream, probeVideo } from '../../src/video/probe.js';
+import { ffmpeg, makeClip, makeTempDir, removeTempDir } from '../support/ffmpeg-fixtures.js';
+
+const TOL_SEC = 0.05;
+
+let dir = '';
+let mp4 = '';
+let mkv10 = '';
+beforeAll(async () => {
+  dir = await makeTempDir();
+  mp4 = await makeClip(join(dir, 'av.mp4'), { width: 64, height: 48, frames: 10, fps: 10, audio: true });
+  mkv10 = await makeClip(join(dir, 'odd10.mkv'), { width: 65, height: 49, frames: 10, fps: 10, pixFmt: 'yuv420p10le' });
+});
+afterAll(async () => {
+  await removeTempDir(dir);
+});
+
+async function codeOf(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+  } catch (err) {
+    return err instanceof InputError ? `${err.code}: ${err.message}` : `other: ${String(err)}`;
+  }
+  return 'no error';
+}
+
+describe('probeVideo', () => {
+  it('reads size, rate, count, duration, format, codec and audio of an MP4', async () => {
+    const p = await probeVideo(mp4);
+    expect(p.width).toBe(64);
+    expect(p.height).toBe(48);
+    expect(p.fps).toBe(10);
+    expect(p.fpsRational).toBe('10/1');
+    expect(p.frameCount).toBe(10);
+    expect(Math.abs((p.durationSec as number) - 1)).toBeLessThan(TOL_SEC);
+    expect(p.pixFmt).toBe('yuv420p');
+    expect(p.bitDepth).toBe(8);
+    expect(p.rotationDeg).toBe(0);
+    expect(p.hasAudio).toBe(true);
+    expect(p.audioCodec).toBe('aac');
+    expect(p.format).toContain('mp4');
+    expect(p.codec).toBe('h264');
+    expect(p.variableFrameRate).toBe(false);
+  });
+
+  it('reads bit depth 10 and an odd size; counts packets when the container stores no count', async () => {
+    const p = await probeVideo(mkv10);
+    expect([p.width, p.height]).toEqual([65, 49]);
+    expect(p.pixFmt).toBe('yuv420p10le');
+    expect(p.bitDepth).toBe(10);
+    expect(p.hasAudio).toBe(false);
+    expect(p.estimatedFrameCount).toBe(10);
+    const counted = await probeVideo(mkv10, { countPackets: true });
+    expect(counted.frameCount).toBe(10);
+  });
+
+  it('keeps an NTSC rate exact as a rational', async () => {
+    const clip = await makeClip(join(dir, 'ntsc.mkv'), { frames: 3, fps: '30000/1001' });
+    const p = await probeVideo(clip);
+    expect(p.fpsRational).toBe('30000/1001');
+    expect(p.fps).toBeCloseTo(30000 / 1001, 9);
+  });
+
+  it('reads a 90 degree display rotation and swaps the display size', async () => {
+    const clip = await makeClip(join(dir, 'rot90.mp4'), { frames: 2, rotationDeg: 90 });
+    const p = await probeVideo(clip);
+    expect(p.rotationDeg).toBe(90);
+    expect([p.width, p.height, p.displayWidth, p.displayHeight]).toEqual([64, 48, 48, 64]);
+  });
+
+  it('probes a lavfi graph', async () => {
+    const p = await probeVideo('testsrc=size=32x24:rate=5', { inputFormat: 'lavfi' });
+    expect([p.width, p.height, p.fps]).toEqual([32, 24, 5]);
+  });
+
+  it('fails E_INPUT_NOT_FOUND for a missing file, E_INPUT_EMPTY for an empty one', async () => {
+    expect(await codeOf(probeVideo(join(dir, 'missing.mp4')))).toMatch(/^E_INPUT_NOT_FOUND: .*missing\.mp4/);
+    const empty = join(dir, 'empty.mp4');
+    await writeFile(empty, '');
+    expect(await codeOf(probeVideo(empty))).toMatch(/^E_INPUT_EMPTY: .*empty\.mp4/);
+  });
+
+  it('fails E_NOT_VIDEO naming the file for text, audio-only files and directories', async () => {
+    const text = join(dir, 'notes.mp4');
+    await writeFile(text, 'this is not a video\n'.repeat(50));
+    expect(await codeOf(probeVideo(text))).toMatch(/^E_NOT_VIDEO: .*notes\.mp4/);
+    const wav = join(dir, 'tone.wav');
+    await ffmpeg(['-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=8000', '-t', '0.2', wav]);
+    expect(await codeOf(probeVideo(wav))).toMatch(/^E_NOT_VIDEO: .*tone\.wav.*no video stream/);
+    const sub = join(dir, 'a-directory');
+    await mkdir(sub);
+    expect(await codeOf(probeVideo(sub))).toMatch(/^E_NOT_VIDEO: .*a-directory/);
+  });
+});
+
+describe('probeStream (standard input)', () => {
+  it('probes a pipe and gives back every byte, including those ffprobe read', async () => {
+    const bytes = await readFile(mkv10);
+    const p = await probeStream(createReadStream(mkv10, { highWaterMark: 1024 }));
+    expect([p.width, p.height]).toEqual([65, 49]);
+    const chunks: Buffer[] = [];
+    for await (const c of p.stdin as Readable) chunks.push(c as Buffer);
+    expect(Buffer.concat(chunks).equals(bytes)).toBe(true);
+  });
+
+  it('keeps a still-open pipe usable: the probed head is put back in front of the rest', async () => {
+    const bytes = await readFile(mkv10);
+    const pipe = new PassThrough();
+    const half = bytes.length >> 1;
+    pipe.write(bytes.subarray(0, half));
+    const probing = probeStream(pipe);
+    const p = await probing;
+    pipe.end(bytes.subarray(half));
+    const chunks: Buffer[] = [];
+    for await (const c of p.stdin as Readable) chunks.push(c as Buffer);
+    expect(Buffer.concat(chunks).equals(bytes)).toBe(true);
+  });
+
+  it('fails E_INPUT_EMPTY for an empty pipe', async () => {
+    expect(await codeOf(probeStream(Readable.from([])))).toMatch(/^E_INPUT_EMPTY/);
+  });
+});
+
+describe('helpers', () => {
+  it('parseRational reads num/den and rejects 0/0', () => {
+    expect(parseRational('30000/1001')).toEqual({ num: 30000, den: 1001 });
+    expect(parseRational('25')).toEqual({ num: 25, den: 1 });
+    expect(parseRational('0/0')).toBeNull();
+  });
+  it('normaliseRotation maps any angle to 0/90/180/270 clockwise', () => {
+    expect([-90, 270, 450, -180, 0, 89.6, -270].map(normaliseRotation)).toEqual([270, 270, 90, 180, 0, 90, 90]);
+  });
+});
