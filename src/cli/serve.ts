@@ -1,0 +1,265 @@
+/**
+ * `steady serve <source>`: stabilizes a live source as it arrives and serves a browser viewer that shows
+ * the original and the stabilized stream side by side, with the camera path plotted live.
+ *
+ * Order of events: options are validated, then the source is opened (a source that cannot be opened is a
+ * one-line error, exit 2, before any URL is printed), then the server listens and prints two lines on
+ * stdout, the page URL and the WebSocket URL, with the actual port. SIGINT / SIGTERM (ctx.signal) stop the
+ * source, the preview encoder and the viewer connections, and the command exits 130 / 143. When a source
+ * that is not looped ends, viewers are told and the command exits 0.
+ */
+import { existsSync } from 'node:fs';
+import { InputError, InterruptedError, RuntimeError } from '../errors.js';
+import { MODEL_NAMES, type ModelName } from '../motion/model-name.js';
+import { MAX_SMOOTHING_RADIUS, MAX_ZOOM, MIN_ZOOM } from '../server/control.js';
+import { LiveSession, type LiveSource } from '../server/live-session.js';
+import { DEFAULT_JPEG_QUALITY, DEFAULT_PREVIEW_MAX_WIDTH } from '../server/preview-encoder.js';
+import { BORDER_MODES, type BorderMode, type LiveSettings } from '../server/protocol.js';
+import { DEFAULT_HOST, DEFAULT_MAX_VIEWERS, DEFAULT_PORT, startLiveServer } from '../server/server.js';
+import { expectInteger, expectNumber, expectOneOf, expectString } from '../validate.js';
+import { resolveFfmpeg } from '../video/binaries.js';
+import { type CommandSpec, flagBool, flagString, type ParsedArgs } from './args.js';
+import type { Command, CommandContext } from './command.js';
+
+/** Settings shown to viewers when the source does not report its own. */
+const FALLBACK_SETTINGS: Omit<LiveSettings, 'paused'> = { smoothingRadius: 15, zoom: 1, border: 'black' };
+
+const spec: CommandSpec = {
+  name: 'serve',
+  usage: 'serve <source> [options]',
+  summary: 'stabilize a live source and watch it in the browser, original and stabilized side by side',
+  description: [
+    '<source> is a video file (played at its own frame rate unless --no-realtime), any ffmpeg input URL',
+    '(rtsp://, udp://, http://), a device with --input-format (e.g. v4l2 /dev/video0), a lavfi graph with',
+    "--input-format lavfi, or '-' for standard input. Open the printed http:// URL in a browser; frames and",
+    'controls travel over the printed ws:// URL (protocol: docs/protocol.md). The server binds 127.0.0.1',
+    'unless --host says otherwise. When processing falls behind, frames are dropped and counted rather than',
+    'delayed; a slow viewer misses frames without slowing the others.',
+    '',
+    'Exit codes: 0 the source ended, 1 runtime failure, 2 bad usage or a source that cannot be opened,',
+    '130/143 stopped by SIGINT/SIGTERM.',
+  ].join('\n'),
+  flags: [
+    { name: 'port', short: 'p', type: 'string', value: 'N', help: 'TCP port 0..65535 (0 picks a free one)', defaultText: String(DEFAULT_PORT) },
+    { name: 'host', type: 'string', value: 'ADDR', help: 'interface to bind (0.0.0.0 opens it to the network)', defaultText: DEFAULT_HOST },
+    { name: 'loop', type: 'boolean', help: 'replay a file source forever' },
+    { name: 'realtime', type: 'boolean', help: 'play a file at its own frame rate (--no-realtime: as fast as possible)', defaultText: 'on' },
+    { name: 'input-format', type: 'string', value: 'FMT', help: 'ffmpeg input format, e.g. v4l2, lavfi, mpegts' },
+    { name: 'max-viewers', type: 'string', value: 'N', help: 'most viewers at once; more are refused with HTTP 503', defaultText: String(DEFAULT_MAX_VIEWERS) },
+    { name: 'origin', type: 'list', value: 'URL', help: 'also let pages from this origin connect (repeatable; * for any)' },
+    { name: 'preview-width', type: 'string', value: 'PX', help: 'largest width of the preview images, 16..4096', defaultText: String(DEFAULT_PREVIEW_MAX_WIDTH) },
+    { name: 'jpeg-quality', type: 'string', value: 'Q', help: 'preview JPEG quality, 2 (best) .. 31', defaultText: String(DEFAULT_JPEG_QUALITY) },
+    { name: 'model', type: 'string', value: 'NAME', help: `motion model: ${MODEL_NAMES.join('|')}` },
+    { name: 'reference', type: 'string', value: 'MODE', help: 'reference frame mode of the stabilizer' },
+    { name: 'smoother', type: 'string', value: 'NAME', help: 'camera path smoother of the stabilizer' },
+    { name: 'radius', type: 'string', value: 'N', help: `smoothing radius, frames 0..${MAX_SMOOTHING_RADIUS}` },
+    { name: 'zoom', type: 'string', value: 'Z', help: `zoom factor ${MIN_ZOOM}..${MAX_ZOOM}` },
+    { name: 'border', type: 'string', value: 'MODE', help: `border fill: ${BORDER_MODES.join('|')}` },
+  ],
+  examples: [
+    'steady serve shaky.mp4 --loop                               # watch at http://127.0.0.1:8080/',
+    'steady serve shaky.mp4 --port 0 --radius 30 --zoom 1.1      # pick a free port, smoother output',
+    'steady serve /dev/video0 --input-format v4l2                # a webcam',
+    'steady serve "testsrc2=size=1280x720:rate=30" --input-format lavfi',
+    'steady serve rtsp://camera.local/stream --host 0.0.0.0 --origin http://dashboard.local',
+  ],
+  positionals: { min: 1, max: 1, names: '<source>' },
+};
+
+/** How the source is opened: the stabilize options plus live playback options. */
+export interface LiveSourceOptions {
+  /** Replay a file source forever. */
+  readonly loop: boolean;
+  /** Read a file at its own frame rate (ffmpeg -re). */
+  readonly realtime: boolean;
+  /** ffmpeg input format (-f). */
+  readonly inputFormat?: string;
+  readonly model?: ModelName;
+  /** Reference frame mode, as the stabilizer names it. */
+  readonly reference?: string;
+  /** Path smoother, as the stabilizer names it. */
+  readonly smoother?: string;
+  /** Smoothing radius, frames. */
+  readonly radius?: number;
+  /** Zoom factor (1 = none). */
+  readonly zoom?: number;
+  readonly border?: BorderMode;
+  /** ffmpeg executable. */
+  readonly ffmpegPath: string;
+  /** Aborted on SIGINT / SIGTERM. */
+  readonly signal: AbortSignal;
+}
+
+/** Every validated option of `steady serve`. */
+export interface ServeOptions {
+  readonly source: string;
+  readonly port: number;
+  readonly host: string;
+  readonly maxViewers: number;
+  readonly origins: readonly string[];
+  readonly previewWidth: number;
+  readonly jpegQuality: number;
+  readonly sourceOptions: Omit<LiveSourceOptions, 'ffmpegPath' | 'signal'>;
+}
+
+/** A function that opens a live source (tests inject a synthetic one). */
+export type OpenLiveSource = (source: string, options: LiveSourceOptions) => Promise<LiveSource>;
+
+/** Validates the parsed arguments of `steady serve`. */
+export function resolveServeOptions(args: ParsedArgs): ServeOptions {
+  const source = expectString('<source>', args.positionals[0]);
+  const num = (name: string, parse: (v: string) => number): number | undefined => {
+    const v = flagString(args, name);
+    return v === undefined ? undefined : parse(v);
+  };
+  const model = flagString(args, 'model');
+  const border = flagString(args, 'border');
+  const reference = flagString(args, 'reference');
+  const smoother = flagString(args, 'smoother');
+  const inputFormat = flagString(args, 'input-format');
+  const radius = num('radius', (v) => expectInteger('--radius', v, 0, MAX_SMOOTHING_RADIUS));
+  const zoom = num('zoom', (v) => expectNumber('--zoom', v, MIN_ZOOM, MAX_ZOOM));
+  const origins = args.flags.get('origin');
+  for (const o of Array.isArray(origins) ? origins : []) {
+    if (o !== '*' && !/^[a-z][a-z0-9+.-]*:\/\/[^/\s]+\/?$/i.test(o)) {
+      expectOneOf('--origin', o, ['scheme://host[:port]', '*']);
+    }
+  }
+  return {
+    source,
+    port: num('port', (v) => expectInteger('--port', v, 0, 65535)) ?? DEFAULT_PORT,
+    host: flagString(args, 'host') ?? DEFAULT_HOST,
+    maxViewers: num('max-viewers', (v) => expectInteger('--max-viewers', v, 1, 1000)) ?? DEFAULT_MAX_VIEWERS,
+    origins: Array.isArray(origins) ? origins : [],
+    previewWidth: num('preview-width', (v) => expectInteger('--preview-width', v, 16, 4096)) ?? DEFAULT_PREVIEW_MAX_WIDTH,
+    jpegQuality: num('jpeg-quality', (v) => expectInteger('--jpeg-quality', v, 2, 31)) ?? DEFAULT_JPEG_QUALITY,
+    sourceOptions: {
+      loop: flagBool(args, 'loop'),
+      realtime: flagBool(args, 'realtime', true),
+      ...(inputFormat !== undefined ? { inputFormat } : {}),
+      ...(model !== undefined ? { model: expectOneOf('--model', model, MODEL_NAMES) } : {}),
+      ...(reference !== undefined ? { reference } : {}),
+      ...(smoother !== undefined ? { smoother } : {}),
+      ...(radius !== undefined ? { radius } : {}),
+      ...(zoom !== undefined ? { zoom } : {}),
+      ...(border !== undefined ? { border: expectOneOf('--border', border, BORDER_MODES) } : {}),
+    },
+  };
+}
+
+/** A source that names a local file (not a URL, device format, lavfi graph or standard input). */
+function isLocalFile(source: string, inputFormat: string | undefined): boolean {
+  return inputFormat === undefined && source !== '-' && !/^[a-z][a-z0-9+.-]*:/i.test(source);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// THE SOURCE: the one place where the live stabilizer is built.
+
+/**
+ * Opens `source` and returns the stabilizer's live output with its control surface.
+ *
+ * Builds on src/stabilize/stream.ts's `stabilizeStream(source, options)` when that module exists and
+ * returns a LiveSource; until it does, a clear RuntimeError E_NOT_IMPLEMENTED.
+ * @throws InputError when the source cannot be opened (exit 2, before any URL is printed).
+ */
+export async function openLiveSource(source: string, options: LiveSourceOptions): Promise<LiveSource> {
+  // A variable module name: this file compiles whether or not the stabilizer's stream module exists yet.
+  const streamModule = '../stabilize/stream.js';
+  let mod: Record<string, unknown>;
+  try {
+    mod = (await import(streamModule)) as Record<string, unknown>;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') throw err;
+    throw new RuntimeError('E_NOT_IMPLEMENTED', 'Live stabilization is not available in this build yet (src/stabilize/stream.ts is missing)');
+  }
+  const stabilizeStream = mod.stabilizeStream;
+  if (typeof stabilizeStream !== 'function') {
+    throw new RuntimeError('E_NOT_IMPLEMENTED', 'Live stabilization is not available in this build yet (stabilizeStream is not exported)');
+  }
+  const live: unknown = await (stabilizeStream as (s: string, o: LiveSourceOptions) => unknown)(source, options);
+  const l = live as Partial<LiveSource> | null;
+  if (l === null || typeof l !== 'object' || l.frames === undefined || typeof l.close !== 'function' || typeof l.setZoom !== 'function') {
+    throw new RuntimeError('E_NOT_IMPLEMENTED', 'stabilizeStream does not return a live source yet (see openLiveSource in src/cli/serve.ts)');
+  }
+  return l as LiveSource;
+}
+
+// ---------------------------------------------------------------------------------------------------
+
+/** Dependencies of runServe (tests replace the source). */
+export interface ServeDependencies {
+  /** @default openLiveSource */
+  readonly openSource?: OpenLiveSource;
+  /** @default resolveFfmpeg().path */
+  readonly ffmpegPath?: string;
+  /** Folder the page is served from. @default the package's web/ */
+  readonly webRoot?: string;
+}
+
+function interrupted(signal: AbortSignal): InterruptedError {
+  return new InterruptedError(signal.reason === 'SIGTERM' ? 'SIGTERM' : 'SIGINT');
+}
+
+/** Runs `steady serve` with validated options; returns the exit code. */
+export async function runServe(options: ServeOptions, ctx: CommandContext, deps: ServeDependencies = {}): Promise<number> {
+  const openSource = deps.openSource ?? openLiveSource;
+  if (isLocalFile(options.source, options.sourceOptions.inputFormat) && !existsSync(options.source)) {
+    throw new InputError('E_INPUT_NOT_FOUND', `${options.source}: no such file; give a video file, an ffmpeg URL, a device with --input-format, or '-' for stdin`);
+  }
+  const ffmpegPath = deps.ffmpegPath ?? resolveFfmpeg().path;
+  const source = await openSource(options.source, { ...options.sourceOptions, ffmpegPath, signal: ctx.signal });
+  if (ctx.signal.aborted) {
+    await source.close();
+    throw interrupted(ctx.signal);
+  }
+  const s = options.sourceOptions;
+  const initialSettings = source.info?.settings ?? {
+    smoothingRadius: s.radius ?? FALLBACK_SETTINGS.smoothingRadius,
+    zoom: s.zoom ?? FALLBACK_SETTINGS.zoom,
+    border: s.border ?? FALLBACK_SETTINGS.border,
+  };
+  const session = new LiveSession(source, {
+    ffmpegPath,
+    initialSettings,
+    fps: source.info?.fps ?? 0,
+    lookaheadFrames: source.info?.lookaheadFrames ?? 0,
+    previewMaxWidth: options.previewWidth,
+    jpegQuality: options.jpegQuality,
+  });
+  let server: Awaited<ReturnType<typeof startLiveServer>>;
+  try {
+    server = await startLiveServer(session, {
+      host: options.host,
+      port: options.port,
+      maxViewers: options.maxViewers,
+      allowedOrigins: options.origins,
+      ...(deps.webRoot !== undefined ? { webRoot: deps.webRoot } : {}),
+    });
+  } catch (err) {
+    await source.close();
+    throw err;
+  }
+  ctx.stdout.write(`viewer:    ${server.httpUrl}\n`);
+  ctx.stdout.write(`websocket: ${server.wsUrl}\n`);
+  const onAbort = (): void => {
+    void session.stop();
+  };
+  ctx.signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    await session.run();
+  } finally {
+    ctx.signal.removeEventListener('abort', onAbort);
+    await server.close();
+    await source.close();
+  }
+  if (ctx.signal.aborted) throw interrupted(ctx.signal);
+  return 0;
+}
+
+/** The `steady serve` command. */
+export const command: Command = {
+  spec,
+  async run(args: ParsedArgs, ctx: CommandContext): Promise<number> {
+    return runServe(resolveServeOptions(args), ctx);
+  },
+};

@@ -1,0 +1,263 @@
+/**
+ * Makes the preview images of the live server: one persistent ffmpeg process that reads raw YUV 4:2:0
+ * frames on stdin and writes JPEG images (`-c:v mjpeg -f image2pipe`) on stdout. Each submitted pair
+ * (original, stabilized) is written as two consecutive raw frames, so the images come back in the same
+ * order and pair up again by counting. One encode serves every viewer.
+ *
+ * Latency: ffmpeg is run with `-threads 1` for decoding, filtering and encoding. With frame threads the raw
+ * video decoder and the encoder each hold one frame back, which would delay every image by one frame
+ * period (and the stabilized image of a pair until the next pair arrives).
+ *
+ * Backpressure: at most `maxInFlight` pairs are inside ffmpeg at once; `trySubmit` refuses a pair past that
+ * (the caller counts it as dropped) rather than queueing without bound. Each in-flight pair owns one of
+ * `maxInFlight` input buffers made at start, because the caller's planes may be reused for the next frame
+ * while the pipe write is still pending.
+ */
+import type { ChildProcess } from 'node:child_process';
+import { RuntimeError } from '../errors.js';
+import type { YuvFrame } from '../stabilize/frame-types.js';
+import { spawnTracked } from '../video/process-registry.js';
+import { JpegStreamSplitter } from './jpeg-splitter.js';
+
+/** Default JPEG quality on ffmpeg's `-q:v` scale (2 best .. 31 worst). */
+export const DEFAULT_JPEG_QUALITY = 5;
+/** Default bound on pairs inside the encoder at once. */
+export const DEFAULT_MAX_IN_FLIGHT = 3;
+/** Default largest preview width in pixels. */
+export const DEFAULT_PREVIEW_MAX_WIDTH = 640;
+/** How long close() waits for ffmpeg to exit after its input ends, ms, before killing it. */
+const CLOSE_GRACE_MS = 2000;
+
+/** Options of the preview encoder. */
+export interface PreviewEncoderOptions {
+  /** The ffmpeg executable. */
+  readonly ffmpegPath: string;
+  /** Size of the frames submitted, pixels (original and stabilized frames have the same size). */
+  readonly width: number;
+  readonly height: number;
+  /** Size of the JPEG images made, pixels. @default the frame size */
+  readonly previewWidth?: number;
+  readonly previewHeight?: number;
+  /** JPEG quality, ffmpeg `-q:v` (2 best .. 31 worst). @default DEFAULT_JPEG_QUALITY */
+  readonly quality?: number;
+  /** Most pairs inside the encoder at once. @default DEFAULT_MAX_IN_FLIGHT */
+  readonly maxInFlight?: number;
+}
+
+/** One encoded pair. The JPEG buffers belong to the receiver. */
+export interface PreviewPair<T> {
+  readonly tag: T;
+  readonly original: Buffer;
+  readonly stabilized: Buffer;
+}
+
+/**
+ * The preview size for a frame: the frame size when it is at most `maxWidth` wide, else scaled to
+ * `maxWidth` keeping the aspect ratio, both sides even (4:2:0 JPEG), at least 2.
+ */
+export function previewSize(width: number, height: number, maxWidth: number = DEFAULT_PREVIEW_MAX_WIDTH): { width: number; height: number } {
+  if (width <= maxWidth) return { width, height };
+  const w = Math.max(2, Math.floor(maxWidth / 2) * 2);
+  const h = Math.max(2, Math.round((height * w) / width / 2) * 2);
+  return { width: w, height: h };
+}
+
+/** The ffmpeg arguments of the preview encoder (exported for tests and docs). */
+export function previewEncoderArgs(o: {
+  width: number;
+  height: number;
+  previewWidth: number;
+  previewHeight: number;
+  quality: number;
+}): string[] {
+  const filters: string[] = [];
+  if (o.previewWidth !== o.width || o.previewHeight !== o.height) filters.push(`scale=${o.previewWidth}:${o.previewHeight}:flags=bilinear`);
+  // Full-range 4:2:0, the pixel format every JPEG decoder expects; scale converts the range.
+  filters.push('format=yuvj420p');
+  return [
+    '-hide_banner',
+    '-loglevel',
+    'error',
+    '-threads',
+    '1',
+    '-f',
+    'rawvideo',
+    '-pix_fmt',
+    'yuv420p',
+    '-s',
+    `${o.width}x${o.height}`,
+    '-i',
+    'pipe:0',
+    '-an',
+    '-vf',
+    filters.join(','),
+    '-threads',
+    '1',
+    '-c:v',
+    'mjpeg',
+    '-q:v',
+    String(o.quality),
+    '-f',
+    'image2pipe',
+    'pipe:1',
+  ];
+}
+
+interface Slot<T> {
+  readonly buffer: Buffer;
+  busy: boolean;
+  tag: T | undefined;
+}
+
+/** A persistent ffmpeg JPEG encoder for (original, stabilized) frame pairs. */
+export class PreviewEncoder<T> {
+  /** Size of the preview images, pixels. */
+  readonly previewWidth: number;
+  readonly previewHeight: number;
+  private readonly width: number;
+  private readonly height: number;
+  private readonly frameBytes: number;
+  private readonly child: ChildProcess;
+  private readonly splitter = new JpegStreamSplitter();
+  private readonly slots: Slot<T>[] = [];
+  /** Slots in submission order, waiting for their images. */
+  private readonly pending: Slot<T>[] = [];
+  private firstImage: Buffer | null = null;
+  private closing = false;
+  private failed = false;
+  private stderrTail = '';
+  private readonly exited: Promise<void>;
+
+  /**
+   * Starts ffmpeg.
+   * @param onPair Called with each encoded pair, in submission order.
+   * @param onError Called once if ffmpeg fails or exits before close(); no pair follows.
+   */
+  constructor(
+    options: PreviewEncoderOptions,
+    private readonly onPair: (pair: PreviewPair<T>) => void,
+    private readonly onError: (error: RuntimeError) => void,
+  ) {
+    this.width = options.width;
+    this.height = options.height;
+    this.previewWidth = options.previewWidth ?? options.width;
+    this.previewHeight = options.previewHeight ?? options.height;
+    const cw = (this.width + 1) >> 1;
+    const ch = (this.height + 1) >> 1;
+    this.frameBytes = this.width * this.height + 2 * cw * ch;
+    const maxInFlight = options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT;
+    for (let k = 0; k < maxInFlight; k++) this.slots.push({ buffer: Buffer.allocUnsafe(2 * this.frameBytes), busy: false, tag: undefined });
+    const args = previewEncoderArgs({
+      width: this.width,
+      height: this.height,
+      previewWidth: this.previewWidth,
+      previewHeight: this.previewHeight,
+      quality: options.quality ?? DEFAULT_JPEG_QUALITY,
+    });
+    this.child = spawnTracked(options.ffmpegPath, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    this.exited = new Promise<void>((resolve) => {
+      this.child.once('close', (code, signal) => {
+        if (!this.closing) this.fail(`ffmpeg (preview encoder) exited with ${signal ?? `code ${code}`}${this.stderrTail ? `: ${this.lastStderrLine()}` : ''}`);
+        resolve();
+      });
+      this.child.once('error', (err) => {
+        this.fail(`could not start ffmpeg (preview encoder) at ${JSON.stringify(options.ffmpegPath)}: ${err.message}`);
+        resolve();
+      });
+    });
+    this.child.stdin?.on('error', () => {
+      // EPIPE when ffmpeg died: reported by 'close' with its stderr.
+    });
+    this.child.stderr?.setEncoding('utf8');
+    this.child.stderr?.on('data', (text: string) => {
+      this.stderrTail = (this.stderrTail + text).slice(-2000);
+    });
+    this.child.stdout?.on('data', (chunk: Buffer) => this.onStdout(chunk));
+  }
+
+  /** Pairs inside the encoder now. */
+  get inFlight(): number {
+    return this.pending.length;
+  }
+
+  /**
+   * Copies the two frames into a free input buffer and writes them to ffmpeg. Returns false (and does
+   * nothing) when `maxInFlight` pairs are already inside, or the encoder has failed or is closing.
+   * @throws RuntimeError E_PREVIEW_SIZE when a frame's size is not the encoder's.
+   */
+  trySubmit(original: YuvFrame, stabilized: YuvFrame, tag: T): boolean {
+    if (this.closing || this.failed) return false;
+    const slot = this.slots.find((s) => !s.busy);
+    if (slot === undefined) return false;
+    this.copyFrameInto(slot.buffer, 0, original);
+    this.copyFrameInto(slot.buffer, this.frameBytes, stabilized);
+    slot.busy = true;
+    slot.tag = tag;
+    this.pending.push(slot);
+    this.child.stdin?.write(slot.buffer);
+    return true;
+  }
+
+  /** Ends ffmpeg's input, waits for it to exit (killing it after a grace period). Pending pairs are dropped. */
+  async close(): Promise<void> {
+    if (this.closing) return this.exited;
+    this.closing = true;
+    this.child.stdin?.end();
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), CLOSE_GRACE_MS);
+    await this.exited;
+    clearTimeout(timer);
+  }
+
+  private copyFrameInto(out: Buffer, at: number, f: YuvFrame): void {
+    if (f.width !== this.width || f.height !== this.height) {
+      throw new RuntimeError('E_PREVIEW_SIZE', `Expected ${this.width}x${this.height} frames for the preview encoder but received ${f.width}x${f.height}`);
+    }
+    const ySize = this.width * this.height;
+    const cSize = ((this.width + 1) >> 1) * ((this.height + 1) >> 1);
+    out.set(f.y.subarray(0, ySize), at);
+    out.set(f.u.subarray(0, cSize), at + ySize);
+    out.set(f.v.subarray(0, cSize), at + ySize + cSize);
+  }
+
+  private onStdout(chunk: Buffer): void {
+    if (this.failed) return;
+    let images: Buffer[];
+    try {
+      images = this.splitter.push(chunk);
+    } catch (err) {
+      this.fail((err as Error).message);
+      this.child.kill('SIGKILL');
+      return;
+    }
+    for (const image of images) {
+      if (this.firstImage === null) {
+        this.firstImage = image;
+        continue;
+      }
+      const slot = this.pending.shift();
+      const original = this.firstImage;
+      this.firstImage = null;
+      if (slot === undefined) continue; // Images after close() dropped the pending pairs.
+      const tag = slot.tag as T;
+      slot.busy = false;
+      slot.tag = undefined;
+      if (!this.closing) this.onPair({ tag, original, stabilized: image });
+    }
+  }
+
+  private lastStderrLine(): string {
+    const lines = this.stderrTail.trim().split('\n');
+    return (lines[lines.length - 1] ?? '').trim();
+  }
+
+  private fail(message: string): void {
+    if (this.failed) return;
+    this.failed = true;
+    for (const s of this.pending) {
+      s.busy = false;
+      s.tag = undefined;
+    }
+    this.pending.length = 0;
+    this.onError(new RuntimeError('E_PREVIEW_ENCODER', message));
+  }
+}
