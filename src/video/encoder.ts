@@ -1,0 +1,438 @@
+/**
+ * Encodes raw YUV 4:2:0 8-bit frames with ffmpeg reading them from its stdin, optionally taking the
+ * audio of the original input, and writes the result under a temporary name that is renamed over the
+ * output path only when ffmpeg succeeded (temp-output.ts), or to standard output.
+ *
+ * Timing: the frame rate is given as a rational (`30000/1001`), so frame k is at k / fps exactly, the
+ * clock the decoder's timestamps use.
+ *
+ * Audio: the original's audio is mapped with `-map 1:a?` (no error when it has none) and copied when
+ * the output container can hold its codec, else re-encoded to AAC (Opus for WebM), which is reported in
+ * `notes`. Give the decoder's trim (startSec / durationSec) as audioStartSec / audioDurationSec so the
+ * audio is cut the same way.
+ *
+ * Display rotation: ffmpeg 6+ takes `-display_rotation` on the raw input. Older ffmpeg (the bundled
+ * 2018 build, Debian's 5.1) ignores a `rotate` tag on an encoded stream and honours it only when stream
+ * copying, so the file is encoded first and then remuxed with the tag. Those builds write the tag's
+ * matrix turned the other way (tag X is shown X degrees counter-clockwise), so the remux writes
+ * 360 - N for a clockwise N, checks the result with ffprobe, and tries the other sign if a build
+ * behaves differently. Only MP4 / MOV store the rotation; for other containers a note says so.
+ */
+import type { ChildProcess } from 'node:child_process';
+import type { Writable } from 'node:stream';
+import { InputError, InterruptedError, RuntimeError } from '../errors.js';
+import { expectInteger, expectNumber, expectString } from '../validate.js';
+import { ffmpegFeatures, resolveFfmpeg } from './binaries.js';
+import { parseRational, probeVideo, type Rotation, type VideoProbe } from './probe.js';
+import { killAndWait, runCapture, spawnTracked, TailBuffer, waitForExit } from './process-registry.js';
+import { createTempOutput, type TempOutput } from './temp-output.js';
+
+/** The planes of one yuv420p frame: Y width x height, U and V ceil(width/2) x ceil(height/2). */
+export interface YuvPlanes {
+  readonly y: Uint8Array;
+  readonly u: Uint8Array;
+  readonly v: Uint8Array;
+}
+
+/** Options of openEncoder. */
+export interface EncoderOptions {
+  /** Frame width in pixels. */
+  readonly width: number;
+  /** Frame height in pixels. */
+  readonly height: number;
+  /** Frames per second: a rational string (`30000/1001`, keeps timing exact) or a number. */
+  readonly fps: number | string;
+  /** Take the audio from this file (usually the original input). @default no audio */
+  readonly audioFrom?: string;
+  /** The probe of audioFrom, when already done. @default probed here */
+  readonly audioProbe?: VideoProbe;
+  /** Skip this many seconds of the audio (the decoder's startSec). @default 0 */
+  readonly audioStartSec?: number;
+  /** Take at most this many seconds of audio (the decoder's durationSec). @default all */
+  readonly audioDurationSec?: number;
+  /** Video encoder. @default 'libx264' ('libvpx-vp9' for .webm) */
+  readonly codec?: string;
+  /** Constant rate factor (lower = better, bigger), for x264/x265/vpx/aom. @default 18 */
+  readonly crf?: number;
+  /** x264/x265 speed preset. @default 'veryfast' */
+  readonly preset?: string;
+  /** Encoder threads (ffmpeg `-threads`). @default ffmpeg's choice */
+  readonly threads?: number;
+  /** Clockwise display rotation to store (e.g. the input's, when decoding with autorotate: false). @default 0 */
+  readonly rotationDeg?: Rotation;
+  /** Container format (ffmpeg `-f`). @default from the extension; 'matroska' for standard output */
+  readonly format?: string;
+  /** Extra output options placed before the output name. @default [] */
+  readonly outputOptions?: readonly string[];
+  /** Where '-' writes. @default process.stdout */
+  readonly stdout?: Writable;
+  /** Aborts the encode (kills ffmpeg, removes the temporary file) when aborted. */
+  readonly signal?: AbortSignal;
+  /** ffmpeg to run. @default resolveFfmpeg().path */
+  readonly ffmpegPath?: string;
+}
+
+/** What happened to the audio. */
+export type AudioOutcome = 'none' | 'copied' | 'reencoded';
+
+/** The result of a finished encode. */
+export interface EncodeResult {
+  /** The output path ('-' for standard output). */
+  readonly output: string;
+  /** Frames written. */
+  readonly frames: number;
+  readonly audio: AudioOutcome;
+  /** Clockwise rotation stored in the output (0 when none was asked or it could not be stored). */
+  readonly rotationDeg: Rotation;
+  /** Things the user should know (audio re-encoded, rotation not stored...). */
+  readonly notes: readonly string[];
+}
+
+/** A running encode. */
+export interface Encoder {
+  readonly output: string;
+  /** The ffmpeg arguments (for logs and bug reports). */
+  readonly args: readonly string[];
+  /** What will happen to the audio. */
+  readonly audio: AudioOutcome;
+  /** Notes so far (more may come from finish()). */
+  readonly notes: readonly string[];
+  /** Frames written so far. */
+  readonly framesWritten: number;
+  /**
+   * Writes one frame: a contiguous Y+U+V buffer or separate planes. Resolves when ffmpeg's pipe has
+   * taken all its bytes (which is also the backpressure: the buffer never holds more than one frame),
+   * so the caller may reuse its buffers at once.
+   * @throws RuntimeError E_ENCODE_FAILED with ffmpeg's stderr tail when ffmpeg died.
+   */
+  write(frame: Uint8Array | YuvPlanes): Promise<void>;
+  /** Closes ffmpeg's input, waits for it, stores the rotation, renames the file into place. */
+  finish(): Promise<EncodeResult>;
+  /** Kills ffmpeg and removes the temporary file. Safe to call at any time, more than once. */
+  abort(): Promise<void>;
+}
+
+/** Audio codecs each container family can hold as they are (when unsure: re-encode). */
+const AUDIO_COPY: Readonly<Record<string, ReadonlySet<string> | 'any'>> = {
+  mp4: new Set(['aac', 'mp3', 'ac3', 'eac3', 'alac']),
+  mov: new Set(['aac', 'mp3', 'ac3', 'eac3', 'alac', 'pcm_s16le', 'pcm_s16be', 'pcm_s24le', 'pcm_s24be', 'pcm_f32le']),
+  matroska: 'any',
+  webm: new Set(['opus', 'vorbis']),
+  mpegts: new Set(['aac', 'mp3', 'mp2', 'ac3', 'eac3']),
+  avi: new Set(['mp3', 'mp2', 'ac3', 'pcm_s16le']),
+  nut: 'any',
+};
+
+/** The container family of an output: from `format`, else from the extension. */
+export function containerOf(output: string, format: string | undefined): string {
+  const f = format ?? (output === '-' ? 'matroska' : (/\.([^./\\]+)$/.exec(output)?.[1]?.toLowerCase() ?? ''));
+  if (f === 'mp4' || f === 'm4v' || f === 'ismv') return 'mp4';
+  if (f === 'mov' || f === 'qt') return 'mov';
+  if (f === 'mkv' || f === 'matroska' || f === 'mka') return 'matroska';
+  if (f === 'webm') return 'webm';
+  if (f === 'ts' || f === 'mts' || f === 'm2ts' || f === 'mpegts') return 'mpegts';
+  if (f === 'avi') return 'avi';
+  if (f === 'nut') return 'nut';
+  return f;
+}
+
+/** Whether `audioCodec` can be copied into `container`. */
+export function canCopyAudio(container: string, audioCodec: string): boolean {
+  const allowed = AUDIO_COPY[container];
+  if (allowed === undefined) return false;
+  return allowed === 'any' || allowed.has(audioCodec);
+}
+
+function fpsArg(fps: number | string): string {
+  if (typeof fps === 'number') {
+    expectNumber('fps', fps, 1e-6, 1e6);
+    // Common NTSC rates as exact rationals; otherwise ffmpeg takes the decimal.
+    for (const base of [24, 30, 60, 120]) {
+      if (Math.abs(fps - (base * 1000) / 1001) < 1e-4) return `${base * 1000}/1001`;
+    }
+    return String(fps);
+  }
+  const r = parseRational(fps);
+  if (r === null) throw new InputError('E_BAD_OPTION', `Expected a frame rate like 30 or 30000/1001 for fps but received ${JSON.stringify(fps)}`);
+  return fps.trim();
+}
+
+function stderrReason(text: string): string {
+  return text.split('\n').filter((l) => l.trim() !== '').slice(-4).join(' | ');
+}
+
+/**
+ * Stream-copies `src` to `dst` with a `rotate` tag written so that the file displays `rotationDeg`
+ * clockwise (see the file comment for why this takes a remux and a check). Returns the rotation the
+ * written file has.
+ */
+async function remuxWithRotation(ffmpeg: string, src: string, dst: string, rotationDeg: Rotation): Promise<Rotation> {
+  for (const tag of [(360 - rotationDeg) % 360, rotationDeg]) {
+    const args = ['-hide_banner', '-nostdin', '-loglevel', 'error', '-y', '-i', src, '-map', '0', '-c', 'copy', '-metadata:s:v:0', `rotate=${tag}`, '-movflags', '+faststart', dst];
+    const r = await runCapture(ffmpeg, args);
+    if (r.code !== 0) throw new RuntimeError('E_ENCODE_FAILED', `Storing the display rotation failed (ffmpeg exited with code ${r.code}): ${stderrReason(r.stderr)}`);
+    const got = (await probeVideo(dst)).rotationDeg;
+    if (got === rotationDeg) return got;
+  }
+  return 0;
+}
+
+/**
+ * Starts ffmpeg to encode raw yuv420p frames to `output` (a file, written under a temporary name and
+ * renamed by finish(); or '-' for standard output).
+ * @throws InputError E_OUTPUT_UNWRITABLE (exit 2) before starting anything when the output directory is
+ *   missing or read-only; E_BAD_OPTION for invalid options; the probe's errors for audioFrom.
+ */
+export async function openEncoder(output: string, options: EncoderOptions): Promise<Encoder> {
+  const width = expectInteger('width', options.width, 1, 65536);
+  const height = expectInteger('height', options.height, 1, 65536);
+  const fps = fpsArg(options.fps);
+  const crf = options.crf === undefined ? 18 : expectNumber('crf', options.crf, 0, 63);
+  const preset = options.preset === undefined ? 'veryfast' : expectString('preset', options.preset);
+  if (options.threads !== undefined) expectInteger('threads', options.threads, 0, 1024);
+  const rotationDeg: Rotation = options.rotationDeg ?? 0;
+  if (![0, 90, 180, 270].includes(rotationDeg)) {
+    throw new InputError('E_BAD_OPTION', `Expected one of 0|90|180|270 for rotationDeg but received ${String(rotationDeg)}`);
+  }
+  const toStdout = output === '-';
+  const container = containerOf(output, options.format);
+  if (!toStdout && options.format === undefined && container === '') {
+    throw new InputError('E_OUTPUT_FORMAT', `Cannot tell the container of ${JSON.stringify(output)}: give it an extension such as .mp4 or .mkv`);
+  }
+  const codec = options.codec ?? (container === 'webm' ? 'libvpx-vp9' : 'libx264');
+  const ffmpeg = options.ffmpegPath ?? resolveFfmpeg().path;
+  const features = ffmpegFeatures(ffmpeg);
+  const notes: string[] = [];
+
+  // Audio: decide copy or re-encode from the original's codec.
+  let audio: AudioOutcome = 'none';
+  let audioArgs: string[] = [];
+  let audioInput: string[] = [];
+  if (options.audioFrom !== undefined) {
+    const ap = options.audioProbe ?? (await probeVideo(options.audioFrom));
+    if (ap.hasAudio && ap.audioCodec !== null) {
+      audioInput = [
+        ...(options.audioStartSec !== undefined && options.audioStartSec > 0 ? ['-ss', String(options.audioStartSec)] : []),
+        ...(options.audioDurationSec !== undefined ? ['-t', String(options.audioDurationSec)] : []),
+        '-i',
+        options.audioFrom,
+      ];
+      if (canCopyAudio(container, ap.audioCodec)) {
+        audio = 'copied';
+        audioArgs = ['-map', '1:a?', '-c:a', 'copy'];
+      } else {
+        audio = 'reencoded';
+        const to = container === 'webm' ? 'libopus' : 'aac';
+        audioArgs = ['-map', '1:a?', '-c:a', to, '-b:a', '192k'];
+        notes.push(`audio re-encoded from ${ap.audioCodec} to ${to === 'aac' ? 'AAC' : 'Opus'} at 192 kb/s: the ${container} container does not take ${ap.audioCodec} as it is`);
+      }
+    }
+  }
+
+  // Rotation: in the encode when ffmpeg can, else by a remux after it (files in MP4/MOV only).
+  const storesRotation = container === 'mp4' || container === 'mov';
+  let rotationInEncode = false;
+  let rotationByRemux = false;
+  if (rotationDeg !== 0) {
+    if (!storesRotation) notes.push(`display rotation ${rotationDeg} deg not stored: the ${container || output} container does not keep it (use .mp4 or .mov)`);
+    else if (features.displayRotation) rotationInEncode = true;
+    else if (toStdout) notes.push(`display rotation ${rotationDeg} deg not stored: this ffmpeg can only add it to a finished file, not to standard output`);
+    else rotationByRemux = true;
+  }
+
+  // x264 / x265 reject odd sizes in 4:2:0: drop the last column / row rather than resample or pad.
+  const needsEven = /^lib(x264|x265)$/.test(codec) && (width % 2 === 1 || height % 2 === 1);
+  const cropArgs = needsEven ? ['-vf', `crop=${width - (width % 2)}:${height - (height % 2)}:0:0`] : [];
+  if (needsEven) notes.push(`output is ${width - (width % 2)}x${height - (height % 2)}: ${codec} needs even sizes in 4:2:0, so the last ${width % 2 === 1 ? 'column' : ''}${width % 2 === 1 && height % 2 === 1 ? ' and ' : ''}${height % 2 === 1 ? 'row' : ''} was dropped`);
+
+  const temp: TempOutput | null = toStdout ? null : createTempOutput(output);
+  const target = toStdout ? 'pipe:1' : temp!.tempPath;
+  const videoCodecArgs = ['-c:v', codec];
+  if (/^lib(x264|x265|vpx|vpx-vp9|aom-av1|svtav1)$/.test(codec)) videoCodecArgs.push('-crf', String(crf));
+  if (/^libvpx/.test(codec)) videoCodecArgs.push('-b:v', '0');
+  if (/^lib(x264|x265)$/.test(codec)) videoCodecArgs.push('-preset', preset);
+  const args = [
+    '-hide_banner',
+    '-nostats',
+    '-loglevel',
+    'error',
+    '-y',
+    '-f',
+    'rawvideo',
+    '-pix_fmt',
+    'yuv420p',
+    '-s',
+    `${width}x${height}`,
+    '-framerate',
+    fps,
+    ...(rotationInEncode ? ['-display_rotation:v:0', String((360 - rotationDeg) % 360)] : []),
+    '-i',
+    'pipe:0',
+    ...audioInput,
+    '-map',
+    '0:v:0',
+    ...audioArgs,
+    ...cropArgs,
+    ...videoCodecArgs,
+    ...(options.threads !== undefined ? ['-threads', String(options.threads)] : []),
+    '-pix_fmt',
+    'yuv420p',
+    ...(!toStdout && storesRotation ? ['-movflags', '+faststart'] : []),
+    ...(toStdout && container === 'mp4' ? ['-movflags', 'frag_keyframe+empty_moov'] : []),
+    ...(options.outputOptions ?? []),
+    ...(options.format !== undefined ? ['-f', options.format] : toStdout ? ['-f', 'matroska'] : []),
+    target,
+  ];
+
+  const chromaBytes = Math.ceil(width / 2) * Math.ceil(height / 2);
+  const lumaBytes = width * height;
+  const frameBytes = lumaBytes + 2 * chromaBytes;
+  const stderr = new TailBuffer(4096);
+  const stdoutSink = toStdout ? (options.stdout ?? process.stdout) : null;
+  const child: ChildProcess = spawnTracked(ffmpeg, args, { stdio: ['pipe', stdoutSink === null ? 'ignore' : 'pipe', 'pipe'] });
+  child.stderr?.on('data', (c: Buffer) => stderr.push(c));
+  if (stdoutSink !== null && child.stdout !== null) child.stdout.pipe(stdoutSink, { end: false });
+  const stdin = child.stdin as Writable;
+  let stdinError: Error | null = null;
+  stdin.on('error', (e: Error) => {
+    stdinError = e;
+  });
+  let spawnError: Error | null = null;
+  child.once('error', (e: Error) => {
+    spawnError = e;
+  });
+  /** One watcher for the whole encode (a listener per write would pile up). */
+  const exited = waitForExit(child).then(() => 'exited' as const);
+  let framesWritten = 0;
+  let state: 'open' | 'finishing' | 'done' | 'aborted' = 'open';
+
+  const describe = (): string => (toStdout ? 'standard output' : JSON.stringify(output));
+  const failure = async (what: string): Promise<RuntimeError> => {
+    await waitForExit(child);
+    if (spawnError !== null) {
+      return new RuntimeError('E_FFMPEG_NOT_FOUND', `could not run ffmpeg at ${JSON.stringify(ffmpeg)} (${(spawnError as Error).message}); set FFMPEG_PATH to a working ffmpeg`, { cause: spawnError });
+    }
+    const tail = stderrReason(stderr.toString());
+    return new RuntimeError('E_ENCODE_FAILED', `Encoding ${describe()} failed after ${framesWritten} frames: ${what}${tail ? `; ffmpeg said: ${tail}` : ''}`);
+  };
+
+  const abort = async (): Promise<void> => {
+    if (state === 'done' || state === 'aborted') return;
+    state = 'aborted';
+    options.signal?.removeEventListener('abort', onAbort);
+    await killAndWait(child);
+    if (stdoutSink !== null && child.stdout !== null) child.stdout.unpipe(stdoutSink);
+    await temp?.discard();
+  };
+  const onAbort = (): void => {
+    void abort();
+  };
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+
+  const write = async (frame: Uint8Array | YuvPlanes): Promise<void> => {
+    if (state !== 'open') {
+      if (state === 'aborted' && options.signal?.aborted === true) throw abortReason(options.signal);
+      throw new RuntimeError('E_ENCODE_FAILED', `Cannot write a frame to ${describe()}: the encoder is ${state === 'aborted' ? 'aborted' : 'finished'}`);
+    }
+    const parts: Uint8Array[] = [];
+    if (frame instanceof Uint8Array) {
+      if (frame.length !== frameBytes) throw new RangeError(`expected ${frameBytes} bytes per frame (${width}x${height} yuv420p), got ${frame.length}`);
+      parts.push(frame);
+    } else {
+      if (frame.y.length !== lumaBytes || frame.u.length !== chromaBytes || frame.v.length !== chromaBytes) {
+        throw new RangeError(`expected planes of ${lumaBytes}, ${chromaBytes}, ${chromaBytes} bytes (${width}x${height} yuv420p), got ${frame.y.length}, ${frame.u.length}, ${frame.v.length}`);
+      }
+      parts.push(frame.y, frame.u, frame.v);
+    }
+    if (stdinError !== null || spawnError !== null || stdin.destroyed) throw await failure('ffmpeg stopped reading frames');
+    const written = new Promise<Error | null | undefined>((resolve) => {
+      stdin.cork();
+      for (let i = 0; i < parts.length - 1; i++) stdin.write(parts[i]);
+      stdin.write(parts[parts.length - 1], resolve);
+      stdin.uncork();
+    });
+    // If ffmpeg dies, the pending write's callback gets the error; its exit is watched too so that a
+    // write blocked on the full pipe of a dead process cannot hang.
+    const result = await Promise.race([written, exited]);
+    if (result !== null && result !== undefined) {
+      if ((state as string) === 'aborted') throw options.signal?.aborted === true ? abortReason(options.signal) : new RuntimeError('E_ENCODE_FAILED', `Encoding ${describe()} was aborted`);
+      throw await failure(result === 'exited' ? 'ffmpeg exited while frames were still being written' : 'ffmpeg stopped reading frames');
+    }
+    framesWritten += 1;
+  };
+
+  const finish = async (): Promise<EncodeResult> => {
+    if (state !== 'open') throw new RuntimeError('E_ENCODE_FAILED', `Cannot finish ${describe()}: the encoder is ${state}`);
+    state = 'finishing';
+    stdin.end();
+    const { code, signal } = await waitForExit(child);
+    options.signal?.removeEventListener('abort', onAbort);
+    if (code !== 0) {
+      const err = await failure(signal !== null ? `ffmpeg was killed by ${signal}` : `ffmpeg exited with code ${code}`);
+      state = 'done';
+      await temp?.discard();
+      throw err;
+    }
+    if (stdoutSink !== null && child.stdout !== null) {
+      await new Promise<void>((resolve) => {
+        if (child.stdout?.readableEnded === true) resolve();
+        else child.stdout?.once('end', () => resolve());
+      });
+      child.stdout.unpipe(stdoutSink);
+    }
+    let storedRotation: Rotation = rotationDeg !== 0 && (rotationInEncode || rotationByRemux) ? rotationDeg : 0;
+    try {
+      if (temp !== null && rotationInEncode) {
+        const got = (await probeVideo(temp.tempPath)).rotationDeg;
+        if (got !== rotationDeg) {
+          // A build whose -display_rotation turns the other way, or ignores it: fix by a remux.
+          rotationByRemux = true;
+        }
+      }
+      if (temp !== null && rotationByRemux) {
+        const second = createTempOutput(output);
+        try {
+          storedRotation = await remuxWithRotation(ffmpeg, temp.tempPath, second.tempPath, rotationDeg);
+          if (storedRotation === rotationDeg) {
+            await second.commit();
+            await temp.discard();
+          } else {
+            notes.push(`display rotation ${rotationDeg} deg could not be stored by this ffmpeg; the frames are in stored orientation`);
+            await second.discard();
+            await temp.commit();
+          }
+        } catch (err) {
+          await second.discard();
+          throw err;
+        }
+      } else {
+        await temp?.commit();
+      }
+    } catch (err) {
+      await temp?.discard();
+      state = 'done';
+      throw err;
+    }
+    state = 'done';
+    return { output, frames: framesWritten, audio, rotationDeg: storedRotation, notes: [...notes] };
+  };
+
+  return {
+    output,
+    args,
+    audio,
+    notes,
+    get framesWritten() {
+      return framesWritten;
+    },
+    write,
+    finish,
+    abort,
+  };
+}
+
+function abortReason(signal: AbortSignal): Error {
+  const r: unknown = signal.reason;
+  if (r instanceof Error) return r;
+  return new InterruptedError(r === 'SIGTERM' ? 'SIGTERM' : 'SIGINT');
+}

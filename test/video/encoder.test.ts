@@ -1,0 +1,179 @@
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { InputError, RuntimeError } from '../../src/errors.js';
+import { openDecoder } from '../../src/video/decoder.js';
+import { canCopyAudio, containerOf, openEncoder } from '../../src/video/encoder.js';
+import { probeVideo } from '../../src/video/probe.js';
+import { liveChildCount } from '../../src/video/process-registry.js';
+import { countFrames, listStreams, makeClip, makeTempDir, removeTempDir, solidYuvFrame } from '../support/ffmpeg-fixtures.js';
+
+const TOL_SEC = 0.05;
+
+let dir = '';
+let withAudio = '';
+beforeAll(async () => {
+  dir = await makeTempDir();
+  withAudio = await makeClip(join(dir, 'src.mp4'), { width: 64, height: 48, frames: 10, fps: 10, audio: true });
+});
+afterAll(async () => {
+  await removeTempDir(dir);
+});
+
+/** Decodes `input` and re-encodes every frame to `output`; returns the encode result. */
+async function transcode(input: string, output: string, extra: Partial<Parameters<typeof openEncoder>[1]> = {}, decodeOptions = {}) {
+  const dec = await openDecoder(input, decodeOptions);
+  const enc = await openEncoder(output, { width: dec.width, height: dec.height, fps: dec.fpsRational, audioFrom: input, ...extra });
+  for await (const f of dec) await enc.write(f);
+  return enc.finish();
+}
+
+describe('openEncoder', () => {
+  it('round trip keeps frame count, frame rate and audio (AAC copied into MP4)', async () => {
+    const out = join(dir, 'out.mp4');
+    const res = await transcode(withAudio, out);
+    expect(res).toMatchObject({ frames: 10, audio: 'copied', notes: [] });
+    expect(await countFrames(out)).toBe(10);
+    const p = await probeVideo(out);
+    expect([p.width, p.height, p.fpsRational, p.hasAudio, p.audioCodec]).toEqual([64, 48, '10/1', true, 'aac']);
+    const audio = (await listStreams(out)).find((s) => s.codec_type === 'audio');
+    expect(Math.abs(Number(audio?.duration) - 1)).toBeLessThan(TOL_SEC * 2);
+  });
+
+  it('keeps an NTSC rate as the exact rational', async () => {
+    const src = await makeClip(join(dir, 'ntsc.mkv'), { frames: 5, fps: '30000/1001' });
+    const out = join(dir, 'ntsc-out.mp4');
+    const res = await transcode(src, out);
+    expect(res.audio).toBe('none');
+    const video = (await listStreams(out)).find((s) => s.codec_type === 'video');
+    expect(video?.avg_frame_rate).toBe('30000/1001');
+    expect(await countFrames(out)).toBe(5);
+  });
+
+  it('re-encodes audio the container cannot hold (FLAC into MP4 -> AAC) and says so', async () => {
+    const src = await makeClip(join(dir, 'flac.mkv'), { frames: 10, audio: { codec: 'flac' } });
+    const out = join(dir, 'flac-out.mp4');
+    const res = await transcode(src, out);
+    expect(res.audio).toBe('reencoded');
+    expect(res.notes.join(' ')).toMatch(/re-encoded from flac to AAC/);
+    expect((await probeVideo(out)).audioCodec).toBe('aac');
+  });
+
+  it('carries the display rotation: a portrait clip decoded in stored orientation stays portrait', async () => {
+    const src = await makeClip(join(dir, 'portrait.mp4'), { frames: 4, rotationDeg: 90 });
+    const decodeOptions = { autorotate: false };
+    const probe = await probeVideo(src);
+    const out = join(dir, 'portrait-out.mp4');
+    const res = await transcode(src, out, { rotationDeg: probe.rotationDeg }, decodeOptions);
+    expect(res.rotationDeg).toBe(90);
+    const p = await probeVideo(out);
+    expect([p.rotationDeg, p.width, p.height, p.displayWidth, p.displayHeight]).toEqual([90, 64, 48, 48, 64]);
+    expect(await countFrames(out)).toBe(4);
+    // Only the final file is left: no temporary files from the encode and the remux.
+    expect((await readdir(dir)).filter((n) => n.includes('portrait-out'))).toEqual(['portrait-out.mp4']);
+  });
+
+  it('writes exactly the frames given (lossless FFV1), as contiguous buffers or separate planes', async () => {
+    const out = join(dir, 'exact.mkv');
+    const enc = await openEncoder(out, { width: 33, height: 17, fps: 25, codec: 'ffv1' });
+    for (let k = 0; k < 6; k++) {
+      const f = solidYuvFrame(33, 17, 30 + k, 90 + k, 200 - k);
+      if (k % 2 === 0) await enc.write(f);
+      else await enc.write({ y: f.subarray(0, 33 * 17), u: f.subarray(33 * 17, 33 * 17 + 17 * 9), v: f.subarray(33 * 17 + 17 * 9) });
+    }
+    await enc.finish();
+    let k = 0;
+    for await (const f of await openDecoder(out)) {
+      expect(Buffer.from(f.data).equals(Buffer.from(solidYuvFrame(33, 17, 30 + k, 90 + k, 200 - k)))).toBe(true);
+      k += 1;
+    }
+    expect(k).toBe(6);
+  });
+
+  it('crops odd sizes to even for libx264 and notes it', async () => {
+    const out = join(dir, 'odd.mp4');
+    const enc = await openEncoder(out, { width: 33, height: 17, fps: 10 });
+    for (let k = 0; k < 3; k++) await enc.write(solidYuvFrame(33, 17, 128, 128, 128));
+    const res = await enc.finish();
+    expect(res.notes.join(' ')).toMatch(/32x16/);
+    const p = await probeVideo(out);
+    expect([p.width, p.height]).toEqual([32, 16]);
+  });
+
+  it('writes to standard output ("-") as Matroska', async () => {
+    const sink = new PassThrough();
+    const chunks: Buffer[] = [];
+    sink.on('data', (c: Buffer) => chunks.push(c));
+    const enc = await openEncoder('-', { width: 32, height: 24, fps: 10, stdout: sink });
+    for (let k = 0; k < 7; k++) await enc.write(solidYuvFrame(32, 24, 50 + k, 128, 128));
+    await enc.finish();
+    const file = join(dir, 'from-stdout.mkv');
+    await writeFile(file, Buffer.concat(chunks));
+    expect(await countFrames(file)).toBe(7);
+  });
+
+  it('abort() kills ffmpeg and leaves nothing under the final name, nor a temporary file', async () => {
+    const sub = join(dir, 'aborted');
+    await mkdir(sub);
+    const before = liveChildCount();
+    const enc = await openEncoder(join(sub, 'never.mp4'), { width: 32, height: 24, fps: 10 });
+    for (let k = 0; k < 3; k++) await enc.write(solidYuvFrame(32, 24, 100, 128, 128));
+    await enc.abort();
+    expect(await readdir(sub)).toEqual([]);
+    expect(liveChildCount()).toBe(before);
+    await expect(enc.write(solidYuvFrame(32, 24, 100, 128, 128))).rejects.toThrow(/aborted/);
+  });
+
+  it('fails E_OUTPUT_UNWRITABLE (exit 2) before starting ffmpeg when the directory does not exist', async () => {
+    const before = liveChildCount();
+    let error: unknown;
+    try {
+      await openEncoder(join(dir, 'no-such-dir', 'x.mp4'), { width: 32, height: 24, fps: 10 });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(InputError);
+    expect((error as InputError).code).toBe('E_OUTPUT_UNWRITABLE');
+    expect((error as InputError).exitCode).toBe(2);
+    expect(liveChildCount()).toBe(before);
+  });
+
+  it('fails E_ENCODE_FAILED with ffmpeg stderr when ffmpeg dies; temp file removed, no child left', async () => {
+    const sub = join(dir, 'failed');
+    await mkdir(sub);
+    const before = liveChildCount();
+    const enc = await openEncoder(join(sub, 'bad.mp4'), { width: 32, height: 24, fps: 10, codec: 'no-such-encoder' });
+    let error: unknown;
+    try {
+      for (let k = 0; k < 50; k++) await enc.write(solidYuvFrame(32, 24, 100, 128, 128));
+      await enc.finish();
+    } catch (err) {
+      error = err;
+      await enc.abort();
+    }
+    expect(error).toBeInstanceOf(RuntimeError);
+    expect((error as RuntimeError).code).toBe('E_ENCODE_FAILED');
+    expect((error as RuntimeError).message).toMatch(/ffmpeg said: .*no-such-encoder/i);
+    expect(await readdir(sub)).toEqual([]);
+    expect(liveChildCount()).toBe(before);
+  });
+
+  it('rejects a frame of the wrong size with the numbers', async () => {
+    const enc = await openEncoder(join(dir, 'size.mkv'), { width: 32, height: 24, fps: 10 });
+    await expect(enc.write(new Uint8Array(10))).rejects.toThrow(/expected 1152 bytes per frame \(32x24 yuv420p\), got 10/);
+    await enc.abort();
+  });
+});
+
+describe('container rules', () => {
+  it('maps extensions to containers and knows which audio it can copy', () => {
+    expect(containerOf('a.MP4', undefined)).toBe('mp4');
+    expect(containerOf('-', undefined)).toBe('matroska');
+    expect(containerOf('a.mp4', 'matroska')).toBe('matroska');
+    expect(canCopyAudio('mp4', 'aac')).toBe(true);
+    expect(canCopyAudio('mp4', 'flac')).toBe(false);
+    expect(canCopyAudio('matroska', 'flac')).toBe(true);
+    expect(canCopyAudio('webm', 'aac')).toBe(false);
+  });
+});
