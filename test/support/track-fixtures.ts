@@ -126,3 +126,16 @@ export function hasFilter(ffmpeg: string, filter: string): boolean {
   const r = spawnSync(ffmpeg, ['-hide_banner', '-filters'], { encoding: 'utf8' });
   return r.status === 0 && new RegExp(`\\s${filter}\\s`).test(r.stdout);
 }
+
+/**
+ * A file or folder of the shared real material (STEADY_SHARED, default ../shared), or null with a
+ * printed reason when it is missing outside CI. With CI=true a missing path throws, so the test fails.
+ */
+export function realPath(relative: string): string | null {
+  const base = process.env.STEADY_SHARED ?? fileURLToPath(new URL('../../../shared', import.meta.url));
+  const p = `${base.replace(/\/$/, '')}/${relative}`;
+  if (existsSync(p)) return p;
+  if (process.env.CI === 'true') throw new Error(`real test material missing: ${p} (set STEADY_SHARED)`);
+  console.warn(`skipping: real test material ${p} not found (set STEADY_SHARED)`);
+  return null;
+}
