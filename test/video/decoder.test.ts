@@ -1,15 +1,17 @@
 import { createReadStream } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RuntimeError } from '../../src/errors.js';
 import { openDecoder, yuv420pFrameBytes } from '../../src/video/decoder.js';
 import { liveChildCount } from '../../src/video/process-registry.js';
-import { makeClip, makeClipFromYuvFrames, makeTempDir, removeTempDir, solidYuvFrame, yuv420pBytes } from '../support/ffmpeg-fixtures.js';
+import { makeClip, makeClipFromYuvFrames, makeImage, makeTempDir, removeTempDir, solidYuvFrame, yuv420pBytes } from '../support/ffmpeg-fixtures.js';
 import { mulberry32, randomInt } from '../support/video-rng.js';
 
 /** BT.601 limited-range conversion of 8-bit colours is exact to the 8-bit step; allow one step of rounding. */
 const TOL_LEVEL = 1;
+/** RGB -> limited-range Y by swscale: 8-bit rounding plus its fixed-point coefficients (no accurate_rnd). */
+const TOL_RGB_TO_Y = 1.5;
 /** A 10-bit round trip of 8-bit samples may move them by one step. */
 const TOL_10BIT = 1;
 
@@ -153,6 +155,19 @@ describe('openDecoder', () => {
       }
       expect(maxDiff).toBe(0);
     }
+  });
+
+  it('decodes an image sequence at the given framerate', async () => {
+    const seq = join(dir, 'seq');
+    await mkdir(seq);
+    for (let k = 1; k <= 3; k++) await makeImage(join(seq, `f${String(k).padStart(3, '0')}.png`), `color=c=0x${(40 * k).toString(16).padStart(2, '0').repeat(3)}:size=16x8`, 'rgb24');
+    const dec = await openDecoder(join(seq, 'f%03d.png'), { framerate: 5 });
+    expect(dec.fps).toBe(5);
+    const got: [number, number][] = [];
+    for await (const f of dec) got.push([f.ptsSec, f.y[0] as number]);
+    // Gray levels 40k in full range become 16 + 40k * 219 / 255 in limited-range Y.
+    expect(got.map(([t]) => t)).toEqual([0, 0.2, 0.4]);
+    got.forEach(([, y], i) => expect(Math.abs(y - (16 + (40 * (i + 1) * 219) / 255))).toBeLessThanOrEqual(TOL_RGB_TO_Y));
   });
 
   it('decodes standard input ("-") from a pipe', async () => {

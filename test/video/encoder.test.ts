@@ -41,6 +41,18 @@ describe('openEncoder', () => {
     expect(Math.abs(Number(audio?.duration) - 1)).toBeLessThan(TOL_SEC * 2);
   });
 
+  it('cuts the audio like the decoder trim (audioStartSec / audioDurationSec)', async () => {
+    const out = join(dir, 'trim.mp4');
+    const res = await transcode(withAudio, out, { audioStartSec: 0.3, audioDurationSec: 0.5 }, { startSec: 0.3, durationSec: 0.5 });
+    expect(res.frames).toBe(5);
+    const streams = await listStreams(out);
+    const audio = streams.find((s) => s.codec_type === 'audio');
+    // AAC frames are 1024 samples (0.128 s at 8 kHz): the copied audio ends on a frame boundary.
+    const TOL_AAC_SEC = 0.13;
+    expect(Math.abs(Number(audio?.duration) - 0.5)).toBeLessThan(TOL_AAC_SEC);
+    expect(await countFrames(out)).toBe(5);
+  });
+
   it('keeps an NTSC rate as the exact rational', async () => {
     const src = await makeClip(join(dir, 'ntsc.mkv'), { frames: 5, fps: '30000/1001' });
     const out = join(dir, 'ntsc-out.mp4');

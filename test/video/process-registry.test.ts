@@ -1,4 +1,10 @@
-import { describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import ts from 'typescript';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeTempDir, removeTempDir } from '../support/ffmpeg-fixtures.js';
 import { killAllChildren, liveChildCount, liveChildren, runCapture, spawnTracked, TailBuffer, waitForExit } from '../../src/video/process-registry.js';
 
 describe('process registry', () => {
@@ -32,5 +38,70 @@ describe('process registry', () => {
     const t = new TailBuffer(5);
     for (const s of ['abc', 'defgh', 'ijklmnopq']) t.push(s);
     expect(t.toString()).toBe('mnopq');
+  });
+});
+
+/** True when no process `pid` runs any more (gone, or a zombie waiting to be reaped). */
+function isGone(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return true;
+  }
+  try {
+    return /^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  } catch {
+    return true;
+  }
+}
+
+describe('process registry in a separate Node process', () => {
+  let dir = '';
+  beforeAll(async () => {
+    dir = await makeTempDir();
+    // The registry has no imports of ours: transpiled alone it runs as plain JavaScript.
+    const source = await readFile(new URL('../../src/video/process-registry.ts', import.meta.url), 'utf8');
+    const js = ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.ES2022, target: ts.ScriptTarget.ES2022 } }).outputText;
+    await writeFile(join(dir, 'registry.mjs'), js);
+    await writeFile(
+      join(dir, 'child.mjs'),
+      [
+        "import { spawnTracked } from './registry.mjs';",
+        "const c = spawnTracked('sleep', ['30']);",
+        "c.on('spawn', () => {",
+        '  console.log(c.pid);',
+        "  if (process.argv[2] === 'signal') process.kill(process.pid, 'SIGTERM');",
+        "  else if (process.argv[2] === 'handled') { process.on('SIGTERM', () => process.exit(7)); process.kill(process.pid, 'SIGTERM'); }",
+        '  else process.exit(0);',
+        '});',
+      ].join('\n'),
+    );
+  });
+  afterAll(async () => {
+    await removeTempDir(dir);
+  });
+
+  function runChild(mode: string): { pid: number; status: number | null; signal: string | null } {
+    const r = spawnSync(process.execPath, [join(dir, 'child.mjs'), mode], { encoding: 'utf8', timeout: 20_000 });
+    return { pid: Number(r.stdout.trim()), status: r.status, signal: r.signal };
+  }
+
+  it('kills its children when the process exits', () => {
+    const r = runChild('exit');
+    expect(r.status).toBe(0);
+    expect(r.pid).toBeGreaterThan(0);
+    expect(isGone(r.pid)).toBe(true);
+  });
+
+  it('kills its children on SIGTERM and still dies of the signal when nobody else handles it', () => {
+    const r = runChild('signal');
+    expect(r.signal).toBe('SIGTERM');
+    expect(isGone(r.pid)).toBe(true);
+  });
+
+  it('kills its children on SIGTERM and leaves the exit to the application handler', () => {
+    const r = runChild('handled');
+    expect(r.status).toBe(7);
+    expect(isGone(r.pid)).toBe(true);
   });
 });
