@@ -167,7 +167,7 @@ describe('openDecoder', () => {
     for await (const f of dec) got.push([f.ptsSec, f.y[0] as number]);
     // Gray levels 40k in full range become 16 + 40k * 219 / 255 in limited-range Y.
     expect(got.map(([t]) => t)).toEqual([0, 0.2, 0.4]);
-    got.forEach(([, y], i) => expect(Math.abs(y - (16 + (40 * (i + 1) * 219) / 255))).toBeLessThanOrEqual(TOL_RGB_TO_Y));
+    for (const [i, [, y]] of got.entries()) expect(Math.abs(y - (16 + (40 * (i + 1) * 219) / 255))).toBeLessThanOrEqual(TOL_RGB_TO_Y);
   });
 
   it('decodes standard input ("-") from a pipe', async () => {
