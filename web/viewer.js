@@ -334,7 +334,7 @@ function drawPlot() {
     ctx.strokeRect(left + 0.5, top + 0.5, W - left - 8, h);
     ctx.fillStyle = css('--muted');
     ctx.fillText(`${rows[r][0]} (${rows[r][1]})`, 6, top + 14);
-    ctx.fillText(hi.toFixed(r === 2 ? 2 : 1), 6, top + h * 0.5 + 4);
+    ctx.fillText(hi.toFixed(r === 2 ? 2 : 1), 6, top + 32);
     ctx.fillText(lo.toFixed(r === 2 ? 2 : 1), 6, top + h - 2);
     const xOf = (k) => left + ((W - left - 8) * k) / (PLOT_SAMPLES - 1);
     const yOf = (v) => top + h - ((v - lo) / (hi - lo)) * h;
