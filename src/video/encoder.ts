@@ -208,7 +208,9 @@ export async function openEncoder(output: string, options: EncoderOptions): Prom
   let audio: AudioOutcome = 'none';
   let audioArgs: string[] = [];
   let audioInput: string[] = [];
-  if (options.audioFrom !== undefined) {
+  if (options.audioFrom === '-') {
+    notes.push('audio not kept: standard input cannot be read a second time for its audio');
+  } else if (options.audioFrom !== undefined) {
     const ap = options.audioProbe ?? (await probeVideo(options.audioFrom));
     if (ap.hasAudio && ap.audioCodec !== null) {
       audioInput = [

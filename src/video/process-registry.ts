@@ -4,10 +4,14 @@
  * SIGHUP. A signal handler only kills children; when it was the only listener for that signal it then
  * re-raises the signal so that Node's default behaviour (exit) still happens, and when the application
  * has its own handler (the CLI aborts its work and exits 130/143) that handler decides.
+ * Other cleanups that must happen on exit and on those signals (removing temporary output files) are
+ * registered with `registerCleanup`: a process killed by a signal emits no 'exit' event, so they hang
+ * on the same hooks and run right after the children are killed.
  */
 import { type ChildProcess, type SpawnOptions, spawn } from 'node:child_process';
 
 const live = new Set<ChildProcess>();
+const cleanups = new Set<() => void>();
 /** Children whose spawn failed (their 'error' may fire before anyone waits on them). */
 const spawnErrors = new WeakMap<ChildProcess, Error>();
 let hooksInstalled = false;
@@ -23,6 +27,25 @@ function killAllSync(): void {
     }
   }
   live.clear();
+  for (const fn of cleanups) {
+    try {
+      fn();
+    } catch {
+      // A cleanup must not stop the others.
+    }
+  }
+}
+
+/**
+ * Runs `fn` (synchronously) when the process exits or gets SIGINT / SIGTERM / SIGHUP, after the
+ * children are killed. Returns a function that unregisters it.
+ */
+export function registerCleanup(fn: () => void): () => void {
+  installHooks();
+  cleanups.add(fn);
+  return () => {
+    cleanups.delete(fn);
+  };
 }
 
 function installHooks(): void {

@@ -2,15 +2,17 @@
  * Output files are written under a temporary name beside the final path and renamed over it only when
  * complete, so a crash, an error or Ctrl-C never leaves a truncated file under the name the user asked
  * for (rename within one directory is atomic). The temporary name keeps the final extension because
- * ffmpeg picks the container from it. Temporary files still pending when the process exits are removed.
+ * ffmpeg picks the container from it. Temporary files still pending when the process exits or is
+ * stopped by SIGINT / SIGTERM / SIGHUP are removed (after the ffmpeg children writing them are killed).
  */
 import { accessSync, constants, statSync, unlinkSync } from 'node:fs';
 import { rename, unlink } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { InputError } from '../errors.js';
+import { registerCleanup } from './process-registry.js';
 
 const pending = new Set<string>();
-let exitHookInstalled = false;
+let cleanupRegistered = false;
 let counter = 0;
 
 function removePendingSync(): void {
@@ -85,9 +87,9 @@ export interface TempOutput {
 export function createTempOutput(finalPath: string): TempOutput {
   checkOutputWritable(finalPath);
   const tempPath = tempPathFor(finalPath);
-  if (!exitHookInstalled) {
-    exitHookInstalled = true;
-    process.on('exit', removePendingSync);
+  if (!cleanupRegistered) {
+    cleanupRegistered = true;
+    registerCleanup(removePendingSync);
   }
   pending.add(tempPath);
   let settled = false;

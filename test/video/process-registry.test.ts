@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readdirSync, readFileSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -59,14 +59,24 @@ describe('process registry in a separate Node process', () => {
   let dir = '';
   beforeAll(async () => {
     dir = await makeTempDir();
-    // The registry has no imports of ours: transpiled alone it runs as plain JavaScript.
-    const source = await readFile(new URL('../../src/video/process-registry.ts', import.meta.url), 'utf8');
-    const js = ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.ES2022, target: ts.ScriptTarget.ES2022 } }).outputText;
-    await writeFile(join(dir, 'registry.mjs'), js);
+    await mkdir(join(dir, 'out'));
+    // These modules import nothing but each other and node: transpiled one by one they run as plain
+    // JavaScript, in the same layout.
+    await mkdir(join(dir, 'src', 'video'), { recursive: true });
+    await writeFile(join(dir, 'package.json'), '{ "type": "module" }');
+    for (const file of ['errors.ts', 'video/process-registry.ts', 'video/temp-output.ts']) {
+      const source = await readFile(new URL(`../../src/${file}`, import.meta.url), 'utf8');
+      const js = ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.ES2022, target: ts.ScriptTarget.ES2022 } }).outputText;
+      await writeFile(join(dir, 'src', file.replace(/\.ts$/, '.js')), js);
+    }
     await writeFile(
-      join(dir, 'child.mjs'),
+      join(dir, 'child.js'),
       [
-        "import { spawnTracked } from './registry.mjs';",
+        "import { writeFileSync } from 'node:fs';",
+        "import { spawnTracked } from './src/video/process-registry.js';",
+        "import { createTempOutput } from './src/video/temp-output.js';",
+        "const temp = createTempOutput(process.argv[3]);",
+        "writeFileSync(temp.tempPath, 'partial');",
         "const c = spawnTracked('sleep', ['30']);",
         "c.on('spawn', () => {",
         '  console.log(c.pid);',
@@ -81,27 +91,32 @@ describe('process registry in a separate Node process', () => {
     await removeTempDir(dir);
   });
 
-  function runChild(mode: string): { pid: number; status: number | null; signal: string | null } {
-    const r = spawnSync(process.execPath, [join(dir, 'child.mjs'), mode], { encoding: 'utf8', timeout: 20_000 });
-    return { pid: Number(r.stdout.trim()), status: r.status, signal: r.signal };
+  /** Runs the child; it leaves a temporary output for `<mode>.mp4` and a `sleep` child, then ends. */
+  function runChild(mode: string): { pid: number; status: number | null; signal: string | null; leftovers: string[] } {
+    const out = join(dir, 'out', `${mode}.mp4`);
+    const r = spawnSync(process.execPath, [join(dir, 'child.js'), mode, out], { encoding: 'utf8', timeout: 20_000 });
+    return { pid: Number(r.stdout.trim()), status: r.status, signal: r.signal, leftovers: readdirSync(join(dir, 'out')).filter((n) => n.includes(mode)) };
   }
 
-  it('kills its children when the process exits', () => {
+  it('kills its children and removes temporary outputs when the process exits', () => {
     const r = runChild('exit');
     expect(r.status).toBe(0);
+    expect(r.leftovers).toEqual([]);
     expect(r.pid).toBeGreaterThan(0);
     expect(isGone(r.pid)).toBe(true);
   });
 
-  it('kills its children on SIGTERM and still dies of the signal when nobody else handles it', () => {
+  it('kills its children, removes temporary outputs on SIGTERM, and still dies of the signal when nobody else handles it', () => {
     const r = runChild('signal');
     expect(r.signal).toBe('SIGTERM');
+    expect(r.leftovers).toEqual([]);
     expect(isGone(r.pid)).toBe(true);
   });
 
   it('kills its children on SIGTERM and leaves the exit to the application handler', () => {
     const r = runChild('handled');
     expect(r.status).toBe(7);
+    expect(r.leftovers).toEqual([]);
     expect(isGone(r.pid)).toBe(true);
   });
 });
