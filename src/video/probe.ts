@@ -12,7 +12,7 @@
  * show them (the meaning of the classic `rotate` tag; a portrait phone video stored landscape has 90).
  * ffprobe's display-matrix `rotation` is counter-clockwise, hence the sign flip.
  */
-import { statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { InputError, RuntimeError } from '../errors.js';
 import { resolveFfprobe } from './binaries.js';
@@ -280,7 +280,8 @@ function notVideo(input: string, stderr: string): InputError {
  */
 export async function probeVideo(input: string, options: ProbeOptions = {}): Promise<VideoProbe> {
   if (input === '-') return probeStream(options.stdin ?? process.stdin, options);
-  if (isPlainFile(input, options) && !input.includes('%')) checkInputFile(input, 'video');
+  // A name with '%' that is not a file is an image-sequence pattern (frames/%04d.png): ffprobe expands it.
+  if (isPlainFile(input, options) && !(input.includes('%') && !existsSync(input))) checkInputFile(input, 'video');
   const ffprobe = options.ffprobePath ?? resolveFfprobe().path;
   const timeoutMs = options.timeoutMs ?? 30_000;
   const r = await runCapture(ffprobe, probeArgs(input, options), { timeoutMs });
