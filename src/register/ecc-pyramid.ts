@@ -1,0 +1,218 @@
+/**
+ * Coarse-to-fine ECC: registers `moving` onto `fixed` over a Gaussian pyramid (image/pyramid.ts), from
+ * the coarsest level to full resolution, each level started from the previous level's warp.
+ *
+ * Conventions: W maps pixel coordinates of `fixed` to pixel coordinates of `moving` (motion/mat3.ts).
+ * Coarse pixel i is fine pixel 2i, so a warp moves one level finer by S W S^-1 with S = diag(2, 2, 1)
+ * (rescaleInto), for every model, homography included; the seed `init` is carried down to the coarsest
+ * level by the inverse. Each level pre-filters both images with a Gaussian of `gaussianSize` taps (as
+ * OpenCV's findTransformECC does with gaussFiltSize; size 5 reuses the pyramid's own blur), then runs
+ * one level of inverse-compositional ECC (register/ecc.ts).
+ *
+ * A coarse level whose template is too flat or too small (low texture, tiny mask) is skipped: the
+ * next finer level starts from the same warp. Any other failure ends the registration with its reason.
+ *
+ * Reference: G. D. Evangelidis and E. Z. Psarakis, IEEE TPAMI 30(10), 2008; OpenCV findTransformECC used
+ * per level over a pyrDown pyramid.
+ */
+import { blurInto, gaussianKernel } from '../image/blur.js';
+import { createGrayImage, type GrayImage } from '../image/gray-image.js';
+import { buildPyramidInto, createPyramid, downsampleMaskInto, levelSide, type Pyramid, pyramidLevelCount } from '../image/pyramid.js';
+import { type Mat3, rescaleInto } from '../motion/mat3.js';
+import type { MotionModel } from '../motion/motion-model.js';
+import { createEccWorkspace, type EccWorkspace } from './ecc.js';
+import type { FailureReason, LevelReport, RegisterResult, StartKind } from './result.js';
+
+/** Settings of the coarse-to-fine driver (validated by the caller). */
+export interface EccPyramidSettings {
+  readonly model: MotionModel;
+  /** Number of levels, or 'auto' (coarsest short side 40-80 px; image/pyramid.ts pyramidLevelCount). */
+  readonly levels: number | 'auto';
+  /** Most iterations per level. */
+  readonly iterations: number;
+  /** Per-level stop: largest corner displacement of an update, in pixels of that level. */
+  readonly epsilonPx: number;
+  /** Gaussian pre-filter taps per level (odd; 0 or 1 = none). */
+  readonly gaussianSize: number;
+}
+
+/** Pyramid ECC for one resolution: pyramids, masks and ECC workspaces made once, reused per pair. */
+export interface EccPyramid {
+  readonly width: number;
+  readonly height: number;
+  readonly levelCount: number;
+  /** The fixed image's pyramid (levels[0] = the last fixed image given). */
+  readonly fixedPyramid: Pyramid;
+  /** The moving image's pyramid (levels[0] = the last moving image given). */
+  readonly movingPyramid: Pyramid;
+  /**
+   * Sets the fixed (template) image and its optional mask (nonzero = used; width * height bytes).
+   * Builds its pyramid and every level's template data.
+   */
+  setFixed(fixed: GrayImage, mask: Uint8Array | null): void;
+  /** Sets the moving (input) image and its optional mask (nonzero = used). Builds its pyramid. */
+  setMoving(moving: GrayImage, mask: Uint8Array | null): void;
+  /** Registers the current pair from the full-resolution seed `init` (null = identity). */
+  run(init: Mat3 | null, start: StartKind): RegisterResult;
+}
+
+/** Square erosion of a 0/1 mask by `radius` pixels (separable min filter). */
+function erodeMaskInto(out: Uint8Array, src: Uint8Array, w: number, h: number, radius: number, tmp: Uint8Array): Uint8Array {
+  if (radius <= 0) {
+    out.set(src.subarray(0, w * h));
+    return out;
+  }
+  for (let y = 0; y < h; y++) {
+    const r = y * w;
+    for (let x = 0; x < w; x++) {
+      let v = 1;
+      const x0 = Math.max(0, x - radius);
+      const x1 = Math.min(w - 1, x + radius);
+      for (let k = x0; k <= x1; k++) {
+        if (src[r + k] === 0) {
+          v = 0;
+          break;
+        }
+      }
+      tmp[r + x] = v;
+    }
+  }
+  for (let y = 0; y < h; y++) {
+    const y0 = Math.max(0, y - radius);
+    const y1 = Math.min(h - 1, y + radius);
+    for (let x = 0; x < w; x++) {
+      let v = 1;
+      for (let k = y0; k <= y1; k++) {
+        if (tmp[k * w + x] === 0) {
+          v = 0;
+          break;
+        }
+      }
+      out[y * w + x] = v;
+    }
+  }
+  return out;
+}
+
+/** Makes the pyramid ECC machinery for images of width x height. */
+export function createEccPyramid(width: number, height: number, settings: EccPyramidSettings): EccPyramid {
+  const levelCount = settings.levels === 'auto' ? pyramidLevelCount(width, height) : settings.levels;
+  const fixedPyramid = createPyramid(width, height, levelCount);
+  const movingPyramid = createPyramid(width, height, levelCount);
+  const gsize = settings.gaussianSize;
+  const usePyramidBlur = gsize === 5;
+  const kernel = gsize > 1 && !usePyramidBlur ? gaussianKernel(gsize) : null;
+  const blurRadius = gsize > 1 ? (gsize - 1) >> 1 : 0;
+  const ownFixed: GrayImage[] = [];
+  const ownMoving: GrayImage[] = [];
+  const workspaces: EccWorkspace[] = [];
+  const sizes: { w: number; h: number }[] = [];
+  for (let l = 0; l < levelCount; l++) {
+    const w = levelSide(width, l);
+    const h = levelSide(height, l);
+    sizes.push({ w, h });
+    workspaces.push(createEccWorkspace(w, h, settings.model));
+    if (kernel !== null) {
+      ownFixed.push(createGrayImage(w, h));
+      ownMoving.push(createGrayImage(w, h));
+    }
+  }
+  const blurScratch = new Float32Array(width * height);
+  // Masks per level: raw (downsampled) and eroded by the pre-filter's reach.
+  let fixedMasks: Uint8Array[] | null = null;
+  let movingMasks: Uint8Array[] | null = null;
+  let maskScratch: Uint8Array[] | null = null;
+  let erodeScratch: Uint8Array | null = null;
+  const templateStatus: (FailureReason | null)[] = new Array(levelCount).fill('low-texture');
+  const warp = new Float64Array(9);
+
+  function levelMasksInto(masks: Uint8Array[] | null, src: Uint8Array, erodeBy: number): Uint8Array[] {
+    const out = masks ?? sizes.map(({ w, h }) => new Uint8Array(w * h));
+    maskScratch ??= sizes.map(({ w, h }) => new Uint8Array(w * h));
+    erodeScratch ??= new Uint8Array(width * height);
+    const tmp = erodeScratch;
+    // Level 0 from the caller's mask, then each level from the finer raw one.
+    let raw = (maskScratch[0] as Uint8Array).subarray(0, width * height);
+    raw.set(src.subarray(0, width * height));
+    for (let l = 0; l < levelCount; l++) {
+      const { w, h } = sizes[l] as { w: number; h: number };
+      raw = maskScratch[l] as Uint8Array;
+      erodeMaskInto(out[l] as Uint8Array, raw, w, h, erodeBy, tmp);
+      if (l < levelCount - 1) downsampleMaskInto(maskScratch[l + 1] as Uint8Array, raw, w, h);
+    }
+    return out;
+  }
+
+  function prefiltered(pyr: Pyramid, own: GrayImage[], l: number): GrayImage {
+    if (usePyramidBlur) return pyr.blurred[l] as GrayImage;
+    if (kernel === null) return pyr.levels[l] as GrayImage;
+    return blurInto(own[l] as GrayImage, pyr.levels[l] as GrayImage, kernel, blurScratch);
+  }
+
+  function setFixed(fixed: GrayImage, mask: Uint8Array | null): void {
+    buildPyramidInto(fixedPyramid, fixed, usePyramidBlur);
+    fixedMasks = mask === null ? null : levelMasksInto(fixedMasks, mask, blurRadius + 1);
+    for (let l = 0; l < levelCount; l++) {
+      const t = prefiltered(fixedPyramid, ownFixed, l);
+      templateStatus[l] = (workspaces[l] as EccWorkspace).setTemplate(t, fixedMasks === null ? null : (fixedMasks[l] as Uint8Array));
+    }
+  }
+
+  let movingMaskSet = false;
+  function setMoving(moving: GrayImage, mask: Uint8Array | null): void {
+    buildPyramidInto(movingPyramid, moving, usePyramidBlur);
+    if (kernel !== null) for (let l = 0; l < levelCount; l++) prefiltered(movingPyramid, ownMoving, l);
+    movingMaskSet = mask !== null;
+    if (mask !== null) movingMasks = levelMasksInto(movingMasks, mask, blurRadius);
+  }
+
+  function run(init: Mat3 | null, start: StartKind): RegisterResult {
+    const reports: LevelReport[] = [];
+    if (init === null) {
+      warp.fill(0);
+      warp[0] = 1;
+      warp[4] = 1;
+      warp[8] = 1;
+    } else {
+      rescaleInto(warp, init, 0.5 ** (levelCount - 1));
+    }
+    let total = 0;
+    let lastCc = Number.NaN;
+    let bestCc = Number.NaN;
+    let finestDone = false;
+    for (let l = levelCount - 1; l >= 0; l--) {
+      const { w, h } = sizes[l] as { w: number; h: number };
+      const tStatus = templateStatus[l];
+      if (tStatus === null) {
+        const image = usePyramidBlur ? (movingPyramid.blurred[l] as GrayImage) : kernel === null ? (movingPyramid.levels[l] as GrayImage) : (ownMoving[l] as GrayImage);
+        const mask = movingMaskSet && movingMasks !== null ? (movingMasks[l] as Uint8Array) : null;
+        const r = (workspaces[l] as EccWorkspace).align(image, mask, warp, {
+          maxIterations: settings.iterations,
+          epsilonPx: settings.epsilonPx,
+        });
+        total += r.iterations;
+        reports.push({ width: w, height: h, iterations: r.iterations, cc: r.cc });
+        if (!Number.isNaN(r.cc)) {
+          lastCc = r.cc;
+          if (!(r.cc <= bestCc)) bestCc = r.cc;
+        }
+        if (r.status !== 'converged' && r.status !== 'max-iterations') {
+          // A flat warped input at a coarse level is survivable; anything else ends the run.
+          if (!(r.status === 'low-texture' && l > 0)) {
+            return { ok: false, reason: r.status, cc: bestCc, iterations: total, levels: reports };
+          }
+        } else if (l === 0) {
+          finestDone = true;
+        }
+      } else {
+        reports.push({ width: w, height: h, iterations: 0, cc: Number.NaN });
+        if (l === 0) return { ok: false, reason: tStatus, cc: bestCc, iterations: total, levels: reports };
+      }
+      if (l > 0) rescaleInto(warp, warp, 2);
+    }
+    if (!finestDone) return { ok: false, reason: 'low-texture', cc: bestCc, iterations: total, levels: reports };
+    return { ok: true, matrix: Float64Array.from(warp), cc: lastCc, iterations: total, levels: reports, start };
+  }
+
+  return { width, height, levelCount, fixedPyramid, movingPyramid, setFixed, setMoving, run };
+}

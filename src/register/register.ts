@@ -1,0 +1,246 @@
+/**
+ * Registration of `moving` onto `fixed`: pyramid ECC (register/ecc-pyramid.ts) with robust starts for
+ * large motions, masks, and images of different sizes.
+ *
+ * Conventions: the result's W maps pixel coordinates of `fixed` to pixel coordinates of `moving` (OpenCV
+ * findTransformECC's warp; pixel centres at integers), always in each image's own, original pixel grid.
+ *
+ * Images of different sizes: `moving` (wm x hm) is first resampled to fixed's size (wf x hf) by
+ * image/resize.ts (area when shrinking, bilinear when enlarging, pixel-centre correct), which maps
+ * moving pixel coordinates by R: x_r = (x_m + 0.5) wf / wm - 0.5 (and likewise in y). ECC finds W_r from
+ * fixed to the resampled moving; the result is W = R^-1 W_r. The motion model constrains W_r (in fixed's
+ * grid); with anisotropic resampling (wf / wm != hf / hm) a euclidean or similarity W_r gives a W with
+ * unequal axis scales. A seed given in original coordinates is carried in by W_r = R W.
+ *
+ * Robust starts ('auto', the default): ECC converges only inside a basin around the truth (a few
+ * coarsest-level pixels of shift, some degrees of rotation). Without a seed it first runs from the
+ * identity; if that fails or ends with cc below POOR_CC, it also runs from a phase-correlation translation
+ * (register/phase-correlation.ts) and, for models with a rotation, from a log-polar rotation + scale
+ * estimate, and keeps the result with the best cc. With a seed, the seeded run comes first and the same
+ * fallbacks follow when it fails or is poor.
+ *
+ * Reference: G. D. Evangelidis and E. Z. Psarakis, IEEE TPAMI 30(10), 2008.
+ */
+import { InputError } from '../errors.js';
+import { createGrayImage, type GrayImage } from '../image/gray-image.js';
+import { levelSide } from '../image/pyramid.js';
+import { createResizer, type Resizer, resizeMatrixInto } from '../image/resize.js';
+import { invertInto, type Mat3, multiplyInto, normalizeInto } from '../motion/mat3.js';
+import { getMotionModel } from '../motion/models.js';
+import type { MotionModel } from '../motion/motion-model.js';
+import { createEccPyramid, type EccPyramid } from './ecc-pyramid.js';
+import { type RegisterOptions, type ResolvedRegisterOptions, resolveRegisterOptions } from './options.js';
+import { createLogPolarEstimator, type LogPolarEstimator } from './log-polar.js';
+import { createPhaseCorrelator, MIN_PHASE_SIDE_PX, type PhaseCorrelation, type PhaseCorrelator } from './phase-correlation.js';
+import type { RegisterResult, StartKind } from './result.js';
+
+/**
+ * A correlation coefficient below which a converged registration is suspected to sit in a wrong basin,
+ * so the robust starts are tried too. Correct alignments of textured images score well above it (the
+ * synthetic anchor cases about 0.99, real pairs with viewpoint and lighting change 0.9..0.97), while
+ * wrong local optima of natural images land far lower (0.2..0.7); the price of a false alarm is only
+ * time, as the best cc is kept.
+ */
+export const POOR_CC = 0.8;
+
+/** Smallest side (px) steady registers. */
+export const MIN_REGISTER_SIDE_PX = 8;
+
+/** Phase correlation runs at the coarsest pyramid level whose short side is still at least this. */
+const PHASE_LEVEL_MIN_SIDE_PX = 256;
+
+/** A registrar for one fixed-image size: every buffer made once, reused for each pair. */
+export interface Registrar {
+  /** Size of the fixed images it accepts. */
+  readonly width: number;
+  readonly height: number;
+  /** The options, defaults filled in. */
+  readonly options: ResolvedRegisterOptions;
+  /**
+   * Registers `moving` onto `fixed` (width x height; `moving` may have another size). `seed` replaces
+   * options.init for this call when given (null = none).
+   */
+  register(fixed: GrayImage, moving: GrayImage, seed?: Mat3 | null): RegisterResult;
+}
+
+function checkImage(name: string, img: GrayImage): void {
+  if (
+    typeof img !== 'object' ||
+    img === null ||
+    !(img.data instanceof Float32Array) ||
+    img.data.length !== img.width * img.height ||
+    !(img.width >= MIN_REGISTER_SIDE_PX && img.height >= MIN_REGISTER_SIDE_PX)
+  ) {
+    const size = typeof img === 'object' && img !== null ? `${img.width}x${img.height}` : String(img);
+    throw new InputError(
+      'E_IMAGE_SIZE',
+      `Expected ${name} as a GrayImage of at least ${MIN_REGISTER_SIDE_PX}x${MIN_REGISTER_SIDE_PX} pixels with width * height samples but received ${size}`,
+    );
+  }
+}
+
+function maskBytesInto(out: Uint8Array, mask: GrayImage): Uint8Array {
+  const d = mask.data;
+  for (let i = 0; i < d.length; i++) out[i] = (d[i] as number) > 127 ? 1 : 0;
+  return out;
+}
+
+function better(a: RegisterResult | null, b: RegisterResult): boolean {
+  if (a === null) return true;
+  if (b.ok !== a.ok) return b.ok;
+  return b.cc > a.cc || (Number.isNaN(a.cc) && !Number.isNaN(b.cc));
+}
+
+/** Makes a registrar for fixed images of width x height. Validates the options once. */
+export function createRegistrar(width: number, height: number, options: RegisterOptions = {}): Registrar {
+  const opts = resolveRegisterOptions(options);
+  if (!(Number.isInteger(width) && Number.isInteger(height) && width >= MIN_REGISTER_SIDE_PX && height >= MIN_REGISTER_SIDE_PX)) {
+    throw new InputError('E_IMAGE_SIZE', `Expected a size of at least ${MIN_REGISTER_SIDE_PX}x${MIN_REGISTER_SIDE_PX} pixels but received ${width}x${height}`);
+  }
+  const model: MotionModel = getMotionModel(opts.model);
+  const ep: EccPyramid = createEccPyramid(width, height, {
+    model,
+    levels: opts.levels,
+    iterations: opts.iterations,
+    epsilonPx: opts.epsilon,
+    gaussianSize: opts.gaussianSize,
+  });
+  let templateMask: Uint8Array | null = null;
+  if (opts.templateMask !== null) {
+    if (opts.templateMask.width !== width || opts.templateMask.height !== height) {
+      throw new InputError(
+        'E_MASK_SIZE',
+        `Expected templateMask of ${width}x${height} pixels (the fixed image's size) but received ${opts.templateMask.width}x${opts.templateMask.height}`,
+      );
+    }
+    templateMask = maskBytesInto(new Uint8Array(width * height), opts.templateMask);
+  }
+  // Resampling of moving (and its mask) to fixed's size, made for the last moving size seen.
+  let resizer: Resizer | null = null;
+  const resized = createGrayImage(width, height);
+  const resizedMask = createGrayImage(width, height);
+  let inputMaskBytes: Uint8Array | null = null;
+  let inputMaskFor = '';
+  const rMat = new Float64Array(9);
+  const rInv = new Float64Array(9);
+  const seedIn = new Float64Array(9);
+  const params = new Float64Array(model.paramCount);
+  // Phase correlation at a pyramid level (made on first use).
+  let phaseLevel = 0;
+  while (phaseLevel + 1 < ep.levelCount && Math.min(levelSide(width, phaseLevel + 1), levelSide(height, phaseLevel + 1)) >= PHASE_LEVEL_MIN_SIDE_PX) phaseLevel++;
+  let correlator: PhaseCorrelator | null = null;
+  const phase: PhaseCorrelation = { dx: 0, dy: 0, peak: 0 };
+  const start = new Float64Array(9);
+  let logPolar: LogPolarEstimator | null = null;
+
+  function inputMaskFor_(moving: GrayImage): Uint8Array | null {
+    const m = opts.inputMask;
+    if (m === null) return null;
+    if (m.width !== moving.width || m.height !== moving.height) {
+      throw new InputError(
+        'E_MASK_SIZE',
+        `Expected inputMask of ${moving.width}x${moving.height} pixels (the moving image's size) but received ${m.width}x${m.height}`,
+      );
+    }
+    const key = `${moving.width}x${moving.height}`;
+    if (inputMaskBytes === null || inputMaskFor !== key) {
+      inputMaskBytes = new Uint8Array(width * height);
+      const src = moving.width === width && moving.height === height ? m : (resizer as Resizer).resizeInto(resizedMask, m);
+      maskBytesInto(inputMaskBytes, src);
+      inputMaskFor = key;
+    }
+    return inputMaskBytes;
+  }
+
+  /** Projects a full-resolution warp onto the model (homography: normalised). */
+  function projectInto(out: Mat3, m: Mat3): Mat3 {
+    normalizeInto(out, m);
+    model.fromMatrixInto(params, out);
+    return model.toMatrixInto(out, params);
+  }
+
+  function phaseStart(): boolean {
+    const f = ep.fixedPyramid.levels[phaseLevel] as GrayImage;
+    const m = ep.movingPyramid.levels[phaseLevel] as GrayImage;
+    if (Math.min(f.width, f.height) < MIN_PHASE_SIDE_PX) return false;
+    correlator ??= createPhaseCorrelator(f.width, f.height);
+    correlator.correlate(f, m, phase);
+    if (!Number.isFinite(phase.dx) || !Number.isFinite(phase.dy)) return false;
+    const k = 2 ** phaseLevel;
+    start.set([1, 0, phase.dx * k, 0, 1, phase.dy * k, 0, 0, 1]);
+    return true;
+  }
+
+  /** Fourier-Mellin similarity start from the full-resolution pair (moving already at fixed's size). */
+  function logPolarStart(fixed: GrayImage, moving: GrayImage): boolean {
+    logPolar ??= createLogPolarEstimator(width, height);
+    const r = logPolar.estimate(fixed, moving);
+    if (r === null) return false;
+    start.set(r.matrix);
+    for (let i = 0; i < 9; i++) if (!Number.isFinite(start[i] as number)) return false;
+    return true;
+  }
+
+  function register(fixed: GrayImage, moving: GrayImage, seed?: Mat3 | null): RegisterResult {
+    checkImage('fixed', fixed);
+    checkImage('moving', moving);
+    if (fixed.width !== width || fixed.height !== height) {
+      throw new InputError('E_IMAGE_SIZE', `Expected fixed of ${width}x${height} pixels (the registrar's size) but received ${fixed.width}x${fixed.height}`);
+    }
+    const sameSize = moving.width === width && moving.height === height;
+    let movingIn = moving;
+    if (!sameSize) {
+      if (resizer === null || resizer.srcWidth !== moving.width || resizer.srcHeight !== moving.height) {
+        resizer = createResizer(moving.width, moving.height, width, height, 'auto');
+      }
+      movingIn = resizer.resizeInto(resized, moving);
+      resizeMatrixInto(rMat, moving.width, moving.height, width, height);
+      invertInto(rInv, rMat);
+    }
+    const init = seed === undefined ? opts.init : seed;
+    let seedMat: Mat3 | null = null;
+    if (init !== null) {
+      if (sameSize) seedIn.set(init);
+      else multiplyInto(seedIn, rMat, init);
+      seedMat = projectInto(seedIn, seedIn);
+    }
+
+    ep.setFixed(fixed, templateMask);
+    ep.setMoving(movingIn, inputMaskFor_(moving));
+
+    let best: RegisterResult | null = null;
+    const attempt = (startMat: Mat3 | null, kind: StartKind): boolean => {
+      const r = ep.run(startMat, kind);
+      if (better(best, r)) best = r;
+      return r.ok && r.cc >= POOR_CC;
+    };
+    const rs = opts.robustStart;
+    if (rs === 'phase') {
+      if (phaseStart()) attempt(projectInto(start, start), 'phase');
+      else attempt(null, 'identity');
+    } else if (rs === 'log-polar') {
+      if (logPolarStart(fixed, movingIn)) attempt(projectInto(start, start), 'log-polar');
+      else attempt(null, 'identity');
+    } else {
+      let good = seedMat !== null ? attempt(seedMat, 'seed') : attempt(null, 'identity');
+      if (!good && rs === 'auto' && phaseStart()) good = attempt(projectInto(start, start), 'phase');
+      if (!good && rs === 'auto' && model.name !== 'translation' && logPolarStart(fixed, movingIn)) attempt(projectInto(start, start), 'log-polar');
+    }
+    const result = best as unknown as RegisterResult;
+    if (!result.ok || sameSize) return result;
+    const m = multiplyInto(new Float64Array(9), rInv, result.matrix);
+    normalizeInto(m, m);
+    return { ...result, matrix: m };
+  }
+
+  return { width, height, options: opts, register };
+}
+
+/**
+ * Registers `moving` onto `fixed` in one call: W maps pixel coordinates of `fixed` to pixel coordinates
+ * of `moving` (see the file comment). For many pairs of one size, make a `createRegistrar` and reuse it.
+ */
+export function register(fixed: GrayImage, moving: GrayImage, options: RegisterOptions = {}): RegisterResult {
+  checkImage('fixed', fixed);
+  return createRegistrar(fixed.width, fixed.height, options).register(fixed, moving);
+}
