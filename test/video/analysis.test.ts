@@ -69,6 +69,16 @@ describe('downscaleYInto', () => {
     }
   });
 
+  it('gives the same result when called again with the same sizes (reused workspace holds no state)', () => {
+    const y = randomPlane(23, 19, 9);
+    const first = Array.from(downscaleYInto(createGrayImage(10, 7), y, 23, 19).data);
+    downscaleYInto(createGrayImage(5, 5), randomPlane(11, 13, 2), 11, 13);
+    const again = Array.from(downscaleYInto(createGrayImage(10, 7), y, 23, 19).data);
+    const twice = Array.from(downscaleYInto(createGrayImage(10, 7), y, 23, 19).data);
+    expect(again).toEqual(first);
+    expect(twice).toEqual(first);
+  });
+
   it('refuses to upscale', () => {
     expect(() => downscaleYInto(createGrayImage(8, 8), new Uint8Array(16), 4, 4)).toThrow(RangeError);
   });
