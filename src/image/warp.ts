@@ -26,8 +26,9 @@
  * warp also solves, per row, the span of x whose taps are all inside and runs a branch-free kernel on
  * it. A homography takes the general per-pixel path. No allocation per call.
  */
-import type { GrayImage } from './gray-image.js';
+import { InputError } from '../errors.js';
 import type { Mat3 } from '../motion/mat3.js';
+import type { GrayImage } from './gray-image.js';
 
 /** How the source is interpolated. */
 export type Interpolation = 'nearest' | 'bilinear' | 'bicubic';
@@ -286,6 +287,7 @@ function sampleU8General(
  * bilinear, rounded). Returns `out`.
  * @param out output plane, outW * outH bytes (must not share memory with src)
  * @param W 3x3 row-major, output pixel coordinates -> source pixel coordinates
+ * @throws InputError E_PLANE_SIZE when a plane is shorter than its width * height
  */
 export function warpPlaneU8Into(
   out: Uint8Array,
@@ -297,6 +299,12 @@ export function warpPlaneU8Into(
   W: Mat3,
   options: PlaneWarpOptions = {},
 ): Uint8Array {
+  if (out.length < outW * outH || src.length < srcW * srcH) {
+    throw new InputError(
+      'E_PLANE_SIZE',
+      `Expected planes of at least ${outW * outH} bytes (${outW}x${outH}) and ${srcW * srcH} bytes (${srcW}x${srcH}) but received ${out.length} and ${src.length}`,
+    );
+  }
   const interp = options.interpolation ?? 'bilinear';
   const border = options.border ?? 'constant';
   const value = options.borderValue ?? 0;

@@ -20,8 +20,8 @@
  *    the normalised cross-correlation (NCC) of the aligned pair over its overlap picks the winner.
  * All estimation runs on the working square; the result is mapped back to full-resolution pixels.
  */
-import type { GrayImage } from '../image/gray-image.js';
-import { createGrayImage } from '../image/gray-image.js';
+import { InputError } from '../errors.js';
+import { createGrayImage, type GrayImage } from '../image/gray-image.js';
 import { createResizer, type Resizer, resizeMatrixInto } from '../image/resize.js';
 import { warpInto } from '../image/warp.js';
 import { ncc } from '../metrics/similarity.js';
@@ -60,7 +60,11 @@ export interface LogPolarStart {
 /** A reusable Fourier-Mellin estimator for one pair of image sizes. */
 export interface LogPolarEstimator {
   readonly workSize: number;
-  /** Estimates the similarity W (fixed -> moving) or null when no estimate can be made. */
+  /**
+   * Estimates the similarity W (fixed -> moving) or null when no estimate can be made (images under
+   * 32 px). Unrelated images still give a matrix: judge it by `peak` and `ncc`.
+   * @throws InputError E_IMAGE_SIZE when the images are not the sizes the estimator was made for
+   */
   estimate(fixed: GrayImage, moving: GrayImage): LogPolarStart | null;
 }
 
@@ -185,8 +189,9 @@ export function createLogPolarEstimator(
     estimate(fixed, moving) {
       if (!usable) return null;
       if (fixed.width !== fixedWidth || fixed.height !== fixedHeight || moving.width !== movingWidth || moving.height !== movingHeight) {
-        throw new RangeError(
-          `log-polar estimator made for ${fixedWidth}x${fixedHeight} and ${movingWidth}x${movingHeight}, got ${fixed.width}x${fixed.height} and ${moving.width}x${moving.height}`,
+        throw new InputError(
+          'E_IMAGE_SIZE',
+          `Expected images of ${fixedWidth}x${fixedHeight} and ${movingWidth}x${movingHeight} (the estimator's sizes) but received ${fixed.width}x${fixed.height} and ${moving.width}x${moving.height}`,
         );
       }
       prepare(dsF, fixed, cropF);

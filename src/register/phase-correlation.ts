@@ -37,6 +37,9 @@ export const MIN_PHASE_SIDE_PX = 8;
  */
 export const PEAK_SIGMA_PX = 1.5;
 
+/** Shifts (working px) under which the overlap-window refinement is skipped. */
+export const REFINE_MIN_SHIFT_PX = 2;
+
 /** Options of `phaseCorrelate` / `createPhaseCorrelator`. */
 export interface PhaseCorrelationOptions {
   /**
@@ -208,8 +211,9 @@ export function correlateArraysInto(
   const { width: nx, height: ny } = core;
   const dx = peakOut.dx;
   const dy = peakOut.dy;
-  // Too little overlap left to window: keep the first estimate.
-  if (Math.abs(dx) > 0.75 * nx || Math.abs(dy) > 0.75 * ny) return peakOut;
+  // The pull towards zero is proportional to the shift: under REFINE_MIN_SHIFT_PX it is below 0.01 px
+  // and the second pass is skipped (the common case for consecutive video frames).
+  if (Math.abs(dx) < REFINE_MIN_SHIFT_PX && Math.abs(dy) < REFINE_MIN_SHIFT_PX) return peakOut;
   const [fxw, fyw, mxw, myw] = core.refineWindows;
   if (core.windowedX) overlapWindows(nx, dx, fxw, mxw);
   else {

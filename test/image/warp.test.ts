@@ -401,3 +401,11 @@ describe('chromaMatrixInto (4:2:0, left siting)', () => {
     for (let i = 0; i < 9; i++) expect(Math.abs(prod[i]! - (i % 4 === 0 ? 1 : 0))).toBeLessThanOrEqual(1e-12);
   });
 });
+
+describe('warpPlaneU8Into input checks', () => {
+  it('rejects planes shorter than width * height with a stable code', () => {
+    expect(() => warpPlaneU8Into(new Uint8Array(10), 4, 4, new Uint8Array(16), 4, 4, mat3Identity())).toThrow(
+      /Expected planes of at least 16 bytes \(4x4\)/,
+    );
+  });
+});
