@@ -226,31 +226,37 @@ export async function runServe(options: ServeOptions, ctx: CommandContext, deps:
     previewMaxWidth: options.previewWidth,
     jpegQuality: options.jpegQuality,
   });
-  let server: Awaited<ReturnType<typeof startLiveServer>>;
-  try {
-    server = await startLiveServer(session, {
-      host: options.host,
-      port: options.port,
-      maxViewers: options.maxViewers,
-      allowedOrigins: options.origins,
-      ...(deps.webRoot !== undefined ? { webRoot: deps.webRoot } : {}),
-    });
-  } catch (err) {
-    await source.close();
-    throw err;
-  }
-  ctx.stdout.write(`viewer:    ${server.httpUrl}\n`);
-  ctx.stdout.write(`websocket: ${server.wsUrl}\n`);
+  // From here on, a signal stops the session (which closes the source) wherever we are.
   const onAbort = (): void => {
     void session.stop();
   };
   ctx.signal.addEventListener('abort', onAbort, { once: true });
   try {
-    await session.run();
+    let server: Awaited<ReturnType<typeof startLiveServer>>;
+    try {
+      server = await startLiveServer(session, {
+        host: options.host,
+        port: options.port,
+        maxViewers: options.maxViewers,
+        allowedOrigins: options.origins,
+        ...(deps.webRoot !== undefined ? { webRoot: deps.webRoot } : {}),
+      });
+    } catch (err) {
+      await source.close();
+      throw err;
+    }
+    try {
+      if (!ctx.signal.aborted) {
+        ctx.stdout.write(`viewer:    ${server.httpUrl}\n`);
+        ctx.stdout.write(`websocket: ${server.wsUrl}\n`);
+        await session.run();
+      }
+    } finally {
+      await server.close();
+      await source.close();
+    }
   } finally {
     ctx.signal.removeEventListener('abort', onAbort);
-    await server.close();
-    await source.close();
   }
   if (ctx.signal.aborted) throw interrupted(ctx.signal);
   return 0;

@@ -16,6 +16,21 @@ import { type LiveServer, startLiveServer } from '../../src/server/server.js';
 import { resolveFfmpeg } from '../../src/video/binaries.js';
 import { FakeLiveSource } from '../support/live-fake-source.js';
 
+// The functions passed to page.evaluate run in the browser. The project compiles without the DOM library,
+// so the little of the DOM they touch is declared here, in this module only.
+interface PageCanvas {
+  readonly width: number;
+  readonly height: number;
+  getContext(kind: '2d'): { getImageData(x: number, y: number, w: number, h: number): { readonly data: Uint8ClampedArray } };
+}
+interface PageInput {
+  value: string;
+  dispatchEvent(event: Event): boolean;
+}
+declare const document: { getElementById(id: string): unknown };
+declare const window: unknown;
+declare function requestAnimationFrame(callback: (timeMs: number) => void): number;
+
 /** The stabilized canvas may move at most this fraction of the original canvas's motion (the bar). */
 const MAX_MOTION_RATIO = 0.25;
 /** Consecutive frame pairs measured on each canvas. */
@@ -54,8 +69,8 @@ async function measureCanvasMotion(page: Page, pairs: number, searchPx: number):
   return page.evaluate(
     async ({ pairs, searchPx }) => {
       const grab = (id: string): { w: number; h: number; g: Float32Array } => {
-        const c = document.getElementById(id) as HTMLCanvasElement;
-        const d = (c.getContext('2d') as CanvasRenderingContext2D).getImageData(0, 0, c.width, c.height).data;
+        const c = document.getElementById(id) as PageCanvas;
+        const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
         const g = new Float32Array(c.width * c.height);
         for (let i = 0; i < g.length; i++) g[i] = 0.299 * (d[4 * i] as number) + 0.587 * (d[4 * i + 1] as number) + 0.114 * (d[4 * i + 2] as number);
         return { w: c.width, h: c.height, g };
@@ -114,8 +129,8 @@ async function measureCanvasMotion(page: Page, pairs: number, searchPx: number):
 /** Counts plot pixels close to the raw and smoothed series colours. */
 async function plotPixels(page: Page): Promise<{ raw: number; smooth: number }> {
   return page.evaluate(() => {
-    const c = document.getElementById('plot') as HTMLCanvasElement;
-    const d = (c.getContext('2d') as CanvasRenderingContext2D).getImageData(0, 0, c.width, c.height).data;
+    const c = document.getElementById('plot') as PageCanvas;
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
     const near = (i: number, r: number, g: number, b: number) =>
       (d[i + 3] as number) > 128 && Math.abs((d[i] as number) - r) < 40 && Math.abs((d[i + 1] as number) - g) < 40 && Math.abs((d[i + 2] as number) - b) < 40;
     let raw = 0;
@@ -134,8 +149,8 @@ async function stabilizedLuma(page: Page): Promise<{ luma: number[]; frame: numb
     const v = (window as unknown as { steadyViewer: { framesDrawn: number; lastHeader: { frameIndex: number } } }).steadyViewer;
     const seen = v.framesDrawn;
     while (v.framesDrawn === seen) await new Promise((r) => requestAnimationFrame(r));
-    const c = document.getElementById('stabilized') as HTMLCanvasElement;
-    const d = (c.getContext('2d') as CanvasRenderingContext2D).getImageData(0, 0, c.width, c.height).data;
+    const c = document.getElementById('stabilized') as PageCanvas;
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
     const luma: number[] = [];
     for (let i = 0; i < d.length; i += 4) {
       const yFull = 0.299 * (d[i] as number) + 0.587 * (d[i + 1] as number) + 0.114 * (d[i + 2] as number);
@@ -226,7 +241,7 @@ describe.runIf(haveBrowser)('viewer in Chromium', () => {
 
   it('applies a zoom change: the server stabilizer gets it and the stabilized canvas shows the zoomed frame', async () => {
     await page.evaluate(() => {
-      const z = document.getElementById('zoom') as HTMLInputElement;
+      const z = document.getElementById('zoom') as PageInput;
       z.value = '1.5';
       z.dispatchEvent(new Event('input'));
       z.dispatchEvent(new Event('change'));

@@ -1,0 +1,250 @@
+/**
+ * Live server benchmark: a 1280x720, 30 fps live source (an ffmpeg lavfi test pattern with a known
+ * shake, read with -re so frames arrive at the source's rate) goes through the stabilizer and the live
+ * session to one WebSocket viewer. Reports frames processed per second, frames dropped (before the session,
+ * at the preview encoder, for the viewer) and latency from a frame leaving the decoder to its message being
+ * sent (median, p95), against the target: no drops at 720p30, p95 < look-ahead / fps + 100 ms.
+ *
+ * The stabilizer is src/stabilize/stream.ts's stabilizeStream when it is built; until then the frames pass
+ * through unchanged (identity motion), which measures decoding, preview encoding and sending alone; the
+ * report says which was measured.
+ *
+ * Run: `npm run bench` (bench/run.mjs calls runLiveBench), or `npm run build && node bench/live.mjs`.
+ * Environment: STEADY_BENCH_LIVE_SEC (measured seconds, default 20).
+ */
+import { readFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import { pathToFileURL } from 'node:url';
+import WebSocket from 'ws';
+
+const DIST = new URL('../dist/', import.meta.url);
+const WIDTH = 1280;
+const HEIGHT = 720;
+const FPS = 30;
+/** Seconds of start-up (ffmpeg start, first frames) left out of the figures. */
+const WARMUP_SEC = 2;
+/** Latency allowance on top of the look-ahead, ms (the issue's target). */
+const LATENCY_SLACK_MS = 100;
+
+/** A shaky 720p30 test pattern: a larger pattern cropped at a position that wobbles (pixels, per time t). */
+const SHAKY_SOURCE =
+  `testsrc2=size=1400x840:rate=${FPS},` +
+  `crop=${WIDTH}:${HEIGHT}:x='60+25*sin(11*t)+15*sin(23*t+1)':y='60+20*sin(13*t+2)+12*sin(31*t)'`;
+
+async function load(path) {
+  return import(new URL(path, DIST).href);
+}
+
+/** CPU seconds (user + system) a process has used, from /proc (Linux); NaN elsewhere. */
+function cpuSecondsOf(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (100 Hz)
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** CPU seconds of the running ffmpeg children, by role (preview encoder or decoder). */
+function childCpu(liveChildren) {
+  const out = { preview: 0, decoder: 0 };
+  for (const c of liveChildren()) {
+    const role = c.spawnargs.includes('image2pipe') ? 'preview' : 'decoder';
+    out[role] += cpuSecondsOf(c.pid);
+  }
+  return out;
+}
+
+function quantile(sorted, q) {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length, Math.max(1, Math.ceil(q * sorted.length))) - 1];
+}
+
+/** The passthrough source: decoded frames as their own "stabilized" output, identity motion. */
+async function passthroughSource(openDecoder, signal) {
+  const decoder = await openDecoder(SHAKY_SOURCE, { inputFormat: 'lavfi', realtime: true, signal });
+  const identity = Float64Array.of(1, 0, 0, 0, 1, 0, 0, 0, 1);
+  async function* frames() {
+    for await (const f of decoder) {
+      const decodedAtMs = performance.now();
+      yield {
+        input: f,
+        output: f,
+        decodedAtMs,
+        motion: {
+          index: f.index,
+          timeSec: f.timeSec,
+          ok: true,
+          cc: 1,
+          motion: identity,
+          fromReference: identity,
+          referenceIndex: 0,
+          path: [0, 0, 0],
+          smoothedPath: [0, 0, 0],
+          correction: identity,
+          zoom: 1,
+        },
+      };
+    }
+  }
+  return {
+    frames: frames(),
+    setSmoothing() {},
+    setZoom() {},
+    setBorder() {},
+    resetReference() {},
+    close: () => decoder.close(),
+    info: { fps: FPS, lookaheadFrames: 0, settings: { smoothingRadius: 0, zoom: 1, border: 'black' } },
+  };
+}
+
+/**
+ * Runs the benchmark.
+ * @returns {Promise<{markdown: string, summary: object}>}
+ */
+export async function runLiveBench(options = {}) {
+  const seconds = Number(options.seconds ?? process.env.STEADY_BENCH_LIVE_SEC ?? 20);
+  const { LiveSession } = await load('server/live-session.js');
+  const { startLiveServer } = await load('server/server.js');
+  const { resolveFfmpeg } = await load('video/binaries.js');
+  const { openDecoder } = await load('video/decoder.js');
+  const { liveChildren } = await load('video/process-registry.js');
+  const controller = new AbortController();
+
+  let pipeline = 'passthrough (no stabilizer built yet: decode, preview encode and send only)';
+  let source;
+  let stabilizeStream;
+  try {
+    stabilizeStream = (await load('stabilize/stream.js')).stabilizeStream;
+  } catch {
+    stabilizeStream = undefined;
+  }
+  const ffmpegPath = resolveFfmpeg().path;
+  if (typeof stabilizeStream === 'function') {
+    source = await stabilizeStream(SHAKY_SOURCE, { inputFormat: 'lavfi', realtime: true, loop: false, ffmpegPath, signal: controller.signal });
+    pipeline = 'stabilizeStream (decode, register, smooth, warp) + preview encode + send';
+  } else {
+    source = await passthroughSource(openDecoder, controller.signal);
+  }
+  const lookahead = source.info?.lookaheadFrames ?? 0;
+
+  const latencies = [];
+  let measuring = false;
+  let framesAtStart = null;
+  const session = new LiveSession(source, {
+    ffmpegPath,
+    initialSettings: source.info?.settings ?? { smoothingRadius: 15, zoom: 1, border: 'black' },
+    fps: FPS,
+    lookaheadFrames: lookahead,
+    onFrameSent(header) {
+      if (measuring) latencies.push(header.sentAtMs - header.decodedAtMs);
+    },
+  });
+  const server = await startLiveServer(session, { port: 0 });
+  const viewer = new WebSocket(server.wsUrl);
+  let viewerFrames = 0;
+  let viewerGaps = 0;
+  let lastSeq = -1;
+  let viewerBytes = 0;
+  viewer.on('message', (data, isBinary) => {
+    if (!isBinary) return;
+    const seq = data.readUInt32LE(8);
+    if (measuring) {
+      viewerFrames++;
+      viewerBytes += data.length;
+      if (lastSeq >= 0 && seq !== lastSeq + 1) viewerGaps++;
+    }
+    lastSeq = seq;
+  });
+  await new Promise((resolve, reject) => {
+    viewer.once('open', resolve);
+    viewer.once('error', reject);
+  });
+
+  const run = session.run();
+  const cpuStart = { cpu: null, t: 0, children: { preview: 0, decoder: 0 } };
+  const startTimer = setTimeout(() => {
+    measuring = true;
+    framesAtStart = session.counts;
+    cpuStart.cpu = process.cpuUsage();
+    cpuStart.children = childCpu(liveChildren);
+    cpuStart.t = performance.now();
+  }, WARMUP_SEC * 1000);
+  await new Promise((r) => setTimeout(r, (WARMUP_SEC + seconds) * 1000));
+  clearTimeout(startTimer);
+  measuring = false;
+  const end = session.counts;
+  const cpu = cpuStart.cpu ? process.cpuUsage(cpuStart.cpu) : { user: 0, system: 0 };
+  const wallMs = performance.now() - cpuStart.t;
+  const childrenEnd = childCpu(liveChildren);
+  const previewCpuPercent = ((childrenEnd.preview - cpuStart.children.preview) / (wallMs / 1000)) * 100;
+  const decoderCpuPercent = ((childrenEnd.decoder - cpuStart.children.decoder) / (wallMs / 1000)) * 100;
+  viewer.close();
+  await session.stop();
+  await run.catch(() => {});
+  await server.close();
+  await source.close();
+
+  const start = framesAtStart ?? { framesIn: 0, framesOut: 0, droppedUpstream: 0, droppedEncoder: 0, droppedViewers: 0 };
+  const framesIn = end.framesIn - start.framesIn;
+  const framesOut = end.framesOut - start.framesOut;
+  const droppedUpstream = end.droppedUpstream - start.droppedUpstream;
+  const droppedEncoder = end.droppedEncoder - start.droppedEncoder;
+  const droppedViewer = end.droppedViewers - start.droppedViewers;
+  const sorted = [...latencies].sort((a, b) => a - b);
+  const median = quantile(sorted, 0.5);
+  const p95 = quantile(sorted, 0.95);
+  const max = sorted.at(-1) ?? Number.NaN;
+  const budgetMs = (lookahead / FPS) * 1000 + LATENCY_SLACK_MS;
+  const dropped = droppedUpstream + droppedEncoder + droppedViewer + viewerGaps;
+  const summary = {
+    pipeline,
+    source: `${WIDTH}x${HEIGHT} ${FPS} fps lavfi (shaky testsrc2), read with -re`,
+    measuredSec: wallMs / 1000,
+    framesIn,
+    framesOut,
+    fpsProcessed: (framesOut * 1000) / wallMs,
+    fpsIn: (framesIn * 1000) / wallMs,
+    droppedUpstream,
+    droppedEncoder,
+    droppedViewer,
+    viewerSequenceGaps: viewerGaps,
+    viewerFrames,
+    viewerMBps: viewerBytes / 1e6 / (wallMs / 1000),
+    latencyMedianMs: median,
+    latencyP95Ms: p95,
+    latencyMaxMs: max,
+    lookaheadFrames: lookahead,
+    latencyBudgetMs: budgetMs,
+    nodeCpuPercent: ((cpu.user + cpu.system) / 1000 / wallMs) * 100,
+    previewEncoderCpuPercent: previewCpuPercent,
+    decoderCpuPercent,
+    meetsTarget: dropped === 0 && p95 < budgetMs,
+  };
+  const f = (x, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : 'n/a');
+  const markdown = [
+    '## Live server (steady serve), 1280x720 at 30 fps',
+    '',
+    `Pipeline: ${pipeline}. Source: ${summary.source}. One WebSocket viewer in the same process.`,
+    `Measured ${f(summary.measuredSec)} s after ${WARMUP_SEC} s of warm-up.`,
+    '',
+    '| figure | value |',
+    '| --- | --- |',
+    `| frames in / out per second | ${f(summary.fpsIn)} / ${f(summary.fpsProcessed)} |`,
+    `| frames dropped (before the session / preview encoder / viewer queue) | ${droppedUpstream} / ${droppedEncoder} / ${droppedViewer} |`,
+    `| viewer: frames received, sequence gaps, MB/s | ${viewerFrames}, ${viewerGaps}, ${f(summary.viewerMBps, 2)} |`,
+    `| latency decoder -> sent, median / p95 / max (ms) | ${f(median)} / ${f(p95)} / ${f(max)} |`,
+    `| target: no drops, p95 < ${lookahead}/${FPS} s + ${LATENCY_SLACK_MS} ms = ${f(budgetMs, 0)} ms | ${summary.meetsTarget ? 'met' : 'NOT met'} |`,
+    `| CPU: Node process / preview encoder ffmpeg / decoder ffmpeg (% of one core) | ${f(summary.nodeCpuPercent, 0)} / ${f(previewCpuPercent, 0)} / ${f(decoderCpuPercent, 0)} |`,
+    '',
+  ].join('\n');
+  return { markdown, summary };
+}
+
+if (process.argv[1] && pathToFileURL(process.argv[1]).href === import.meta.url) {
+  const { markdown, summary } = await runLiveBench();
+  process.stdout.write(`${markdown}\n`);
+  process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
+  process.exit(0);
+}
