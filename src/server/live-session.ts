@@ -33,7 +33,10 @@ import { type ViewerQueueOptions, ViewerQueue, type ViewerSocket } from './viewe
  * may change while it runs. Controls take effect on frames produced after the call.
  */
 export interface LiveSource {
-  /** Stabilized frames in order; ends when the source ends. Frame planes may be reused after the next pull. */
+  /**
+   * Stabilized frames in order; ends when the source ends (or after close()). Frame planes may be reused
+   * after the next pull. `output` has the size of `input` (the preview encoder pairs them in one stream).
+   */
   readonly frames: AsyncIterable<StabilizedFrame>;
   /** Sets the smoothing radius, frames. */
   setSmoothing(radius: number): void;
