@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /** The `steady` executable: wires process signals and streams to the CLI in run.ts. */
 import { EXIT } from '../errors.js';
+import { handleSignalsInApplication } from '../video/process-registry.js';
 import { main } from './run.js';
 
 async function runFromProcess(): Promise<void> {
@@ -13,6 +14,8 @@ async function runFromProcess(): Promise<void> {
   };
   process.on('SIGINT', () => onSignal('SIGINT'));
   process.on('SIGTERM', () => onSignal('SIGTERM'));
+  // The commands abort their work on these signals (killing ffmpeg, or finishing a partial file).
+  handleSignalsInApplication();
   // A closed stdout pipe (e.g. `steady ... | head`) is not an error worth a stack trace.
   process.stdout.on('error', (e: NodeJS.ErrnoException) => {
     if (e.code === 'EPIPE') process.exit(EXIT.ok);

@@ -15,6 +15,17 @@ const cleanups = new Set<() => void>();
 /** Children whose spawn failed (their 'error' may fire before anyone waits on them). */
 const spawnErrors = new WeakMap<ChildProcess, Error>();
 let hooksInstalled = false;
+/** When true the application handles SIGINT/SIGTERM/SIGHUP itself (see handleSignalsInApplication). */
+let signalsInApplication = false;
+
+/**
+ * Lets the application handle SIGINT / SIGTERM / SIGHUP itself: the registry then neither kills the
+ * children nor runs the cleanups on those signals, so the application can finish an encode (e.g.
+ * `--keep-partial`) before it exits. Children and cleanups are still handled on process exit.
+ */
+export function handleSignalsInApplication(): void {
+  signalsInApplication = true;
+}
 
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
@@ -54,6 +65,7 @@ function installHooks(): void {
   process.on('exit', killAllSync);
   for (const sig of SIGNALS) {
     const onSignal = (): void => {
+      if (signalsInApplication && process.listenerCount(sig) > 1) return;
       killAllSync();
       if (process.listenerCount(sig) === 1) {
         // We were the only listener: behave as if there had been none.
