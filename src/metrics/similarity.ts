@@ -21,11 +21,13 @@ import type { GrayImage } from '../image/gray-image.js';
 export const PSNR_CAP_DB = 100;
 /** Peak gray level used by PSNR and SSIM. */
 export const PEAK_GRAY = 255;
-/** SSIM window: radius (px) and Gaussian sigma (px). The window is 2 * radius + 1 = 11 px wide. */
+/** SSIM window radius (px): the window is 2 * radius + 1 = 11 px wide. */
 export const SSIM_RADIUS_PX = 5;
+/** SSIM Gaussian window sigma (px). */
 export const SSIM_SIGMA_PX = 1.5;
-/** SSIM stabilising constants C1 = (K1 L)^2 and C2 = (K2 L)^2 with K1 = 0.01, K2 = 0.03, L = 255. */
+/** SSIM stabilising constant C1 = (K1 L)^2 with K1 = 0.01, L = 255. */
 export const SSIM_C1 = (0.01 * PEAK_GRAY) ** 2;
+/** SSIM stabilising constant C2 = (K2 L)^2 with K2 = 0.03, L = 255. */
 export const SSIM_C2 = (0.03 * PEAK_GRAY) ** 2;
 
 /** All four scores of `compareImages`. */
