@@ -51,9 +51,9 @@ export interface LogPolarStart {
   readonly peak: number;
   /** NCC of the two working images aligned by `matrix`, over their overlap (-1..1). */
   readonly ncc: number;
-  /** Rotation angle a (radians, image axes: x right, y down), in (-pi, pi]. */
+  /** Rotation angle a of `matrix` (radians, image axes: x right, y down), in (-pi, pi]. */
   readonly angleRad: number;
-  /** Isotropic scale s (moving distances / fixed distances). */
+  /** Isotropic scale s of `matrix` (moving distances / fixed distances, full-resolution pixels). */
   readonly scale: number;
 }
 
@@ -205,7 +205,6 @@ export function createLogPolarEstimator(
       const scale = Math.exp(-peak.dx * logStep);
       const angle0 = (peak.dy * Math.PI) / nTheta;
       let bestScore = Number.NEGATIVE_INFINITY;
-      let bestAngle = 0;
       for (const angle of [angle0, angle0 > 0 ? angle0 - Math.PI : angle0 + Math.PI]) {
         // Undo rotation and scale, then find the translation by phase correlation.
         rotationAbout(m0, angle, scale);
@@ -222,7 +221,6 @@ export function createLogPolarEstimator(
         const score = ncc(cropF, warped, mask);
         if (score > bestScore) {
           bestScore = score;
-          bestAngle = angle;
           best.set(m0);
         }
       }
@@ -230,11 +228,18 @@ export function createLogPolarEstimator(
       // Full resolution: W = toWork_m^-1 * W_ds * toWork_f.
       if (invertInto(inv, dsM.toWork) === null) return null;
       multiplyInto(m1, best, dsF.toWork);
-      const matrix = multiplyInto(new Float64Array(9), inv, m1);
-      matrix[6] = 0;
-      matrix[7] = 0;
-      matrix[8] = 1;
-      return { matrix, peak: peak.peak, ncc: bestScore, angleRad: bestAngle, scale };
+      const full = multiplyInto(m0, inv, m1);
+      // The downscales are isotropic up to the rounding of their sizes: project onto the nearest
+      // similarity, keeping where the fixed image centre goes.
+      const p = ((full[0] as number) + (full[4] as number)) / 2;
+      const q = ((full[3] as number) - (full[1] as number)) / 2;
+      const cx = (fixedWidth - 1) / 2;
+      const cy = (fixedHeight - 1) / 2;
+      const ex = (full[0] as number) * cx + (full[1] as number) * cy + (full[2] as number);
+      const ey = (full[3] as number) * cx + (full[4] as number) * cy + (full[5] as number);
+      const matrix = Float64Array.of(p, -q, ex - p * cx + q * cy, q, p, ey - q * cx - p * cy, 0, 0, 1);
+      if (!matrix.every(Number.isFinite)) return null;
+      return { matrix, peak: peak.peak, ncc: bestScore, angleRad: Math.atan2(q, p), scale: Math.hypot(p, q) };
     },
   };
 }

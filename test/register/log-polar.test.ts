@@ -113,6 +113,18 @@ describe('log-polar (Fourier-Mellin) similarity start', () => {
     expect(r!.ncc).toBeGreaterThan(0.9);
   });
 
+  it('accepts a moving image of another size (each is downscaled on its own)', () => {
+    const scene = texture(44);
+    const fixed = renderScene(300, 220, scene);
+    const W = similarityAbout((-33 * Math.PI) / 180, 1.15, 150, 110, 6, -9);
+    const moving = renderWarped(260, 250, scene, invertInto(new Float64Array(9), W)!);
+    const r = estimateLogPolarStart(fixed, moving);
+    expect(r).not.toBeNull();
+    expect(Math.abs(angleDiffDeg(degrees(r!.angleRad), -33))).toBeLessThanOrEqual(TOL_ANGLE_DEG);
+    expect(Math.abs(r!.scale / 1.15 - 1)).toBeLessThanOrEqual(TOL_SCALE_REL);
+    expect(maxCornerError(r!.matrix, W, 300, 220)).toBeLessThanOrEqual(TOL_CORNER_PX);
+  });
+
   it('returns null for images too small to estimate', () => {
     expect(estimateLogPolarStart(createGrayImage(20, 100), createGrayImage(20, 100))).toBeNull();
   });
