@@ -4,6 +4,9 @@
  * SIGHUP. A signal handler only kills children; when it was the only listener for that signal it then
  * re-raises the signal so that Node's default behaviour (exit) still happens, and when the application
  * has its own handler (the CLI aborts its work and exits 130/143) that handler decides.
+ * An application that handles these signals itself (the CLI: it aborts its work, finishing or removing
+ * the output, then exits) calls `handleSignalsInApplication()`; then only the exit hook remains, killing
+ * whatever is still running and running the cleanups when the process exits.
  * Other cleanups that must happen on exit and on those signals (removing temporary output files) are
  * registered with `registerCleanup`: a process killed by a signal emits no 'exit' event, so they hang
  * on the same hooks and run right after the children are killed.
@@ -65,6 +68,7 @@ function installHooks(): void {
   process.on('exit', killAllSync);
   for (const sig of SIGNALS) {
     const onSignal = (): void => {
+      // The application's own handler decides; if it has gone, fall back to killing and dying.
       if (signalsInApplication && process.listenerCount(sig) > 1) return;
       killAllSync();
       if (process.listenerCount(sig) === 1) {

@@ -73,7 +73,8 @@ describe('process registry in a separate Node process', () => {
       join(dir, 'child.js'),
       [
         "import { writeFileSync } from 'node:fs';",
-        "import { spawnTracked } from './src/video/process-registry.js';",
+        "import { handleSignalsInApplication, spawnTracked } from './src/video/process-registry.js';",
+        "if (process.argv[2] === 'app') handleSignalsInApplication();",
         "import { createTempOutput } from './src/video/temp-output.js';",
         "const temp = createTempOutput(process.argv[3]);",
         "writeFileSync(temp.tempPath, 'partial');",
@@ -82,6 +83,10 @@ describe('process registry in a separate Node process', () => {
         '  console.log(c.pid);',
         "  if (process.argv[2] === 'signal') process.kill(process.pid, 'SIGTERM');",
         "  else if (process.argv[2] === 'handled') { process.on('SIGTERM', () => process.exit(7)); process.kill(process.pid, 'SIGTERM'); }",
+        "  else if (process.argv[2] === 'app') {",
+        "    process.on('SIGTERM', () => { console.log(c.exitCode === null && c.signalCode === null ? 'alive' : 'killed'); process.exit(8); });",
+        "    process.kill(process.pid, 'SIGTERM');",
+        '  }',
         '  else process.exit(0);',
         '});',
       ].join('\n'),
@@ -92,10 +97,11 @@ describe('process registry in a separate Node process', () => {
   });
 
   /** Runs the child; it leaves a temporary output for `<mode>.mp4` and a `sleep` child, then ends. */
-  function runChild(mode: string): { pid: number; status: number | null; signal: string | null; leftovers: string[] } {
+  function runChild(mode: string): { pid: number; said: string; status: number | null; signal: string | null; leftovers: string[] } {
     const out = join(dir, 'out', `${mode}.mp4`);
     const r = spawnSync(process.execPath, [join(dir, 'child.js'), mode, out], { encoding: 'utf8', timeout: 20_000 });
-    return { pid: Number(r.stdout.trim()), status: r.status, signal: r.signal, leftovers: readdirSync(join(dir, 'out')).filter((n) => n.includes(mode)) };
+    const [pid, ...rest] = r.stdout.trim().split('\n');
+    return { pid: Number(pid), said: rest.join(' '), status: r.status, signal: r.signal, leftovers: readdirSync(join(dir, 'out')).filter((n) => n.includes(mode)) };
   }
 
   it('kills its children and removes temporary outputs when the process exits', () => {
@@ -116,6 +122,14 @@ describe('process registry in a separate Node process', () => {
   it('kills its children on SIGTERM and leaves the exit to the application handler', () => {
     const r = runChild('handled');
     expect(r.status).toBe(7);
+    expect(r.leftovers).toEqual([]);
+    expect(isGone(r.pid)).toBe(true);
+  });
+
+  it('with handleSignalsInApplication leaves children running on SIGTERM for the application, and kills them at exit', () => {
+    const r = runChild('app');
+    expect(r.said).toBe('alive');
+    expect(r.status).toBe(8);
     expect(r.leftovers).toEqual([]);
     expect(isGone(r.pid)).toBe(true);
   });
