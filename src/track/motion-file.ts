@@ -403,7 +403,9 @@ function parseCsv(text: string, source: string): MotionFile {
     if (okText !== 'true' && okText !== 'false') bad(source, line, `expected true or false in column ok but received ${show(okText)}`);
     const rows = (name: string) => {
       const m: number[][] = [[], [], []];
-      MATRIX_SUFFIXES.forEach((s, i) => (m[Math.floor(i / 3)] as number[]).push(number(`${name}_${s}`)));
+      MATRIX_SUFFIXES.forEach((s, i) => {
+        (m[Math.floor(i / 3)] as number[]).push(number(`${name}_${s}`));
+      });
       return m;
     };
     const o: Record<string, unknown> = {

@@ -26,9 +26,7 @@ export function smoothTexture(width: number, height: number, seed: number): Gray
     [6, 0.45],
     [3, 0.3],
   ];
-  let wsum = 0;
   for (const [cell, weight] of scales) {
-    wsum += weight;
     const gw = Math.ceil(width / cell) + 2;
     const gh = Math.ceil(height / cell) + 2;
     const grid = new Float64Array(gw * gh);
@@ -59,7 +57,6 @@ export function smoothTexture(width: number, height: number, seed: number): Gray
     hi = Math.max(hi, d[i] as number);
   }
   for (let i = 0; i < d.length; i++) d[i] = 20 + (215 * ((d[i] as number) - lo)) / (hi - lo || 1);
-  void wsum;
   return img;
 }
 
@@ -108,7 +105,9 @@ export function runFfmpeg(ffmpeg: string, args: readonly string[], input?: Uint8
 /** Encodes 8-bit gray frames as a clip (default lossless FFV1 yuv420p in Matroska). */
 export function encodeGrayClip(ffmpeg: string, frames: readonly Uint8Array[], width: number, height: number, path: string, fps = 30, codecArgs: readonly string[] = ['-c:v', 'ffv1', '-pix_fmt', 'yuv420p']): void {
   const total = new Uint8Array(width * height * frames.length);
-  frames.forEach((f, k) => total.set(f, k * width * height));
+  frames.forEach((f, k) => {
+    total.set(f, k * width * height);
+  });
   runFfmpeg(ffmpeg, ['-y', '-f', 'rawvideo', '-pix_fmt', 'gray', '-s', `${width}x${height}`, '-r', String(fps), '-i', 'pipe:0', ...codecArgs, path], total);
 }
 
