@@ -263,6 +263,13 @@ export async function openDecoder(input: string, options: DecoderOptions = {}): 
     };
     options.signal?.addEventListener('abort', onAbort, { once: true });
     const spawnFailed = new Promise<Error>((resolve) => proc.once('error', resolve));
+    // 'exit' can come before the last of stderr has been read; 'close' comes after both pipes ended.
+    const closed = new Promise<void>((resolve) => proc.once('close', () => resolve()));
+    const ended = async (): Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: Error }> => {
+      const r = await Promise.race([waitForExit(proc), spawnFailed.then((e) => ({ code: null, signal: null, error: e }))]);
+      if (r.error === undefined) await closed;
+      return r;
+    };
     try {
       const stdout = proc.stdout as Readable;
       try {
@@ -287,14 +294,14 @@ export async function openDecoder(input: string, options: DecoderOptions = {}): 
         }
       } catch (err) {
         if (err instanceof PartialFrameError) {
-          await waitForExit(proc);
+          await ended();
           if (closing) return;
           if (isAborted(options.signal)) throw abortError(options.signal as AbortSignal);
           throw failure(`ffmpeg stopped inside a frame (${err.partialBytes} of ${frameBytes} bytes of a ${width}x${height} yuv420p frame)`);
         }
         throw err;
       }
-      const { code, signal, error } = await Promise.race([waitForExit(proc), spawnFailed.then((e) => ({ code: null, signal: null, error: e }))]);
+      const { code, signal, error } = await ended();
       if (closing) return;
       if (isAborted(options.signal)) throw abortError(options.signal as AbortSignal);
       if (error !== undefined) {

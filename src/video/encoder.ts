@@ -305,12 +305,15 @@ export async function openEncoder(output: string, options: EncoderOptions): Prom
   });
   /** One watcher for the whole encode (a listener per write would pile up). */
   const exited = waitForExit(child).then(() => 'exited' as const);
+  // 'exit' can come before the last of stderr has been read; 'close' comes after the output pipes ended.
+  const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
   let framesWritten = 0;
   let state: 'open' | 'finishing' | 'done' | 'aborted' = 'open';
 
   const describe = (): string => (toStdout ? 'standard output' : JSON.stringify(output));
   const failure = async (what: string): Promise<RuntimeError> => {
     await waitForExit(child);
+    if (spawnError === null) await closed;
     if (spawnError !== null) {
       return new RuntimeError('E_FFMPEG_NOT_FOUND', `could not run ffmpeg at ${JSON.stringify(ffmpeg)} (${(spawnError as Error).message}); set FFMPEG_PATH to a working ffmpeg`, { cause: spawnError });
     }
