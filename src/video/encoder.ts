@@ -100,7 +100,8 @@ export interface Encoder {
   /** Frames written so far. */
   readonly framesWritten: number;
   /**
-   * Writes one frame: a contiguous Y+U+V buffer or separate planes. Resolves when ffmpeg's pipe has
+   * Writes one frame: a contiguous Y+U+V buffer or separate planes (an object that also has a `data`
+   * buffer of the whole frame's size, like a DecodedFrame, is written from `data`). Resolves when ffmpeg's pipe has
    * taken all its bytes (which is also the backpressure: the buffer never holds more than one frame),
    * so the caller may reuse its buffers at once.
    * @throws RuntimeError E_ENCODE_FAILED with ffmpeg's stderr tail when ffmpeg died.
@@ -340,7 +341,11 @@ export async function openEncoder(output: string, options: EncoderOptions): Prom
       throw new RuntimeError('E_ENCODE_FAILED', `Cannot write a frame to ${describe()}: the encoder is ${state === 'aborted' ? 'aborted' : 'finished'}`);
     }
     const parts: Uint8Array[] = [];
-    if (frame instanceof Uint8Array) {
+    const contiguous = (frame as { data?: unknown }).data;
+    if (!(frame instanceof Uint8Array) && contiguous instanceof Uint8Array && contiguous.length === frameBytes) {
+      // A decoded frame carries its planes in one buffer: one write instead of three.
+      parts.push(contiguous);
+    } else if (frame instanceof Uint8Array) {
       if (frame.length !== frameBytes) throw new RangeError(`expected ${frameBytes} bytes per frame (${width}x${height} yuv420p), got ${frame.length}`);
       parts.push(frame);
     } else {
