@@ -1,0 +1,45 @@
+/**
+ * Progress display for long jobs: on a terminal, one line redrawn in place with a bar, frames, fps and
+ * time left; elsewhere nothing (logs stay clean), and `--quiet` silences it too.
+ */
+export interface ProgressLine {
+  update(done: number, total: number | null, elapsedSec: number, label: string): void;
+  done(): void;
+}
+
+function clock(sec: number): string {
+  if (!Number.isFinite(sec) || sec < 0) return '--:--';
+  const s = Math.round(sec);
+  const m = Math.floor(s / 60);
+  return `${m}:${String(s % 60).padStart(2, '0')}`;
+}
+
+/** A progress line on `stream` when it is a terminal and not quiet; otherwise a no-op. */
+export function createProgressLine(stream: NodeJS.WritableStream & { isTTY?: boolean; columns?: number }, quiet: boolean): ProgressLine {
+  if (quiet || !stream.isTTY) return { update() {}, done() {} };
+  let last = 0;
+  let shown = false;
+  return {
+    update(done, total, elapsedSec, label) {
+      const now = Date.now();
+      if (now - last < 100 && done !== total) return;
+      last = now;
+      const fps = elapsedSec > 0 ? done / elapsedSec : 0;
+      const width = 24;
+      let bar = '';
+      let tail = '';
+      if (total !== null && total > 0) {
+        const f = Math.min(1, done / total);
+        const n = Math.round(f * width);
+        bar = `[${'#'.repeat(n)}${'-'.repeat(width - n)}] `;
+        tail = ` ${Math.round(f * 100)}%  left ${clock(fps > 0 ? (total - done) / fps : Number.NaN)}`;
+      }
+      const line = `${label} ${bar}${done}${total !== null ? `/${total}` : ''} frames  ${fps.toFixed(1)} fps${tail}`;
+      stream.write(`\r${line.slice(0, (stream.columns ?? 100) - 1)}\x1b[K`);
+      shown = true;
+    },
+    done() {
+      if (shown) stream.write('\r\x1b[K');
+    },
+  };
+}

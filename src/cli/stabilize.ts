@@ -1,0 +1,148 @@
+/** `steady stabilize <input> -o <output>`: shaky footage in, steady colour video out. */
+import { InterruptedError, UsageError } from '../errors.js';
+import { MODEL_NAMES } from '../motion/model-name.js';
+import { type StabilizeFileOptions, stabilizeFile } from '../pipeline/stabilize-file.js';
+import { BORDER_FILLS, FRAME_INTERPOLATIONS } from '../stabilize/frame-warper.js';
+import { STABILIZE_DEFAULTS } from '../stabilize/options.js';
+import { expectInteger, expectNumber, expectPositive } from '../validate.js';
+import { type CommandSpec, flagBool, flagString, type ParsedArgs } from './args.js';
+import type { Command, CommandContext } from './command.js';
+import { createProgressLine } from './progress.js';
+
+const d = STABILIZE_DEFAULTS;
+
+const spec: CommandSpec = {
+  name: 'stabilize',
+  usage: 'stabilize <input> -o <output> [options]',
+  summary: 'stabilize a shaky video: steady colour video out, audio and timing kept',
+  description: [
+    'Each frame is registered onto the previous one (or a reference frame) by pyramid ECC on a small gray',
+    'analysis image, seeded with the last motion; the camera path is smoothed with a bounded look-ahead and',
+    'kept so that the output never shows pixels from outside the input frame (the zoom follows the need);',
+    'all colour planes are warped and re-encoded by ffmpeg (H.264 by default). Audio is copied when the',
+    'container takes it, re-encoded otherwise. Frame rate, timestamps and display rotation are kept.',
+    'Inputs: anything ffmpeg reads (10-bit and other formats are converted to 8-bit 4:2:0), image sequences',
+    "(with --framerate), '-' for standard input. Output '-' writes Matroska to standard output.",
+    'The output is written under a temporary name and renamed when complete.',
+  ].join('\n'),
+  flags: [
+    { name: 'output', short: 'o', type: 'string', value: 'FILE', help: "output video ('-' = standard output, Matroska)" },
+    { name: 'overwrite', short: 'y', type: 'boolean', help: 'replace an existing output file' },
+    { name: 'model', type: 'string', value: 'NAME', help: `motion model: ${MODEL_NAMES.join('|')}`, defaultText: d.model },
+    { name: 'reference', type: 'string', value: 'MODE', help: 'register onto: previous (chain) | first (tripod) | keyframe (re-anchor)', defaultText: d.reference },
+    { name: 'smoother', type: 'string', value: 'NAME', help: 'camera path smoother: gaussian (look-ahead) | causal (none, live) | two-pass (whole clip)', defaultText: d.smoother },
+    { name: 'smoothing', type: 'string', value: 'N', help: 'smoothing radius in frames (0..300); latency is about 2N frames', defaultText: String(d.smoothingRadius) },
+    { name: 'max-shift', type: 'string', value: 'PX', help: 'largest correction shift in pixels', defaultText: 'no limit' },
+    { name: 'max-angle', type: 'string', value: 'DEG', help: 'largest correction rotation in degrees', defaultText: 'no limit' },
+    { name: 'zoom', type: 'string', value: 'MODE', help: 'none | auto (one zoom for the clip) | adaptive (follows need) | <percent> in', defaultText: 'adaptive' },
+    { name: 'border', type: 'string', value: 'FILL', help: `fill where no input pixel maps: ${BORDER_FILLS.join('|')}`, defaultText: d.border },
+    { name: 'interpolation', type: 'string', value: 'NAME', help: `output warp: ${FRAME_INTERPOLATIONS.join('|')}`, defaultText: d.interpolation },
+    { name: 'analysis-width', type: 'string', value: 'PX', help: 'longest side of the gray image registration works on', defaultText: String(d.analysisWidth) },
+    { name: 'crf', type: 'string', value: 'N', help: 'encoder constant rate factor (lower = better, bigger)', defaultText: '18' },
+    { name: 'preset', type: 'string', value: 'NAME', help: 'x264/x265 speed preset', defaultText: 'veryfast' },
+    { name: 'codec', type: 'string', value: 'NAME', help: 'ffmpeg video encoder', defaultText: 'libx264' },
+    { name: 'threads', type: 'string', value: 'N', help: 'encoder threads', defaultText: "ffmpeg's choice" },
+    { name: 'framerate', type: 'string', value: 'FPS', help: 'frame rate of an image-sequence input (e.g. frames/%04d.png)' },
+    { name: 'start', type: 'string', value: 'SEC', help: 'start at this time (as ffmpeg -ss)' },
+    { name: 'duration', type: 'string', value: 'SEC', help: 'stabilize at most this many seconds (as ffmpeg -t)' },
+    { name: 'transforms', type: 'string', value: 'FILE', help: 'write the motion file (.json or .csv, steady-motion v1)' },
+    { name: 'transforms-in', type: 'string', value: 'FILE', help: 'reuse the motion of a motion file instead of registering' },
+    { name: 'compare', type: 'string', value: 'FILE', help: 'also write input and output side by side' },
+    { name: 'keep-partial', type: 'boolean', help: 'on Ctrl-C/SIGTERM, finish the frames done so far as a playable file' },
+    { name: 'quiet', short: 'q', type: 'boolean', help: 'no progress line and no summary' },
+    { name: 'json', type: 'boolean', help: 'print the summary as one JSON line' },
+  ],
+  examples: [
+    'steady stabilize shaky.mp4 -o steady.mp4                       # defaults: no borders, audio kept',
+    'steady stabilize shaky.mp4 -o steady.mp4 --compare side.mp4 --transforms motion.json',
+    'steady stabilize tripod.mov -o locked.mov --reference first --smoother two-pass',
+    'steady stabilize clip.mp4 -o out.mp4 --zoom 5 --border reflect --smoothing 30',
+    'steady stabilize frames/%04d.png --framerate 30 -o out.mp4',
+    'cat shaky.mp4 | steady stabilize - -o - > steady.mkv',
+  ],
+  positionals: { min: 1, max: 1, names: '<input>' },
+};
+
+async function run(args: ParsedArgs, ctx: CommandContext): Promise<number> {
+  const input = args.positionals[0] as string;
+  const output = flagString(args, 'output');
+  if (output === undefined) throw new UsageError('E_USAGE', 'Expected an output file for steady stabilize: give -o <output> (e.g. -o steady.mp4)');
+  const num = (name: string, f: (n: string, v: string) => number) => {
+    const v = flagString(args, name);
+    return v === undefined ? undefined : f(`--${name}`, v);
+  };
+  const maxAngleDeg = num('max-angle', (n, v) => expectNumber(n, v, 0, 180));
+  const quiet = flagBool(args, 'quiet');
+  const json = flagBool(args, 'json');
+  const progress = createProgressLine(ctx.stderr, quiet || json);
+  // String values (model, zoom, border...) are validated by resolveStabilizeOptions with these flag names.
+  const opts = {
+    input,
+    output,
+    overwrite: flagBool(args, 'overwrite'),
+    keepPartial: flagBool(args, 'keep-partial'),
+    signal: ctx.signal,
+    onProgress: (p) => progress.update(p.framesDone, p.framesTotal, p.elapsedSec, p.phase === 'analyse' ? 'analysing' : 'stabilizing'),
+    ...opt('model', flagString(args, 'model')),
+    ...opt('reference', flagString(args, 'reference')),
+    ...opt('smoother', flagString(args, 'smoother')),
+    ...opt('smoothingRadius', num('smoothing', (n, v) => expectInteger(n, v, 0, 300))),
+    ...opt('maxShiftPx', num('max-shift', (n, v) => expectNumber(n, v, 0, 1e6))),
+    ...opt('maxAngleRad', maxAngleDeg === undefined ? undefined : (maxAngleDeg * Math.PI) / 180),
+    ...opt('zoom', flagString(args, 'zoom')),
+    ...opt('border', flagString(args, 'border')),
+    ...opt('interpolation', flagString(args, 'interpolation')),
+    ...opt('analysisWidth', num('analysis-width', (n, v) => expectInteger(n, v, 64, 4096))),
+    ...opt('crf', num('crf', (n, v) => expectNumber(n, v, 0, 63))),
+    ...opt('preset', flagString(args, 'preset')),
+    ...opt('codec', flagString(args, 'codec')),
+    ...opt('threads', num('threads', (n, v) => expectInteger(n, v, 0, 256))),
+    ...opt('framerate', num('framerate', (n, v) => expectPositive(n, v))),
+    ...opt('startSec', num('start', (n, v) => expectNumber(n, v, 0, 1e7))),
+    ...opt('durationSec', num('duration', (n, v) => expectPositive(n, v))),
+    ...opt('transforms', flagString(args, 'transforms')),
+    ...opt('transformsIn', flagString(args, 'transforms-in')),
+    ...opt('compare', flagString(args, 'compare')),
+  } as StabilizeFileOptions;
+  let summary: Awaited<ReturnType<typeof stabilizeFile>>;
+  try {
+    summary = await stabilizeFile(opts);
+  } catch (err) {
+    progress.done();
+    if (err instanceof InterruptedError && (err as { partialOutput?: string }).partialOutput) {
+      if (!quiet) ctx.stderr.write(`steady: interrupted by ${err.signal}; kept the frames done so far in ${output}\n`);
+      return err.exitCode;
+    }
+    throw err;
+  }
+  progress.done();
+  const toStdout = output === '-';
+  const line = {
+    frames: summary.frames,
+    failedFrames: summary.failedFrames,
+    fps: Math.round(summary.fps * 10) / 10,
+    zoom: Math.round(summary.zoom * 10000) / 10000,
+    seconds: Math.round(summary.seconds * 1000) / 1000,
+    output: summary.output,
+    audio: summary.audio,
+    notes: summary.notes,
+  };
+  const out = toStdout ? ctx.stderr : ctx.stdout;
+  if (json) out.write(`${JSON.stringify(line)}\n`);
+  else if (!quiet) {
+    const where = toStdout ? 'standard output' : output;
+    out.write(
+      `stabilized ${summary.frames} frames in ${summary.seconds.toFixed(1)} s (${summary.fps.toFixed(1)} fps), ` +
+        `${summary.failedFrames} failed frames, zoom ${(100 * (summary.zoom - 1)).toFixed(1)}% mean / ${(100 * (summary.maxZoom - 1)).toFixed(1)}% max, ` +
+        `audio ${summary.audio}: ${where}\n`,
+    );
+    for (const n of summary.notes) out.write(`note: ${n}\n`);
+  }
+  return 0;
+}
+
+function opt<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
+}
+
+export const command: Command = { spec, run };

@@ -1,0 +1,335 @@
+/**
+ * The file job behind `steady stabilize`: decode once (ffmpeg, YUV 4:2:0 at full resolution, stored
+ * orientation), stabilize frame by frame, encode with ffmpeg (audio kept, timing and display rotation
+ * carried over), optionally a side-by-side comparison and a motion file.
+ *
+ * One-pass modes (the default gaussian smoother with bounded look-ahead, causal) decode the input once.
+ * Whole-clip modes (`two-pass` smoother, `--zoom auto`) first register every frame (decode + analysis
+ * only, the motions are tiny), plan the whole path, then decode again to warp and encode.
+ */
+import { existsSync, realpathSync } from 'node:fs';
+import { open as openFile, readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { InputError, InterruptedError } from '../errors.js';
+import type { Mat3 } from '../motion/mat3.js';
+import { analysisSize, downscaleYInto } from '../video/analysis.js';
+import { type Decoder, type DecoderOptions, openDecoder } from '../video/decoder.js';
+import { type Encoder, openEncoder } from '../video/encoder.js';
+import { probeVideo, type VideoProbe } from '../video/probe.js';
+import { checkOutputWritable, createTempOutput } from '../video/temp-output.js';
+import { createFrameAnalyzer } from '../stabilize/frame-analyzer.js';
+import type { FrameMotion, StabilizedFrame } from '../stabilize/frame-types.js';
+import { type ResolvedStabilizeOptions, resolveStabilizeOptions, type StabilizeOptions } from '../stabilize/options.js';
+import { createStabilizer, type Stabilizer } from '../stabilize/stabilizer.js';
+import { plannerSettingsFor } from '../stabilize/path-planner.js';
+import { MotionFileEncoder, motionFormatFromPath, parseMotionFile } from '../track/motion-file.js';
+
+/** Progress of a running job. */
+export interface StabilizeProgress {
+  readonly phase: 'analyse' | 'stabilize';
+  readonly framesDone: number;
+  /** Expected frames, when known. */
+  readonly framesTotal: number | null;
+  readonly elapsedSec: number;
+}
+
+/** Options of stabilizeFile. */
+export interface StabilizeFileOptions extends StabilizeOptions {
+  readonly input: string;
+  /** Output file, or '-' for standard output (Matroska). */
+  readonly output: string;
+  readonly overwrite?: boolean;
+  /** Also write input and output side by side to this file. */
+  readonly compare?: string;
+  /** Write the motion file (JSON or CSV by extension). */
+  readonly transforms?: string;
+  /** Reuse the motion of a motion file instead of registering. */
+  readonly transformsIn?: string;
+  readonly crf?: number;
+  readonly preset?: string;
+  readonly codec?: string;
+  readonly threads?: number;
+  readonly framerate?: number;
+  readonly startSec?: number;
+  readonly durationSec?: number;
+  /** On abort, finish the frames done so far as a playable file. @default false */
+  readonly keepPartial?: boolean;
+  readonly signal?: AbortSignal;
+  readonly onProgress?: (p: StabilizeProgress) => void;
+  /** Called for every stabilized frame (the live preview of a file job). */
+  readonly onFrame?: (f: StabilizedFrame) => void;
+}
+
+/** What a finished job reports (the `--json` summary). */
+export interface StabilizeSummary {
+  readonly frames: number;
+  readonly failedFrames: number;
+  readonly fps: number;
+  /** Mean zoom factor over the frames (1 = none). */
+  readonly zoom: number;
+  readonly maxZoom: number;
+  readonly seconds: number;
+  readonly output: string;
+  readonly audio: 'none' | 'copied' | 'reencoded';
+  readonly notes: readonly string[];
+  /** True when the job was interrupted and a partial file was kept. */
+  readonly partial: boolean;
+}
+
+function samePath(a: string, b: string): boolean {
+  try {
+    return realpathSync(a) === realpathSync(resolve(b));
+  } catch {
+    return resolve(a) === resolve(b);
+  }
+}
+
+function checkOutputs(o: StabilizeFileOptions): void {
+  const outputs = [o.output, o.compare, o.transforms].filter((p): p is string => p !== undefined && p !== '-');
+  for (const p of outputs) {
+    if (o.input !== '-' && samePath(o.input, p)) {
+      throw new InputError('E_OUTPUT_IS_INPUT', `Output ${JSON.stringify(p)} is the input file; choose another output path`);
+    }
+    if (!o.overwrite && existsSync(p)) {
+      throw new InputError('E_OUTPUT_EXISTS', `Output ${JSON.stringify(p)} exists; pass --overwrite to replace it`);
+    }
+    checkOutputWritable(p);
+  }
+}
+
+function decoderOptions(o: StabilizeFileOptions, probe: VideoProbe): DecoderOptions {
+  return {
+    autorotate: false,
+    probe,
+    ...(o.startSec !== undefined ? { startSec: o.startSec } : {}),
+    ...(o.durationSec !== undefined ? { durationSec: o.durationSec } : {}),
+    ...(o.framerate !== undefined ? { framerate: o.framerate } : {}),
+    ...(o.signal !== undefined && !o.keepPartial ? { signal: o.signal } : {}),
+  };
+}
+
+/** Reads the motions of a motion file made for a clip of this size. */
+async function readMotions(path: string, probe: VideoProbe): Promise<Mat3[]> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch {
+    throw new InputError('E_INPUT_NOT_FOUND', `Cannot read motion file ${JSON.stringify(path)}`);
+  }
+  const file = parseMotionFile(text, path);
+  if (file.width !== probe.width || file.height !== probe.height) {
+    throw new InputError('E_MOTION_FILE_SIZE', `Motion file ${JSON.stringify(path)} is for ${file.width}x${file.height} frames but the input is ${probe.width}x${probe.height}`);
+  }
+  return file.frames.map((f) => f.motion);
+}
+
+/** Stabilizes a video file; resolves with the summary when the output is complete. */
+export async function stabilizeFile(o: StabilizeFileOptions): Promise<StabilizeSummary> {
+  const opts: ResolvedStabilizeOptions = resolveStabilizeOptions(o, {
+    model: '--model',
+    reference: '--reference',
+    smoother: '--smoother',
+    smoothingRadius: '--smoothing',
+    maxShiftPx: '--max-shift',
+    maxAngleRad: '--max-angle',
+    zoom: '--zoom',
+    border: '--border',
+    interpolation: '--interpolation',
+    analysisWidth: '--analysis-width',
+  });
+  checkOutputs(o);
+  const probe = await probeVideo(o.input, o.framerate !== undefined ? { framerate: o.framerate } : {});
+  const { width, height } = probe;
+  if (width < 16 || height < 16) {
+    throw new InputError('E_VIDEO_TOO_SMALL', `${JSON.stringify(o.input)} is ${width}x${height}; steady needs frames of at least 16x16 pixels`);
+  }
+  const started = performance.now();
+  const total = probe.estimatedFrameCount === null ? null : estimateFrames(probe, o);
+  const report = (phase: StabilizeProgress['phase'], framesDone: number) =>
+    o.onProgress?.({ phase, framesDone, framesTotal: total, elapsedSec: (performance.now() - started) / 1000 });
+
+  const { width: aw, height: ah } = analysisSize(width, height, opts.analysisWidth);
+  const analyzerSettings = {
+    width,
+    height,
+    analysisWidth: aw,
+    analysisHeight: ah,
+    model: opts.model,
+    reference: opts.reference,
+    iterations: opts.iterations,
+    epsilonPx: opts.epsilonPx,
+    keyframeMinCc: 0.85,
+    keyframeMinOverlap: 1,
+  };
+
+  // Motions known before warping: from a file, or from a first pass for whole-clip modes.
+  let known: Mat3[] | null = o.transformsIn ? await readMotions(o.transformsIn, probe) : null;
+  const wholeClip = opts.smoother === 'two-pass' || opts.zoom === 'auto';
+  let failedFirstPass = 0;
+  if (known === null && wholeClip) {
+    if (o.input === '-') throw new InputError('E_BAD_OPTION', 'Whole-clip modes (--smoother two-pass, --zoom auto) read the input twice and cannot read standard input; use --smoother gaussian');
+    const analyzer = createFrameAnalyzer(analyzerSettings, downscaleYInto);
+    const decoder = await openDecoder(o.input, decoderOptions(o, probe));
+    known = [];
+    try {
+      for await (const f of decoder.frames()) {
+        if (o.signal?.aborted) throw new InterruptedError(o.signal.reason === 'SIGTERM' ? 'SIGTERM' : 'SIGINT');
+        known.push(Float64Array.from(analyzer.analyze(f.index, f.y).motion));
+        if (f.index % 10 === 0) report('analyse', f.index + 1);
+      }
+    } finally {
+      await decoder.close();
+    }
+    failedFirstPass = analyzer.failedFrames;
+  }
+
+  const stabilizer: Stabilizer = createStabilizer(
+    {
+      analyzer: analyzerSettings,
+      planner: plannerSettingsFor(opts, width, height, known),
+      border: opts.border,
+      interpolation: opts.interpolation,
+    },
+    downscaleYInto,
+  );
+
+  const decoder: Decoder = await openDecoder(o.input, decoderOptions(o, probe));
+  const encoderCommon = {
+    fps: decoder.fpsRational,
+    ...(o.crf !== undefined ? { crf: o.crf } : {}),
+    ...(o.preset !== undefined ? { preset: o.preset } : {}),
+    ...(o.codec !== undefined ? { codec: o.codec } : {}),
+    ...(o.threads !== undefined ? { threads: o.threads } : {}),
+    ...(o.signal !== undefined && !o.keepPartial ? { signal: o.signal } : {}),
+  };
+  const audio = {
+    audioFrom: o.input,
+    audioProbe: probe,
+    ...(o.startSec !== undefined ? { audioStartSec: o.startSec } : {}),
+    ...(o.durationSec !== undefined ? { audioDurationSec: o.durationSec } : {}),
+  };
+  let encoder: Encoder | null = null;
+  let compare: Encoder | null = null;
+  let compareBuf: Uint8Array | null = null;
+  const motionOut = o.transforms ? await openMotionWriter(o.transforms, width, height, probe.fps) : null;
+  let frames = 0;
+  let zoomSum = 0;
+  let maxZoom = 1;
+  let interrupted: InterruptedError | null = null;
+  try {
+    encoder = await openEncoder(o.output, { width, height, rotationDeg: probe.rotationDeg, ...encoderCommon, ...audio });
+    if (o.compare) {
+      compare = await openEncoder(o.compare, { width: 2 * width, height, rotationDeg: probe.rotationDeg, ...encoderCommon, ...audio });
+      compareBuf = new Uint8Array(2 * width * height + 2 * (2 * Math.ceil(width / 2)) * Math.ceil(height / 2));
+    }
+    const emit = async (s: StabilizedFrame) => {
+      await (encoder as Encoder).write(s.output);
+      if (compare && compareBuf) await compare.write(sideBySideInto(compareBuf, s));
+      if (motionOut) await motionOut.write(s.motion);
+      o.onFrame?.(s);
+      frames++;
+      zoomSum += s.motion.zoom;
+      if (s.motion.zoom > maxZoom) maxZoom = s.motion.zoom;
+      if (frames % 10 === 0) report('stabilize', frames);
+    };
+    for await (const f of decoder.frames()) {
+      if (o.signal?.aborted) {
+        interrupted = new InterruptedError(o.signal.reason === 'SIGTERM' ? 'SIGTERM' : 'SIGINT');
+        break;
+      }
+      stabilizer.push(f, performance.now(), known ? (known[f.index] ?? null) : null);
+      for (let s = stabilizer.pull(); s !== null; s = stabilizer.pull()) await emit(s);
+    }
+    if (!interrupted) {
+      stabilizer.finish();
+      for (let s = stabilizer.pull(); s !== null; s = stabilizer.pull()) await emit(s);
+    }
+    if (interrupted && !o.keepPartial) throw interrupted;
+    const result = await encoder.finish();
+    if (compare) await compare.finish();
+    if (motionOut) await motionOut.commit();
+    if (interrupted) throw Object.assign(interrupted, { partialOutput: o.output });
+    const seconds = (performance.now() - started) / 1000;
+    return {
+      frames,
+      failedFrames: stabilizer.failedFrames + failedFirstPass,
+      fps: frames / seconds,
+      zoom: frames > 0 ? zoomSum / frames : 1,
+      maxZoom,
+      seconds,
+      output: o.output,
+      audio: result.audio,
+      notes: result.notes,
+      partial: false,
+    };
+  } catch (err) {
+    if (!(err instanceof InterruptedError && o.keepPartial)) {
+      await encoder?.abort();
+      await compare?.abort();
+      await motionOut?.discard();
+    }
+    throw err;
+  } finally {
+    await decoder.close();
+  }
+}
+
+function estimateFrames(probe: VideoProbe, o: StabilizeFileOptions): number | null {
+  const n = probe.estimatedFrameCount;
+  if (n === null) return null;
+  const start = Math.round((o.startSec ?? 0) * probe.fps);
+  const left = Math.max(0, n - start);
+  return o.durationSec !== undefined ? Math.min(left, Math.round(o.durationSec * probe.fps)) : left;
+}
+
+/** Copies input (left) and output (right) planes into one double-width yuv420p frame. */
+function sideBySideInto(out: Uint8Array, s: StabilizedFrame): Uint8Array {
+  const { width: w, height: h } = s.input;
+  const cw = Math.ceil(w / 2);
+  const ch = Math.ceil(h / 2);
+  const ow = 2 * w;
+  const ocw = 2 * cw;
+  let o = 0;
+  for (let y = 0; y < h; y++) {
+    out.set(s.input.y.subarray(y * w, y * w + w), o);
+    out.set(s.output.y.subarray(y * w, y * w + w), o + w);
+    o += ow;
+  }
+  for (const [a, b] of [
+    [s.input.u, s.output.u],
+    [s.input.v, s.output.v],
+  ] as const) {
+    for (let y = 0; y < ch; y++) {
+      out.set(a.subarray(y * cw, y * cw + cw), o);
+      out.set(b.subarray(y * cw, y * cw + cw), o + cw);
+      o += ocw;
+    }
+  }
+  return out;
+}
+
+/** A motion file written under a temporary name, committed at the end. */
+async function openMotionWriter(path: string, width: number, height: number, fps: number) {
+  const temp = createTempOutput(path);
+  const enc = new MotionFileEncoder({ width, height, fps }, motionFormatFromPath(path), { stabilization: true });
+  const fh = await openFile(temp.tempPath, 'w');
+  let closed = false;
+  await fh.write(enc.begin());
+  return {
+    async write(m: FrameMotion) {
+      await fh.write(enc.encodeFrame(m));
+    },
+    async commit() {
+      await fh.write(enc.end());
+      await fh.close();
+      closed = true;
+      await temp.commit();
+    },
+    async discard() {
+      if (!closed) await fh.close();
+      closed = true;
+      await temp.discard();
+    },
+  };
+}

@@ -1,0 +1,199 @@
+/**
+ * Per-frame motion analysis for video: shrinks the Y plane to the analysis image, registers it by pyramid
+ * ECC against the previous frame or a reference frame, seeded with the last transform, and gives the
+ * motion in full-resolution pixels.
+ *
+ * Reference modes:
+ * - 'previous' (default): frame k onto frame k-1; motion[k] is the registration itself.
+ * - 'first' (tripod): frame k onto frame 0; fromReference[k] is the registration and
+ *   motion[k] = fromReference[k] · fromReference[k-1]^-1.
+ * - 'keyframe': like 'first' against a keyframe, re-anchored on the previous frame when the correlation
+ *   falls below `keyframeMinCc` or less than `keyframeMinOverlap` of the keyframe stays in view.
+ * A failed frame never stops the run: the registrar already retries from a phase-correlation start; if
+ * that fails too, the last motion is held and the frame is reported with ok = false.
+ *
+ * Conventions: motion[k] maps pixel coordinates of frame k-1 to frame k; fromReference[k] maps the
+ * reference frame's pixel coordinates to frame k's (steady's registration convention, motion/mat3.ts).
+ */
+import { createGrayImage, type GrayImage } from '../image/gray-image.js';
+import { invertInto, type Mat3, multiplyInto, setIdentityInto, transformPointInto } from '../motion/mat3.js';
+import type { ModelName } from '../motion/model-name.js';
+import { createRegistrar, type Registrar } from '../register/register.js';
+import { type AnalysisGrid, createAnalysisGrid, motionToFullInto } from './analysis-grid.js';
+
+/** How frames are registered. */
+export type ReferenceMode = 'previous' | 'first' | 'keyframe';
+
+/** The reference modes, for validation and help. */
+export const REFERENCE_MODES: readonly ReferenceMode[] = ['previous', 'first', 'keyframe'];
+
+/** Settings of the analyzer (validated by the caller). */
+export interface FrameAnalyzerSettings {
+  /** Full-resolution frame size, pixels. */
+  readonly width: number;
+  readonly height: number;
+  /** Analysis image size, pixels (at most the frame size). */
+  readonly analysisWidth: number;
+  readonly analysisHeight: number;
+  readonly model: ModelName;
+  readonly reference: ReferenceMode;
+  /** Most ECC iterations per pyramid level. */
+  readonly iterations: number;
+  /** ECC stop criterion: corner displacement of an update, analysis pixels. */
+  readonly epsilonPx: number;
+  /** 'keyframe' re-anchors when the correlation falls below this. */
+  readonly keyframeMinCc: number;
+  /** 'keyframe' re-anchors when less than this share of the keyframe stays in view. */
+  readonly keyframeMinOverlap: number;
+}
+
+/** What the analyzer found for one frame (matrices are the analyzer's own buffers: copy to keep). */
+export interface FrameAnalysis {
+  readonly ok: boolean;
+  readonly cc: number;
+  /** Frame k-1 -> frame k, full-resolution pixels. */
+  readonly motion: Mat3;
+  /** Reference frame -> frame k, full-resolution pixels. */
+  readonly fromReference: Mat3;
+  readonly referenceIndex: number;
+}
+
+/** Registers a stream of frames; holds every buffer. */
+export interface FrameAnalyzer {
+  readonly grid: AnalysisGrid;
+  /** Frames whose registration failed (the last motion was held). */
+  readonly failedFrames: number;
+  /** Analyses the next frame's Y plane (width x height bytes). */
+  analyze(index: number, y: Uint8Array): FrameAnalysis;
+  /** Makes the next frame the new reference ('first' and 'keyframe' modes; 'previous' ignores it). */
+  resetReference(): void;
+}
+
+/** Shrinks the Y plane into an analysis image (video/analysis.ts's area average). */
+export type Downscaler = (out: GrayImage, y: Uint8Array, width: number, height: number) => GrayImage;
+
+/** Makes an analyzer. `downscale` is injected so that this module stays free of I/O modules. */
+export function createFrameAnalyzer(settings: FrameAnalyzerSettings, downscale: Downscaler): FrameAnalyzer {
+  const { width, height, analysisWidth: aw, analysisHeight: ah } = settings;
+  const grid = createAnalysisGrid(width, height, aw, ah);
+  const registrar: Registrar = createRegistrar(aw, ah, {
+    model: settings.model,
+    iterations: settings.iterations,
+    epsilon: settings.epsilonPx,
+    robustStart: 'auto',
+  });
+  let cur = createGrayImage(aw, ah);
+  let prev = createGrayImage(aw, ah);
+  const ref = createGrayImage(aw, ah);
+  // Analysis-grid matrices.
+  const seedA = new Float64Array(9);
+  const lastMotionA = setIdentityInto(new Float64Array(9));
+  const fromRefA = setIdentityInto(new Float64Array(9));
+  const prevFromRefA = setIdentityInto(new Float64Array(9));
+  const inv = new Float64Array(9);
+  const motionA = new Float64Array(9);
+  // Full-grid outputs.
+  const motion = setIdentityInto(new Float64Array(9));
+  const fromReference = setIdentityInto(new Float64Array(9));
+  const pt = new Float64Array(2);
+  let referenceIndex = 0;
+  let failedFrames = 0;
+  let resetPending = true;
+  let havePrev = false;
+
+  const result = { ok: true, cc: 1, motion, fromReference, referenceIndex: 0 };
+
+  function overlapShare(W: Mat3): number {
+    // Share of the reference's corners-bounded area still inside frame k, estimated from the four corners.
+    let inside = 0;
+    const xs = [0, aw - 1];
+    const ys = [0, ah - 1];
+    for (const x of xs) {
+      for (const y of ys) {
+        transformPointInto(pt, W, x, y);
+        const px = pt[0] as number;
+        const py = pt[1] as number;
+        if (px >= 0 && px <= aw - 1 && py >= 0 && py <= ah - 1) inside++;
+      }
+    }
+    return inside / 4;
+  }
+
+  function finish(ok: boolean, cc: number): FrameAnalysis {
+    motionToFullInto(motion, grid, motionA);
+    motionToFullInto(fromReference, grid, fromRefA);
+    result.ok = ok;
+    result.cc = cc;
+    result.referenceIndex = referenceIndex;
+    return result;
+  }
+
+  function analyze(index: number, y: Uint8Array): FrameAnalysis {
+    const t = prev;
+    prev = cur;
+    cur = t;
+    downscale(cur, y, width, height);
+    if (!havePrev || (resetPending && settings.reference !== 'previous')) {
+      // The first frame (or a reset): it becomes the reference; no motion is known to it.
+      ref.data.set(cur.data);
+      referenceIndex = index;
+      setIdentityInto(fromRefA);
+      setIdentityInto(prevFromRefA);
+      if (!havePrev) setIdentityInto(motionA);
+      havePrev = true;
+      resetPending = false;
+      return finish(true, 1);
+    }
+    if (settings.reference === 'previous') {
+      seedA.set(lastMotionA);
+      const r = registrar.register(prev, cur, seedA);
+      if (r.ok) {
+        motionA.set(r.matrix);
+        lastMotionA.set(r.matrix);
+      } else {
+        failedFrames++;
+        motionA.set(lastMotionA);
+      }
+      multiplyInto(fromRefA, motionA, fromRefA);
+      return finish(r.ok, r.cc);
+    }
+    // 'first' or 'keyframe': register onto the reference, seeded with the last frame's fromReference.
+    prevFromRefA.set(fromRefA);
+    seedA.set(fromRefA);
+    let r = registrar.register(ref, cur, seedA);
+    if (
+      settings.reference === 'keyframe' &&
+      (!r.ok || r.cc < settings.keyframeMinCc || overlapShare(r.matrix) < settings.keyframeMinOverlap)
+    ) {
+      // Re-anchor on the previous frame: its motion to this frame is a short, easy registration.
+      ref.data.set(prev.data);
+      referenceIndex = index - 1;
+      setIdentityInto(prevFromRefA);
+      seedA.set(lastMotionA);
+      r = registrar.register(ref, cur, seedA);
+    }
+    if (r.ok) {
+      fromRefA.set(r.matrix);
+    } else {
+      failedFrames++;
+      // Hold the last motion: fromRef[k] = lastMotion · fromRef[k-1].
+      multiplyInto(fromRefA, lastMotionA, prevFromRefA);
+    }
+    // motion[k] = fromRef[k] · fromRef[k-1]^-1
+    if (invertInto(inv, prevFromRefA) === null) setIdentityInto(inv);
+    multiplyInto(motionA, fromRefA, inv);
+    lastMotionA.set(motionA);
+    return finish(r.ok, r.cc);
+  }
+
+  return {
+    grid,
+    get failedFrames() {
+      return failedFrames;
+    },
+    analyze,
+    resetReference() {
+      resetPending = true;
+    },
+  };
+}

@@ -1,0 +1,111 @@
+/**
+ * Options of `steady stabilize` / `stabilizeFrames`, their defaults, and their validation (once, at
+ * the edge, with the project's message shape).
+ */
+import { UsageError } from '../errors.js';
+import { MODEL_NAMES, type ModelName } from '../motion/model-name.js';
+import { expectInteger, expectNumber, expectOneOf } from '../validate.js';
+import { REFERENCE_MODES, type ReferenceMode } from './frame-analyzer.js';
+import { BORDER_FILLS, type BorderFill, FRAME_INTERPOLATIONS, type FrameInterpolation } from './frame-warper.js';
+
+/** Camera-path smoothers. */
+export type SmootherName = 'gaussian' | 'causal' | 'two-pass';
+export const SMOOTHERS: readonly SmootherName[] = ['gaussian', 'causal', 'two-pass'];
+
+/** Framing: 'none', 'auto' (one static zoom for the clip), 'adaptive' (zoom follows need), or a percent. */
+export type ZoomSetting = 'none' | 'auto' | 'adaptive' | { readonly percent: number };
+
+/** Options of a stabilization. */
+export interface StabilizeOptions {
+  /** Motion model of the frame-to-frame registration. @default 'similarity' */
+  readonly model?: ModelName;
+  /** What each frame is registered onto. @default 'previous' */
+  readonly reference?: ReferenceMode;
+  /** Camera-path smoother. @default 'gaussian' */
+  readonly smoother?: SmootherName;
+  /** Smoothing radius in frames (the gaussian smoother's look-ahead and latency). @default 15 */
+  readonly smoothingRadius?: number;
+  /** Most correction shift, pixels (-1 = no limit). @default -1 */
+  readonly maxShiftPx?: number;
+  /** Most correction rotation, radians (-1 = no limit). @default -1 */
+  readonly maxAngleRad?: number;
+  /** Framing. @default 'adaptive' */
+  readonly zoom?: ZoomSetting;
+  /** Fill of pixels with no source. @default 'edge' */
+  readonly border?: BorderFill;
+  /** Output interpolation. @default 'bilinear' */
+  readonly interpolation?: FrameInterpolation;
+  /** Longest side of the gray analysis image, pixels (frames are never enlarged). @default 480 */
+  readonly analysisWidth?: number;
+  /** Most ECC iterations per pyramid level. @default 30 */
+  readonly iterations?: number;
+  /** ECC stop: update moves every corner by less than this, analysis pixels. @default 0.01 */
+  readonly epsilonPx?: number;
+}
+
+/** Options with every default filled in. */
+export interface ResolvedStabilizeOptions {
+  readonly model: ModelName;
+  readonly reference: ReferenceMode;
+  readonly smoother: SmootherName;
+  readonly smoothingRadius: number;
+  readonly maxShiftPx: number;
+  readonly maxAngleRad: number;
+  readonly zoom: ZoomSetting;
+  readonly border: BorderFill;
+  readonly interpolation: FrameInterpolation;
+  readonly analysisWidth: number;
+  readonly iterations: number;
+  readonly epsilonPx: number;
+}
+
+/** The defaults. */
+export const STABILIZE_DEFAULTS: ResolvedStabilizeOptions = Object.freeze({
+  model: 'similarity',
+  reference: 'previous',
+  smoother: 'gaussian',
+  smoothingRadius: 15,
+  maxShiftPx: -1,
+  maxAngleRad: -1,
+  zoom: 'adaptive',
+  border: 'edge',
+  interpolation: 'bilinear',
+  analysisWidth: 480,
+  iterations: 30,
+  epsilonPx: 0.01,
+});
+
+/** Parses a `--zoom` value: none|auto|adaptive|<percent 0..50>. */
+export function parseZoom(name: string, value: unknown): ZoomSetting {
+  if (value === 'none' || value === 'auto' || value === 'adaptive') return value;
+  if (typeof value === 'object' && value !== null && 'percent' in value) {
+    return { percent: expectNumber(name, (value as { percent: unknown }).percent, 0, 50) };
+  }
+  if (typeof value === 'string' || typeof value === 'number') {
+    const text = String(value).replace(/%$/, '');
+    if (/^[+-]?(\d+\.?\d*|\.\d+)$/.test(text)) return { percent: expectNumber(name, text, 0, 50) };
+  }
+  throw new UsageError('E_BAD_OPTION', `Expected none|auto|adaptive|<percent 0..50> for ${name} but received ${JSON.stringify(value)}`);
+}
+
+/** Validates options and fills in the defaults. `names` maps option keys to the names errors should use. */
+export function resolveStabilizeOptions(o: StabilizeOptions = {}, names: Partial<Record<keyof StabilizeOptions, string>> = {}): ResolvedStabilizeOptions {
+  const d = STABILIZE_DEFAULTS;
+  const n = (k: keyof StabilizeOptions) => names[k] ?? k;
+  const limit = (k: 'maxShiftPx' | 'maxAngleRad', v: number | undefined, def: number) =>
+    v === undefined || v === -1 ? def : expectNumber(n(k), v, 0, Number.POSITIVE_INFINITY);
+  return {
+    model: o.model === undefined ? d.model : expectOneOf(n('model'), o.model, MODEL_NAMES),
+    reference: o.reference === undefined ? d.reference : expectOneOf(n('reference'), o.reference, REFERENCE_MODES),
+    smoother: o.smoother === undefined ? d.smoother : expectOneOf(n('smoother'), o.smoother, SMOOTHERS),
+    smoothingRadius: o.smoothingRadius === undefined ? d.smoothingRadius : expectInteger(n('smoothingRadius'), o.smoothingRadius, 0, 300),
+    maxShiftPx: limit('maxShiftPx', o.maxShiftPx, d.maxShiftPx),
+    maxAngleRad: limit('maxAngleRad', o.maxAngleRad, d.maxAngleRad),
+    zoom: o.zoom === undefined ? d.zoom : parseZoom(n('zoom'), o.zoom),
+    border: o.border === undefined ? d.border : expectOneOf(n('border'), o.border, BORDER_FILLS),
+    interpolation: o.interpolation === undefined ? d.interpolation : expectOneOf(n('interpolation'), o.interpolation, FRAME_INTERPOLATIONS),
+    analysisWidth: o.analysisWidth === undefined ? d.analysisWidth : expectInteger(n('analysisWidth'), o.analysisWidth, 64, 4096),
+    iterations: o.iterations === undefined ? d.iterations : expectInteger(n('iterations'), o.iterations, 1, 1000),
+    epsilonPx: o.epsilonPx === undefined ? d.epsilonPx : expectNumber(n('epsilonPx'), o.epsilonPx, 0, 10),
+  };
+}

@@ -1,0 +1,177 @@
+/**
+ * The per-frame stabilizer: decode order in, stabilized frames out after a fixed latency.
+ *
+ *   push(frame) ─► analyzer (gray analysis image, pyramid ECC vs previous/reference, seeded)
+ *               ─► path planner (camera path, smoothing with bounded look-ahead, framing/zoom)
+ *               ─► frame ring (the colour planes wait here for the planner's look-ahead)
+ *   pull()      ◄─ warper (all three planes by the correction, border fill)
+ *
+ * Every buffer is made once for the clip's size: the ring holds `latency + 1` frames, the warper one
+ * output frame. Nothing is allocated per frame except the small result objects handed to the caller.
+ */
+import type { GrayImage } from '../image/gray-image.js';
+import { type Mat3, multiplyInto, setIdentityInto } from '../motion/mat3.js';
+import type { FrameMotion, StabilizedFrame, YuvFrame } from './frame-types.js';
+import { createFrameAnalyzer, type FrameAnalyzerSettings } from './frame-analyzer.js';
+import { type BorderFill, createFrameWarper, type FrameInterpolation } from './frame-warper.js';
+import { createPathPlanner, type PathPlanner, type PlannerSettings } from './path-planner.js';
+
+/** Settings of a stabilizer (validated by the caller; see stabilize/options.ts). */
+export interface StabilizerSettings {
+  readonly analyzer: FrameAnalyzerSettings;
+  readonly planner: PlannerSettings;
+  readonly border: BorderFill;
+  readonly interpolation: FrameInterpolation;
+}
+
+/** A stabilizer for one clip. */
+export interface Stabilizer {
+  /** Frames between a push and the pull that returns that frame (the planner's look-ahead). */
+  readonly latencyFrames: number;
+  readonly failedFrames: number;
+  /** Analyses a frame and queues its planes. Call pull() until it returns null before the next push. */
+  push(frame: YuvFrame, decodedAtMs: number, knownMotion?: Mat3 | null): void;
+  /** The next stabilized frame when its look-ahead is complete, else null. Its planes are valid until the next pull. */
+  pull(): StabilizedFrame | null;
+  /** No more frames: the planner may release the frames it held back. */
+  finish(): void;
+  /** Live changes (the server's controls). */
+  setBorder(border: BorderFill): void;
+  setSmoothingRadius(radius: number): void;
+  setZoom(zoom: PlannerSettings['zoom']): void;
+  resetReference(): void;
+}
+
+interface Slot {
+  data: Uint8Array;
+  frame: YuvFrame;
+  decodedAtMs: number;
+  analysis: { ok: boolean; cc: number; motion: Mat3; fromReference: Mat3; referenceIndex: number };
+}
+
+/** Makes a stabilizer; `downscale` shrinks a Y plane into the analysis image (video/analysis.ts). */
+export function createStabilizer(
+  settings: StabilizerSettings,
+  downscale: (out: GrayImage, y: Uint8Array, width: number, height: number) => GrayImage,
+): Stabilizer {
+  const { width, height } = settings.analyzer;
+  const cw = Math.ceil(width / 2);
+  const ch = Math.ceil(height / 2);
+  const lumaBytes = width * height;
+  const chromaBytes = cw * ch;
+  const frameBytes = lumaBytes + 2 * chromaBytes;
+  const analyzer = createFrameAnalyzer(settings.analyzer, downscale);
+  const planner: PathPlanner = createPathPlanner(settings.planner);
+  const warper = createFrameWarper(width, height);
+  let border = settings.border;
+  const knownFromRef = setIdentityInto(new Float64Array(9));
+  // The ring may need to grow if the look-ahead grows live; frames are addressed by index % size.
+  let ring: Slot[] = [];
+  const ensureRing = (n: number) => {
+    if (ring.length >= n) return;
+    const old = ring;
+    ring = [];
+    for (let i = 0; i < n; i++) {
+      const data = new Uint8Array(frameBytes);
+      ring.push({
+        data,
+        frame: { index: -1, timeSec: 0, width, height, y: data.subarray(0, lumaBytes), u: data.subarray(lumaBytes, lumaBytes + chromaBytes), v: data.subarray(lumaBytes + chromaBytes) },
+        decodedAtMs: 0,
+        analysis: { ok: true, cc: 1, motion: new Float64Array(9), fromReference: new Float64Array(9), referenceIndex: 0 },
+      });
+    }
+    // Keep frames already waiting.
+    for (const s of old) {
+      if (s.frame.index < 0) continue;
+      const t = ring[s.frame.index % n] as Slot;
+      copySlot(t, s);
+    }
+  };
+  ensureRing(planner.maxLatencyFrames + 2);
+
+  function copySlot(t: Slot, s: Slot): void {
+    t.data.set(s.data);
+    t.frame = { ...s.frame, y: t.frame.y, u: t.frame.u, v: t.frame.v };
+    t.decodedAtMs = s.decodedAtMs;
+    t.analysis.ok = s.analysis.ok;
+    t.analysis.cc = s.analysis.cc;
+    t.analysis.motion.set(s.analysis.motion);
+    t.analysis.fromReference.set(s.analysis.fromReference);
+    t.analysis.referenceIndex = s.analysis.referenceIndex;
+  }
+
+  const outFrame = (index: number, timeSec: number): YuvFrame => ({ index, timeSec, width, height, y: warper.y, u: warper.u, v: warper.v });
+
+  return {
+    get latencyFrames() {
+      return planner.latencyFrames;
+    },
+    get failedFrames() {
+      return analyzer.failedFrames;
+    },
+    push(frame, decodedAtMs, knownMotion = null) {
+      ensureRing(planner.maxLatencyFrames + 2);
+      const slot = ring[frame.index % ring.length] as Slot;
+      slot.frame.y.set(frame.y);
+      slot.frame.u.set(frame.u);
+      slot.frame.v.set(frame.v);
+      slot.frame = { index: frame.index, timeSec: frame.timeSec, width, height, y: slot.frame.y, u: slot.frame.u, v: slot.frame.v };
+      slot.decodedAtMs = decodedAtMs;
+      if (knownMotion !== null) {
+        // Motion from a motion file or a first pass: no registration in this pass.
+        slot.analysis.ok = true;
+        slot.analysis.cc = Number.NaN;
+        slot.analysis.motion.set(knownMotion);
+        if (frame.index === 0) setIdentityInto(knownFromRef);
+        else multiplyInto(knownFromRef, knownMotion, knownFromRef);
+        slot.analysis.fromReference.set(knownFromRef);
+        slot.analysis.referenceIndex = 0;
+        planner.push(knownMotion);
+        return;
+      }
+      const a = analyzer.analyze(frame.index, frame.y);
+      slot.analysis.ok = a.ok;
+      slot.analysis.cc = a.cc;
+      slot.analysis.motion.set(a.motion);
+      slot.analysis.fromReference.set(a.fromReference);
+      slot.analysis.referenceIndex = a.referenceIndex;
+      planner.push(a.motion);
+    },
+    pull() {
+      const p = planner.pull();
+      if (p === null) return null;
+      const slot = ring[p.index % ring.length] as Slot;
+      if (slot.frame.index !== p.index) throw new Error(`internal: frame ${p.index} is no longer in the ring (holds ${slot.frame.index})`);
+      warper.warp(slot.frame, p.correction, border, settings.interpolation);
+      const motion: FrameMotion = {
+        index: p.index,
+        timeSec: slot.frame.timeSec,
+        ok: slot.analysis.ok,
+        cc: slot.analysis.cc,
+        motion: Float64Array.from(slot.analysis.motion),
+        fromReference: Float64Array.from(slot.analysis.fromReference),
+        referenceIndex: slot.analysis.referenceIndex,
+        path: p.rawPath,
+        smoothedPath: p.smoothedPath,
+        correction: Float64Array.from(p.correction),
+        zoom: p.zoom,
+      };
+      return { input: slot.frame, output: outFrame(p.index, slot.frame.timeSec), motion, decodedAtMs: slot.decodedAtMs };
+    },
+    finish() {
+      planner.finish();
+    },
+    setBorder(b) {
+      border = b;
+    },
+    setSmoothingRadius(r) {
+      planner.setRadius(r);
+    },
+    setZoom(z) {
+      planner.setZoom(z);
+    },
+    resetReference() {
+      analyzer.resetReference();
+    },
+  };
+}
