@@ -13,7 +13,7 @@ import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { InputError, InterruptedError } from '../errors.js';
 import type { Mat3 } from '../motion/mat3.js';
-import { analysisSize, downscaleYInto } from '../video/analysis.js';
+import { downscaleYInto } from '../video/analysis.js';
 import { type Decoder, type DecoderOptions, openDecoder } from '../video/decoder.js';
 import { type Encoder, openEncoder } from '../video/encoder.js';
 import { probeVideo, type VideoProbe } from '../video/probe.js';
@@ -21,8 +21,7 @@ import { checkOutputWritable, createTempOutput } from '../video/temp-output.js';
 import { createFrameAnalyzer } from '../stabilize/frame-analyzer.js';
 import type { FrameMotion, StabilizedFrame } from '../stabilize/frame-types.js';
 import { type ResolvedStabilizeOptions, resolveStabilizeOptions, type StabilizeOptions } from '../stabilize/options.js';
-import { createStabilizer, type Stabilizer } from '../stabilize/stabilizer.js';
-import { plannerSettingsFor } from '../stabilize/path-planner.js';
+import { createStabilizer, type Stabilizer, stabilizerSettingsFor } from '../stabilize/stabilizer.js';
 import { MotionFileEncoder, motionFormatFromPath, parseMotionFile } from '../track/motion-file.js';
 
 /** Progress of a running job. */
@@ -149,27 +148,13 @@ export async function stabilizeFile(o: StabilizeFileOptions): Promise<StabilizeS
   const report = (phase: StabilizeProgress['phase'], framesDone: number) =>
     o.onProgress?.({ phase, framesDone, framesTotal: total, elapsedSec: (performance.now() - started) / 1000 });
 
-  const { width: aw, height: ah } = analysisSize(width, height, opts.analysisWidth);
-  const analyzerSettings = {
-    width,
-    height,
-    analysisWidth: aw,
-    analysisHeight: ah,
-    model: opts.model,
-    reference: opts.reference,
-    iterations: opts.iterations,
-    epsilonPx: opts.epsilonPx,
-    keyframeMinCc: 0.85,
-    keyframeMinOverlap: 1,
-  };
-
   // Motions known before warping: from a file, or from a first pass for whole-clip modes.
   let known: Mat3[] | null = o.transformsIn ? await readMotions(o.transformsIn, probe) : null;
   const wholeClip = opts.smoother === 'two-pass' || opts.zoom === 'auto';
   let failedFirstPass = 0;
   if (known === null && wholeClip) {
     if (o.input === '-') throw new InputError('E_BAD_OPTION', 'Whole-clip modes (--smoother two-pass, --zoom auto) read the input twice and cannot read standard input; use --smoother gaussian');
-    const analyzer = createFrameAnalyzer(analyzerSettings, downscaleYInto);
+    const analyzer = createFrameAnalyzer(stabilizerSettingsFor(opts, width, height, null).analyzer, downscaleYInto);
     const decoder = await openDecoder(o.input, decoderOptions(o, probe));
     known = [];
     try {
@@ -184,15 +169,7 @@ export async function stabilizeFile(o: StabilizeFileOptions): Promise<StabilizeS
     failedFirstPass = analyzer.failedFrames;
   }
 
-  const stabilizer: Stabilizer = createStabilizer(
-    {
-      analyzer: analyzerSettings,
-      planner: plannerSettingsFor(opts, width, height, known),
-      border: opts.border,
-      interpolation: opts.interpolation,
-    },
-    downscaleYInto,
-  );
+  const stabilizer: Stabilizer = createStabilizer(stabilizerSettingsFor(opts, width, height, known), downscaleYInto);
 
   const decoder: Decoder = await openDecoder(o.input, decoderOptions(o, probe));
   const encoderCommon = {

@@ -14,7 +14,14 @@ import { type Mat3, multiplyInto, setIdentityInto } from '../motion/mat3.js';
 import type { FrameMotion, StabilizedFrame, YuvFrame } from './frame-types.js';
 import { createFrameAnalyzer, type FrameAnalyzerSettings } from './frame-analyzer.js';
 import { type BorderFill, createFrameWarper, type FrameInterpolation } from './frame-warper.js';
-import { createPathPlanner, type PathPlanner, type PlannerSettings } from './path-planner.js';
+import { analysisSize } from '../video/analysis.js';
+import type { ResolvedStabilizeOptions } from './options.js';
+import { createPathPlanner, type PathPlanner, type PlannerSettings, plannerSettingsFor } from './path-planner.js';
+
+/** 'keyframe' re-anchors when the correlation with the keyframe falls below this. */
+export const KEYFRAME_MIN_CC = 0.85;
+/** 'keyframe' re-anchors as soon as a corner of the keyframe leaves the frame (share of corners in view). */
+export const KEYFRAME_MIN_OVERLAP = 1;
 
 /** Settings of a stabilizer (validated by the caller; see stabilize/options.ts). */
 export interface StabilizerSettings {
@@ -22,6 +29,28 @@ export interface StabilizerSettings {
   readonly planner: PlannerSettings;
   readonly border: BorderFill;
   readonly interpolation: FrameInterpolation;
+}
+
+/** Stabilizer settings for frames of width x height from resolved options. */
+export function stabilizerSettingsFor(o: ResolvedStabilizeOptions, width: number, height: number, knownMotions: readonly Mat3[] | null): StabilizerSettings {
+  const a = analysisSize(width, height, o.analysisWidth);
+  return {
+    analyzer: {
+      width,
+      height,
+      analysisWidth: a.width,
+      analysisHeight: a.height,
+      model: o.model,
+      reference: o.reference,
+      iterations: o.iterations,
+      epsilonPx: o.epsilonPx,
+      keyframeMinCc: KEYFRAME_MIN_CC,
+      keyframeMinOverlap: KEYFRAME_MIN_OVERLAP,
+    },
+    planner: plannerSettingsFor(o, width, height, knownMotions),
+    border: o.border,
+    interpolation: o.interpolation,
+  };
 }
 
 /** A stabilizer for one clip. */

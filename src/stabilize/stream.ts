@@ -1,0 +1,59 @@
+/**
+ * The stabilizer as a stream: feed frames from anywhere (an async iterable of YUV 4:2:0 frames of one
+ * size), get stabilized frames with their motion data back, after the smoother's look-ahead.
+ *
+ * ```ts
+ * for await (const s of stabilizeFrames(frames, { width: 640, height: 360 }, { smoothingRadius: 10 })) {
+ *   use(s.output, s.motion.correction);   // planes valid until the next iteration
+ * }
+ * ```
+ * Whole-clip modes ('two-pass' smoother, 'auto' zoom) need every motion first: give them through
+ * `knownMotions`, or use the file job (pipeline/stabilize-file.ts), which makes a first pass.
+ */
+import type { GrayImage } from '../image/gray-image.js';
+import type { Mat3 } from '../motion/mat3.js';
+import { UsageError } from '../errors.js';
+import type { StabilizedFrame, YuvFrame } from './frame-types.js';
+import { resolveStabilizeOptions, type StabilizeOptions } from './options.js';
+import { downscaleYInto } from '../video/analysis.js';
+import { createStabilizer, type Stabilizer, stabilizerSettingsFor } from './stabilizer.js';
+
+/** Size of the frames and, optionally, what is already known. */
+export interface StreamGeometry {
+  readonly width: number;
+  readonly height: number;
+  /** Motions of every frame (frame k-1 -> k), for whole-clip modes or to skip registration. */
+  readonly knownMotions?: readonly Mat3[];
+  /** Shrinks a Y plane into the analysis image. @default the area average of video/analysis.ts */
+  readonly downscale?: (out: GrayImage, y: Uint8Array, width: number, height: number) => GrayImage;
+  /** Receives the stabilizer once made (for live controls). */
+  readonly onStabilizer?: (s: Stabilizer) => void;
+}
+
+/** Stabilizes a stream of frames. */
+export async function* stabilizeFrames(
+  frames: AsyncIterable<YuvFrame>,
+  geometry: StreamGeometry,
+  options: StabilizeOptions = {},
+): AsyncGenerator<StabilizedFrame, void, undefined> {
+  const o = resolveStabilizeOptions(options);
+  const known = geometry.knownMotions ?? null;
+  if (known === null && (o.smoother === 'two-pass' || o.zoom === 'auto')) {
+    throw new UsageError('E_BAD_OPTION', "The 'two-pass' smoother and 'auto' zoom need every motion first: pass knownMotions, or use stabilizeFile");
+  }
+  const stabilizer = createStabilizer(
+    stabilizerSettingsFor(o, geometry.width, geometry.height, known),
+    geometry.downscale ?? downscaleYInto,
+  );
+  const { width, height } = geometry;
+  geometry.onStabilizer?.(stabilizer);
+  for await (const f of frames) {
+    if (f.width !== width || f.height !== height) {
+      throw new UsageError('E_FRAME_SIZE', `Expected frames of ${width}x${height} but frame ${f.index} is ${f.width}x${f.height}`);
+    }
+    stabilizer.push(f, performance.now(), known ? (known[f.index] ?? null) : null);
+    for (let s = stabilizer.pull(); s !== null; s = stabilizer.pull()) yield s;
+  }
+  stabilizer.finish();
+  for (let s = stabilizer.pull(); s !== null; s = stabilizer.pull()) yield s;
+}
