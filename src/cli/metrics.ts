@@ -55,6 +55,12 @@ const spec: CommandSpec = {
   positionals: { min: 1, max: 1, names: '<video>' },
 };
 
+/**
+ * A measured path component that stays within this many pixels of its mean (the angle: this many pixels
+ * of motion at the frame's corner) did not move: its stability is 1, not a ratio of noise energies.
+ */
+export const MEASURED_PATH_TOL_PX = 0.02;
+
 /** What `steady metrics --json` prints. */
 export interface MetricsReport {
   readonly video: string;
@@ -303,7 +309,9 @@ async function run(args: ParsedArgs, ctx: CommandContext): Promise<number> {
   }
 
   const path = cameraPathFromMotions(out.motions, width, height);
-  const stab = stabilityScore(path);
+  // Below what registration resolves, a path component did not move (docs/metrics.md).
+  const tolerance = { xyPx: MEASURED_PATH_TOL_PX, angleRad: MEASURED_PATH_TOL_PX / (0.5 * Math.hypot(width, height)) };
+  const stab = stabilityScore(path, tolerance);
   const cd = croppingAndDistortion(cropTransforms);
   const ipath = inp === null ? null : cameraPathFromMotions(inp.motions, width, height);
   const report: MetricsReport = {
@@ -320,7 +328,7 @@ async function run(args: ParsedArgs, ctx: CommandContext): Promise<number> {
     distortion: cd === null ? null : round(cd.distortion, 6),
     failedRegistrations: out.failed,
     failedCropRegistrations: oprobe === null ? null : cropFailed,
-    originalStability: ipath === null ? null : round(stabilityScore(ipath).score, 6),
+    originalStability: ipath === null ? null : round(stabilityScore(ipath, tolerance).score, 6),
     originalItf: inp === null ? null : round(inp.itf.value(), 4),
   };
 

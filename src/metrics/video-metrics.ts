@@ -109,10 +109,11 @@ export function cameraPathFromMotions(
 
 /**
  * Share of a signal's energy in DFT bins 1..lowBins among bins 1..floor(N/2) (DC excluded).
- * Returns 1 for a constant signal (within CONSTANT_PATH_TOL) and for N < 2. Direct DFT over the
- * needed bins, O(N^2 / 2): a 10-minute clip at 30 fps (18000 samples) takes about a second.
+ * Returns 1 for a constant signal (every sample within `constantTol` of the mean) and for N < 2.
+ * Direct DFT over the needed bins, O(N^2 / 2): a 10-minute clip at 30 fps (18000 samples) takes about
+ * a second.
  */
-export function lowFrequencyEnergyRatio(signal: ArrayLike<number>, lowBins: number = STABILITY_LOW_BINS): number {
+export function lowFrequencyEnergyRatio(signal: ArrayLike<number>, lowBins: number = STABILITY_LOW_BINS, constantTol: number = CONSTANT_PATH_TOL): number {
   const n = signal.length;
   if (n < 2) return 1;
   let mean = 0;
@@ -120,7 +121,7 @@ export function lowFrequencyEnergyRatio(signal: ArrayLike<number>, lowBins: numb
   mean /= n;
   let spread = 0;
   for (let i = 0; i < n; i++) spread = Math.max(spread, Math.abs((signal[i] as number) - mean));
-  if (spread <= CONSTANT_PATH_TOL) return 1;
+  if (spread <= constantTol) return 1;
   // Twiddle table: cos/sin of 2*pi*t/N for t = 0..N-1; bin j uses index (j*i) mod N, exact phases.
   const cos = new Float64Array(n);
   const sin = new Float64Array(n);
@@ -159,11 +160,26 @@ export interface StabilityReport {
   readonly angle: number;
 }
 
+/**
+ * What counts as a constant path component. A measured path carries registration noise: a component
+ * that never strays further than this from its mean did not move, and its ratio of noise energies
+ * would be a random number, so it scores 1.
+ */
+export interface StabilityTolerance {
+  /** For x and y, px. @default CONSTANT_PATH_TOL */
+  readonly xyPx?: number;
+  /** For the angle, rad. @default CONSTANT_PATH_TOL */
+  readonly angleRad?: number;
+}
+
 /** The stability score of a camera path (see the file comment). */
-export function stabilityScore(path: { readonly x: ArrayLike<number>; readonly y: ArrayLike<number>; readonly angle: ArrayLike<number> }): StabilityReport {
-  const x = lowFrequencyEnergyRatio(path.x);
-  const y = lowFrequencyEnergyRatio(path.y);
-  const angle = lowFrequencyEnergyRatio(path.angle);
+export function stabilityScore(
+  path: { readonly x: ArrayLike<number>; readonly y: ArrayLike<number>; readonly angle: ArrayLike<number> },
+  tolerance: StabilityTolerance = {},
+): StabilityReport {
+  const x = lowFrequencyEnergyRatio(path.x, STABILITY_LOW_BINS, tolerance.xyPx ?? CONSTANT_PATH_TOL);
+  const y = lowFrequencyEnergyRatio(path.y, STABILITY_LOW_BINS, tolerance.xyPx ?? CONSTANT_PATH_TOL);
+  const angle = lowFrequencyEnergyRatio(path.angle, STABILITY_LOW_BINS, tolerance.angleRad ?? CONSTANT_PATH_TOL);
   return { score: Math.min(x, y, angle), x, y, angle };
 }
 

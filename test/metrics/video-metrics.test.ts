@@ -109,6 +109,16 @@ describe('stability (low-frequency energy share of the camera path)', () => {
     expect(r.score).toBe(r.y);
   });
 
+  it('scores a component that stays within the tolerance as constant (registration noise is not motion)', () => {
+    const rng = createRng(17);
+    const n = 100;
+    const noise = { x: Array.from({ length: n }, () => 0.005 * gaussian(rng)), y: new Float64Array(n), angle: Array.from({ length: n }, () => 1e-6 * gaussian(rng)) };
+    expect(stabilityScore(noise).score).toBeLessThan(0.5);
+    const r = stabilityScore(noise, { xyPx: 0.02, angleRad: 1e-4 });
+    expect(r.score).toBe(1);
+    expect(stabilityScore({ ...noise, x: noise.x.map((v, i) => v + 5 * Math.sin((2 * Math.PI * 40 * i) / n)) }, { xyPx: 0.02, angleRad: 1e-4 }).score).toBeLessThan(0.05);
+  });
+
   it('accumulates the centre displacement and angle of each motion into the path', () => {
     const w = 101;
     const h = 61;
