@@ -92,7 +92,9 @@ describe('steady track', () => {
     const fromStdout = parseMotionFile(s.stdout, 'stdout');
     for (const other of [fromCsv, fromStdout]) {
       expect(other.frames.length).toBe(N);
-      other.frames.forEach((f, k) => expect(Array.from(f.motion)).toEqual(Array.from(jsonFile.frames[k]?.motion as Mat3)));
+      other.frames.forEach((f, k) => {
+        expect(Array.from(f.motion)).toEqual(Array.from(jsonFile.frames[k]?.motion as Mat3));
+      });
     }
   });
 
