@@ -72,6 +72,8 @@ export interface Stabilizer {
 }
 
 interface Slot {
+  /** Push order (the planner's frame number); frame.index may skip when a live source drops frames. */
+  seq: number;
   data: Uint8Array;
   frame: YuvFrame;
   decodedAtMs: number;
@@ -90,10 +92,20 @@ export function createStabilizer(
   const chromaBytes = cw * ch;
   const frameBytes = lumaBytes + 2 * chromaBytes;
   const analyzer = createFrameAnalyzer(settings.analyzer, downscale);
-  const planner: PathPlanner = createPathPlanner(settings.planner);
+  // Whole-clip plans (two-pass, auto zoom) take every motion up front and can plan any frame at once, so
+  // frames are released only once pushed, and one slot besides the frame in hand is enough. Otherwise
+  // known motions (a motion file) are fed one per frame like measured ones: the one-pass planner plans
+  // with a bounded look-ahead and must not be handed the whole clip at once.
+  const knownMotions = settings.planner.knownMotions;
+  const plannedUpFront = knownMotions !== null && (settings.planner.smoother === 'two-pass' || settings.planner.zoom === 'auto');
+  const planner: PathPlanner = createPathPlanner(plannedUpFront ? settings.planner : { ...settings.planner, knownMotions: null });
+  const ringSize = () => (plannedUpFront ? 2 : planner.latencyFrames + 2);
+  let pushedFrames = 0;
+  let pulledFrames = 0;
   const warper = createFrameWarper(width, height);
   let border = settings.border;
   const knownFromRef = setIdentityInto(new Float64Array(9));
+  let seq = 0;
   // The ring may need to grow if the look-ahead grows live; frames are addressed by index % size.
   let ring: Slot[] = [];
   const ensureRing = (n: number) => {
@@ -103,6 +115,7 @@ export function createStabilizer(
     for (let i = 0; i < n; i++) {
       const data = new Uint8Array(frameBytes);
       ring.push({
+        seq: -1,
         data,
         frame: { index: -1, timeSec: 0, width, height, y: data.subarray(0, lumaBytes), u: data.subarray(lumaBytes, lumaBytes + chromaBytes), v: data.subarray(lumaBytes + chromaBytes) },
         decodedAtMs: 0,
@@ -111,14 +124,16 @@ export function createStabilizer(
     }
     // Keep frames already waiting.
     for (const s of old) {
-      if (s.frame.index < 0) continue;
-      const t = ring[s.frame.index % n] as Slot;
-      copySlot(t, s);
+      if (s.seq < 0) continue;
+      copySlot(ring[s.seq % n] as Slot, s);
     }
   };
-  ensureRing(planner.maxLatencyFrames + 2);
+  // Sized by the current look-ahead (not the largest a live change could ask for: that would hold
+  // hundreds of full frames); ensureRing grows it when the radius grows.
+  ensureRing(ringSize());
 
   function copySlot(t: Slot, s: Slot): void {
+    t.seq = s.seq;
     t.data.set(s.data);
     t.frame = { ...s.frame, y: t.frame.y, u: t.frame.u, v: t.frame.v };
     t.decodedAtMs = s.decodedAtMs;
@@ -133,14 +148,17 @@ export function createStabilizer(
 
   return {
     get latencyFrames() {
-      return planner.latencyFrames;
+      return plannedUpFront ? 0 : planner.latencyFrames;
     },
     get failedFrames() {
       return analyzer.failedFrames;
     },
     push(frame, decodedAtMs, knownMotion = null) {
-      ensureRing(planner.maxLatencyFrames + 2);
-      const slot = ring[frame.index % ring.length] as Slot;
+      ensureRing(ringSize());
+      pushedFrames++;
+      const slot = ring[seq % ring.length] as Slot;
+      slot.seq = seq;
+      seq++;
       slot.frame.y.set(frame.y);
       slot.frame.u.set(frame.u);
       slot.frame.v.set(frame.v);
@@ -151,11 +169,11 @@ export function createStabilizer(
         slot.analysis.ok = true;
         slot.analysis.cc = Number.NaN;
         slot.analysis.motion.set(knownMotion);
-        if (frame.index === 0) setIdentityInto(knownFromRef);
+        if (slot.seq === 0) setIdentityInto(knownFromRef);
         else multiplyInto(knownFromRef, knownMotion, knownFromRef);
         slot.analysis.fromReference.set(knownFromRef);
         slot.analysis.referenceIndex = 0;
-        planner.push(knownMotion);
+        if (!plannedUpFront) planner.push(knownMotion);
         return;
       }
       const a = analyzer.analyze(frame.index, frame.y);
@@ -164,16 +182,18 @@ export function createStabilizer(
       slot.analysis.motion.set(a.motion);
       slot.analysis.fromReference.set(a.fromReference);
       slot.analysis.referenceIndex = a.referenceIndex;
-      planner.push(a.motion);
+      if (!plannedUpFront) planner.push(a.motion);
     },
     pull() {
+      if (pulledFrames >= pushedFrames) return null;
       const p = planner.pull();
       if (p === null) return null;
+      pulledFrames++;
       const slot = ring[p.index % ring.length] as Slot;
-      if (slot.frame.index !== p.index) throw new Error(`internal: frame ${p.index} is no longer in the ring (holds ${slot.frame.index})`);
+      if (slot.seq !== p.index) throw new Error(`internal: frame ${p.index} is no longer in the ring (holds ${slot.seq})`);
       warper.warp(slot.frame, p.correction, border, settings.interpolation);
       const motion: FrameMotion = {
-        index: p.index,
+        index: slot.frame.index,
         timeSec: slot.frame.timeSec,
         ok: slot.analysis.ok,
         cc: slot.analysis.cc,
@@ -185,7 +205,7 @@ export function createStabilizer(
         correction: Float64Array.from(p.correction),
         zoom: p.zoom,
       };
-      return { input: slot.frame, output: outFrame(p.index, slot.frame.timeSec), motion, decodedAtMs: slot.decodedAtMs };
+      return { input: slot.frame, output: outFrame(slot.frame.index, slot.frame.timeSec), motion, decodedAtMs: slot.decodedAtMs };
     },
     finish() {
       planner.finish();
