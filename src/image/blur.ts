@@ -47,15 +47,22 @@ export function reflect101(i: number, n: number): number {
   return i;
 }
 
+/** Scratch samples `blurInto` needs for a kernel of `taps` taps on a width x height image. */
+export function blurScratchSize(width: number, height: number, taps: number): number {
+  return taps === 5 ? 5 * width : width * height;
+}
+
 /**
  * out = src blurred by the separable kernel `kernel` (odd length, applied along x then y) with a
- * reflect-101 border. `tmp` is a scratch buffer of at least width * height samples. `out` may be
- * `src`. Returns `out`.
+ * reflect-101 border. `tmp` is a scratch buffer of at least blurScratchSize(width, height, taps) samples
+ * (5 rows for a 5-tap kernel, the whole image otherwise). `out` may be `src`. Returns `out`.
  */
 export function blurInto(out: GrayImage, src: GrayImage, kernel: Float64Array, tmp: Float32Array): GrayImage {
   const { width: w, height: h } = src;
   if (out.width !== w || out.height !== h) throw new RangeError(`blur: output ${out.width}x${out.height} differs from input ${w}x${h}`);
-  if (tmp.length < w * h) throw new RangeError(`blur: scratch buffer of ${tmp.length} samples, need ${w * h}`);
+  const fast5 = kernel.length === 5 && kernel[0] === kernel[4] && kernel[1] === kernel[3] && w >= 5 && h >= 3;
+  const need = fast5 ? 5 * w : w * h;
+  if (tmp.length < need) throw new RangeError(`blur: scratch buffer of ${tmp.length} samples, need ${need}`);
   if (kernel.length === 1) {
     const k = kernel[0] as number;
     const s = src.data;
@@ -63,7 +70,7 @@ export function blurInto(out: GrayImage, src: GrayImage, kernel: Float64Array, t
     for (let i = 0; i < w * h; i++) o[i] = k * (s[i] as number);
     return out;
   }
-  if (kernel.length === 5 && kernel[0] === kernel[4] && kernel[1] === kernel[3] && w >= 5 && h >= 3) {
+  if (fast5) {
     blur5(out.data, src.data, w, h, kernel, tmp);
   } else {
     horizontalGeneric(tmp, src.data, w, h, kernel);

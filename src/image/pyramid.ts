@@ -9,7 +9,7 @@
  * Buffers are made once per resolution (createPyramid) and refilled for every frame (buildPyramidInto).
  * The blurred copy of every level is kept: the ECC pre-filter of size 5 is this very blur.
  */
-import { blurInto, gaussianKernel } from './blur.js';
+import { blurInto, blurScratchSize, gaussianKernel } from './blur.js';
 import { createGrayImage, type GrayImage } from './gray-image.js';
 
 /** The pyramid kernel, [1 4 6 4 1] / 16. */
@@ -46,7 +46,7 @@ export interface Pyramid {
   readonly levels: GrayImage[];
   /** blurred[l] = levels[l] blurred by the pyramid kernel (filled when `buildPyramidInto` is asked to). */
   readonly blurred: GrayImage[];
-  /** Scratch for the separable blur (full-size). */
+  /** Scratch for the separable blur (5 rows of the widest level). */
   readonly scratch: Float32Array;
 }
 
@@ -57,10 +57,11 @@ export function createPyramid(width: number, height: number, levelCount: number)
   for (let l = 0; l < levelCount; l++) {
     const w = levelSide(width, l);
     const h = levelSide(height, l);
-    levels.push(createGrayImage(w, h));
+    // Level 0 is the caller's image; until one is given it is an empty stand-in of the right size.
+    levels.push(l === 0 ? { width: w, height: h, data: new Float32Array(0) } : createGrayImage(w, h));
     blurred.push(createGrayImage(w, h));
   }
-  return { width, height, levels, blurred, scratch: new Float32Array(width * height) };
+  return { width, height, levels, blurred, scratch: new Float32Array(blurScratchSize(width, height, PYRAMID_KERNEL.length)) };
 }
 
 /**

@@ -15,13 +15,19 @@
  * Reference: G. D. Evangelidis and E. Z. Psarakis, IEEE TPAMI 30(10), 2008; OpenCV findTransformECC used
  * per level over a pyrDown pyramid.
  */
-import { blurInto, gaussianKernel } from '../image/blur.js';
+import { blurInto, blurScratchSize, gaussianKernel } from '../image/blur.js';
 import { createGrayImage, type GrayImage } from '../image/gray-image.js';
 import { buildPyramidInto, createPyramid, downsampleMaskInto, levelSide, type Pyramid, pyramidLevelCount } from '../image/pyramid.js';
 import { type Mat3, rescaleInto } from '../motion/mat3.js';
 import type { MotionModel } from '../motion/motion-model.js';
 import { createEccWorkspace, type EccWorkspace } from './ecc.js';
 import type { FailureReason, LevelReport, RegisterResult, StartKind } from './result.js';
+
+/**
+ * Smallest per-level stop (pixels of that level): below it the updates of a coarse level are at its
+ * noise level, and a stricter stop only spends iterations that the next level redoes anyway.
+ */
+export const MIN_LEVEL_EPSILON_PX = 0.01;
 
 /** Settings of the coarse-to-fine driver (validated by the caller). */
 export interface EccPyramidSettings {
@@ -30,7 +36,10 @@ export interface EccPyramidSettings {
   readonly levels: number | 'auto';
   /** Most iterations per level. */
   readonly iterations: number;
-  /** Per-level stop: largest corner displacement of an update, in pixels of that level. */
+  /**
+   * A level stops when an update moves every warped corner by less than this many full-resolution
+   * pixels (epsilonPx / 2^l pixels of level l, but not below MIN_LEVEL_EPSILON_PX of that level).
+   */
   readonly epsilonPx: number;
   /** Gaussian pre-filter taps per level (odd; 0 or 1 = none). */
   readonly gaussianSize: number;
@@ -52,8 +61,12 @@ export interface EccPyramid {
   setFixed(fixed: GrayImage, mask: Uint8Array | null): void;
   /** Sets the moving (input) image and its optional mask (nonzero = used). Builds its pyramid. */
   setMoving(moving: GrayImage, mask: Uint8Array | null): void;
-  /** Registers the current pair from the full-resolution seed `init` (null = identity). */
-  run(init: Mat3 | null, start: StartKind): RegisterResult;
+  /**
+   * Registers the current pair from the full-resolution seed `init` (null = identity). With
+   * `abortBelowCc`, a coarse level ending below that cc ends the run as 'diverged' (used when another
+   * start will be tried anyway, so a hopeless start does not pay for the fine levels).
+   */
+  run(init: Mat3 | null, start: StartKind, abortBelowCc?: number): RegisterResult;
 }
 
 /** Square erosion of a 0/1 mask by `radius` pixels (separable min filter). */
@@ -117,7 +130,7 @@ export function createEccPyramid(width: number, height: number, settings: EccPyr
       ownMoving.push(createGrayImage(w, h));
     }
   }
-  const blurScratch = new Float32Array(width * height);
+  const blurScratch = new Float32Array(kernel === null ? 0 : blurScratchSize(width, height, kernel.length));
   // Masks per level: raw (downsampled) and eroded by the pre-filter's reach.
   let fixedMasks: Uint8Array[] | null = null;
   let movingMasks: Uint8Array[] | null = null;
@@ -166,7 +179,7 @@ export function createEccPyramid(width: number, height: number, settings: EccPyr
     if (mask !== null) movingMasks = levelMasksInto(movingMasks, mask, blurRadius);
   }
 
-  function run(init: Mat3 | null, start: StartKind): RegisterResult {
+  function run(init: Mat3 | null, start: StartKind, abortBelowCc = Number.NEGATIVE_INFINITY): RegisterResult {
     const reports: LevelReport[] = [];
     if (init === null) {
       warp.fill(0);
@@ -188,7 +201,7 @@ export function createEccPyramid(width: number, height: number, settings: EccPyr
         const mask = movingMaskSet && movingMasks !== null ? (movingMasks[l] as Uint8Array) : null;
         const r = (workspaces[l] as EccWorkspace).align(image, mask, warp, {
           maxIterations: settings.iterations,
-          epsilonPx: settings.epsilonPx,
+          epsilonPx: Math.max(settings.epsilonPx / 2 ** l, Math.min(settings.epsilonPx, MIN_LEVEL_EPSILON_PX)),
         });
         total += r.iterations;
         reports.push({ width: w, height: h, iterations: r.iterations, cc: r.cc });
@@ -203,6 +216,8 @@ export function createEccPyramid(width: number, height: number, settings: EccPyr
           }
         } else if (l === 0) {
           finestDone = true;
+        } else if (r.cc < abortBelowCc) {
+          return { ok: false, reason: 'diverged', cc: bestCc, iterations: total, levels: reports };
         }
       } else {
         reports.push({ width: w, height: h, iterations: 0, cc: Number.NaN });

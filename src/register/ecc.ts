@@ -62,6 +62,12 @@ export interface EccLevelResult {
 export const MIN_TEMPLATE_STD = 0.5;
 /** Smallest share of the template's valid pixels that must land on valid input pixels. */
 export const MIN_OVERLAP_FRACTION = 0.1;
+/** An update counts as stalled when it is at least this share of the previous one... */
+export const STALL_RATIO = 0.7;
+/** ... and smaller than this (pixels of the level). */
+export const STALL_MAX_PX = 0.25;
+/** Consecutive stalled updates that end a level. */
+export const STALL_ITERATIONS = 3;
 /** Smallest number of valid pixels per parameter. */
 export const MIN_PIXELS_PER_PARAM = 10;
 
@@ -195,6 +201,27 @@ function templateSums(
         v0 += tv * b;
       }
       rn = w - 2;
+    } else if (deg === 1 && mask === null) {
+      for (let i = row + 1, end = row + w - 1; i < end; i++, xt += invS) {
+        const tv = t[i] as number;
+        const a = ((t[i + 1] as number) - (t[i - 1] as number)) * half;
+        const b = ((t[i + w] as number) - (t[i - w] as number)) * half;
+        gx[i] = a;
+        gy[i] = b;
+        rt += tv;
+        rtt += tv * tv;
+        const ta = tv * a;
+        const tb = tv * b;
+        g0 += a;
+        g1 += a * xt;
+        k0 += b;
+        k1 += b * xt;
+        u0 += ta;
+        u1 += ta * xt;
+        v0 += tb;
+        v1 += tb * xt;
+      }
+      rn = w - 2;
     } else {
       for (let x = 1; x < w - 1; x++, xt += invS) {
         const i = row + x;
@@ -299,23 +326,25 @@ function hessianMoments(
       const xx = gxv * gxv;
       const xy = gxv * gyv;
       const yy = gyv * gyv;
-      const p2 = xt * xt;
-      const p3 = p2 * xt;
-      const p4 = p2 * p2;
       rn++;
       a0 += xx;
+      b0 += xy;
+      c0 += yy;
+      if (deg === 0) continue;
+      const p2 = xt * xt;
       a1 += xx * xt;
       a2 += xx * p2;
-      a3 += xx * p3;
-      a4 += xx * p4;
-      b0 += xy;
       b1 += xy * xt;
       b2 += xy * p2;
-      b3 += xy * p3;
-      b4 += xy * p4;
-      c0 += yy;
       c1 += yy * xt;
       c2 += yy * p2;
+      if (deg <= 2) continue;
+      const p3 = p2 * xt;
+      const p4 = p2 * p2;
+      a3 += xx * p3;
+      a4 += xx * p4;
+      b3 += xy * p3;
+      b4 += xy * p4;
       c3 += yy * p3;
       c4 += yy * p4;
     }
@@ -326,38 +355,6 @@ function hessianMoments(
     foldRow5(mYY, c0, c1, c2, c3, c4, yPow, h, y, deg);
   }
   return n;
-}
-
-/** Adds one template pixel whose warped position is invalid to the totals that get subtracted. */
-function addInvalid(
-  bad: Float64Array,
-  bGx: Float64Array,
-  bGy: Float64Array,
-  bTGx: Float64Array,
-  bTGy: Float64Array,
-  tv: number,
-  gxv: number,
-  gyv: number,
-  xt: number,
-  yt: number,
-  deg: number,
-): void {
-  bad[0] = (bad[0] as number) + 1;
-  bad[1] = (bad[1] as number) + tv;
-  bad[2] = (bad[2] as number) + tv * tv;
-  let px = 1;
-  for (let a = 0; a <= deg; a++) {
-    let pw = px;
-    for (let b = 0; a + b <= deg; b++) {
-      const k = mIndex(a, b);
-      bGx[k] = (bGx[k] as number) + gxv * pw;
-      bGy[k] = (bGy[k] as number) + gyv * pw;
-      bTGx[k] = (bTGx[k] as number) + tv * gxv * pw;
-      bTGy[k] = (bTGy[k] as number) + tv * gyv * pw;
-      pw *= yt;
-    }
-    px *= xt;
-  }
 }
 
 /** Partial sums of one pass: [sum i, sum i^2, sum i t, a0, a1, a2, b0, b1, b2] with a_k = sum i gx x~^k. */
@@ -545,6 +542,11 @@ function checkedRange(
   bGy: Float64Array,
   bTGx: Float64Array,
   bTGy: Float64Array,
+  bXX: Float64Array,
+  bXY: Float64Array,
+  bYY: Float64Array,
+  yPow: Float64Array,
+  h0: number,
 ): void {
   if (x1 < x0) return;
   const w0 = warp[0] as number, w3 = warp[3] as number, w6 = warp[6] as number;
@@ -556,6 +558,12 @@ function checkedRange(
   let zn = w6 * x0 + (warp[7] as number) * y + (warp[8] as number);
   let xt = xStart + (x0 - 1) * invS;
   let si = 0, sii = 0, sit = 0, a0 = 0, a1 = 0, a2 = 0, b0 = 0, b1 = 0, b2 = 0;
+  // Invalid pixels: count, sum t, sum t^2 and the x~-moments of gx, gy, t gx, t gy (folded with y~ below).
+  let bn = 0, bt = 0, btt = 0, g0 = 0, g1 = 0, g2 = 0, k0 = 0, k1 = 0, k2 = 0;
+  let u0 = 0, u1 = 0, u2 = 0, v0 = 0, v1 = 0, v2 = 0;
+  // ... and the x~-moments (degree <= 2 deg) of gx^2, gx gy, gy^2 for the Hessian over the valid set.
+  let p0 = 0, p1 = 0, p2 = 0, p3 = 0, p4 = 0, q0 = 0, q1 = 0, q2 = 0, q3 = 0, q4 = 0;
+  let r0 = 0, r1 = 0, r2 = 0, r3 = 0, r4 = 0;
   for (let x = x0; x <= x1; x++, xn += w0, yn += w3, zn += w6, xt += invS) {
     const i = row + x;
     if (tMask !== null && tMask[i] === 0) continue;
@@ -593,7 +601,49 @@ function checkedRange(
         continue;
       }
     }
-    addInvalid(bad, bGx, bGy, bTGx, bTGy, t[i] as number, gx[i] as number, gy[i] as number, xt, yt, deg);
+    const tv = t[i] as number;
+    const ga = gx[i] as number;
+    const gb = gy[i] as number;
+    const ta = tv * ga;
+    const tb = tv * gb;
+    const xt2 = xt * xt;
+    bn++;
+    bt += tv;
+    btt += tv * tv;
+    g0 += ga;
+    g1 += ga * xt;
+    g2 += ga * xt2;
+    k0 += gb;
+    k1 += gb * xt;
+    k2 += gb * xt2;
+    u0 += ta;
+    u1 += ta * xt;
+    u2 += ta * xt2;
+    v0 += tb;
+    v1 += tb * xt;
+    v2 += tb * xt2;
+    const xx = ga * ga;
+    const xy = ga * gb;
+    const yy = gb * gb;
+    p0 += xx;
+    q0 += xy;
+    r0 += yy;
+    if (deg === 0) continue;
+    p1 += xx * xt;
+    p2 += xx * xt2;
+    q1 += xy * xt;
+    q2 += xy * xt2;
+    r1 += yy * xt;
+    r2 += yy * xt2;
+    if (deg === 1) continue;
+    const xt3 = xt2 * xt;
+    const xt4 = xt2 * xt2;
+    p3 += xx * xt3;
+    p4 += xx * xt4;
+    q3 += xy * xt3;
+    q4 += xy * xt4;
+    r3 += yy * xt3;
+    r4 += yy * xt4;
   }
   out[0] = (out[0] as number) + si;
   out[1] = (out[1] as number) + sii;
@@ -604,6 +654,19 @@ function checkedRange(
   out[6] = (out[6] as number) + b0;
   out[7] = (out[7] as number) + b1;
   out[8] = (out[8] as number) + b2;
+  if (bn > 0) {
+    bad[0] = (bad[0] as number) + bn;
+    bad[1] = (bad[1] as number) + bt;
+    bad[2] = (bad[2] as number) + btt;
+    const y2 = yt * yt;
+    foldRow3(bGx, g0, g1, g2, yt, y2, deg);
+    foldRow3(bGy, k0, k1, k2, yt, y2, deg);
+    foldRow3(bTGx, u0, u1, u2, yt, y2, deg);
+    foldRow3(bTGy, v0, v1, v2, yt, y2, deg);
+    foldRow5(bXX, p0, p1, p2, p3, p4, yPow, h0, y, 2 * deg);
+    foldRow5(bXY, q0, q1, q2, q3, q4, yPow, h0, y, 2 * deg);
+    foldRow5(bYY, r0, r1, r2, r3, r4, yPow, h0, y, 2 * deg);
+  }
 }
 
 /**
@@ -639,6 +702,9 @@ function accumulate(
   bGy: Float64Array,
   bTGx: Float64Array,
   bTGy: Float64Array,
+  bXX: Float64Array,
+  bXY: Float64Array,
+  bYY: Float64Array,
 ): void {
   const w0 = warp[0] as number, w1 = warp[1] as number, w2 = warp[2] as number;
   const w3 = warp[3] as number, w4 = warp[4] as number, w5 = warp[5] as number;
@@ -672,7 +738,7 @@ function accumulate(
       x1 = Math.min(wm1 - 1, Math.floor(range[1] as number));
     }
     if (x1 >= x0) {
-      checkedRange(img, t, gx, gy, tMask, iMask, w, h, y, 1, x0 - 1, warp, projective, xStart, invS, yt, deg, rowSums, bad, bGx, bGy, bTGx, bTGy);
+      checkedRange(img, t, gx, gy, tMask, iMask, w, h, y, 1, x0 - 1, warp, projective, xStart, invS, yt, deg, rowSums, bad, bGx, bGy, bTGx, bTGy, bXX, bXY, bYY, yPow, h);
       const xt0 = xStart + (x0 - 1) * invS;
       const xn = w0 * x0 + w1 * y + w2;
       const yn = w3 * x0 + w4 * y + w5;
@@ -681,9 +747,9 @@ function accumulate(
       } else {
         spanAffine(img, t, gx, gy, w, row, x0, x1, xn, yn, w0, w3, xt0, invS, deg, rowSums);
       }
-      checkedRange(img, t, gx, gy, tMask, iMask, w, h, y, x1 + 1, wm1 - 1, warp, projective, xStart, invS, yt, deg, rowSums, bad, bGx, bGy, bTGx, bTGy);
+      checkedRange(img, t, gx, gy, tMask, iMask, w, h, y, x1 + 1, wm1 - 1, warp, projective, xStart, invS, yt, deg, rowSums, bad, bGx, bGy, bTGx, bTGy, bXX, bXY, bYY, yPow, h);
     } else {
-      checkedRange(img, t, gx, gy, tMask, iMask, w, h, y, 1, wm1 - 1, warp, projective, xStart, invS, yt, deg, rowSums, bad, bGx, bGy, bTGx, bTGy);
+      checkedRange(img, t, gx, gy, tMask, iMask, w, h, y, 1, wm1 - 1, warp, projective, xStart, invS, yt, deg, rowSums, bad, bGx, bGy, bTGx, bTGy, bXX, bXY, bYY, yPow, h);
     }
     si += rowSums[0] as number;
     sii += rowSums[1] as number;
@@ -741,7 +807,8 @@ export function createEccWorkspace(width: number, height: number, model: MotionM
   const scalars = new Float64Array(3);
   const gsFull = new Float64Array(n); // sum G_k
   const gtFull = new Float64Array(n); // sum G_k t
-  const hChol = new Float64Array(n * n); // Cholesky factor of the centred Hessian
+  const hChol0 = new Float64Array(n * n); // Cholesky factor of the centred Hessian over the template
+  const hChol = new Float64Array(n * n); // ... over the valid set of the current iteration
   const tableSize = MSTRIDE * MSTRIDE;
   const mXX = new Float64Array(tableSize);
   const mXY = new Float64Array(tableSize);
@@ -762,6 +829,12 @@ export function createEccWorkspace(width: number, height: number, model: MotionM
   const bGy = new Float64Array(tableSize);
   const bTGx = new Float64Array(tableSize);
   const bTGy = new Float64Array(tableSize);
+  const bXX = new Float64Array(tableSize);
+  const bXY = new Float64Array(tableSize);
+  const bYY = new Float64Array(tableSize);
+  const hXX = new Float64Array(tableSize);
+  const hXY = new Float64Array(tableSize);
+  const hYY = new Float64Array(tableSize);
   const gs = new Float64Array(n);
   const tp = new Float64Array(n);
   const ip = new Float64Array(n);
@@ -779,6 +852,35 @@ export function createEccWorkspace(width: number, height: number, model: MotionM
   /** Projection (G'q)_k from the moment tables of q gx and q gy. */
   function projectInto(out: Float64Array, mx: Float64Array, my: Float64Array): void {
     for (let k = 0; k < n; k++) out[k] = polyMoment(jac.x[k] as Polynomial, mx) + polyMoment(jac.y[k] as Polynomial, my);
+  }
+
+  /**
+   * Cholesky factor of the centred Hessian over the valid set, sum G G' - (sum G)(sum G)' / N, from the
+   * full-set moments minus those of the invalid pixels (bXX, bXY, bYY). False when not positive definite.
+   */
+  function hessianInto(out: Float64Array, gsum: Float64Array, count: number): boolean {
+    for (let k = 0; k < tableSize; k++) {
+      hXX[k] = (mXX[k] as number) - (bXX[k] as number);
+      hXY[k] = (mXY[k] as number) - (bXY[k] as number);
+      hYY[k] = (mYY[k] as number) - (bYY[k] as number);
+    }
+    for (let k = 0; k < n; k++) {
+      const jxk = jac.x[k] as Polynomial;
+      const jyk = jac.y[k] as Polynomial;
+      for (let l = 0; l <= k; l++) {
+        const jxl = jac.x[l] as Polynomial;
+        const jyl = jac.y[l] as Polynomial;
+        const v =
+          polyProductMoment(jxk, jxl, hXX) +
+          polyProductMoment(jxk, jyl, hXY) +
+          polyProductMoment(jyk, jxl, hXY) +
+          polyProductMoment(jyk, jyl, hYY) -
+          ((gsum[k] as number) * (gsum[l] as number)) / count;
+        out[k * n + l] = v;
+        out[l * n + k] = v;
+      }
+    }
+    return choleskyInPlace(out, n);
   }
 
   function setTemplate(template: GrayImage, mask: Uint8Array | null): FailureReason | null {
@@ -808,23 +910,17 @@ export function createEccWorkspace(width: number, height: number, model: MotionM
     const step = w * h > HESSIAN_SUBSAMPLE_ABOVE_PX ? 2 : 1;
     const nH = hessianMoments(gxData, gyData, mask, w, h, xStart, invS, yPow, 2 * deg, step, mXX, mXY, mYY);
     if (nH === 0) return 'low-texture';
+    // Full-set estimates of the Hessian moments (exact when not subsampled).
     const hScale = nT / nH;
-    // Centred Hessian over the template's valid set: sum G G' - (sum G)(sum G)' / N.
-    for (let k = 0; k < n; k++) {
-      for (let l = 0; l <= k; l++) {
-        const jxk = jac.x[k] as Polynomial;
-        const jyk = jac.y[k] as Polynomial;
-        const jxl = jac.x[l] as Polynomial;
-        const jyl = jac.y[l] as Polynomial;
-        const v =
-          hScale *
-            (polyProductMoment(jxk, jxl, mXX) + polyProductMoment(jxk, jyl, mXY) + polyProductMoment(jyk, jxl, mXY) + polyProductMoment(jyk, jyl, mYY)) -
-          ((gsFull[k] as number) * (gsFull[l] as number)) / nT;
-        hChol[k * n + l] = v;
-        hChol[l * n + k] = v;
-      }
+    for (let k = 0; k < tableSize; k++) {
+      mXX[k] = (mXX[k] as number) * hScale;
+      mXY[k] = (mXY[k] as number) * hScale;
+      mYY[k] = (mYY[k] as number) * hScale;
     }
-    if (!choleskyInPlace(hChol, n)) return 'low-texture';
+    bXX.fill(0);
+    bXY.fill(0);
+    bYY.fill(0);
+    if (!hessianInto(hChol0, gsFull, nT)) return 'low-texture';
     templateOk = true;
     return null;
   }
@@ -869,6 +965,8 @@ export function createEccWorkspace(width: number, height: number, model: MotionM
     wBest.set(warp);
     let iterations = 0;
     let status: EccLevelStatus = 'max-iterations';
+    let lastShift = Number.POSITIVE_INFINITY;
+    let stalls = 0;
 
     while (iterations < criteria.maxIterations) {
       iterations++;
@@ -879,7 +977,10 @@ export function createEccWorkspace(width: number, height: number, model: MotionM
       bGy.fill(0);
       bTGx.fill(0);
       bTGy.fill(0);
-      accumulate(image.data, tData, gxData, gyData, tMask, imageMask, w, h, warp, projective, xStart, invS, yPow, deg, rowSums, range, sums, mIGx, mIGy, bad, bGx, bGy, bTGx, bTGy);
+      bXX.fill(0);
+      bXY.fill(0);
+      bYY.fill(0);
+      accumulate(image.data, tData, gxData, gyData, tMask, imageMask, w, h, warp, projective, xStart, invS, yPow, deg, rowSums, range, sums, mIGx, mIGy, bad, bGx, bGy, bTGx, bTGy, bXX, bXY, bYY);
       const nv = nT - (bad[0] as number);
       if (nv < minValid) {
         status = 'no-overlap';
@@ -906,8 +1007,10 @@ export function createEccWorkspace(width: number, height: number, model: MotionM
       for (let k = 0; k < n; k++) tp[k] = (gtFull[k] as number) - (tp[k] as number) - mt * (gs[k] as number);
       projectInto(ip, mIGx, mIGy);
       for (let k = 0; k < n; k++) ip[k] = (ip[k] as number) - mi * (gs[k] as number);
-      choleskySolveInto(ht, hChol, n, tp);
-      choleskySolveInto(hi, hChol, n, ip);
+      // The Hessian of this iteration's valid set; the template's whole one when nothing was cut.
+      const chol = (bad[0] as number) > 0 && hessianInto(hChol, gs, nv) ? hChol : hChol0;
+      choleskySolveInto(ht, chol, n, tp);
+      choleskySolveInto(hi, chol, n, ip);
       const tPt = dot(tp, ht, n);
       const iPt = dot(ip, ht, n);
       const iPi = dot(ip, hi, n);
@@ -931,8 +1034,22 @@ export function createEccWorkspace(width: number, height: number, model: MotionM
         status = Number.isNaN(dp[0] as number) ? 'nan' : 'diverged';
         break;
       }
-      if (cornerShift(warp, wPrev) < criteria.epsilonPx) {
+      const shift = cornerShift(warp, wPrev);
+      if (shift < criteria.epsilonPx) {
         status = 'converged';
+        break;
+      }
+      // A step that stops shrinking while already small is a limit cycle: pixels entering and leaving
+      // the valid set at the input's border make cc slightly non-smooth, and the estimate hops between
+      // two states a fraction of a pixel apart. The best of them is kept.
+      stalls = shift > STALL_RATIO * lastShift && shift < STALL_MAX_PX ? stalls + 1 : 0;
+      lastShift = shift;
+      if (stalls >= STALL_ITERATIONS) {
+        status = 'converged';
+        if (cc < bestCc) {
+          warp.set(wBest);
+          cc = bestCc;
+        }
         break;
       }
     }

@@ -85,10 +85,25 @@ function maskBytesInto(out: Uint8Array, mask: GrayImage): Uint8Array {
   return out;
 }
 
+/**
+ * How much higher a later start's cc must be to replace an earlier result: two different warps whose cc
+ * differ by less are equally plausible, and the earlier start (the seed or the identity: temporal
+ * continuity in a video) is kept.
+ */
+export const START_CC_MARGIN = 0.005;
+
+/**
+ * A coarse pyramid level ending below this cc ends an attempt early when another start will follow:
+ * correct alignments of coarse, blurred levels score far higher, and a start that bad is not rescued
+ * by the finer levels.
+ */
+export const ABORT_CC = 0.5;
+
 function better(a: RegisterResult | null, b: RegisterResult): boolean {
   if (a === null) return true;
   if (b.ok !== a.ok) return b.ok;
-  return b.cc > a.cc || (Number.isNaN(a.cc) && !Number.isNaN(b.cc));
+  if (Number.isNaN(a.cc)) return !Number.isNaN(b.cc);
+  return b.cc > a.cc + START_CC_MARGIN;
 }
 
 /** Makes a registrar for fixed images of width x height. Validates the options once. */
@@ -117,8 +132,8 @@ export function createRegistrar(width: number, height: number, options: Register
   }
   // Resampling of moving (and its mask) to fixed's size, made for the last moving size seen.
   let resizer: Resizer | null = null;
-  const resized = createGrayImage(width, height);
-  const resizedMask = createGrayImage(width, height);
+  let resized: GrayImage | null = null;
+  let resizedMask: GrayImage | null = null;
   let inputMaskBytes: Uint8Array | null = null;
   let inputMaskFor = '';
   const rMat = new Float64Array(9);
@@ -145,6 +160,7 @@ export function createRegistrar(width: number, height: number, options: Register
     const key = `${moving.width}x${moving.height}`;
     if (inputMaskBytes === null || inputMaskFor !== key) {
       inputMaskBytes = new Uint8Array(width * height);
+      resizedMask ??= createGrayImage(width, height);
       const src = moving.width === width && moving.height === height ? m : (resizer as Resizer).resizeInto(resizedMask, m);
       maskBytesInto(inputMaskBytes, src);
       inputMaskFor = key;
@@ -193,6 +209,7 @@ export function createRegistrar(width: number, height: number, options: Register
       if (resizer === null || resizer.srcWidth !== moving.width || resizer.srcHeight !== moving.height) {
         resizer = createResizer(moving.width, moving.height, width, height, 'auto');
       }
+      resized ??= createGrayImage(width, height);
       movingIn = resizer.resizeInto(resized, moving);
       resizeMatrixInto(rMat, moving.width, moving.height, width, height);
       invertInto(rInv, rMat);
@@ -209,22 +226,24 @@ export function createRegistrar(width: number, height: number, options: Register
     ep.setMoving(movingIn, inputMaskFor_(moving));
 
     let best: RegisterResult | null = null;
-    const attempt = (startMat: Mat3 | null, kind: StartKind): boolean => {
-      const r = ep.run(startMat, kind);
+    const attempt = (startMat: Mat3 | null, kind: StartKind, more: boolean): boolean => {
+      const r = ep.run(startMat, kind, more ? ABORT_CC : Number.NEGATIVE_INFINITY);
       if (better(best, r)) best = r;
       return r.ok && r.cc >= POOR_CC;
     };
     const rs = opts.robustStart;
+    const rotates = model.name !== 'translation';
     if (rs === 'phase') {
-      if (phaseStart()) attempt(projectInto(start, start), 'phase');
-      else attempt(null, 'identity');
+      if (phaseStart()) attempt(projectInto(start, start), 'phase', false);
+      else attempt(null, 'identity', false);
     } else if (rs === 'log-polar') {
-      if (logPolarStart(fixed, movingIn)) attempt(projectInto(start, start), 'log-polar');
-      else attempt(null, 'identity');
+      if (logPolarStart(fixed, movingIn)) attempt(projectInto(start, start), 'log-polar', false);
+      else attempt(null, 'identity', false);
     } else {
-      let good = seedMat !== null ? attempt(seedMat, 'seed') : attempt(null, 'identity');
-      if (!good && rs === 'auto' && phaseStart()) good = attempt(projectInto(start, start), 'phase');
-      if (!good && rs === 'auto' && model.name !== 'translation' && logPolarStart(fixed, movingIn)) attempt(projectInto(start, start), 'log-polar');
+      const auto = rs === 'auto';
+      let good = seedMat !== null ? attempt(seedMat, 'seed', auto) : attempt(null, 'identity', auto);
+      if (!good && auto && phaseStart()) good = attempt(projectInto(start, start), 'phase', rotates);
+      if (!good && auto && rotates && logPolarStart(fixed, movingIn)) attempt(projectInto(start, start), 'log-polar', false);
     }
     const result = best as unknown as RegisterResult;
     if (!result.ok || sameSize) return result;

@@ -51,6 +51,40 @@ export interface TextureOptions {
   readonly octaves?: number;
   /** Number of random filled ellipses and rectangles (sharp edges). @default 40 */
   readonly shapes?: number;
+  /**
+   * Sigma (px) of a final Gaussian smoothing that band-limits the image, so that resampling it
+   * through a warp does not alias (which would make the true warp differ from the best one). 0 = none.
+   * @default 1
+   */
+  readonly smoothPx?: number;
+}
+
+/** Separable Gaussian smoothing with a clamped border (a plain version, independent of src/). */
+function smoothInPlace(a: Float64Array, width: number, height: number, sigma: number): void {
+  const r = Math.ceil(3 * sigma);
+  const k: number[] = [];
+  let sum = 0;
+  for (let i = -r; i <= r; i++) {
+    const v = Math.exp((-i * i) / (2 * sigma * sigma));
+    k.push(v);
+    sum += v;
+  }
+  for (let i = 0; i < k.length; i++) k[i] = (k[i] as number) / sum;
+  const tmp = new Float64Array(a.length);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      let s = 0;
+      for (let i = -r; i <= r; i++) s += (k[i + r] as number) * (a[y * width + Math.min(width - 1, Math.max(0, x + i))] as number);
+      tmp[y * width + x] = s;
+    }
+  }
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      let s = 0;
+      for (let i = -r; i <= r; i++) s += (k[i + r] as number) * (tmp[Math.min(height - 1, Math.max(0, y + i)) * width + x] as number);
+      a[y * width + x] = s;
+    }
+  }
 }
 
 function smooth(t: number): number {
@@ -114,6 +148,8 @@ export function makeTexturedImage(width: number, height: number, rng: Rng, optio
       }
     }
   }
+  const smoothPx = options.smoothPx ?? 1;
+  if (smoothPx > 0) smoothInPlace(acc, width, height, smoothPx);
   let lo = Number.POSITIVE_INFINITY;
   let hi = Number.NEGATIVE_INFINITY;
   for (const v of acc) {
