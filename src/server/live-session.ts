@@ -145,6 +145,10 @@ function newRecord(): FrameRecord {
   };
 }
 
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
 /** Longest wait for the encoder's last images when the source ends, ms. */
 const DRAIN_TIMEOUT_MS = 5000;
 
@@ -219,6 +223,9 @@ export class LiveSession {
         if (this.encoderError) throw this.encoderError;
         if (this.stopping) break;
         this.acceptFrame(frame);
+        // A source whose frames are already buffered resolves each pull as a microtask; without a turn
+        // of the event loop per frame the sockets and the encoder's pipes would never be served.
+        await yieldToEventLoop();
       }
       if (this.encoderError) throw this.encoderError;
       if (!this.stopping) {

@@ -221,7 +221,7 @@ describe('live server: frames to a ws client', () => {
 
   it('drops frames for a slow viewer (never reading) while a fast one keeps up', async () => {
     // Large, high-quality frames fill the paused socket's kernel buffers quickly.
-    const h = await start({ fps: 60, width: 640, height: 480 }, {}, { jpegQuality: 2, viewerQueue: { maxBufferedBytes: 256 * 1024 } });
+    const h = await start({ fps: 0, width: 640, height: 480 }, {}, { jpegQuality: 2, viewerQueue: { maxBufferedBytes: 256 * 1024 } });
     const fast = new Client(h.server.wsUrl);
     const slow = new Client(h.server.wsUrl);
     await Promise.all([fast.opened(), slow.opened()]);
@@ -387,6 +387,21 @@ describe('live server: admission', () => {
 });
 
 describe('live session: end of source', () => {
+  it('keeps the event loop turning while a source delivers frames back to back', async () => {
+    const source = new FakeLiveSource({ fps: 0, frames: 200, width: 64, height: 48 });
+    const session = new LiveSession(source, { ffmpegPath: resolveFfmpeg().path, initialSettings: { smoothingRadius: 15, zoom: 1, border: 'black' } });
+    let producedWhenTimerRan = -1;
+    setTimeout(() => {
+      producedWhenTimerRan = source.produced;
+    }, 0);
+    const counts = await session.run();
+    expect(counts.framesIn).toBe(200);
+    // The timer ran while frames were still coming: sockets and pipes get their turns too.
+    expect(producedWhenTimerRan).toBeGreaterThanOrEqual(0);
+    expect(producedWhenTimerRan).toBeLessThan(200);
+  });
+
+
   it('sends every frame of a short source to a viewer, then an end message', async () => {
     const source = new FakeLiveSource({ fps: 30, frames: 40 });
     const session = new LiveSession(source, {

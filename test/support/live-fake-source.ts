@@ -63,7 +63,10 @@ export interface FakeSourceOptions {
   /** Frame size, pixels (even). @default 320x240 */
   readonly width?: number;
   readonly height?: number;
-  /** Frames per second; 0 produces frames as fast as they are pulled. @default 30 */
+  /**
+   * Frames per second; 0 produces frames as fast as they are pulled, each pull resolving as a microtask
+   * (like a decoder with frames already buffered: the consumer must give the event loop a turn). @default 30
+   */
   readonly fps?: number;
   /** Number of frames; Infinity runs until close(). @default Infinity */
   readonly frames?: number;
