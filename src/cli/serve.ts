@@ -8,8 +8,10 @@
  * source, the preview encoder and the viewer connections, and the command exits 130 / 143. When a source
  * that is not looped ends, viewers are told and the command exits 0.
  */
+import { borderFromViewer, openLiveStabilizer, zoomFromFactor } from '../pipeline/live-source.js';
+import type { StabilizeOptions } from '../stabilize/options.js';
 import { existsSync } from 'node:fs';
-import { InputError, InterruptedError, RuntimeError } from '../errors.js';
+import { InputError, InterruptedError } from '../errors.js';
 import { MODEL_NAMES, type ModelName } from '../motion/model-name.js';
 import { MAX_SMOOTHING_RADIUS, MAX_ZOOM, MIN_ZOOM } from '../server/control.js';
 import { LiveSession, type LiveSource } from '../server/live-session.js';
@@ -156,32 +158,26 @@ function isLocalFile(source: string, inputFormat: string | undefined): boolean {
 // THE SOURCE: the one place where the live stabilizer is built.
 
 /**
- * Opens `source` and returns the stabilizer's live output with its control surface.
- *
- * Builds on src/stabilize/stream.ts's `stabilizeStream(source, options)` when that module exists and
- * returns a LiveSource; until it does, a clear RuntimeError E_NOT_IMPLEMENTED.
+ * Opens `source` and returns the stabilizer's live output with its control surface
+ * (pipeline/live-source.ts: decoder, bounded queue that drops frames when stabilizing falls behind,
+ * stabilizer).
  * @throws InputError when the source cannot be opened (exit 2, before any URL is printed).
  */
 export async function openLiveSource(source: string, options: LiveSourceOptions): Promise<LiveSource> {
-  // A variable module name: this file compiles whether or not the stabilizer's stream module exists yet.
-  const streamModule = '../stabilize/stream.js';
-  let mod: Record<string, unknown>;
-  try {
-    mod = (await import(streamModule)) as Record<string, unknown>;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') throw err;
-    throw new RuntimeError('E_NOT_IMPLEMENTED', 'Live stabilization is not available in this build yet (src/stabilize/stream.ts is missing)');
-  }
-  const stabilizeStream = mod.stabilizeStream;
-  if (typeof stabilizeStream !== 'function') {
-    throw new RuntimeError('E_NOT_IMPLEMENTED', 'Live stabilization is not available in this build yet (stabilizeStream is not exported)');
-  }
-  const live: unknown = await (stabilizeStream as (s: string, o: LiveSourceOptions) => unknown)(source, options);
-  const l = live as Partial<LiveSource> | null;
-  if (l === null || typeof l !== 'object' || l.frames === undefined || typeof l.close !== 'function' || typeof l.setZoom !== 'function') {
-    throw new RuntimeError('E_NOT_IMPLEMENTED', 'stabilizeStream does not return a live source yet (see openLiveSource in src/cli/serve.ts)');
-  }
-  return l as LiveSource;
+  const zoom = options.zoom === undefined ? undefined : zoomFromFactor(options.zoom);
+  return openLiveStabilizer(source, {
+    loop: options.loop,
+    realtime: options.realtime,
+    ffmpegPath: options.ffmpegPath,
+    signal: options.signal,
+    ...(options.inputFormat !== undefined ? { inputFormat: options.inputFormat } : {}),
+    ...(options.model !== undefined ? { model: options.model } : {}),
+    ...(options.reference !== undefined ? { reference: options.reference as StabilizeOptions['reference'] & string } : {}),
+    ...(options.smoother !== undefined ? { smoother: options.smoother as StabilizeOptions['smoother'] & string } : {}),
+    ...(options.radius !== undefined ? { smoothingRadius: options.radius } : {}),
+    ...(zoom !== undefined ? { zoom } : {}),
+    ...(options.border !== undefined ? { border: borderFromViewer(options.border) } : {}),
+  });
 }
 
 // ---------------------------------------------------------------------------------------------------
