@@ -1,0 +1,79 @@
+#!/usr/bin/env node
+// `npm run bench`: every benchmark of steady in one sitting, written to bench/RESULTS.md with the
+// machine's facts. Benchmarks are not part of `npm test`.
+//
+// usage: npm run bench [-- --only register,stabilize,live,metrics] [-- --quick]
+// --quick: fewer cases and clips (for a smoke run; the committed RESULTS.md comes from a full run).
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const ROOT = path.resolve(HERE, '..');
+const args = process.argv.slice(2);
+const onlyArg = args.includes('--only') ? args[args.indexOf('--only') + 1] : undefined;
+const only = onlyArg ? onlyArg.split(',') : ['register', 'stabilize', 'live', 'metrics'];
+const quick = args.includes('--quick');
+
+function tryRun(cmd, a) {
+  try {
+    return execFileSync(cmd, a, { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+  } catch {
+    return 'n/a';
+  }
+}
+
+function machineFacts() {
+  const cpus = os.cpus();
+  const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
+  return [
+    '| item | value |',
+    '| --- | --- |',
+    `| date | ${new Date().toISOString()} |`,
+    `| steady | ${pkg.version} (git ${tryRun('git', ['-C', ROOT, 'rev-parse', '--short', 'HEAD'])}) |`,
+    `| CPU | ${cpus[0]?.model ?? 'unknown'}, ${cpus.length} logical cores (nproc ${tryRun('nproc', [])}) |`,
+    `| memory | ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB |`,
+    `| OS | ${os.type()} ${os.release()} |`,
+    `| Node | ${process.version} |`,
+    `| ffmpeg (bench) | ${tryRun('/usr/bin/ffmpeg', ['-version']).split('\n')[0]} |`,
+    `| OpenCV | ${tryRun('/usr/bin/python3', ['-c', 'import cv2; print(cv2.__version__)'])} (Debian python3-opencv) |`,
+    `| load average at start | ${os.loadavg().map((x) => x.toFixed(2)).join(' ')} |`,
+  ].join('\n');
+}
+
+const sections = [];
+sections.push(`# steady benchmark results\n\nMade by \`npm run bench\`${quick ? ' --quick' : ''}. Timings are wall-clock on a shared VM and drift by up to ~30% over an hour (see ../shared/anchors/RESULTS.md); every ratio below compares tools run back to back in the same sitting.\n\n## Machine\n\n${machineFacts()}`);
+
+if (only.includes('register')) {
+  const { runRegisterBench } = await import('./register.mjs');
+  const r = await runRegisterBench(quick ? { seeds: [0], n: 2 } : { seeds: [0, 1, 2], n: 8 });
+  sections.push(`## Still registration (issue 2)\n\n${r.markdown}`);
+}
+if (only.includes('stabilize')) {
+  const { runStabilizeBench } = await import('./stabilize.mjs');
+  const r = await runStabilizeBench(quick ? { clips: ['synthetic'] } : {});
+  sections.push(`## Stabilization against vidstab and deshake (issue 3)\n\n${r.markdown}`);
+}
+if (only.includes('live')) {
+  const { runLiveBench } = await import('./live.mjs');
+  const r = await runLiveBench(quick ? { seconds: 5 } : {});
+  sections.push(`## Live 720p30 (issue 4)\n\n${r.markdown}`);
+}
+if (only.includes('metrics')) {
+  const { runMetricsBench } = await import('./metrics.mjs');
+  const r = await runMetricsBench(quick ? { clips: ['park_walk_handheld_480x360.mp4'] } : {});
+  sections.push(`## steady metrics before and after (issue 5)\n\n${r.markdown}`);
+}
+
+const out = path.join(ROOT, 'bench/RESULTS.md');
+// Keep sections of RESULTS.md this run did not redo (e.g. the soak run), replacing the rest.
+let kept = '';
+if (fs.existsSync(out)) {
+  const old = fs.readFileSync(out, 'utf8');
+  const soak = old.indexOf('\n## Soak');
+  if (soak >= 0) kept = old.slice(soak);
+}
+fs.writeFileSync(out, `${sections.join('\n\n')}\n${kept}`);
+console.log(`wrote ${out}`);

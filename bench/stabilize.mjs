@@ -1,0 +1,146 @@
+#!/usr/bin/env node
+// Stabilization benchmark: steady stabilize against ffmpeg's vidstab (two passes) and deshake, on the same
+// clips, with the same encoder settings (libx264 veryfast, crf 18) and the same ffmpeg binary, in one run.
+// It runs the anchors' own scripts from ../shared/anchors (copied to a temp folder): stab_vs.sh (floor =
+// ffmpeg alone decoding and re-encoding, vidstab detect + transform, steady), metrics.py (ITF, 31-frame HF
+// jitter, window-free >= 1 Hz measure, the same method for every output) and zoomfill.py (mean zoom and
+// share of frames with fill), plus a deshake pass timed the same way.
+//
+// usage: npm run build && node bench/stabilize.mjs [--clips synthetic,real] [--ffmpeg /usr/bin/ffmpeg]
+//        [--seed 0] [--out DIR]
+// Exported: runStabilizeBench(options) -> { markdown, rows }.
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const ROOT = path.resolve(HERE, '..');
+const SHARED = path.resolve(ROOT, process.env.STEADY_SHARED ?? '../shared');
+const PY = '/usr/bin/python3';
+const REAL = ['park_walk_handheld_480x360.mp4', 'forest_trail_walk_640x360.mp4', 'seattle_sculpture_handheld_640x360.avi', 'nus_regular0_walk_backward_640x360.avi', 'aerial_hover_nearstatic_1920x1080.mp4'];
+const SYNTH = ['shaky_photo_640x360.mp4', 'shaky_video_640x360.mp4', 'shaky_photo_1280x720.mp4', 'shaky_video_1280x720.mp4'];
+
+function anchorsCopy(dir) {
+  const d = path.join(dir, 'anchors');
+  if (!fs.existsSync(d)) fs.cpSync(path.join(SHARED, 'anchors'), d, { recursive: true });
+  return d;
+}
+
+function timeCmd(label, pass, cmd, args, tsv, cwd) {
+  const tf = path.join(os.tmpdir(), `steady-bench-time-${process.pid}`);
+  execFileSync('/usr/bin/time', ['-f', '%e %U %S %M', '-o', tf, cmd, ...args], { cwd, stdio: 'ignore' });
+  const [e, u, s, m] = fs.readFileSync(tf, 'utf8').trim().split('\n').pop().split(/\s+/).map(Number);
+  fs.appendFileSync(tsv, `${label}\t${pass}\t${e}\t${u + s}\t${m}\n`);
+  return { wall: e, cpu: u + s, rssMb: m / 1024 };
+}
+
+/** Runs the comparison on one clip; returns a row of figures. */
+function benchClip(input, outDir, anchors, ffmpeg) {
+  const name = path.basename(input).replace(/\.[^.]+$/, '');
+  const steadyCmd = `${process.execPath} ${path.join(ROOT, 'dist/cli/main.js')}`;
+  fs.rmSync(path.join(outDir, `${name}.steady.mp4`), { force: true });
+  fs.rmSync(path.join(outDir, `${name}.steady.json`), { force: true });
+  execFileSync('bash', [path.join(anchors, 'stab_vs.sh'), input, outDir, steadyCmd], {
+    cwd: ROOT,
+    env: { ...process.env, FFMPEG: ffmpeg },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  const tsv = path.join(outDir, `${name}.vs.tsv`);
+  // deshake, one pass with the same encoder settings, timed the same way.
+  timeCmd('deshake', 'x264', ffmpeg, ['-nostdin', '-y', '-i', input, '-vf', 'deshake=rx=16:ry=16:edge=mirror', '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '18', '-pix_fmt', 'yuv420p', '-an', path.join(outDir, `${name}.deshake.mp4`)], tsv, outDir);
+  const vs = JSON.parse(fs.readFileSync(path.join(outDir, `${name}.vs.json`), 'utf8'));
+  const dmFile = path.join(outDir, `${name}.deshake.metrics.json`);
+  execFileSync(PY, [path.join(anchors, 'metrics.py'), `deshake=${path.join(outDir, `${name}.deshake.mp4`)}`, '--out', dmFile], { cwd: anchors, stdio: 'ignore' });
+  const dm = JSON.parse(fs.readFileSync(dmFile, 'utf8'));
+  const zf = (x) => JSON.parse(fs.readFileSync(path.join(outDir, `${name}.${x}.zf.json`), 'utf8'));
+  const zfDeshake = JSON.parse(execFileSync(PY, [path.join(anchors, 'zoomfill.py'), input, path.join(outDir, `${name}.deshake.mp4`)], { cwd: anchors }).toString().trim().split('\n').pop());
+  const timings = {};
+  for (const line of fs.readFileSync(tsv, 'utf8').trim().split('\n')) {
+    const [label, pass, wall, cpu, rss] = line.split('\t');
+    timings[`${label}:${pass}`] = { wall: Number(wall), cpu: Number(cpu), rssMb: Number(rss) / 1024 };
+  }
+  const frames = vs.videos.input.frames;
+  const v = (label) => vs.videos[label] ?? dm.videos?.[label];
+  const vidstabWall = timings['vidstab:detect'].wall + timings['vidstab:transform_x264'].wall;
+  const row = {
+    clip: name,
+    frames,
+    floorS: timings['floor:transcode'].wall,
+    vidstabS: vidstabWall,
+    deshakeS: timings['deshake:x264'].wall,
+    steadyS: timings['steady:stabilize'].wall,
+    steadyRssMb: timings['steady:stabilize'].rssMb,
+    vidstabRssMb: Math.max(timings['vidstab:detect'].rssMb, timings['vidstab:transform_x264'].rssMb),
+    budgetS: Math.max(vidstabWall / 2, 1.25 * timings['floor:transcode'].wall),
+    itf: { input: v('input').itf_db, vidstab: v('vidstab').itf_db, deshake: v('deshake').itf_db, steady: v('steady').itf_db },
+    jitter: { input: v('input').hf_jitter.xy_px, vidstab: v('vidstab').hf_jitter.xy_px, deshake: v('deshake').hf_jitter.xy_px, steady: v('steady').hf_jitter.xy_px },
+    hz1: { input: v('input').hf_vel_1hz.xy_px, vidstab: v('vidstab').hf_vel_1hz.xy_px, deshake: v('deshake').hf_vel_1hz.xy_px, steady: v('steady').hf_vel_1hz.xy_px },
+    zoom: { vidstab: zf('vidstab').zoom_mean, deshake: zfDeshake.zoom_mean, steady: zf('steady').zoom_mean },
+    fill: { vidstab: zf('vidstab').fill_share, deshake: zfDeshake.fill_share, steady: zf('steady').fill_share },
+  };
+  return row;
+}
+
+const f2 = (x) => (x === undefined || x === null || Number.isNaN(x) ? 'n/a' : x.toFixed(2));
+const f3 = (x) => (x === undefined || x === null || Number.isNaN(x) ? 'n/a' : x.toFixed(3));
+const pct = (x) => (x === undefined || x === null ? 'n/a' : `${Math.round(x * 100)}%`);
+
+function toMarkdown(rows, ffmpegVersion) {
+  const lines = [];
+  lines.push(`ffmpeg for every tool: \`${ffmpegVersion}\`; encoder libx264 veryfast crf 18; steady at default settings.`, '');
+  lines.push('| clip | frames | floor s | vidstab 2-pass s | deshake s | steady s | steady budget s | steady fps | steady / vidstab peak RSS MB |');
+  lines.push('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+  for (const r of rows) {
+    lines.push(`| ${r.clip} | ${r.frames} | ${f2(r.floorS)} | ${f2(r.vidstabS)} | ${f2(r.deshakeS)} | ${f2(r.steadyS)} ${r.steadyS <= r.budgetS ? '(ok)' : '(over)'} | ${f2(r.budgetS)} | ${(r.frames / r.steadyS).toFixed(1)} | ${Math.round(r.steadyRssMb)} / ${Math.round(r.vidstabRssMb)} |`);
+  }
+  lines.push('', 'Quality (input / vidstab / deshake / steady). Jitter: 31-frame HF residual, xy px; >= 1 Hz: px/frame; zoom: mean factor; fill: share of frames with an output corner > 1 px outside the input frame.', '');
+  lines.push('| clip | ITF dB | HF jitter px | >= 1 Hz px/frame | steady jitter / vidstab | zoom vidstab / deshake / steady | fill vidstab / deshake / steady |');
+  lines.push('| --- | --- | --- | --- | --- | --- | --- |');
+  for (const r of rows) {
+    const q = (o) => `${f2(o.input)} / ${f2(o.vidstab)} / ${f2(o.deshake)} / ${f2(o.steady)}`;
+    lines.push(`| ${r.clip} | ${q(r.itf)} | ${q(r.jitter)} | ${f3(r.hz1.input)} / ${f3(r.hz1.vidstab)} / ${f3(r.hz1.deshake)} / ${f3(r.hz1.steady)} | ${f2(r.jitter.steady / r.jitter.vidstab)} | ${f3(r.zoom.vidstab)} / ${f3(r.zoom.deshake)} / ${f3(r.zoom.steady)} | ${pct(r.fill.vidstab)} / ${pct(r.fill.deshake)} / ${pct(r.fill.steady)} |`);
+  }
+  return lines.join('\n');
+}
+
+/** Runs the stabilization comparison. */
+export async function runStabilizeBench(options = {}) {
+  const ffmpeg = options.ffmpeg ?? '/usr/bin/ffmpeg';
+  const outDir = options.out ?? path.join(ROOT, 'bench/out/stabilize');
+  fs.mkdirSync(outDir, { recursive: true });
+  const anchors = anchorsCopy(path.join(ROOT, 'bench/out'));
+  const clips = [];
+  const kinds = options.clips ?? ['synthetic', 'real'];
+  if (kinds.includes('synthetic')) {
+    const vdir = path.join(ROOT, 'bench/out/videos');
+    if (!fs.existsSync(path.join(vdir, SYNTH[0]))) {
+      execFileSync(PY, [path.join(anchors, 'make_shaky.py'), vdir, '--seed', String(options.seed ?? 0)], { cwd: anchors, stdio: 'inherit' });
+    }
+    for (const s of SYNTH) clips.push(path.join(vdir, s));
+  }
+  if (kinds.includes('real')) for (const r of REAL) clips.push(path.join(SHARED, 'data/real/videos', r));
+  const rows = [];
+  for (const c of clips) {
+    process.stderr.write(`stabilize bench: ${path.basename(c)}\n`);
+    rows.push(benchClip(c, outDir, anchors, ffmpeg));
+  }
+  const version = execFileSync(ffmpeg, ['-version']).toString().split('\n')[0];
+  return { markdown: toMarkdown(rows, version), rows };
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const args = process.argv.slice(2);
+  const get = (k) => {
+    const i = args.indexOf(k);
+    return i >= 0 ? args[i + 1] : undefined;
+  };
+  const r = await runStabilizeBench({
+    ...(get('--clips') ? { clips: get('--clips').split(',') } : {}),
+    ...(get('--ffmpeg') ? { ffmpeg: get('--ffmpeg') } : {}),
+    ...(get('--out') ? { out: get('--out') } : {}),
+    ...(get('--seed') ? { seed: Number(get('--seed')) } : {}),
+  });
+  console.log(r.markdown);
+}
