@@ -215,8 +215,20 @@ export async function stabilizeFile(o: StabilizeFileOptions): Promise<StabilizeS
         interrupted = new InterruptedError(o.signal.reason === 'SIGTERM' ? 'SIGTERM' : 'SIGINT');
         break;
       }
+      if (o.transformsIn && known !== null && f.index >= known.length) {
+        // Registering the rest would start from a frame the analyzer never saw; the file must cover the clip.
+        throw new InputError(
+          'E_MOTION_FILE_FRAMES',
+          `Motion file ${JSON.stringify(o.transformsIn)} has ${known.length} frames but the input has more; write it from the same clip with the same --start/--duration`,
+        );
+      }
       stabilizer.push(f, performance.now(), known ? (known[f.index] ?? null) : null);
       for (let s = stabilizer.pull(); s !== null; s = stabilizer.pull()) await emit(s);
+    }
+    if (!interrupted && decoder.framesDecoded === 0) {
+      // An empty output would look like success; say why there is nothing instead.
+      const from = o.startSec !== undefined ? ` from ${o.startSec} s (the input lasts ${probe.durationSec === null ? 'an unknown time' : `${probe.durationSec.toFixed(3)} s`})` : '';
+      throw new InputError('E_NO_FRAMES', `No video frames to stabilize in ${JSON.stringify(o.input)}${from}; check --start and --duration`);
     }
     if (!interrupted) {
       stabilizer.finish();
