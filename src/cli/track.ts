@@ -177,7 +177,13 @@ async function run(args: ParsedArgs, ctx: CommandContext): Promise<number> {
     if (motionTemp) temps.push(motionTemp);
     const trfTemp = trf === null ? null : createTempOutput(trf);
     if (trfTemp) temps.push(trfTemp);
-    const sink: NodeJS.WritableStream = motionTemp ? (motionStream = createWriteStream(motionTemp.tempPath)) : ctx.stdout;
+    if (motionTemp) {
+      motionStream = createWriteStream(motionTemp.tempPath);
+      // Always listened to: a write still pending when the run fails and the stream is destroyed errors
+      // after the fact; writeChunk and closeStream report real write errors themselves.
+      motionStream.on('error', () => {});
+    }
+    const sink: NodeJS.WritableStream = motionStream ?? ctx.stdout;
     if (overlay !== null) {
       encoder = await openEncoder(overlay, {
         width,

@@ -171,9 +171,9 @@ describe('steady track', () => {
     for (const [args, code, pattern] of cases) {
       const d = freshDir(`bad-${n++}`);
       const r = await runCli(['track', ...args, ...(args.includes('--json') ? [] : ['-o', join(d, 'm.json')]), '--overlay', join(d, 'o.mp4'), '--trf', join(d, 't.trf')]);
+      expect(r.stderr).toMatch(new RegExp(`^steady: ${code}: `));
       expect(r.code).toBe(2);
       expect(r.stderr.trim().split('\n').length).toBe(1);
-      expect(r.stderr).toMatch(new RegExp(`^steady: ${code}: `));
       expect(r.stderr).toMatch(pattern);
       expect(readdirSync(d)).toEqual([]);
     }
