@@ -151,6 +151,7 @@ async function run(args: ParsedArgs, ctx: CommandContext): Promise<number> {
   out.cc = round(res.cc, 6);
   out.iterations = res.iterations;
   out.timeMs = round(timeMs, 3);
+  out.repeat = repeat;
   out.levels = res.levels.map((l) => ({ ...l, cc: round(l.cc, 6) }));
   out.before = reportJson(beforeReport);
   out.after = afterReport ? reportJson(afterReport) : null;

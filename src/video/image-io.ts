@@ -11,6 +11,7 @@
  * Writing feeds raw gray or RGB24 samples to ffmpeg, picks the encoder from the extension, writes a
  * temporary file beside the target and renames it when complete.
  */
+import { closeSync, openSync, readSync } from 'node:fs';
 import { InputError, RuntimeError } from '../errors.js';
 import { createGrayImage, type GrayImage, grayToBytesInto } from '../image/gray-image.js';
 import { resolveFfmpeg } from './binaries.js';
@@ -101,8 +102,39 @@ export function parsePnmHeader(bytes: Uint8Array): { magic: 'P5' | 'P6'; width: 
   return { magic: bytes[1] === 0x35 ? 'P5' : 'P6', width: fields[0] as number, height: fields[1] as number, maxval: fields[2] as number, offset: i + 1 };
 }
 
+/**
+ * True when the file starts like plain text that no image format ffmpeg reads as text uses (ASCII PNM
+ * `P1`..`P3`, XPM, SVG/XML). ffmpeg's `tty` demuxer renders any text file as an ANSI-art picture, so a
+ * text file would otherwise "decode" into an image of its characters.
+ */
+function looksLikePlainText(path: string): boolean {
+  let head: Buffer;
+  try {
+    const fd = openSync(path, 'r');
+    try {
+      head = Buffer.alloc(512);
+      head = head.subarray(0, readSync(fd, head, 0, 512, 0));
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return false;
+  }
+  if (head.length === 0) return false;
+  const start = head.subarray(0, 16).toString('latin1');
+  if (/^P[1-7]\s/.test(start) || start.startsWith('/* XPM') || /^\s*<(\?xml|svg)/i.test(start)) return false;
+  for (const b of head) {
+    if (b === 0x09 || b === 0x0a || b === 0x0d || (b >= 0x20 && b < 0x7f) || b >= 0x80) continue;
+    return false;
+  }
+  return true;
+}
+
 async function readFirstFrame(path: string, pnm: 'pgm' | 'ppm', options: ImageIoOptions): Promise<{ width: number; height: number; data: Uint8Array }> {
   checkInputFile(path, 'image');
+  if (looksLikePlainText(path)) {
+    throw new InputError('E_NOT_IMAGE', `${JSON.stringify(path)} is not an image ffmpeg can read (it is a text file)`);
+  }
   const ffmpeg = options.ffmpegPath ?? resolveFfmpeg().path;
   const args = ['-hide_banner', '-nostdin', '-loglevel', 'error', '-noautorotate', '-i', path, '-map', '0:v:0', '-frames:v', '1', '-pix_fmt', pnm === 'pgm' ? 'gray' : 'rgb24', '-c:v', pnm, '-f', 'image2pipe', 'pipe:1'];
   const r = await runCapture(ffmpeg, args);
