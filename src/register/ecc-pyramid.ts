@@ -50,9 +50,9 @@ export interface EccPyramid {
   readonly width: number;
   readonly height: number;
   readonly levelCount: number;
-  /** The fixed image's pyramid (levels[0] = the last fixed image given). */
+  /** The fixed image's pyramid (levels[0] = the last fixed image given; blurred[l] are owned copies). */
   readonly fixedPyramid: Pyramid;
-  /** The moving image's pyramid (levels[0] = the last moving image given). */
+  /** The moving image's pyramid (levels[0] = the last moving image given; blurred[l] are owned copies). */
   readonly movingPyramid: Pyramid;
   /**
    * Sets the fixed (template) image and its optional mask (nonzero = used; width * height bytes).
@@ -62,11 +62,30 @@ export interface EccPyramid {
   /** Sets the moving (input) image and its optional mask (nonzero = used). Builds its pyramid. */
   setMoving(moving: GrayImage, mask: Uint8Array | null): void;
   /**
+   * Makes the current moving image the fixed one, reusing its pyramid (video: frame k - 1 becomes the
+   * template for frame k), with the fixed mask `mask`; the template data of every level is recomputed.
+   * Needs a previous setMoving. Its levels[0] is no longer read afterwards (only owned buffers are).
+   */
+  adoptMovingAsFixed(mask: Uint8Array | null): void;
+  /** The fixed image as ECC sees it at level l (pre-filtered, an owned buffer; 0 = full size). */
+  fixedAt(l: number): GrayImage;
+  /** The moving image as ECC sees it at level l (pre-filtered, an owned buffer). */
+  movingAt(l: number): GrayImage;
+  /**
    * Registers the current pair from the full-resolution seed `init` (null = identity). With
    * `abortBelowCc`, a coarse level ending below that cc ends the run as 'diverged' (used when another
    * start will be tried anyway, so a hopeless start does not pay for the fine levels).
    */
   run(init: Mat3 | null, start: StartKind, abortBelowCc?: number): RegisterResult;
+}
+
+/** Exchanges the contents of two arrays of equal length. */
+function swap<T>(a: T[], b: T[]): void {
+  for (let i = 0; i < a.length; i++) {
+    const t = a[i] as T;
+    a[i] = b[i] as T;
+    b[i] = t;
+  }
 }
 
 /** Square erosion of a 0/1 mask by `radius` pixels (separable min filter). */
@@ -156,6 +175,14 @@ export function createEccPyramid(width: number, height: number, settings: EccPyr
     return out;
   }
 
+  // Without a pre-filter ECC reads the pyramid's raw levels; level 0 is then copied, so that every
+  // image ECC reads is owned (the caller may reuse its buffer before adoptMovingAsFixed).
+  const rawCopy = kernel === null && !usePyramidBlur;
+  const copyFixed0 = rawCopy ? createGrayImage(width, height) : null;
+  const copyMoving0 = rawCopy ? createGrayImage(width, height) : null;
+  let fixed0 = copyFixed0;
+  let moving0 = copyMoving0;
+
   function prefiltered(pyr: Pyramid, own: GrayImage[], l: number): GrayImage {
     if (usePyramidBlur) return pyr.blurred[l] as GrayImage;
     if (kernel === null) return pyr.levels[l] as GrayImage;
@@ -163,6 +190,10 @@ export function createEccPyramid(width: number, height: number, settings: EccPyr
   }
 
   function setFixed(fixed: GrayImage, mask: Uint8Array | null): void {
+    if (fixed0 !== null) {
+      fixed0.data.set(fixed.data);
+      fixed = fixed0;
+    }
     buildPyramidInto(fixedPyramid, fixed, usePyramidBlur);
     fixedMasks = mask === null ? null : levelMasksInto(fixedMasks, mask, blurRadius + 1);
     for (let l = 0; l < levelCount; l++) {
@@ -173,10 +204,18 @@ export function createEccPyramid(width: number, height: number, settings: EccPyr
 
   let movingMaskSet = false;
   function setMoving(moving: GrayImage, mask: Uint8Array | null): void {
+    if (moving0 !== null) {
+      moving0.data.set(moving.data);
+      moving = moving0;
+    }
     buildPyramidInto(movingPyramid, moving, usePyramidBlur);
     if (kernel !== null) for (let l = 0; l < levelCount; l++) prefiltered(movingPyramid, ownMoving, l);
     movingMaskSet = mask !== null;
     if (mask !== null) movingMasks = levelMasksInto(movingMasks, mask, blurRadius);
+  }
+
+  function imageAt(pyr: Pyramid, own: GrayImage[], l: number): GrayImage {
+    return usePyramidBlur ? (pyr.blurred[l] as GrayImage) : kernel === null ? (pyr.levels[l] as GrayImage) : (own[l] as GrayImage);
   }
 
   function run(init: Mat3 | null, start: StartKind, abortBelowCc = Number.NEGATIVE_INFINITY): RegisterResult {
@@ -197,7 +236,7 @@ export function createEccPyramid(width: number, height: number, settings: EccPyr
       const { w, h } = sizes[l] as { w: number; h: number };
       const tStatus = templateStatus[l];
       if (tStatus === null) {
-        const image = usePyramidBlur ? (movingPyramid.blurred[l] as GrayImage) : kernel === null ? (movingPyramid.levels[l] as GrayImage) : (ownMoving[l] as GrayImage);
+        const image = imageAt(movingPyramid, ownMoving, l);
         const mask = movingMaskSet && movingMasks !== null ? (movingMasks[l] as Uint8Array) : null;
         const r = (workspaces[l] as EccWorkspace).align(image, mask, warp, {
           maxIterations: settings.iterations,
@@ -229,5 +268,38 @@ export function createEccPyramid(width: number, height: number, settings: EccPyr
     return { ok: true, matrix: Float64Array.from(warp), cc: lastCc, iterations: total, levels: reports, start };
   }
 
-  return { width, height, levelCount, fixedPyramid, movingPyramid, setFixed, setMoving, run };
+  let movingSet = false;
+  function adoptMovingAsFixed(mask: Uint8Array | null): void {
+    if (!movingSet) throw new RangeError('adoptMovingAsFixed needs a moving image first (setMoving)');
+    // Swap the buffers: the moving pyramid (and pre-filtered copies) become the fixed ones.
+    swap(fixedPyramid.levels, movingPyramid.levels);
+    swap(fixedPyramid.blurred, movingPyramid.blurred);
+    swap(ownFixed, ownMoving);
+    const t0 = fixed0;
+    fixed0 = moving0;
+    moving0 = t0;
+    fixedMasks = mask === null ? null : levelMasksInto(fixedMasks, mask, blurRadius + 1);
+    for (let l = 0; l < levelCount; l++) {
+      const t = imageAt(fixedPyramid, ownFixed, l);
+      templateStatus[l] = (workspaces[l] as EccWorkspace).setTemplate(t, fixedMasks === null ? null : (fixedMasks[l] as Uint8Array));
+    }
+    movingSet = false;
+  }
+
+  return {
+    width,
+    height,
+    levelCount,
+    fixedPyramid,
+    movingPyramid,
+    setFixed,
+    setMoving(moving: GrayImage, mask: Uint8Array | null): void {
+      setMoving(moving, mask);
+      movingSet = true;
+    },
+    adoptMovingAsFixed,
+    fixedAt: (l: number) => imageAt(fixedPyramid, ownFixed, l),
+    movingAt: (l: number) => imageAt(movingPyramid, ownMoving, l),
+    run,
+  };
 }

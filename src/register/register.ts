@@ -61,6 +61,13 @@ export interface Registrar {
    * options.init for this call when given (null = none).
    */
   register(fixed: GrayImage, moving: GrayImage, seed?: Mat3 | null): RegisterResult;
+  /**
+   * Registers `moving` onto the moving image of the previous call (for a video: frame k onto frame
+   * k - 1), reusing that image's pyramid instead of building it again; otherwise as `register`. The
+   * previous image is not read again (its pyramid is held), so its buffer may have been reused.
+   * @throws RangeError when no image was registered before.
+   */
+  registerNext(moving: GrayImage, seed?: Mat3 | null): RegisterResult;
 }
 
 function checkImage(name: string, img: GrayImage): void {
@@ -175,9 +182,11 @@ export function createRegistrar(width: number, height: number, options: Register
     return model.toMatrixInto(out, params);
   }
 
+  // The robust starts read the pre-filtered pyramid images ECC reads (owned buffers, so that
+  // registerNext works after the caller reused its buffers); the common blur does not move a peak.
   function phaseStart(): boolean {
-    const f = ep.fixedPyramid.levels[phaseLevel] as GrayImage;
-    const m = ep.movingPyramid.levels[phaseLevel] as GrayImage;
+    const f = ep.fixedAt(phaseLevel);
+    const m = ep.movingAt(phaseLevel);
     if (Math.min(f.width, f.height) < MIN_PHASE_SIDE_PX) return false;
     correlator ??= createPhaseCorrelator(f.width, f.height);
     correlator.correlate(f, m, phase);
@@ -188,43 +197,40 @@ export function createRegistrar(width: number, height: number, options: Register
   }
 
   /** Fourier-Mellin similarity start from the full-resolution pair (moving already at fixed's size). */
-  function logPolarStart(fixed: GrayImage, moving: GrayImage): boolean {
+  function logPolarStart(): boolean {
     logPolar ??= createLogPolarEstimator(width, height);
-    const r = logPolar.estimate(fixed, moving);
+    const r = logPolar.estimate(ep.fixedAt(0), ep.movingAt(0));
     if (r === null) return false;
     start.set(r.matrix);
     for (let i = 0; i < 9; i++) if (!Number.isFinite(start[i] as number)) return false;
     return true;
   }
 
-  function register(fixed: GrayImage, moving: GrayImage, seed?: Mat3 | null): RegisterResult {
-    checkImage('fixed', fixed);
+  /** Resamples `moving` to fixed's size when needed (R: moving -> resampled pixel coordinates). */
+  function prepareMoving(moving: GrayImage): { movingIn: GrayImage; sameSize: boolean } {
     checkImage('moving', moving);
-    if (fixed.width !== width || fixed.height !== height) {
-      throw new InputError('E_IMAGE_SIZE', `Expected fixed of ${width}x${height} pixels (the registrar's size) but received ${fixed.width}x${fixed.height}`);
-    }
     const sameSize = moving.width === width && moving.height === height;
-    let movingIn = moving;
-    if (!sameSize) {
-      if (resizer === null || resizer.srcWidth !== moving.width || resizer.srcHeight !== moving.height) {
-        resizer = createResizer(moving.width, moving.height, width, height, 'auto');
-      }
-      resized ??= createGrayImage(width, height);
-      movingIn = resizer.resizeInto(resized, moving);
-      resizeMatrixInto(rMat, moving.width, moving.height, width, height);
-      invertInto(rInv, rMat);
+    if (sameSize) return { movingIn: moving, sameSize };
+    if (resizer === null || resizer.srcWidth !== moving.width || resizer.srcHeight !== moving.height) {
+      resizer = createResizer(moving.width, moving.height, width, height, 'auto');
     }
+    resized ??= createGrayImage(width, height);
+    resizeMatrixInto(rMat, moving.width, moving.height, width, height);
+    invertInto(rInv, rMat);
+    return { movingIn: resizer.resizeInto(resized, moving), sameSize };
+  }
+
+  /** The seed in the resampled grid, projected onto the model; null for none. */
+  function seedFor(seed: Mat3 | null | undefined, sameSize: boolean): Mat3 | null {
     const init = seed === undefined ? opts.init : seed;
-    let seedMat: Mat3 | null = null;
-    if (init !== null) {
-      if (sameSize) seedIn.set(init);
-      else multiplyInto(seedIn, rMat, init);
-      seedMat = projectInto(seedIn, seedIn);
-    }
+    if (init === null) return null;
+    if (sameSize) seedIn.set(init);
+    else multiplyInto(seedIn, rMat, init);
+    return projectInto(seedIn, seedIn);
+  }
 
-    ep.setFixed(fixed, templateMask);
-    ep.setMoving(movingIn, inputMaskFor_(moving));
-
+  /** Runs the starts of options.robustStart on the pair set in `ep`; W back in original coordinates. */
+  function solve(seedMat: Mat3 | null, sameSize: boolean): RegisterResult {
     let best: RegisterResult | null = null;
     const attempt = (startMat: Mat3 | null, kind: StartKind, more: boolean): boolean => {
       const r = ep.run(startMat, kind, more ? ABORT_CC : Number.NEGATIVE_INFINITY);
@@ -237,13 +243,13 @@ export function createRegistrar(width: number, height: number, options: Register
       if (phaseStart()) attempt(projectInto(start, start), 'phase', false);
       else attempt(null, 'identity', false);
     } else if (rs === 'log-polar') {
-      if (logPolarStart(fixed, movingIn)) attempt(projectInto(start, start), 'log-polar', false);
+      if (logPolarStart()) attempt(projectInto(start, start), 'log-polar', false);
       else attempt(null, 'identity', false);
     } else {
       const auto = rs === 'auto';
       let good = seedMat !== null ? attempt(seedMat, 'seed', auto) : attempt(null, 'identity', auto);
       if (!good && auto && phaseStart()) good = attempt(projectInto(start, start), 'phase', rotates);
-      if (!good && auto && rotates && logPolarStart(fixed, movingIn)) attempt(projectInto(start, start), 'log-polar', false);
+      if (!good && auto && rotates && logPolarStart()) attempt(projectInto(start, start), 'log-polar', false);
     }
     const result = best as unknown as RegisterResult;
     if (!result.ok || sameSize) return result;
@@ -252,7 +258,31 @@ export function createRegistrar(width: number, height: number, options: Register
     return { ...result, matrix: m };
   }
 
-  return { width, height, options: opts, register };
+  let hasPrevious = false;
+
+  function register(fixed: GrayImage, moving: GrayImage, seed?: Mat3 | null): RegisterResult {
+    checkImage('fixed', fixed);
+    if (fixed.width !== width || fixed.height !== height) {
+      throw new InputError('E_IMAGE_SIZE', `Expected fixed of ${width}x${height} pixels (the registrar's size) but received ${fixed.width}x${fixed.height}`);
+    }
+    const { movingIn, sameSize } = prepareMoving(moving);
+    const seedMat = seedFor(seed, sameSize);
+    ep.setFixed(fixed, templateMask);
+    ep.setMoving(movingIn, inputMaskFor_(moving));
+    hasPrevious = true;
+    return solve(seedMat, sameSize);
+  }
+
+  function registerNext(moving: GrayImage, seed?: Mat3 | null): RegisterResult {
+    if (!hasPrevious) throw new RangeError('registerNext needs a previous register or registerNext call');
+    const { movingIn, sameSize } = prepareMoving(moving);
+    const seedMat = seedFor(seed, sameSize);
+    ep.adoptMovingAsFixed(templateMask);
+    ep.setMoving(movingIn, inputMaskFor_(moving));
+    return solve(seedMat, sameSize);
+  }
+
+  return { width, height, options: opts, register, registerNext };
 }
 
 /**

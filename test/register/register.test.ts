@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { InputError, UsageError } from '../../src/errors.js';
 import { createGrayImage, type GrayImage } from '../../src/image/gray-image.js';
-import { type Mat3, multiplyInto } from '../../src/motion/mat3.js';
+import { invertInto, type Mat3, multiplyInto } from '../../src/motion/mat3.js';
 import { MODEL_NAMES, type ModelName } from '../../src/motion/model-name.js';
 import { createRegistrar, register } from '../../src/register/register.js';
 import { REGISTER_DEFAULTS, resolveRegisterOptions } from '../../src/register/options.js';
@@ -196,6 +196,40 @@ describe('createRegistrar', () => {
       expect(Array.from(a.matrix)).toEqual(Array.from(b.matrix));
       expect(meanCornerError(a.matrix, truth, W, H)).toBeLessThan(TOL_SMALL_PX);
     }
+  });
+
+  it('registerNext registers frame k onto frame k-1 like register, even when the caller reuses its buffers', () => {
+    const rng = createRng(52);
+    const canvas = makeTexturedImage(W + 80, H + 80, rng);
+    // A little video: frame k = canvas(T cam_k^-1 y); frame k-1 (x) = frame k (W x) gives
+    // W = cam_k cam_(k-1)^-1 (frame k-1 pixels -> frame k pixels).
+    const frames: GrayImage[] = [];
+    const cams: Mat3[] = [];
+    for (let k = 0; k < 4; k++) {
+      const cam = centredWarp(W, H, { tx: 3 * k + rng.uniform(-1, 1), ty: -2 * k + rng.uniform(-1, 1), angleDeg: rng.uniform(-1, 1) });
+      cams.push(cam);
+      frames.push(pairFromCanvas(canvas, cam, { width: W, height: H }).moving);
+    }
+    for (const gaussianSize of [5, 0, 7]) {
+      const a = createRegistrar(W, H, { model: 'euclidean', gaussianSize });
+      const b = createRegistrar(W, H, { model: 'euclidean', gaussianSize });
+      const buffer = createGrayImage(W, H);
+      buffer.data.set((frames[0] as GrayImage).data);
+      const first = a.register(frames[0] as GrayImage, createGrayImage(W, H, Float32Array.from((frames[1] as GrayImage).data)));
+      expectOk(first);
+      for (let k = 2; k < 4; k++) {
+        // The caller decodes each frame into the same buffer: the previous moving image is gone.
+        buffer.data.set((frames[k] as GrayImage).data);
+        const next = a.registerNext(buffer);
+        const full = b.register(frames[k - 1] as GrayImage, frames[k] as GrayImage);
+        expectOk(next);
+        expectOk(full);
+        expect(meanCornerError(next.matrix, full.matrix, W, H)).toBeLessThan(1e-9);
+        const truth = multiplyInto(new Float64Array(9), cams[k] as Mat3, invertInto(new Float64Array(9), cams[k - 1] as Mat3) as Mat3);
+        expect(meanCornerError(next.matrix, truth, W, H)).toBeLessThan(TOL_SMALL_PX);
+      }
+    }
+    expect(() => createRegistrar(W, H).registerNext(createGrayImage(W, H))).toThrow(/previous register/);
   });
 
   it('refuses a fixed image of another size and masks of the wrong size', () => {
