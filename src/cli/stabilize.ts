@@ -8,6 +8,10 @@ import { expectInteger, expectNumber, expectPositive } from '../validate.js';
 import { type CommandSpec, flagBool, flagString, type ParsedArgs } from './args.js';
 import type { Command, CommandContext } from './command.js';
 import { createProgressLine } from './progress.js';
+import { createPreviewSource } from '../pipeline/preview-source.js';
+import { LiveSession } from '../server/live-session.js';
+import { startLiveServer } from '../server/server.js';
+import { resolveFfmpeg } from '../video/binaries.js';
 
 const d = STABILIZE_DEFAULTS;
 
@@ -49,6 +53,8 @@ const spec: CommandSpec = {
     { name: 'transforms-in', type: 'string', value: 'FILE', help: 'reuse the motion of a motion file instead of registering' },
     { name: 'compare', type: 'string', value: 'FILE', help: 'also write input and output side by side' },
     { name: 'keep-partial', type: 'boolean', help: 'on Ctrl-C/SIGTERM, finish the frames done so far as a playable file' },
+    { name: 'preview', type: 'boolean', help: 'watch the job live in a browser (prints the page URL on stderr)' },
+    { name: 'preview-port', type: 'string', value: 'N', help: 'port of the --preview page (0 picks a free one)', defaultText: '0' },
     { name: 'quiet', short: 'q', type: 'boolean', help: 'no progress line and no summary' },
     { name: 'json', type: 'boolean', help: 'print the summary as one JSON line' },
   ],
@@ -59,6 +65,7 @@ const spec: CommandSpec = {
     'steady stabilize clip.mp4 -o out.mp4 --zoom 5 --border reflect --smoothing 30',
     'steady stabilize frames/%04d.png --framerate 30 -o out.mp4',
     'cat shaky.mp4 | steady stabilize - -o - > steady.mkv',
+    'steady stabilize long.mp4 -o out.mp4 --preview                # watch it in the browser while it encodes',
   ],
   positionals: { min: 1, max: 1, names: '<input>' },
 };
@@ -104,10 +111,14 @@ async function run(args: ParsedArgs, ctx: CommandContext): Promise<number> {
     ...opt('transformsIn', flagString(args, 'transforms-in')),
     ...opt('compare', flagString(args, 'compare')),
   } as StabilizeFileOptions;
+  const preview = flagBool(args, 'preview')
+    ? await startPreview(num('preview-port', (n, v) => expectInteger(n, v, 0, 65535)) ?? 0, opts.smoothingRadius ?? STABILIZE_DEFAULTS.smoothingRadius, ctx)
+    : null;
   let summary: Awaited<ReturnType<typeof stabilizeFile>>;
   try {
-    summary = await stabilizeFile(opts);
+    summary = await stabilizeFile(preview ? { ...opts, onFrame: preview.offer, onStabilizer: preview.attach } : opts);
   } catch (err) {
+    await preview?.stop();
     progress.done();
     if (err instanceof InterruptedError && (err as { partialOutput?: string }).partialOutput) {
       if (!quiet) ctx.stderr.write(`steady: interrupted by ${err.signal}; kept the frames done so far in ${output}\n`);
@@ -115,6 +126,7 @@ async function run(args: ParsedArgs, ctx: CommandContext): Promise<number> {
     }
     throw err;
   }
+  await preview?.stop();
   progress.done();
   const toStdout = output === '-';
   const line = {
@@ -139,6 +151,27 @@ async function run(args: ParsedArgs, ctx: CommandContext): Promise<number> {
     for (const n of summary.notes) out.write(`note: ${n}\n`);
   }
   return 0;
+}
+
+/** Starts the live preview page of a file job; its URL goes to stderr (stdout may carry the video). */
+async function startPreview(port: number, smoothingRadius: number, ctx: CommandContext) {
+  const ps = createPreviewSource(0, 0);
+  const session = new LiveSession(ps.source, {
+    ffmpegPath: resolveFfmpeg().path,
+    initialSettings: { smoothingRadius, zoom: 1, border: 'replicate' },
+  });
+  const server = await startLiveServer(session, { port });
+  ctx.stderr.write(`preview:   ${server.httpUrl}\n`);
+  const running = session.run();
+  return {
+    offer: ps.offer,
+    attach: ps.attach,
+    async stop() {
+      ps.end();
+      await running.catch(() => undefined);
+      await server.close();
+    },
+  };
 }
 
 function opt<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {

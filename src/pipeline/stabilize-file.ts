@@ -58,6 +58,8 @@ export interface StabilizeFileOptions extends StabilizeOptions {
   readonly onProgress?: (p: StabilizeProgress) => void;
   /** Called for every stabilized frame (the live preview of a file job). */
   readonly onFrame?: (f: StabilizedFrame) => void;
+  /** Called once with the job's stabilizer (the live preview's controls act on it). */
+  readonly onStabilizer?: (s: Stabilizer) => void;
 }
 
 /** What a finished job reports (the `--json` summary). */
@@ -170,6 +172,7 @@ export async function stabilizeFile(o: StabilizeFileOptions): Promise<StabilizeS
   }
 
   const stabilizer: Stabilizer = createStabilizer(stabilizerSettingsFor(opts, width, height, known), downscaleYInto);
+  o.onStabilizer?.(stabilizer);
 
   const decoder: Decoder = await openDecoder(o.input, decoderOptions(o, probe));
   const encoderCommon = {
