@@ -100,6 +100,8 @@ export function createFrameAnalyzer(settings: FrameAnalyzerSettings, downscale: 
   let failedFrames = 0;
   let resetPending = true;
   let havePrev = false;
+  /** The registrar holds the previous frame's pyramid ('previous' mode). */
+  let chained = false;
 
   const result = { ok: true, cc: 1, motion, fromReference, referenceIndex: 0 };
 
@@ -146,7 +148,9 @@ export function createFrameAnalyzer(settings: FrameAnalyzerSettings, downscale: 
     }
     if (settings.reference === 'previous') {
       seedA.set(lastMotionA);
-      const r = registrar.register(prev, cur, seedA);
+      // Frame to frame: the registrar keeps frame k-1's pyramid from the last call (no rebuild).
+      const r = chained ? registrar.registerNext(cur, seedA) : registrar.register(prev, cur, seedA);
+      chained = true;
       if (r.ok) {
         motionA.set(r.matrix);
         lastMotionA.set(r.matrix);
