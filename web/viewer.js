@@ -191,8 +191,8 @@ function showStats(m) {
   el.fpsOut.textContent = fmt(m.fpsOut, 1);
   el.dropped.textContent = String(m.droppedUpstream + m.droppedEncoder + m.droppedViewer + state.framesSkipped);
   el.dropped.title = `upstream ${m.droppedUpstream}, encoder ${m.droppedEncoder}, this viewer ${m.droppedViewer}, skipped by the page ${state.framesSkipped}`;
-  el.latency.textContent = `${fmt(m.latencyMedianMs, 0)} / ${fmt(m.latencyP95Ms, 0)} ms`;
-  el.latency.title = 'median / 95th percentile, from leaving the decoder to being sent';
+  el.latency.textContent = `${fmt(m.latencyMedianMs, 0)} / ${fmt(m.latencyP95Ms, 0)}`;
+  el.latency.title = 'ms, median / 95th percentile, from leaving the decoder to being sent';
   el.cc.textContent = m.cc === null ? '–' : fmt(m.cc, 3);
 }
 

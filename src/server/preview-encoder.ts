@@ -4,19 +4,24 @@
  * (original, stabilized) is written as two consecutive raw frames, so the images come back in the same
  * order and pair up again by counting. One encode serves every viewer.
  *
+ * A worker thread owns the ffmpeg process and its pipes. A 720p pair is 2.7 MB and a pipe holds 64 KB, so
+ * writing one pair takes some forty turns of an event loop; the main thread spends most of its time in
+ * synchronous registration, and when it also fed ffmpeg the preview fell seconds behind. The main thread
+ * only copies the pair into a shared input buffer and posts its number; the worker writes it to ffmpeg
+ * and posts ffmpeg's output back, where it is cut into JPEG images (jpeg-splitter.ts).
+ *
  * Latency: ffmpeg is run with `-threads 1` for decoding, filtering and encoding. With frame threads the raw
  * video decoder and the encoder each hold one frame back, which would delay every image by one frame
  * period (and the stabilized image of a pair until the next pair arrives).
  *
- * Backpressure: at most `maxInFlight` pairs are inside ffmpeg at once; `trySubmit` refuses a pair past that
- * (the caller counts it as dropped) rather than queueing without bound. Each in-flight pair owns one of
- * `maxInFlight` input buffers made at start, because the caller's planes may be reused for the next frame
- * while the pipe write is still pending.
+ * Backpressure: at most `maxInFlight` pairs are inside the encoder at once; `trySubmit` refuses a pair
+ * past that (the caller counts it as dropped) rather than queueing without bound. Each in-flight pair owns
+ * one of `maxInFlight` input buffers made at start, because the caller's planes may be reused for the next
+ * frame while the pair is still being written.
  */
-import type { ChildProcess } from 'node:child_process';
+import { Worker } from 'node:worker_threads';
 import { RuntimeError } from '../errors.js';
 import type { YuvFrame } from '../stabilize/frame-types.js';
-import { spawnTracked } from '../video/process-registry.js';
 import { JpegStreamSplitter } from './jpeg-splitter.js';
 
 /** Default JPEG quality on ffmpeg's `-q:v` scale (2 best .. 31 worst). */
@@ -27,6 +32,47 @@ export const DEFAULT_MAX_IN_FLIGHT = 4;
 export const DEFAULT_PREVIEW_MAX_WIDTH = 640;
 /** How long close() waits for ffmpeg to exit after its input ends, ms, before killing it. */
 const CLOSE_GRACE_MS = 2000;
+
+/**
+ * The worker's program. It is plain JavaScript evaluated from this string (not a separate module file)
+ * so that it runs the same from the compiled package and from the TypeScript sources under the test runner.
+ * Messages in: {type:'frame', slot} writes input slot `slot` to ffmpeg; {type:'end'} ends ffmpeg's input;
+ * {type:'kill'} kills ffmpeg. Messages out: {type:'spawned', pid}, {type:'data', bytes} (ffmpeg's stdout,
+ * transferred), {type:'error', message} (spawn failure), {type:'exit', code, signal, stderr}.
+ */
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const { spawn } = require('node:child_process');
+const { ffmpegPath, args, input, slotBytes } = workerData;
+let stderr = '';
+const child = spawn(ffmpegPath, args, { stdio: ['pipe', 'pipe', 'pipe'], windowsHide: true });
+parentPort.postMessage({ type: 'spawned', pid: child.pid === undefined ? null : child.pid });
+child.on('error', (e) => parentPort.postMessage({ type: 'error', message: e.message }));
+child.stdin.on('error', () => {});
+child.stderr.setEncoding('utf8');
+child.stderr.on('data', (t) => { stderr = (stderr + t).slice(-2000); });
+child.stdout.on('data', (c) => {
+  const bytes = new Uint8Array(c.length);
+  bytes.set(c);
+  parentPort.postMessage({ type: 'data', bytes }, [bytes.buffer]);
+});
+child.on('close', (code, signal) => {
+  parentPort.postMessage({ type: 'exit', code, signal, stderr });
+  parentPort.close();
+});
+parentPort.on('message', (m) => {
+  if (m.type === 'frame') child.stdin.write(Buffer.from(input, m.slot * slotBytes, slotBytes));
+  else if (m.type === 'end') child.stdin.end();
+  else if (m.type === 'kill') child.kill('SIGKILL');
+});
+`;
+
+/** A message from the worker. */
+type WorkerMessage =
+  | { readonly type: 'spawned'; readonly pid: number | null }
+  | { readonly type: 'data'; readonly bytes: Uint8Array }
+  | { readonly type: 'error'; readonly message: string }
+  | { readonly type: 'exit'; readonly code: number | null; readonly signal: string | null; readonly stderr: string };
 
 /** Options of the preview encoder. */
 export interface PreviewEncoderOptions {
@@ -104,7 +150,10 @@ export function previewEncoderArgs(o: {
 }
 
 interface Slot<T> {
-  readonly buffer: Buffer;
+  /** Index of the slot's part of the shared input buffer. */
+  readonly index: number;
+  /** The slot's part of the shared input buffer: the original frame, then the stabilized frame. */
+  readonly buffer: Uint8Array;
   busy: boolean;
   tag: T | undefined;
 }
@@ -117,7 +166,7 @@ export class PreviewEncoder<T> {
   private readonly width: number;
   private readonly height: number;
   private readonly frameBytes: number;
-  private readonly child: ChildProcess;
+  private readonly worker: Worker;
   private readonly splitter = new JpegStreamSplitter();
   private readonly slots: Slot<T>[] = [];
   /** Slots in submission order, waiting for their images. */
@@ -125,11 +174,12 @@ export class PreviewEncoder<T> {
   private firstImage: Buffer | null = null;
   private closing = false;
   private failed = false;
-  private stderrTail = '';
+  private pid: number | null = null;
   private readonly exited: Promise<void>;
+  private readonly ffmpegPath: string;
 
   /**
-   * Starts ffmpeg.
+   * Starts ffmpeg (in a worker thread).
    * @param onPair Called with each encoded pair, in submission order.
    * @param onError Called once if ffmpeg fails or exits before close(); no pair follows.
    */
@@ -142,11 +192,16 @@ export class PreviewEncoder<T> {
     this.height = options.height;
     this.previewWidth = options.previewWidth ?? options.width;
     this.previewHeight = options.previewHeight ?? options.height;
+    this.ffmpegPath = options.ffmpegPath;
     const cw = (this.width + 1) >> 1;
     const ch = (this.height + 1) >> 1;
     this.frameBytes = this.width * this.height + 2 * cw * ch;
     const maxInFlight = options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT;
-    for (let k = 0; k < maxInFlight; k++) this.slots.push({ buffer: Buffer.allocUnsafe(2 * this.frameBytes), busy: false, tag: undefined });
+    const slotBytes = 2 * this.frameBytes;
+    const input = new SharedArrayBuffer(slotBytes * maxInFlight);
+    for (let k = 0; k < maxInFlight; k++) {
+      this.slots.push({ index: k, buffer: new Uint8Array(input, k * slotBytes, slotBytes), busy: false, tag: undefined });
+    }
     const args = previewEncoderArgs({
       width: this.width,
       height: this.height,
@@ -154,25 +209,25 @@ export class PreviewEncoder<T> {
       previewHeight: this.previewHeight,
       quality: options.quality ?? DEFAULT_JPEG_QUALITY,
     });
-    this.child = spawnTracked(options.ffmpegPath, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { ffmpegPath: options.ffmpegPath, args, input, slotBytes } });
     this.exited = new Promise<void>((resolve) => {
-      this.child.once('close', (code, signal) => {
-        if (!this.closing) this.fail(`ffmpeg (preview encoder) exited with ${signal ?? `code ${code}`}${this.stderrTail ? `: ${this.lastStderrLine()}` : ''}`);
-        resolve();
+      this.worker.on('message', (m: WorkerMessage) => {
+        if (m.type === 'data') this.onStdout(Buffer.from(m.bytes.buffer, m.bytes.byteOffset, m.bytes.length));
+        else if (m.type === 'spawned') this.pid = m.pid;
+        else if (m.type === 'error') this.fail(`could not start ffmpeg (preview encoder) at ${JSON.stringify(this.ffmpegPath)}: ${m.message}`);
+        else if (m.type === 'exit' && !this.closing) {
+          const last = m.stderr.trim().split('\n').at(-1)?.trim() ?? '';
+          this.fail(`ffmpeg (preview encoder) exited with ${m.signal ?? `code ${m.code}`}${last ? `: ${last}` : ''}`);
+        }
       });
-      this.child.once('error', (err) => {
-        this.fail(`could not start ffmpeg (preview encoder) at ${JSON.stringify(options.ffmpegPath)}: ${err.message}`);
-        resolve();
-      });
+      this.worker.once('error', (err) => this.fail(`the preview encoder's worker failed: ${err.message}`));
+      this.worker.once('exit', () => resolve());
     });
-    this.child.stdin?.on('error', () => {
-      // EPIPE when ffmpeg died: reported by 'close' with its stderr.
-    });
-    this.child.stderr?.setEncoding('utf8');
-    this.child.stderr?.on('data', (text: string) => {
-      this.stderrTail = (this.stderrTail + text).slice(-2000);
-    });
-    this.child.stdout?.on('data', (chunk: Buffer) => this.onStdout(chunk));
+  }
+
+  /** Process id of the preview ffmpeg once it runs (null before, or when it could not start). */
+  get processId(): number | null {
+    return this.pid;
   }
 
   /** Pairs inside the encoder now. */
@@ -194,7 +249,7 @@ export class PreviewEncoder<T> {
     slot.busy = true;
     slot.tag = tag;
     this.pending.push(slot);
-    this.child.stdin?.write(slot.buffer);
+    this.worker.postMessage({ type: 'frame', slot: slot.index });
     return true;
   }
 
@@ -202,13 +257,15 @@ export class PreviewEncoder<T> {
   async close(): Promise<void> {
     if (this.closing) return this.exited;
     this.closing = true;
-    this.child.stdin?.end();
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), CLOSE_GRACE_MS);
+    this.worker.postMessage({ type: 'end' });
+    const kill = setTimeout(() => this.worker.postMessage({ type: 'kill' }), CLOSE_GRACE_MS);
+    const terminate = setTimeout(() => void this.worker.terminate(), 2 * CLOSE_GRACE_MS);
     await this.exited;
-    clearTimeout(timer);
+    clearTimeout(kill);
+    clearTimeout(terminate);
   }
 
-  private copyFrameInto(out: Buffer, at: number, f: YuvFrame): void {
+  private copyFrameInto(out: Uint8Array, at: number, f: YuvFrame): void {
     if (f.width !== this.width || f.height !== this.height) {
       throw new RuntimeError('E_PREVIEW_SIZE', `Expected ${this.width}x${this.height} frames for the preview encoder but received ${f.width}x${f.height}`);
     }
@@ -226,7 +283,7 @@ export class PreviewEncoder<T> {
       images = this.splitter.push(chunk);
     } catch (err) {
       this.fail((err as Error).message);
-      this.child.kill('SIGKILL');
+      this.worker.postMessage({ type: 'kill' });
       return;
     }
     for (const image of images) {
@@ -243,11 +300,6 @@ export class PreviewEncoder<T> {
       slot.tag = undefined;
       if (!this.closing) this.onPair({ tag, original, stabilized: image });
     }
-  }
-
-  private lastStderrLine(): string {
-    const lines = this.stderrTail.trim().split('\n');
-    return (lines[lines.length - 1] ?? '').trim();
   }
 
   private fail(message: string): void {

@@ -12,7 +12,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { type RawData, type WebSocket, WebSocketServer } from 'ws';
-import { RuntimeError } from '../errors.js';
+import { UsageError } from '../errors.js';
 import type { LiveSession } from './live-session.js';
 import { serveStatic } from './static.js';
 
@@ -106,7 +106,7 @@ function urlHost(address: string): string {
 
 /**
  * Starts listening and returns once the port is bound.
- * @throws RuntimeError E_LISTEN when the address cannot be bound (port in use, no such interface).
+ * @throws UsageError E_LISTEN (exit 2) when the address cannot be bound (port in use, no such interface).
  */
 export async function startLiveServer(session: LiveSession, options: LiveServerOptions = {}): Promise<LiveServer> {
   const host = options.host ?? DEFAULT_HOST;
@@ -165,11 +165,11 @@ export async function startLiveServer(session: LiveSession, options: LiveServerO
 
   await new Promise<void>((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException) => {
+      // Exit 2: the remedy is another --port or --host.
       reject(
-        new RuntimeError(
+        new UsageError(
           'E_LISTEN',
           `Could not listen on ${host}:${port}: ${err.code ?? err.message}${err.code === 'EADDRINUSE' ? '; choose another --port (0 picks a free one)' : ''}`,
-          { cause: err },
         ),
       );
     };

@@ -2,9 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { PreviewEncoder, type PreviewPair, previewSize } from '../../src/server/preview-encoder.js';
 import type { YuvFrame } from '../../src/stabilize/frame-types.js';
 import { resolveFfmpeg } from '../../src/video/binaries.js';
-import { liveChildCount } from '../../src/video/process-registry.js';
 import { mulberry32 } from '../support/live-fake-source.js';
 import { decodeJpegsToGray, jpegSize, meanAbsDiff } from '../support/live-jpeg.js';
+import { previewEncoderPids } from '../support/live-processes.js';
 
 /** JPEG at quality 2 of smooth 8-bit gradients with mild noise: about 1 grey level of mean error. */
 const TOL_JPEG_MAE = 3;
@@ -88,22 +88,23 @@ describe('preview encoder (ffmpeg)', () => {
   });
 
   it('refuses a pair when maxInFlight pairs are inside, and stops ffmpeg on close', async () => {
-    const before = liveChildCount();
     const pairs: PreviewPair<number>[] = [];
     const enc = new PreviewEncoder<number>(
       { ffmpegPath: resolveFfmpeg().path, width: W, height: H, maxInFlight: 3 },
       (p) => pairs.push(p),
       () => {},
     );
-    expect(liveChildCount()).toBe(before + 1);
     const accepted = [0, 1, 2, 3, 4].map((k) => enc.trySubmit(makeFrame(k, k), makeFrame(k, k), k));
     expect(accepted).toEqual([true, true, true, false, false]);
     expect(enc.inFlight).toBe(3);
     await until(() => pairs.length === 3, 'three pairs');
     expect(enc.inFlight).toBe(0);
     expect(enc.trySubmit(makeFrame(5, 5), makeFrame(5, 5), 5)).toBe(true);
+    const pid = enc.processId;
+    expect(pid).not.toBeNull();
+    expect(previewEncoderPids()).toContain(pid);
     await enc.close();
-    expect(liveChildCount()).toBe(before);
+    expect(previewEncoderPids()).not.toContain(pid);
     expect(enc.trySubmit(makeFrame(6, 6), makeFrame(6, 6), 6)).toBe(false);
   });
 

@@ -7,8 +7,8 @@ import type { CommandContext } from '../../src/cli/command.js';
 import { main, reportError } from '../../src/cli/run.js';
 import { command, type LiveSourceOptions, resolveServeOptions, runServe } from '../../src/cli/serve.js';
 import { InputError } from '../../src/errors.js';
-import { liveChildCount } from '../../src/video/process-registry.js';
 import { FakeLiveSource } from '../support/live-fake-source.js';
+import { previewEncoderPids } from '../support/live-processes.js';
 
 /** Hang guard for waits (not a timing assertion). */
 const WAIT_MS = 20_000;
@@ -44,7 +44,7 @@ describe('steady serve (command)', () => {
     ['SIGTERM', 143],
   ] as const) {
     it(`prints the two URLs, serves frames, and on ${signal} closes viewers, ffmpeg and the source (exit ${exitCode})`, async () => {
-      const childrenBefore = liveChildCount();
+      const encodersBefore = previewEncoderPids();
       const { ctx, stdout, stderr, abort } = context();
       let source: FakeLiveSource | null = null;
       let opened: LiveSourceOptions | null = null;
@@ -84,7 +84,8 @@ describe('steady serve (command)', () => {
       await waitFor(() => frames >= 5, 'frames');
       // The options the source was opened with are what viewers are told.
       expect(hello).toMatchObject({ settings: { paused: false, smoothingRadius: 20, zoom: 1.2, border: 'black' } });
-      expect(liveChildCount()).toBe(childrenBefore + 1); // the preview encoder
+      const encoders = previewEncoderPids().filter((p) => !encodersBefore.includes(p));
+      expect(encoders.length).toBe(1); // the preview encoder
 
       abort(signal);
       expect(await outcome).toBe(exitCode);
@@ -92,7 +93,7 @@ describe('steady serve (command)', () => {
       await waitFor(() => closeCode !== 0, 'viewer closed');
       expect(closeCode).toBe(1001);
       expect((source as FakeLiveSource | null)?.closed).toBe(true);
-      await waitFor(() => liveChildCount() === childrenBefore, 'ffmpeg gone');
+      expect(previewEncoderPids()).not.toContain(encoders[0]);
     });
   }
 
@@ -127,7 +128,7 @@ describe('steady serve (command)', () => {
     expect(stdout.text).toBe('');
   });
 
-  it('reports a port in use (exit 1) and closes the source', async () => {
+  it('reports a port in use (exit 2) and closes the source', async () => {
     const blocker = createServer();
     await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
     const addr = blocker.address();
@@ -138,8 +139,7 @@ describe('steady serve (command)', () => {
       const err = await runServe(options(['x', '--input-format', 'lavfi', '--port', String(port)]), ctx, { openSource: async () => source }).catch(
         (e: unknown) => e,
       );
-      expect(reportError(err, ctx)).toBe(1);
-      expect(ctx.stderr).toBeDefined();
+      expect(reportError(err, ctx)).toBe(2);
       expect((ctx.stderr as Sink).text).toBe(`steady: E_LISTEN: Could not listen on 127.0.0.1:${port}: EADDRINUSE; choose another --port (0 picks a free one)\n`);
       expect(stdout.text).toBe('');
       expect(source.closed).toBe(true);
