@@ -26,21 +26,41 @@ const CLIPS = [
 const VIDSTAB_DETECT = 'vidstabdetect=shakiness=5:accuracy=15:stepsize=6';
 const VIDSTAB_TRANSFORM = 'vidstabtransform=smoothing=15:optzoom=1:interpol=bilinear';
 
-/** Runs a command to completion; resolves with exit code, stdout, stderr. */
-function run(command, args) {
+/** Seconds a command may linger after printing its one-line JSON result before it is killed. */
+const EXIT_GRACE_SEC = 20;
+
+/**
+ * Runs a command to completion; resolves with exit code, stdout, stderr. With `jsonLine`, a process that
+ * has printed a complete JSON line but does not exit within EXIT_GRACE_SEC is killed and counted as
+ * done: Node 20 can deadlock at shutdown after the work is finished (nodejs/node#54918).
+ */
+function run(command, args, { jsonLine = false } = {}) {
   return new Promise((resolve) => {
     const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d) => (stdout += d));
+    let grace = null;
+    let lingered = false;
+    child.stdout.setEncoding('utf8').on('data', (d) => {
+      stdout += d;
+      if (jsonLine && grace === null && /^\{.*\}\n/m.test(stdout)) {
+        grace = setTimeout(() => {
+          lingered = true;
+          child.kill('SIGKILL');
+        }, EXIT_GRACE_SEC * 1000);
+      }
+    });
     child.stderr.setEncoding('utf8').on('data', (d) => (stderr += d));
     child.on('error', (err) => resolve({ code: -1, stdout, stderr: String(err) }));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.on('close', (code) => {
+      if (grace !== null) clearTimeout(grace);
+      resolve({ code: lingered ? 0 : code, stdout, stderr, lingered });
+    });
   });
 }
 
 async function steady(args) {
-  return run(process.execPath, [CLI, ...args]);
+  return run(process.execPath, [CLI, ...args], { jsonLine: args.includes('--json') });
 }
 
 async function metricsOf(video, original) {
@@ -71,7 +91,7 @@ export async function runMetricsBench(options = {}) {
       const row = { clip, input: await metricsOf(input, null) };
       if (hasStabilize) {
         const out = join(work, `${stem}.steady.mp4`);
-        const r = await steady(['stabilize', input, '-o', out, '--quiet']);
+        const r = await steady(['stabilize', input, '-o', out, '--json']);
         row.steady = r.code === 0 ? await metricsOf(out, input) : { error: r.stderr.trim().split('\n').pop() };
       } else {
         row.steady = { error: 'steady stabilize is not built' };
