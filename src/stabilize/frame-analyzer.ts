@@ -100,25 +100,31 @@ export function createFrameAnalyzer(settings: FrameAnalyzerSettings, downscale: 
   let failedFrames = 0;
   let resetPending = true;
   let havePrev = false;
+  /** The previous frame registered ('keyframe' re-anchors only on a frame that did). */
+  let prevOk = true;
   /** The registrar holds the previous frame's pyramid ('previous' mode). */
   let chained = false;
 
   const result = { ok: true, cc: 1, motion, fromReference, referenceIndex: 0 };
 
+  /** Sample points per side of the grid overlapShare maps. */
+  const OVERLAP_GRID = 8;
+
   function overlapShare(W: Mat3): number {
-    // Share of the reference's corners-bounded area still inside frame k, estimated from the four corners.
+    // Share of the reference frame still in view in frame k: an 8x8 grid of points spread over the
+    // reference, mapped by W (reference -> frame k), counted when they land inside frame k. Four corners
+    // alone would only say whether the whole reference is in view, which any shake breaks.
     let inside = 0;
-    const xs = [0, aw - 1];
-    const ys = [0, ah - 1];
-    for (const x of xs) {
-      for (const y of ys) {
-        transformPointInto(pt, W, x, y);
+    for (let j = 0; j < OVERLAP_GRID; j++) {
+      const y = ((j + 0.5) * ah) / OVERLAP_GRID - 0.5;
+      for (let i = 0; i < OVERLAP_GRID; i++) {
+        transformPointInto(pt, W, ((i + 0.5) * aw) / OVERLAP_GRID - 0.5, y);
         const px = pt[0] as number;
         const py = pt[1] as number;
         if (px >= 0 && px <= aw - 1 && py >= 0 && py <= ah - 1) inside++;
       }
     }
-    return inside / 4;
+    return inside / (OVERLAP_GRID * OVERLAP_GRID);
   }
 
   function finish(ok: boolean, cc: number): FrameAnalysis {
@@ -144,6 +150,7 @@ export function createFrameAnalyzer(settings: FrameAnalyzerSettings, downscale: 
       if (!havePrev) setIdentityInto(motionA);
       havePrev = true;
       resetPending = false;
+      prevOk = true;
       return finish(true, 1);
     }
     if (settings.reference === 'previous') {
@@ -167,6 +174,8 @@ export function createFrameAnalyzer(settings: FrameAnalyzerSettings, downscale: 
     let r = registrar.register(ref, cur, seedA);
     if (
       settings.reference === 'keyframe' &&
+      // A previous frame that did not register (a blank or corrupt frame) would be a worse keyframe.
+      prevOk &&
       (!r.ok || r.cc < settings.keyframeMinCc || overlapShare(r.matrix) < settings.keyframeMinOverlap)
     ) {
       // Re-anchor on the previous frame: its motion to this frame is a short, easy registration.
@@ -176,6 +185,7 @@ export function createFrameAnalyzer(settings: FrameAnalyzerSettings, downscale: 
       seedA.set(lastMotionA);
       r = registrar.register(ref, cur, seedA);
     }
+    prevOk = r.ok;
     if (r.ok) {
       fromRefA.set(r.matrix);
     } else {
