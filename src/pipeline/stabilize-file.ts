@@ -21,7 +21,7 @@ import { checkOutputWritable, createTempOutput } from '../video/temp-output.js';
 import { createFrameAnalyzer } from '../stabilize/frame-analyzer.js';
 import type { FrameMotion, StabilizedFrame } from '../stabilize/frame-types.js';
 import { type ResolvedStabilizeOptions, resolveStabilizeOptions, type StabilizeOptions } from '../stabilize/options.js';
-import { createStabilizer, type Stabilizer, stabilizerSettingsFor } from '../stabilize/stabilizer.js';
+import { createStabilizer, type KnownAnalysis, type Stabilizer, stabilizerSettingsFor } from '../stabilize/stabilizer.js';
 import { MotionFileEncoder, motionFormatFromPath, parseMotionFile } from '../track/motion-file.js';
 
 /** Progress of a running job. */
@@ -110,8 +110,13 @@ function decoderOptions(o: StabilizeFileOptions, probe: VideoProbe): DecoderOpti
   };
 }
 
+/** A frame's motion known before warping, with what its registration said. */
+interface KnownFrame extends KnownAnalysis {
+  readonly motion: Mat3;
+}
+
 /** Reads the motions of a motion file made for a clip of this size. */
-async function readMotions(path: string, probe: VideoProbe): Promise<Mat3[]> {
+async function readMotions(path: string, probe: VideoProbe): Promise<KnownFrame[]> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -122,7 +127,7 @@ async function readMotions(path: string, probe: VideoProbe): Promise<Mat3[]> {
   if (file.width !== probe.width || file.height !== probe.height) {
     throw new InputError('E_MOTION_FILE_SIZE', `Motion file ${JSON.stringify(path)} is for ${file.width}x${file.height} frames but the input is ${probe.width}x${probe.height}`);
   }
-  return file.frames.map((f) => f.motion);
+  return file.frames.map((f) => ({ motion: f.motion, ok: f.ok, cc: f.cc, fromReference: f.fromReference, referenceIndex: f.referenceIndex }));
 }
 
 /** Stabilizes a video file; resolves with the summary when the output is complete. */
@@ -151,18 +156,20 @@ export async function stabilizeFile(o: StabilizeFileOptions): Promise<StabilizeS
     o.onProgress?.({ phase, framesDone, framesTotal: total, elapsedSec: (performance.now() - started) / 1000 });
 
   // Motions known before warping: from a file, or from a first pass for whole-clip modes.
-  let known: Mat3[] | null = o.transformsIn ? await readMotions(o.transformsIn, probe) : null;
+  let knownFrames: KnownFrame[] | null = o.transformsIn ? await readMotions(o.transformsIn, probe) : null;
   const wholeClip = opts.smoother === 'two-pass' || opts.zoom === 'auto';
   let failedFirstPass = 0;
-  if (known === null && wholeClip) {
+  if (knownFrames === null && wholeClip) {
     if (o.input === '-') throw new InputError('E_BAD_OPTION', 'Whole-clip modes (--smoother two-pass, --zoom auto) read the input twice and cannot read standard input; use --smoother gaussian');
     const analyzer = createFrameAnalyzer(stabilizerSettingsFor(opts, width, height, null).analyzer, downscaleYInto);
     const decoder = await openDecoder(o.input, decoderOptions(o, probe));
-    known = [];
+    knownFrames = [];
     try {
       for await (const f of decoder.frames()) {
         if (o.signal?.aborted) throw new InterruptedError(o.signal.reason === 'SIGTERM' ? 'SIGTERM' : 'SIGINT');
-        known.push(Float64Array.from(analyzer.analyze(f.index, f.y).motion));
+        const a = analyzer.analyze(f.index, f.y);
+        // Keep the outcome too, so the motion file says which frames failed in the first pass.
+        knownFrames.push({ motion: Float64Array.from(a.motion), ok: a.ok, cc: a.cc, fromReference: Float64Array.from(a.fromReference), referenceIndex: a.referenceIndex });
         if (f.index % 10 === 0) report('analyse', f.index + 1);
       }
     } finally {
@@ -171,6 +178,7 @@ export async function stabilizeFile(o: StabilizeFileOptions): Promise<StabilizeS
     failedFirstPass = analyzer.failedFrames;
   }
 
+  const known: Mat3[] | null = knownFrames === null ? null : knownFrames.map((f) => f.motion);
   const stabilizer: Stabilizer = createStabilizer(stabilizerSettingsFor(opts, width, height, known), downscaleYInto);
   o.onStabilizer?.(stabilizer);
 
@@ -225,7 +233,8 @@ export async function stabilizeFile(o: StabilizeFileOptions): Promise<StabilizeS
           `Motion file ${JSON.stringify(o.transformsIn)} has ${known.length} frames but the input has more; write it from the same clip with the same --start/--duration`,
         );
       }
-      stabilizer.push(f, performance.now(), known ? (known[f.index] ?? null) : null);
+      const given = knownFrames?.[f.index] ?? null;
+      stabilizer.push(f, performance.now(), given === null ? null : given.motion, given);
       for (let s = stabilizer.pull(); s !== null; s = stabilizer.pull()) await emit(s);
     }
     if (!interrupted && decoder.framesDecoded === 0) {

@@ -20,8 +20,12 @@ import { createPathPlanner, type PathPlanner, type PlannerSettings, plannerSetti
 
 /** 'keyframe' re-anchors when the correlation with the keyframe falls below this. */
 export const KEYFRAME_MIN_CC = 0.85;
-/** 'keyframe' re-anchors as soon as a corner of the keyframe leaves the frame (share of corners in view). */
-export const KEYFRAME_MIN_OVERLAP = 1;
+/**
+ * 'keyframe' re-anchors when less than this share of the keyframe's area is still in view. Requiring
+ * all of it (1) re-anchors on every frame of any shaky clip, which makes 'keyframe' a slower 'previous';
+ * at three quarters the registration still has most of the frame to work with.
+ */
+export const KEYFRAME_MIN_OVERLAP = 0.75;
 
 /** Settings of a stabilizer (validated by the caller; see stabilize/options.ts). */
 export interface StabilizerSettings {
@@ -58,8 +62,12 @@ export interface Stabilizer {
   /** Frames between a push and the pull that returns that frame (the planner's look-ahead). */
   readonly latencyFrames: number;
   readonly failedFrames: number;
-  /** Analyses a frame and queues its planes. Call pull() until it returns null before the next push. */
-  push(frame: YuvFrame, decodedAtMs: number, knownMotion?: Mat3 | null): void;
+  /**
+   * Analyses a frame and queues its planes. Call pull() until it returns null before the next push.
+   * With `knownMotion` (a first pass, a motion file) the frame is not registered; `known` then gives
+   * what that registration said (else ok, no cc, fromReference chained from frame 0).
+   */
+  push(frame: YuvFrame, decodedAtMs: number, knownMotion?: Mat3 | null, known?: KnownAnalysis | null): void;
   /** The next stabilized frame when its look-ahead is complete, else null. Its planes are valid until the next pull. */
   pull(): StabilizedFrame | null;
   /** No more frames: the planner may release the frames it held back. */
@@ -69,6 +77,16 @@ export interface Stabilizer {
   setSmoothingRadius(radius: number): void;
   setZoom(zoom: PlannerSettings['zoom']): void;
   resetReference(): void;
+}
+
+/** The registration outcome of a frame whose motion is known already (a first pass or a motion file). */
+export interface KnownAnalysis {
+  readonly ok: boolean;
+  /** Correlation coefficient (NaN when none). */
+  readonly cc: number;
+  /** Reference frame -> this frame, input pixels. */
+  readonly fromReference: Mat3;
+  readonly referenceIndex: number;
 }
 
 interface Slot {
@@ -153,7 +171,7 @@ export function createStabilizer(
     get failedFrames() {
       return analyzer.failedFrames;
     },
-    push(frame, decodedAtMs, knownMotion = null) {
+    push(frame, decodedAtMs, knownMotion = null, known = null) {
       ensureRing(ringSize());
       pushedFrames++;
       const slot = ring[seq % ring.length] as Slot;
@@ -166,13 +184,13 @@ export function createStabilizer(
       slot.decodedAtMs = decodedAtMs;
       if (knownMotion !== null) {
         // Motion from a motion file or a first pass: no registration in this pass.
-        slot.analysis.ok = true;
-        slot.analysis.cc = Number.NaN;
+        slot.analysis.ok = known?.ok ?? true;
+        slot.analysis.cc = known?.cc ?? Number.NaN;
         slot.analysis.motion.set(knownMotion);
         if (slot.seq === 0) setIdentityInto(knownFromRef);
         else multiplyInto(knownFromRef, knownMotion, knownFromRef);
-        slot.analysis.fromReference.set(knownFromRef);
-        slot.analysis.referenceIndex = 0;
+        slot.analysis.fromReference.set(known?.fromReference ?? knownFromRef);
+        slot.analysis.referenceIndex = known?.referenceIndex ?? 0;
         if (!plannedUpFront) planner.push(knownMotion);
         return;
       }
