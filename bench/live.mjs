@@ -12,7 +12,7 @@
  * Run: `npm run bench` (bench/run.mjs calls runLiveBench), or `npm run build && node bench/live.mjs`.
  * Environment: STEADY_BENCH_LIVE_SEC (measured seconds, default 20).
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
@@ -47,12 +47,26 @@ function cpuSecondsOf(pid) {
   }
 }
 
-/** CPU seconds of the running ffmpeg children, by role (preview encoder or decoder). */
-function childCpu(liveChildren) {
+/** CPU seconds of this process's ffmpeg children (any thread may have started them), by role, from /proc. */
+function childCpu() {
   const out = { preview: 0, decoder: 0 };
-  for (const c of liveChildren()) {
-    const role = c.spawnargs.includes('image2pipe') ? 'preview' : 'decoder';
-    out[role] += cpuSecondsOf(c.pid);
+  let names = [];
+  try {
+    names = readdirSync('/proc').filter((n) => /^\d+$/.test(n));
+  } catch {
+    return { preview: Number.NaN, decoder: Number.NaN };
+  }
+  for (const name of names) {
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(fields[1]) !== process.pid) continue;
+      const cmdline = readFileSync(`/proc/${name}/cmdline`, 'utf8');
+      if (!cmdline.includes('ffmpeg')) continue;
+      out[cmdline.includes('image2pipe') ? 'preview' : 'decoder'] += cpuSecondsOf(name);
+    } catch {
+      // Gone meanwhile.
+    }
   }
   return out;
 }
@@ -102,7 +116,7 @@ async function passthroughSource(openDecoder, signal) {
 
 /** Runs one source through a live session to one viewer for `seconds` after the warm-up; returns the figures. */
 async function measure(mods, source, seconds) {
-  const { LiveSession, startLiveServer, liveChildren, ffmpegPath } = mods;
+  const { LiveSession, startLiveServer, ffmpegPath } = mods;
   const lookahead = source.info?.lookaheadFrames ?? 0;
   const latencies = [];
   let measuring = false;
@@ -144,7 +158,7 @@ async function measure(mods, source, seconds) {
     measuring = true;
     framesAtStart = session.counts;
     cpuStart.cpu = process.cpuUsage();
-    cpuStart.children = childCpu(liveChildren);
+    cpuStart.children = childCpu();
     cpuStart.t = performance.now();
   }, WARMUP_SEC * 1000);
   await new Promise((r) => setTimeout(r, (WARMUP_SEC + seconds) * 1000));
@@ -153,7 +167,7 @@ async function measure(mods, source, seconds) {
   const end = session.counts;
   const cpu = cpuStart.cpu ? process.cpuUsage(cpuStart.cpu) : { user: 0, system: 0 };
   const wallMs = performance.now() - cpuStart.t;
-  const childrenEnd = childCpu(liveChildren);
+  const childrenEnd = childCpu();
   viewer.close();
   await session.stop();
   await run.catch(() => {});
@@ -212,10 +226,9 @@ export async function runLiveBench(options = {}) {
   const { startLiveServer } = await load('server/server.js');
   const { resolveFfmpeg } = await load('video/binaries.js');
   const { openDecoder } = await load('video/decoder.js');
-  const { liveChildren } = await load('video/process-registry.js');
   const { openLiveSource } = await load('cli/serve.js');
   const ffmpegPath = resolveFfmpeg().path;
-  const mods = { LiveSession, startLiveServer, liveChildren, ffmpegPath };
+  const mods = { LiveSession, startLiveServer, ffmpegPath };
   const loadBefore = os.loadavg();
 
   const controller = new AbortController();

@@ -26,8 +26,12 @@ import { JpegStreamSplitter } from './jpeg-splitter.js';
 
 /** Default JPEG quality on ffmpeg's `-q:v` scale (2 best .. 31 worst). */
 export const DEFAULT_JPEG_QUALITY = 5;
-/** Default bound on pairs inside the encoder at once: absorbs a stall of about 4 frame periods (133 ms at 30 fps) before frames are dropped. */
-export const DEFAULT_MAX_IN_FLIGHT = 4;
+/**
+ * Default bound on pairs inside the encoder at once: absorbs a stall of about 6 frame periods (200 ms at
+ * 30 fps; the machine is busy elsewhere) before frames are dropped. Memory: 6 pairs of input frames
+ * (17 MB at 1280x720).
+ */
+export const DEFAULT_MAX_IN_FLIGHT = 6;
 /** Default largest preview width in pixels. */
 export const DEFAULT_PREVIEW_MAX_WIDTH = 640;
 /** How long close() waits for ffmpeg to exit after its input ends, ms, before killing it. */
