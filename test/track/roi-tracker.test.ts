@@ -152,3 +152,36 @@ describe('region tracking on a synthetic clip: a textured patch on a known path 
     }
   });
 });
+
+describe('a region that leaves the frame', () => {
+  /** Corner error while wholly in view, and while partly out of view, px. */
+  const TOL_IN_VIEW_PX = 0.1;
+  const TOL_PARTLY_OUT_PX = 0.5;
+
+  it('is reported lost once less than half of it is in view, never as a box outside the frame', () => {
+    const W = 200;
+    const H = 150;
+    const texture = smoothTexture(W + 400, H + 100, 606);
+    // The camera pans right by 8 px a frame: the scene (and the region) moves left and out.
+    const frames = Array.from({ length: 20 }, (_, k) => warpInto(createGrayImage(W, H), texture, Float64Array.of(1, 0, 50 + 8 * k, 0, 1, 50, 0, 0, 1), { interpolation: 'bicubic', border: 'replicate' }));
+    const pan = Float64Array.of(1, 0, -8, 0, 1, 0, 0, 0, 1);
+    const roi = { x: 40, y: 50, width: 48, height: 48 };
+    const tracker = createRoiTracker(W, H, roi);
+    const results = [tracker.start(frames[0] as GrayImage)];
+    for (let k = 1; k < frames.length; k++) results.push(tracker.track(frames[k] as GrayImage, pan));
+    // The region's centre is at x = 64 - 8k: half of it is out of view from about k = 8.
+    const firstLost = results.findIndex((r) => r.status === 'lost');
+    console.log(`left the frame: statuses ${results.map((r) => r.status[0]).join('')}, first lost ${firstLost} (${results[firstLost]?.reason})`);
+    expect(firstLost).toBeGreaterThanOrEqual(7);
+    expect(firstLost).toBeLessThanOrEqual(9);
+    expect(results[firstLost]?.reason).toBe('left the frame');
+    for (let k = 0; k < firstLost; k++) {
+      const c = results[k]?.corners as Corners;
+      // While tracked, the box is where the scene put it: x shifted by -8k (less precisely once part of
+      // the region is out of view: fewer pixels pin it down).
+      const err = Math.abs((c[0] as readonly number[])[0] as number - (roi.x - 8 * k));
+      expect(err).toBeLessThan(roi.x - 8 * k >= 0 ? TOL_IN_VIEW_PX : TOL_PARTLY_OUT_PX);
+    }
+    for (let k = firstLost; k < frames.length; k++) expect(results[k]?.status).toBe('lost');
+  });
+});
