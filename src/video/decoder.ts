@@ -186,7 +186,8 @@ function abortError(signal: AbortSignal): Error {
  * is called.
  * @param input a path, URL, device, lavfi graph (with inputFormat 'lavfi') or '-' for standard input.
  * @throws the probe's InputErrors (E_INPUT_NOT_FOUND, E_INPUT_EMPTY, E_NOT_VIDEO); while iterating,
- *   RuntimeError E_DECODE_FAILED with ffmpeg's stderr tail when ffmpeg fails or stops mid-frame.
+ *   InputError E_NO_FRAMES when ffmpeg fails before the first frame (a stream with no decodable frame),
+ *   RuntimeError E_DECODE_FAILED with ffmpeg's stderr tail when ffmpeg fails or stops mid-frame later.
  */
 export async function openDecoder(input: string, options: DecoderOptions = {}): Promise<Decoder> {
   validate(options);
@@ -306,6 +307,12 @@ export async function openDecoder(input: string, options: DecoderOptions = {}): 
       if (isAborted(options.signal)) throw abortError(options.signal as AbortSignal);
       if (error !== undefined) {
         throw new RuntimeError('E_FFMPEG_NOT_FOUND', `could not run ffmpeg at ${JSON.stringify(ffmpeg)} (${error.message}); set FFMPEG_PATH to a working ffmpeg`, { cause: error });
+      }
+      if (code !== 0 && signal === null && framesDecoded === 0) {
+        // The probe found a video stream but ffmpeg gave up before any frame: a file with no frame in it
+        // (or none it can decode) is bad input, not a failure of steady's run.
+        const tail = stderr.toString();
+        throw new InputError('E_NO_FRAMES', `${describe()} has a video stream but no frame could be decoded from it (ffmpeg exited with code ${code})${tail ? `; ffmpeg said: ${tail}` : ''}`);
       }
       if (code !== 0) throw failure(signal !== null ? `ffmpeg was killed by ${signal}` : `ffmpeg exited with code ${code}`);
       // ffmpeg exits 0 on a truncated or corrupt file: errors in its log plus missing frames mean damage.

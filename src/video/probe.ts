@@ -242,7 +242,7 @@ export function checkInputFile(input: string, kind: 'video' | 'image' = 'video')
     throw new InputError('E_INPUT_NOT_FOUND', `Input file ${JSON.stringify(input)} does not exist; check the path`);
   }
   if (st.isDirectory()) {
-    throw new InputError(kind === 'video' ? 'E_NOT_VIDEO' : 'E_NOT_IMAGE', `Input ${JSON.stringify(input)} is a directory; give a ${kind} file`);
+    throw new InputError(kind === 'video' ? 'E_NOT_VIDEO' : 'E_NOT_IMAGE', `Input ${JSON.stringify(input)} is a directory; give ${kind === 'image' ? 'an' : 'a'} ${kind} file`);
   }
   if (st.isFile() && st.size === 0) {
     throw new InputError('E_INPUT_EMPTY', `Input file ${JSON.stringify(input)} is empty (0 bytes)`);
