@@ -31,6 +31,9 @@ import type { Command, CommandContext } from './command.js';
 /** Default longest analysis width: 800x600 and 960x540 are registered at full resolution, 1080p halved. */
 export const TRACK_ANALYSIS_WIDTH = 960;
 
+/** Smallest frame side tracked, pixels (the same minimum as `steady stabilize`). */
+const MIN_SIDE_PX = 16;
+
 const spec: CommandSpec = {
   name: 'track',
   usage: 'track <input> [-o motion.json|motion.csv] [options]',
@@ -158,6 +161,11 @@ async function run(args: ParsedArgs, ctx: CommandContext): Promise<number> {
     ...(ctx.signal ? { signal: ctx.signal } : {}),
   });
   const { width, height, fps } = decoder;
+  if (width < MIN_SIDE_PX || height < MIN_SIDE_PX) {
+    // Registration on a few pixels gives only failures: refuse as `steady stabilize` does.
+    await decoder.close();
+    throw new InputError('E_VIDEO_TOO_SMALL', `${JSON.stringify(input)} is ${width}x${height}; steady needs frames of at least ${MIN_SIDE_PX}x${MIN_SIDE_PX} pixels`);
+  }
   const known = decoder.probe.frameCount;
   if (roi !== null) {
     validateRoi(roi, width, height, roiFrame);
