@@ -8,9 +8,9 @@
  * splitter. Registration runs on an analysis copy shrunk by area averaging to at most
  * `--analysis-width` px wide; motions are carried back to the video's pixels exactly.
  */
-import { writeFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
-import { InputError, RuntimeError, UsageError } from '../errors.js';
+import { InputError, InterruptedError, RuntimeError, SteadyError, UsageError } from '../errors.js';
 import { createGrayImage, type GrayImage, grayFromBytesInto } from '../image/gray-image.js';
 import { resizeMatrixInto } from '../image/resize.js';
 import { renderMotionPlotSvg } from '../metrics/plot-svg.js';
@@ -25,6 +25,7 @@ import { ffmpegFeatures, resolveFfmpeg } from '../video/binaries.js';
 import { PartialFrameError, splitFrames } from '../video/frame-splitter.js';
 import { probeVideo, type VideoProbe } from '../video/probe.js';
 import { killAndWait, spawnTracked, TailBuffer, waitForExit } from '../video/process-registry.js';
+import { checkOutputWritable, createTempOutput } from '../video/temp-output.js';
 import { type CommandSpec, flagBool, flagString, type ParsedArgs } from './args.js';
 import type { Command, CommandContext } from './command.js';
 
@@ -60,6 +61,9 @@ const spec: CommandSpec = {
  * of motion at the frame's corner) did not move: its stability is 1, not a ratio of noise energies.
  */
 export const MEASURED_PATH_TOL_PX = 0.02;
+
+/** Smallest frame side measured, pixels (as `steady stabilize` and `steady track`: registration needs some pixels). */
+const MIN_SIDE_PX = 16;
 
 /** What `steady metrics --json` prints. */
 export interface MetricsReport {
@@ -141,8 +145,12 @@ async function* decodeGray(input: string, probe: VideoProbe, signal: AbortSignal
   proc.stderr?.on('data', (c: Buffer) => stderr.push(c));
   const onAbort = () => proc.kill('SIGKILL');
   signal.addEventListener('abort', onAbort, { once: true });
+  // 'exit' can come before the last of stderr was read; 'close' comes after both pipes ended.
+  const closed = new Promise<void>((resolve) => proc.once('close', () => resolve()));
+  const spawnFailed = new Promise<void>((resolve) => proc.once('error', () => resolve()));
   let frames = 0;
   try {
+    let partial: PartialFrameError | null = null;
     try {
       for await (const f of splitFrames(proc.stdout as Readable, w * h)) {
         frames++;
@@ -150,11 +158,28 @@ async function* decodeGray(input: string, probe: VideoProbe, signal: AbortSignal
       }
     } catch (err) {
       if (!(err instanceof PartialFrameError)) throw err;
+      partial = err;
     }
     const { code, signal: sig } = await waitForExit(proc);
+    await Promise.race([closed, spawnFailed]);
     if (signal.aborted) return;
+    const said = () => (stderr.toString() ? `; ffmpeg said: ${stderr.toString()}` : '');
+    if (code !== 0 && sig === null && frames === 0) {
+      throw new InputError('E_NO_FRAMES', `${JSON.stringify(input)} has a video stream but no frame could be decoded from it (ffmpeg exited with code ${code})${said()}`);
+    }
     if (code !== 0) {
-      throw new RuntimeError('E_DECODE_FAILED', `Decoding ${JSON.stringify(input)} failed after ${frames} frames: ffmpeg ${sig ? `was killed by ${sig}` : `exited with code ${code}`}; ffmpeg said: ${stderr.toString()}`);
+      throw new RuntimeError('E_DECODE_FAILED', `Decoding ${JSON.stringify(input)} failed after ${frames} frames: ffmpeg ${sig ? `was killed by ${sig}` : `exited with code ${code}`}${said()}`);
+    }
+    if (partial !== null) {
+      throw new RuntimeError('E_DECODE_FAILED', `Decoding ${JSON.stringify(input)} failed after ${frames} frames: ffmpeg stopped inside a frame (${partial.partialBytes} of ${w * h} bytes)${said()}`);
+    }
+    // ffmpeg exits 0 on a truncated or corrupt file: errors in its log and frames missing from the count
+    // the container announced mean the numbers would describe part of the video only.
+    if (stderr.toString() !== '' && probe.frameCount !== null && frames < probe.frameCount) {
+      throw new RuntimeError(
+        'E_DECODE_FAILED',
+        `Decoding ${JSON.stringify(input)} failed after ${frames} frames: the input looks truncated or corrupt (${frames} frames decoded of ${probe.frameCount})${said()}`,
+      );
     }
   } finally {
     signal.removeEventListener('abort', onAbort);
@@ -251,6 +276,8 @@ async function run(args: ParsedArgs, ctx: CommandContext): Promise<number> {
     throw new UsageError('E_BAD_OPTION', `Expected a file name ending in .svg for --plot but received ${JSON.stringify(plot)}`);
   }
   if (video === '-' || original === '-') throw new UsageError('E_BAD_OPTION', 'steady metrics reads files, not standard input; give a path');
+  // A plot that cannot be written is found before the video is read, not after.
+  if (plot !== undefined) checkOutputWritable(plot);
 
   const probe = await probeVideo(video, { countPackets: true });
   const oprobe = original === null ? null : await probeVideo(original, { countPackets: true });
@@ -267,6 +294,9 @@ async function run(args: ParsedArgs, ctx: CommandContext): Promise<number> {
       'E_ORIGINAL_MISMATCH',
       `--original ${JSON.stringify(original)} has ${oprobe.frameCount} frames but ${JSON.stringify(video)} has ${probe.frameCount}; give the input this video was made from`,
     );
+  }
+  if (width < MIN_SIDE_PX || height < MIN_SIDE_PX) {
+    throw new InputError('E_VIDEO_TOO_SMALL', `${JSON.stringify(video)} is ${width}x${height}; steady needs frames of at least ${MIN_SIDE_PX}x${MIN_SIDE_PX} pixels`);
   }
   const a = width <= maxWidth ? { width, height } : { width: maxWidth, height: Math.max(1, Math.round((height * maxWidth) / width)) };
   const out = new VideoMotion(width, height, a.width, a.height);
@@ -304,6 +334,7 @@ async function run(args: ParsedArgs, ctx: CommandContext): Promise<number> {
   } finally {
     await Promise.all([itOut.return?.(undefined), itIn?.return?.(undefined)]);
   }
+  if (ctx.signal.aborted) throw new InterruptedError(ctx.signal.reason === 'SIGTERM' ? 'SIGTERM' : 'SIGINT');
   if (frames < 2) {
     throw new InputError('E_TOO_FEW_FRAMES', `${JSON.stringify(video)} has ${frames} frame${frames === 1 ? '' : 's'}; steady metrics needs at least 2 (it compares consecutive frames)`);
   }
@@ -351,9 +382,14 @@ async function run(args: ParsedArgs, ctx: CommandContext): Promise<number> {
       ...(report.cropping !== null ? [`cropping ${report.cropping.toFixed(3)}`, `distortion ${(report.distortion as number).toFixed(3)}`] : []),
       ...(report.originalItf !== null ? [`input: ITF ${report.originalItf.toFixed(2)} dB, stability ${(report.originalStability as number).toFixed(3)}`] : []),
     ].join('   ');
+    // Under a temporary name, renamed when complete: a full disk leaves no half-written plot.
+    const temp = createTempOutput(plot);
     try {
-      writeFileSync(plot, renderMotionPlotSvg({ title: `${name}: camera path, ${frames} frames, ${width}x${height}`, subtitle: sub, fps: probe.fps, paths, cc }));
+      await writeFile(temp.tempPath, renderMotionPlotSvg({ title: `${name}: camera path, ${frames} frames, ${width}x${height}`, subtitle: sub, fps: probe.fps, paths, cc }));
+      await temp.commit();
     } catch (err) {
+      await temp.discard();
+      if (err instanceof SteadyError) throw err;
       throw new RuntimeError('E_OUTPUT_WRITE', `cannot write --plot ${JSON.stringify(plot)}: ${err instanceof Error ? err.message : String(err)}`);
     }
   }
