@@ -1,0 +1,441 @@
+/**
+ * Framing: from frame-to-frame motions to each frame's correction (output pixel -> input pixel, the
+ * inverse map the warp uses) and zoom, with no fill by default. This is the path planner the per-frame
+ * pipeline calls.
+ *
+ *   motion[k] ─► CameraTrajectory (raw pose P_k, trajectory.ts)
+ *             ─► smoother (gaussian | causal | two-pass; smoother.ts) ─► target pose G_k
+ *             ─► zoom z_k (none | percent | adaptive | auto)
+ *             ─► pull toward the raw pose where the crop window would leave the frame (path-constraints.ts;
+ *                for two-pass, the constraint is part of the whole-clip optimisation) ─► final pose Q_k
+ *             ─► correction C_k = P_k^-1 Q_k Z_k^-1,  Z_k^-1(u) = c + (u - c) / z_k
+ *
+ * Zoom (about the frame centre, z >= 1 zooms in):
+ *   'none'      z = 1 and no pull: a stabilized frame shows fill wherever the correction uncovers it
+ *               (reported per frame); at zoom 1 the only fill-free correction is none at all.
+ *   <percent>   z = 1 + percent / 100 (as vid.stab's zoom), the path pulled so that no frame shows fill.
+ *   'adaptive'  per-frame zoom that follows the zoom the target path needs, rate-limited (at most
+ *               ZOOM_RATE_PER_FRAME up or down per frame) and at most maxZoom; the pull covers the rest.
+ *               Streaming, it rises when the need arrives; with the whole clip known (motions up front) it
+ *               rises ahead of the need (a tent of slope ZOOM_RATE_PER_FRAME under every frame's need).
+ *   'auto'      one static zoom for the clip (needs every motion up front): the zoom budget is the
+ *               root-mean-square of the zoom the target path needs over the clip (1 + RMS of z_need - 1,
+ *               within maxZoom): frames that need more than the typical frame are pulled toward the raw
+ *               path instead of zooming the whole clip for them (vid.stab's optzoom=1 also sizes its zoom
+ *               for the bulk of the frames, 90 %, but then shows fill on the rest). The zoom reported is
+ *               then the smallest static zoom that hides every border of the final path.
+ * Caps: maxShiftPx (length of the correction's shift) and maxAngleRad bound every correction.
+ *
+ * Latency (frames between push(motion k) and the pull that returns frame k): gaussian = its look-ahead
+ * (the radius by default); causal = 0; with every motion known up front (two-pass, or zoom 'auto'), the
+ * plan is made at construction and frames come out as soon as they are asked for. Without the motions up
+ * front, 'two-pass' runs as 'gaussian' and 'auto' as 'adaptive' (a bounded look-ahead cannot see the clip).
+ *
+ * Per-frame cost of the streaming plan: the Gaussian window sums (O(radius)), a closed-form projection
+ * and a 3x3 matrix; no allocation but the returned PlannedFrame.
+ */
+import { UsageError } from '../errors.js';
+import type { Mat3 } from '../motion/mat3.js';
+import { expectInteger, expectNumber, expectOneOf } from '../validate.js';
+import { composeMotionInto } from './motion-params.js';
+import { SMOOTHERS, type SmootherName, type ZoomSetting } from './options.js';
+import { type CropGeometry, cornerExcursionPx, createCropGeometry, FILL_TOLERANCE_PX, type PullLimits, pullCorrectionInto, requiredZoom } from './path-constraints.js';
+import type { PathSmoother } from './smoother.js';
+import { CausalSmoother, causalSmoothPathInto } from './smoother-causal.js';
+import { GaussianSmoother, gaussianSmoothPathInto } from './smoother-gaussian.js';
+import { optimizePathInto } from './smoother-two-pass.js';
+import { CameraTrajectory, PATH_ANGLE, PATH_DIMS, PATH_LOG_SCALE, PATH_X, PATH_Y, PathBuffer } from './trajectory.js';
+
+/** The largest radius setRadius accepts, frames (the ring of raw poses is sized by it). */
+export const MAX_RADIUS = 300;
+/** Default smoothing radius, frames. */
+export const DEFAULT_RADIUS = 15;
+/** Default most zoom 'auto' and 'adaptive' may use (1.15 = 15 % in). */
+export const DEFAULT_MAX_ZOOM = 1.15;
+/**
+ * Default weight of rotation against translation in the pull, as a share of the squared corner radius:
+ * the pull minimises |shift|^2 + w (r beta)^2 with r the centre-to-corner distance. Below 1 because a
+ * rotation about the centre moves the middle of the picture, where viewers look, by nothing, while it uses
+ * the crop margin at the corners. Measured on the anchors' synthetic clip recipe (5 seeds, two-pass, zoom
+ * 1.03): weight 0.06 / 0.12 / 0.25 leaves 0.51 / 0.57 / 0.69 px of high-frequency shift and 0.31 / 0.29 /
+ * 0.25 deg of roll; 0.1 sits between the first two.
+ */
+export const DEFAULT_ROTATION_WEIGHT = 0.1;
+/** 'adaptive': most change of the zoom per frame (0.002 = 0.2 % of the frame per frame, 6 % per second at 30 fps). */
+export const ZOOM_RATE_PER_FRAME = 0.002;
+
+/** Options of a path planner. Anything the seeded PlannerSettings holds is accepted as is. */
+export interface PathPlannerOptions {
+  /** Frame width, pixels (>= 2). */
+  readonly width: number;
+  /** Frame height, pixels (>= 2). */
+  readonly height: number;
+  /** Camera-path smoother. @default 'gaussian' */
+  readonly smoother?: SmootherName;
+  /** Smoothing radius, frames (0..MAX_RADIUS). @default 15 */
+  readonly radius?: number;
+  /** gaussian: most look-ahead, frames (the latency); the window is [k - radius, k + min(radius, lookahead)]. @default radius */
+  readonly lookahead?: number;
+  /** Framing (see the file comment). @default 'auto' */
+  readonly zoom?: ZoomSetting;
+  /** Most zoom 'auto' and 'adaptive' use (>= 1). @default 1.15 */
+  readonly maxZoom?: number;
+  /** Most correction shift, pixels (Infinity = no cap). @default Infinity */
+  readonly maxShiftPx?: number;
+  /** Most correction rotation, radians (Infinity = no cap). @default Infinity */
+  readonly maxAngleRad?: number;
+  /** Weight of rotation against translation in the pull (> 0; see DEFAULT_ROTATION_WEIGHT). @default 0.1 */
+  readonly rotationWeight?: number;
+  /**
+   * Every motion of the clip (motion[0] is frame 0's, ignored), when known up front: the plan is made for
+   * the whole clip at once (two-pass optimisation, zoom 'auto'). null: motions come through push().
+   * @default null
+   */
+  readonly knownMotions?: readonly Mat3[] | null;
+}
+
+/** The plan for one frame (fresh objects the caller may keep). */
+export interface PlannedFrame {
+  /** Frame number in push order (0-based). */
+  readonly index: number;
+  /** Output pixel -> input pixel of this frame, zoom included. */
+  readonly correction: Mat3;
+  /** Zoom of this frame (1 = none, 1.03 = 3 % in). */
+  readonly zoom: number;
+  /**
+   * Raw camera path: where the centre of this frame lies in frame 0's pixels, and the frame's rotation
+   * against frame 0: [x px, y px, angle rad] (trajectory.ts).
+   */
+  readonly rawPath: [number, number, number];
+  /** The path the output follows (after smoothing and any pull), same units. */
+  readonly smoothedPath: [number, number, number];
+  /** Part of the output shows no pixel of this frame (the warp's border fill shows). */
+  readonly fill: boolean;
+}
+
+/** A running planner: push motions in order, pull plans once their look-ahead is complete. */
+export interface PathPlanner {
+  /** Frames between pushing motion k and pulling frame k's plan, at the current settings. */
+  readonly latencyFrames: number;
+  /** The most latency live setting changes can lead to (for buffer sizing). */
+  readonly maxLatencyFrames: number;
+  /** Frames pulled so far whose output shows fill. */
+  readonly fillFrames: number;
+  /** Appends frame k's motion (frame k-1 -> frame k; frame 0's is ignored). Ignored when motions were known up front. */
+  push(motion: Mat3): void;
+  /** The next frame's plan, or null while its look-ahead is incomplete. */
+  pull(): PlannedFrame | null;
+  /** No more motions: the frames held back can be pulled. */
+  finish(): void;
+  /** Live change of the radius (streaming plans; a whole-clip plan is already made). */
+  setRadius(radius: number): void;
+  /** Live change of the framing (streaming plans; 'auto' acts as 'adaptive' there). */
+  setZoom(zoom: ZoomSetting): void;
+}
+
+interface Resolved {
+  readonly width: number;
+  readonly height: number;
+  readonly smoother: SmootherName;
+  readonly radius: number;
+  readonly lookahead: number;
+  readonly zoom: ZoomSetting;
+  readonly maxZoom: number;
+  readonly maxShiftPx: number;
+  readonly maxAngleRad: number;
+  readonly rotationWeight: number;
+  readonly knownMotions: readonly Mat3[] | null;
+}
+
+function validateZoom(zoom: unknown): ZoomSetting {
+  if (zoom === 'none' || zoom === 'auto' || zoom === 'adaptive') return zoom;
+  if (typeof zoom === 'object' && zoom !== null && 'percent' in zoom) {
+    return { percent: expectNumber('zoom.percent', (zoom as { percent: unknown }).percent, 0, 100) };
+  }
+  throw new UsageError('E_BAD_OPTION', `Expected none|auto|adaptive|{percent} for zoom but received ${JSON.stringify(zoom)}`);
+}
+
+/** Validates planner options (the public API's edge) and fills in the defaults. */
+export function resolvePathPlannerOptions(o: PathPlannerOptions): Resolved {
+  const width = expectInteger('width', o.width, 2, 1 << 16);
+  const height = expectInteger('height', o.height, 2, 1 << 16);
+  const radius = o.radius === undefined ? DEFAULT_RADIUS : expectInteger('radius', o.radius, 0, MAX_RADIUS);
+  const cap = (name: string, v: number | undefined) => (v === undefined || v === Number.POSITIVE_INFINITY ? Number.POSITIVE_INFINITY : expectNumber(name, v, 0, Number.POSITIVE_INFINITY));
+  return {
+    width,
+    height,
+    smoother: o.smoother === undefined ? 'gaussian' : expectOneOf('smoother', o.smoother, SMOOTHERS),
+    radius,
+    lookahead: o.lookahead === undefined ? MAX_RADIUS : expectInteger('lookahead', o.lookahead, 0, MAX_RADIUS),
+    zoom: o.zoom === undefined ? 'auto' : validateZoom(o.zoom),
+    maxZoom: o.maxZoom === undefined ? DEFAULT_MAX_ZOOM : expectNumber('maxZoom', o.maxZoom, 1, 10),
+    maxShiftPx: cap('maxShiftPx', o.maxShiftPx),
+    maxAngleRad: cap('maxAngleRad', o.maxAngleRad),
+    rotationWeight: o.rotationWeight === undefined ? DEFAULT_ROTATION_WEIGHT : expectNumber('rotationWeight', o.rotationWeight, 1e-6, 1e6),
+    knownMotions: o.knownMotions ?? null,
+  };
+}
+
+/** The correction's parameters (ax, ay, beta, sigma) of path sample q against raw sample p (path-constraints.ts). */
+export function correctionParamsInto(out: Float64Array, p: Float64Array, po: number, q: Float64Array, qo: number): Float64Array {
+  const pa = p[po + PATH_ANGLE] as number;
+  const pls = p[po + PATH_LOG_SCALE] as number;
+  const is = Math.exp(-pls);
+  const c = Math.cos(pa);
+  const s = Math.sin(pa);
+  const dx = (q[qo + PATH_X] as number) - (p[po + PATH_X] as number);
+  const dy = (q[qo + PATH_Y] as number) - (p[po + PATH_Y] as number);
+  out[0] = is * (c * dx + s * dy);
+  out[1] = is * (-s * dx + c * dy);
+  out[2] = (q[qo + PATH_ANGLE] as number) - pa;
+  out[3] = Math.exp((q[qo + PATH_LOG_SCALE] as number) - pls);
+  return out;
+}
+
+/** The path sample q (into out[o..]) whose correction against raw sample p has parameters e = (ax, ay, beta, sigma). */
+export function pathFromCorrectionInto(out: Float64Array, o: number, p: Float64Array, po: number, e: Float64Array): Float64Array {
+  const pa = p[po + PATH_ANGLE] as number;
+  const pls = p[po + PATH_LOG_SCALE] as number;
+  const sc = Math.exp(pls);
+  const c = Math.cos(pa);
+  const s = Math.sin(pa);
+  const ax = e[0] as number;
+  const ay = e[1] as number;
+  out[o + PATH_X] = (p[po + PATH_X] as number) + sc * (c * ax - s * ay);
+  out[o + PATH_Y] = (p[po + PATH_Y] as number) + sc * (s * ax + c * ay);
+  out[o + PATH_ANGLE] = pa + (e[2] as number);
+  out[o + PATH_LOG_SCALE] = pls + Math.log(e[3] as number);
+  return out;
+}
+
+/** The correction matrix C(u) = c + a + (sigma / zoom) R(beta) (u - c) of parameters e = (ax, ay, beta, sigma). */
+export function correctionMatrixInto(out: Mat3, e: Float64Array, zoom: number, width: number, height: number): Mat3 {
+  return composeMotionInto(out, e[0] as number, e[1] as number, e[2] as number, (e[3] as number) / zoom, (width - 1) / 2, (height - 1) / 2);
+}
+
+/** The zoom a frame's target correction needs, with the caps applied first (Infinity: no zoom hides it). */
+function neededZoom(g: CropGeometry, e: Float64Array, maxShiftPx: number, maxAngleRad: number): number {
+  let ax = e[0] as number;
+  let ay = e[1] as number;
+  const sh = Math.hypot(ax, ay);
+  if (sh > maxShiftPx) {
+    ax *= maxShiftPx / sh;
+    ay *= maxShiftPx / sh;
+  }
+  const b = Math.max(-maxAngleRad, Math.min(maxAngleRad, e[2] as number));
+  return requiredZoom(g, ax, ay, b, e[3] as number);
+}
+
+/** Whole-clip plan: every frame's final path sample, correction parameters and zoom. */
+interface ClipPlan {
+  readonly raw: PathBuffer;
+  readonly rawFlat: Float64Array;
+  readonly path: Float64Array;
+  readonly params: Float64Array;
+  readonly zoom: Float64Array;
+}
+
+/** The whole-clip plan of resolved options with knownMotions (see the file comment). */
+function planClip(o: Resolved, motions: readonly Mat3[]): ClipPlan {
+  const n = motions.length;
+  const geom = createCropGeometry(o.width, o.height);
+  const raw = new PathBuffer(Math.max(1, n));
+  const traj = new CameraTrajectory(o.width, o.height, raw);
+  for (const m of motions) traj.push(m);
+  const rawFlat = new Float64Array(n * PATH_DIMS);
+  for (let k = 0; k < n; k++) raw.read(k, rawFlat, k * PATH_DIMS);
+  const target = new Float64Array(n * PATH_DIMS);
+  if (o.smoother === 'causal') causalSmoothPathInto(target, raw, n, o.radius);
+  else gaussianSmoothPathInto(target, raw, n, o.radius, o.smoother === 'gaussian' ? o.lookahead : o.radius);
+  // The zoom each frame's target correction needs.
+  const e = new Float64Array(4);
+  const need = new Float64Array(n);
+  for (let k = 0; k < n; k++) {
+    correctionParamsInto(e, rawFlat, k * PATH_DIMS, target, k * PATH_DIMS);
+    need[k] = neededZoom(geom, e, o.maxShiftPx, o.maxAngleRad);
+  }
+  const zoom = new Float64Array(n);
+  const zs = o.zoom;
+  if (zs === 'none') zoom.fill(1);
+  else if (typeof zs === 'object') zoom.fill(1 + zs.percent / 100);
+  else if (zs === 'auto') {
+    let ss = 0;
+    for (let k = 0; k < n; k++) {
+      const ex = Math.min(need[k] as number, o.maxZoom) - 1;
+      ss += ex > 0 ? ex * ex : 0;
+    }
+    zoom.fill(Math.min(o.maxZoom, 1 + Math.sqrt(ss / Math.max(1, n))));
+  } else {
+    // Tent dilation: z_k = max_j (need_j - rate |j - k|), in two linear passes; then the cap.
+    let run = 1;
+    for (let k = 0; k < n; k++) {
+      run = Math.max(Math.min(need[k] as number, o.maxZoom), run - ZOOM_RATE_PER_FRAME, 1);
+      zoom[k] = run;
+    }
+    run = 1;
+    for (let k = n - 1; k >= 0; k--) {
+      run = Math.max(Math.min(need[k] as number, o.maxZoom), run - ZOOM_RATE_PER_FRAME, 1);
+      if (run > (zoom[k] as number)) zoom[k] = run;
+    }
+  }
+  const noFill = zs !== 'none';
+  const anglePx = Math.sqrt(o.rotationWeight) * geom.cornerRadius;
+  const path = new Float64Array(n * PATH_DIMS);
+  if (o.smoother === 'two-pass') {
+    optimizePathInto(path, raw, target, n, { geometry: geom, zoom, maxShiftPx: o.maxShiftPx, maxAngleRad: o.maxAngleRad, anglePx, noFill }, { radius: o.radius });
+  } else path.set(target);
+  // Per-frame pull (for two-pass a no-op up to rounding: its path is feasible already) and final params.
+  const params = new Float64Array(n * 4);
+  const pulled = new Float64Array(4);
+  for (let k = 0; k < n; k++) {
+    const po = k * PATH_DIMS;
+    correctionParamsInto(e, rawFlat, po, path, po);
+    const sc = Math.exp(rawFlat[po + PATH_LOG_SCALE] as number);
+    pullCorrectionInto(pulled, geom, e[0] as number, e[1] as number, e[2] as number, e[3] as number, {
+      zoom: zoom[k] as number,
+      maxShiftPx: o.maxShiftPx,
+      maxAngleRad: o.maxAngleRad,
+      anglePx: anglePx / sc,
+      noFill,
+    });
+    params.set(pulled, k * 4);
+    pathFromCorrectionInto(path, po, rawFlat, po, pulled);
+  }
+  if (zs === 'auto') {
+    // The smallest static zoom that hides every border of the final path.
+    let z = 1;
+    for (let k = 0; k < n; k++) {
+      const zk = requiredZoom(geom, params[k * 4] as number, params[k * 4 + 1] as number, params[k * 4 + 2] as number, params[k * 4 + 3] as number);
+      if (zk > z) z = zk;
+    }
+    // The pull was made at the budget, so z never exceeds it (up to rounding).
+    zoom.fill(Math.min(z, zoom[0] as number));
+  }
+  return { raw, rawFlat, path, params, zoom };
+}
+
+/** Makes a path planner (see the file comment); validates its options. */
+export function createPathPlanner(options: PathPlannerOptions): PathPlanner {
+  const o = resolvePathPlannerOptions(options);
+  const { width: w, height: h } = o;
+  const geom = createCropGeometry(w, h);
+  const anglePx = Math.sqrt(o.rotationWeight) * geom.cornerRadius;
+  let zoomSetting: ZoomSetting = o.zoom;
+  let radius = o.radius;
+  let fillFrames = 0;
+  const e = new Float64Array(4);
+  const pulledE = new Float64Array(4);
+  const rawS = new Float64Array(PATH_DIMS);
+  const pathS = new Float64Array(PATH_DIMS);
+
+  const frame = (index: number, p: Float64Array, po: number, q: Float64Array, qo: number, params: Float64Array, po4: number, z: number): PlannedFrame => {
+    const view = params.subarray(po4, po4 + 4);
+    const correction = correctionMatrixInto(new Float64Array(9), view, z, w, h);
+    const fill = !(cornerExcursionPx(geom, view[0] as number, view[1] as number, view[2] as number, view[3] as number, z) <= FILL_TOLERANCE_PX);
+    if (fill) fillFrames++;
+    return {
+      index,
+      correction,
+      zoom: z,
+      rawPath: [p[po + PATH_X] as number, p[po + PATH_Y] as number, p[po + PATH_ANGLE] as number],
+      smoothedPath: [q[qo + PATH_X] as number, q[qo + PATH_Y] as number, q[qo + PATH_ANGLE] as number],
+      fill,
+    };
+  };
+
+  // Whole clip known up front.
+  if (o.knownMotions !== null) {
+    const plan = planClip(o, o.knownMotions);
+    const n = o.knownMotions.length;
+    let next = 0;
+    return {
+      latencyFrames: 0,
+      maxLatencyFrames: 0,
+      get fillFrames() {
+        return fillFrames;
+      },
+      push() {},
+      pull() {
+        if (next >= n) return null;
+        const k = next++;
+        return frame(k, plan.rawFlat, k * PATH_DIMS, plan.path, k * PATH_DIMS, plan.params, k * 4, plan.zoom[k] as number);
+      },
+      finish() {},
+      setRadius() {},
+      setZoom() {},
+    };
+  }
+
+  // Streaming.
+  const smoother: PathSmoother = o.smoother === 'causal' ? new CausalSmoother(radius) : new GaussianSmoother(radius, o.lookahead);
+  const raw = new PathBuffer(2 * MAX_RADIUS + 4, true);
+  const traj = new CameraTrajectory(w, h, raw);
+  let zoomNow = 1;
+  const limits: { -readonly [K in keyof PullLimits]: PullLimits[K] } = { zoom: 1, maxShiftPx: o.maxShiftPx, maxAngleRad: o.maxAngleRad, anglePx, noFill: true };
+
+  return {
+    get latencyFrames() {
+      return smoother.lookahead;
+    },
+    maxLatencyFrames: o.smoother === 'causal' ? 0 : Math.min(MAX_RADIUS, o.lookahead),
+    get fillFrames() {
+      return fillFrames;
+    },
+    push(motion) {
+      const k = traj.push(motion);
+      smoother.push(raw.get(k, PATH_X), raw.get(k, PATH_Y), raw.get(k, PATH_ANGLE), raw.get(k, PATH_LOG_SCALE));
+    },
+    pull() {
+      const k = smoother.pull(pathS, 0);
+      if (k < 0) return null;
+      raw.read(k, rawS, 0);
+      correctionParamsInto(e, rawS, 0, pathS, 0);
+      const zs = zoomSetting;
+      let z = 1;
+      if (typeof zs === 'object') z = 1 + zs.percent / 100;
+      else if (zs === 'auto' || zs === 'adaptive') {
+        const need = Math.max(1, Math.min(o.maxZoom, neededZoom(geom, e, o.maxShiftPx, o.maxAngleRad)));
+        zoomNow = need > zoomNow ? Math.min(need, zoomNow + ZOOM_RATE_PER_FRAME) : Math.max(need, zoomNow - ZOOM_RATE_PER_FRAME);
+        z = zoomNow;
+      }
+      limits.zoom = z;
+      limits.noFill = zs !== 'none';
+      limits.anglePx = anglePx / Math.exp(rawS[PATH_LOG_SCALE] as number);
+      pullCorrectionInto(pulledE, geom, e[0] as number, e[1] as number, e[2] as number, e[3] as number, limits);
+      pathFromCorrectionInto(pathS, 0, rawS, 0, pulledE);
+      return frame(k, rawS, 0, pathS, 0, pulledE, 0, z);
+    },
+    finish() {
+      smoother.finish();
+    },
+    setRadius(r) {
+      radius = Math.max(0, Math.min(MAX_RADIUS, Math.round(r)));
+      smoother.setRadius(radius);
+    },
+    setZoom(z) {
+      zoomSetting = validateZoom(z);
+    },
+  };
+}
+
+/** What planCameraPath returns. */
+export interface CameraPathPlan {
+  /** One plan per motion, in order. */
+  readonly frames: readonly PlannedFrame[];
+  /** Mean zoom over the frames. */
+  readonly meanZoom: number;
+  /** Frames whose output shows fill. */
+  readonly fillFrames: number;
+}
+
+/** Plans a whole clip at once from its motions (motion[0] is frame 0's): the whole-clip planner, pulled to the end. */
+export function planCameraPath(motions: readonly Mat3[], options: Omit<PathPlannerOptions, 'knownMotions'>): CameraPathPlan {
+  const planner = createPathPlanner({ ...options, knownMotions: motions });
+  const frames: PlannedFrame[] = [];
+  let zsum = 0;
+  for (let f = planner.pull(); f !== null; f = planner.pull()) {
+    frames.push(f);
+    zsum += f.zoom;
+  }
+  return { frames, meanZoom: frames.length > 0 ? zsum / frames.length : 1, fillFrames: planner.fillFrames };
+}
