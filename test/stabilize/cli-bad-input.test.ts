@@ -1,0 +1,185 @@
+/**
+ * `steady stabilize` on bad input and bad options (issue 3, "Bad input and faults"): exit 2 with one line
+ * `steady: CODE: message` on stderr, no stack trace, nothing under the final output name, no temporary
+ * file and no ffmpeg process left. Each case runs in its own folder so that leftovers can be told apart.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MotionFileEncoder } from '../../src/track/motion-file.js';
+import { runCli } from '../support/cli.js';
+import { makeTempDir, removeTempDir } from '../support/ffmpeg-fixtures.js';
+import { makeShakyClip } from '../support/shaky-clip.js';
+
+let root = '';
+/** A good 160x90, 20-frame clip (FFV1), and the same clip as an MP4 with its index at the end. */
+let good = '';
+let goodMp4 = '';
+
+beforeAll(async () => {
+  root = await makeTempDir('steady-stab-bad-');
+  good = (await makeShakyClip(join(root, 'good.mkv'), { seed: 31, width: 160, height: 90, frames: 20 })).path;
+  goodMp4 = (await makeShakyClip(join(root, 'good.mp4'), { seed: 31, width: 160, height: 90, frames: 20, codec: 'libx264', crf: 10 })).path;
+}, 60_000);
+
+afterAll(async () => {
+  if (root) await removeTempDir(root);
+});
+
+interface Case {
+  readonly name: string;
+  /** Prepares the case folder; returns the arguments after `stabilize` (OUT stands for the output path). */
+  readonly setup: (dir: string) => Promise<string[]>;
+  /** The error code expected (a regular expression). */
+  readonly code: string;
+  /** Standard input for the command. */
+  readonly stdin?: (dir: string) => Promise<Buffer>;
+}
+
+async function copy(from: string, to: string): Promise<string> {
+  await writeFile(to, await readFile(from));
+  return to;
+}
+
+async function motionFile(path: string, width: number, height: number, frames: number): Promise<string> {
+  const enc = new MotionFileEncoder({ width, height, fps: 30 }, 'json');
+  const id = Float64Array.of(1, 0, 0, 0, 1, 0, 0, 0, 1);
+  let text = enc.begin();
+  for (let k = 0; k < frames; k++) text += enc.encodeFrame({ index: k, timeSec: k / 30, ok: true, cc: 1, motion: id, fromReference: id, referenceIndex: 0 });
+  await writeFile(path, text + enc.end());
+  return path;
+}
+
+const CASES: readonly Case[] = [
+  { name: 'missing input', code: 'E_INPUT_NOT_FOUND', setup: async (d) => [join(d, 'nothing-here.mp4'), '-o', 'OUT'] },
+  {
+    name: 'empty input',
+    code: 'E_INPUT_EMPTY',
+    setup: async (d) => {
+      await writeFile(join(d, 'empty.mp4'), '');
+      return [join(d, 'empty.mp4'), '-o', 'OUT'];
+    },
+  },
+  {
+    name: 'text file named .mp4',
+    code: 'E_NOT_VIDEO',
+    setup: async (d) => {
+      await writeFile(join(d, 'notes.mp4'), 'this is not a video\n'.repeat(50));
+      return [join(d, 'notes.mp4'), '-o', 'OUT'];
+    },
+  },
+  {
+    name: 'truncated MP4 (index at the end cut off)',
+    code: 'E_NOT_VIDEO',
+    setup: async (d) => {
+      const bytes = await readFile(goodMp4);
+      await writeFile(join(d, 'cut.mp4'), bytes.subarray(0, Math.floor(bytes.length / 2)));
+      return [join(d, 'cut.mp4'), '-o', 'OUT'];
+    },
+  },
+  {
+    name: 'truncated Matroska (frames cut off mid-file)',
+    // Any code: what matters is the exit status of bad input, one line and nothing left.
+    code: 'E_[A-Z_]+',
+    setup: async (d) => {
+      const bytes = await readFile(good);
+      await writeFile(join(d, 'cut.mkv'), bytes.subarray(0, Math.floor(bytes.length / 2)));
+      return [join(d, 'cut.mkv'), '-o', 'OUT'];
+    },
+  },
+  {
+    name: 'output is the input',
+    code: 'E_OUTPUT_IS_INPUT',
+    setup: async (d) => {
+      const f = await copy(good, join(d, 'clip.mkv'));
+      return [f, '-o', f, '--overwrite'];
+    },
+  },
+  {
+    name: 'output is the input by another spelling',
+    code: 'E_OUTPUT_IS_INPUT',
+    setup: async (d) => {
+      const f = await copy(good, join(d, 'clip.mkv'));
+      await mkdir(join(d, 'sub'));
+      return [f, '-o', join(d, 'sub', '..', 'clip.mkv'), '--overwrite'];
+    },
+  },
+  {
+    name: 'existing output without --overwrite',
+    code: 'E_OUTPUT_EXISTS',
+    setup: async (d) => {
+      await writeFile(join(d, 'taken.mp4'), 'keep me');
+      return [good, '-o', join(d, 'taken.mp4')];
+    },
+  },
+  { name: 'output folder does not exist', code: 'E_OUTPUT_UNWRITABLE', setup: async (d) => [good, '-o', join(d, 'no', 'such', 'folder', 'out.mp4')] },
+  {
+    name: 'output folder is a file',
+    code: 'E_OUTPUT_UNWRITABLE',
+    setup: async (d) => {
+      await writeFile(join(d, 'plain-file'), 'x');
+      return [good, '-o', join(d, 'plain-file', 'out.mp4')];
+    },
+  },
+  { name: 'negative smoothing radius', code: 'E_BAD_OPTION', setup: async () => [good, '-o', 'OUT', '--smoothing', '-3'] },
+  { name: 'unknown smoother', code: 'E_BAD_OPTION', setup: async () => [good, '-o', 'OUT', '--smoother', 'kalman'] },
+  { name: 'unknown zoom mode', code: 'E_BAD_OPTION', setup: async () => [good, '-o', 'OUT', '--zoom', 'lots'] },
+  { name: 'zoom percent out of range', code: 'E_BAD_OPTION', setup: async () => [good, '-o', 'OUT', '--zoom', '80'] },
+  { name: 'unknown reference mode', code: 'E_BAD_OPTION', setup: async () => [good, '-o', 'OUT', '--reference', 'last'] },
+  { name: 'unknown model', code: 'E_BAD_OPTION', setup: async () => [good, '-o', 'OUT', '--model', 'perspective'] },
+  { name: 'unknown border', code: 'E_BAD_OPTION', setup: async () => [good, '-o', 'OUT', '--border', 'wrap'] },
+  { name: 'unknown interpolation', code: 'E_BAD_OPTION', setup: async () => [good, '-o', 'OUT', '--interpolation', 'lanczos'] },
+  { name: 'negative max shift', code: 'E_BAD_OPTION', setup: async () => [good, '-o', 'OUT', '--max-shift', '-1'] },
+  { name: 'negative max angle', code: 'E_BAD_OPTION', setup: async () => [good, '-o', 'OUT', '--max-angle', '-2'] },
+  { name: 'analysis width too small', code: 'E_BAD_OPTION', setup: async () => [good, '-o', 'OUT', '--analysis-width', '10'] },
+  { name: 'crf out of range', code: 'E_BAD_OPTION', setup: async () => [good, '-o', 'OUT', '--crf', '99'] },
+  { name: 'negative threads', code: 'E_BAD_OPTION', setup: async () => [good, '-o', 'OUT', '--threads', '-1'] },
+  { name: 'zero frame rate', code: 'E_BAD_OPTION', setup: async () => [good, '-o', 'OUT', '--framerate', '0'] },
+  { name: 'negative start', code: 'E_BAD_OPTION', setup: async () => [good, '-o', 'OUT', '--start', '-1'] },
+  { name: 'zero duration', code: 'E_BAD_OPTION', setup: async () => [good, '-o', 'OUT', '--duration', '0'] },
+  { name: 'not a number', code: 'E_BAD_OPTION', setup: async () => [good, '-o', 'OUT', '--smoothing', 'ten'] },
+  { name: 'unknown flag', code: 'E_UNKNOWN_OPTION', setup: async () => [good, '-o', 'OUT', '--stabilise-harder'] },
+  { name: 'no output given', code: 'E_USAGE', setup: async () => [good] },
+  { name: 'start past the end of the clip', code: 'E_NO_FRAMES', setup: async () => [good, '-o', 'OUT', '--start', '60'] },
+  { name: 'missing motion file', code: 'E_INPUT_NOT_FOUND', setup: async (d) => [good, '-o', 'OUT', '--transforms-in', join(d, 'none.json')] },
+  {
+    name: 'motion file for another frame size',
+    code: 'E_MOTION_FILE_SIZE',
+    setup: async (d) => [good, '-o', 'OUT', '--transforms-in', await motionFile(join(d, 'm.json'), 320, 180, 20)],
+  },
+  {
+    name: 'motion file shorter than the clip',
+    code: 'E_MOTION_FILE_FRAMES',
+    setup: async (d) => [good, '-o', 'OUT', '--transforms-in', await motionFile(join(d, 'm.json'), 160, 90, 5)],
+  },
+  {
+    name: 'two-pass from standard input',
+    code: 'E_BAD_OPTION',
+    setup: async () => ['-', '-o', 'OUT', '--smoother', 'two-pass'],
+    stdin: async () => readFile(good),
+  },
+];
+
+describe('steady stabilize refuses bad input with exit 2 and one line', () => {
+  for (const c of CASES) {
+    it.concurrent(`${c.name}: ${c.code.includes('[') ? 'one error line' : c.code}`, async () => {
+      const d = join(root, c.name.replace(/[^a-z0-9]+/gi, '-'));
+      await mkdir(d, { recursive: true });
+      const out = join(d, 'out.mp4');
+      const args = (await c.setup(d)).map((a) => (a === 'OUT' ? out : a));
+      const before = new Set(await readdir(d));
+      const r = await runCli(['stabilize', ...args], c.stdin ? { input: await c.stdin(d) } : {});
+      expect(r.stderr).toMatch(new RegExp(`^steady: ${c.code}: \\S[^\\n]*\\n$`));
+      expect(r.code).toBe(2);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+      expect(r.stdout).toBe('');
+      expect(existsSync(out)).toBe(false);
+      // Nothing new in the folder (no temporary output, no motion file), and the existing files untouched.
+      expect((await readdir(d)).filter((n) => !before.has(n))).toEqual([]);
+      if (c.name.startsWith('existing output')) expect(await readFile(join(d, 'taken.mp4'), 'utf8')).toBe('keep me');
+      expect(spawnSync('pgrep', ['-af', `${d}/`], { encoding: 'utf8' }).stdout.trim()).toBe('');
+    });
+  }
+});
