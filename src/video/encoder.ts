@@ -295,6 +295,18 @@ export async function openEncoder(output: string, options: EncoderOptions): Prom
   const child: ChildProcess = spawnTracked(ffmpeg, args, { stdio: ['pipe', stdoutSink === null ? 'ignore' : 'pipe', 'pipe'] });
   child.stderr?.on('data', (c: Buffer) => stderr.push(c));
   if (stdoutSink !== null && child.stdout !== null) child.stdout.pipe(stdoutSink, { end: false });
+  // Standard output that cannot be written (a full disk behind `> file`, a closed terminal) unpipes
+  // ffmpeg's output: ffmpeg would then block on its full pipe forever. Stop it and say why instead.
+  let sinkError: Error | null = null;
+  const onSinkError = (e: Error): void => {
+    sinkError ??= e;
+    child.stdout?.resume();
+    child.kill('SIGKILL');
+  };
+  stdoutSink?.on('error', onSinkError);
+  const detachSink = (): void => {
+    stdoutSink?.removeListener('error', onSinkError);
+  };
   const stdin = child.stdin as Writable;
   let stdinError: Error | null = null;
   stdin.on('error', (e: Error) => {
@@ -318,6 +330,9 @@ export async function openEncoder(output: string, options: EncoderOptions): Prom
     if (spawnError !== null) {
       return new RuntimeError('E_FFMPEG_NOT_FOUND', `could not run ffmpeg at ${JSON.stringify(ffmpeg)} (${(spawnError as Error).message}); set FFMPEG_PATH to a working ffmpeg`, { cause: spawnError });
     }
+    if (sinkError !== null) {
+      return new RuntimeError('E_OUTPUT_WRITE', `Cannot write the video to standard output after ${framesWritten} frames: ${(sinkError as Error).message}`, { cause: sinkError });
+    }
     const tail = stderrReason(stderr.toString());
     return new RuntimeError('E_ENCODE_FAILED', `Encoding ${describe()} failed after ${framesWritten} frames: ${what}${tail ? `; ffmpeg said: ${tail}` : ''}`);
   };
@@ -328,6 +343,7 @@ export async function openEncoder(output: string, options: EncoderOptions): Prom
     options.signal?.removeEventListener('abort', onAbort);
     await killAndWait(child);
     if (stdoutSink !== null && child.stdout !== null) child.stdout.unpipe(stdoutSink);
+    detachSink();
     await temp?.discard();
   };
   const onAbort = (): void => {
@@ -380,6 +396,7 @@ export async function openEncoder(output: string, options: EncoderOptions): Prom
     if (code !== 0) {
       const err = await failure(signal !== null ? `ffmpeg was killed by ${signal}` : `ffmpeg exited with code ${code}`);
       state = 'done';
+      detachSink();
       await temp?.discard();
       throw err;
     }
@@ -389,6 +406,11 @@ export async function openEncoder(output: string, options: EncoderOptions): Prom
         else child.stdout?.once('end', () => resolve());
       });
       child.stdout.unpipe(stdoutSink);
+      detachSink();
+      if (sinkError !== null) {
+        state = 'done';
+        throw await failure('standard output could not be written');
+      }
     }
     let storedRotation: Rotation = rotationDeg !== 0 && (rotationInEncode || rotationByRemux) ? rotationDeg : 0;
     try {
