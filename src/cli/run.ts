@@ -5,7 +5,7 @@
  * 130/143 after SIGINT/SIGTERM.
  */
 import { readFileSync } from 'node:fs';
-import { EXIT, SteadyError, UsageError } from '../errors.js';
+import { EXIT, RuntimeError, SteadyError, UsageError } from '../errors.js';
 import { formatHelp, parseArgs } from './args.js';
 import type { Command, CommandContext } from './command.js';
 
@@ -75,17 +75,42 @@ export async function main(argv: readonly string[], ctx: CommandContext): Promis
       return EXIT.ok;
     }
     const args = parseArgs(command.spec, rest);
-    return await command.run(args, ctx);
+    // A result that cannot be written (stdout redirected to a full disk) must not exit 0. Writes to a
+    // file or pipe report their failure as an 'error' event a tick later; a closed pipe (EPIPE) is the
+    // reader's choice, not a failure (main.ts exits 0 on it).
+    let stdoutError: Error | null = null;
+    const onStdoutError = (e: NodeJS.ErrnoException): void => {
+      if (e.code !== 'EPIPE') stdoutError ??= e;
+    };
+    ctx.stdout.on('error', onStdoutError);
+    try {
+      const code = await command.run(args, ctx);
+      await new Promise((resolve) => setImmediate(resolve));
+      if (stdoutError !== null) {
+        throw new RuntimeError('E_OUTPUT_WRITE', `Cannot write standard output: ${(stdoutError as Error).message}`, { cause: stdoutError });
+      }
+      return code;
+    } finally {
+      ctx.stdout.removeListener('error', onStdoutError);
+    }
   } catch (err) {
     return reportError(err, ctx);
   }
 }
+
+/** System errors that mean an output could not be written (the disk, not steady, is at fault). */
+const OUTPUT_ERRNOS = new Set(['ENOSPC', 'EDQUOT', 'EFBIG', 'EROFS', 'EIO']);
 
 /** Prints an error as one line and returns its exit code. Unexpected errors are bugs: exit 1, still one line. */
 export function reportError(err: unknown, ctx: Pick<CommandContext, 'stderr' | 'signal'>): number {
   if (err instanceof SteadyError) {
     ctx.stderr.write(`steady: ${err.code}: ${err.message.replace(/\s*\n\s*/g, ' | ')}\n`);
     return err.exitCode;
+  }
+  const errno = (err as NodeJS.ErrnoException | null)?.code;
+  if (err instanceof Error && typeof errno === 'string' && OUTPUT_ERRNOS.has(errno)) {
+    ctx.stderr.write(`steady: E_OUTPUT_WRITE: ${err.message.replace(/\s*\n\s*/g, ' | ')}\n`);
+    return EXIT.runtime;
   }
   if (ctx.signal.aborted) {
     const sig = ctx.signal.reason === 'SIGTERM' ? 'SIGTERM' : 'SIGINT';
