@@ -11,7 +11,7 @@ import { existsSync, realpathSync } from 'node:fs';
 import { open as openFile, readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { InputError, InterruptedError } from '../errors.js';
+import { InputError, InterruptedError, RuntimeError } from '../errors.js';
 import type { Mat3 } from '../motion/mat3.js';
 import { downscaleYInto } from '../video/analysis.js';
 import { type Decoder, type DecoderOptions, openDecoder } from '../video/decoder.js';
@@ -92,10 +92,11 @@ function checkOutputs(o: StabilizeFileOptions): void {
     if (o.input !== '-' && samePath(o.input, p)) {
       throw new InputError('E_OUTPUT_IS_INPUT', `Output ${JSON.stringify(p)} is the input file; choose another output path`);
     }
+    // First: a folder or a read-only place cannot be written, --overwrite or not.
+    checkOutputWritable(p);
     if (!o.overwrite && existsSync(p)) {
       throw new InputError('E_OUTPUT_EXISTS', `Output ${JSON.stringify(p)} exists; pass --overwrite to replace it`);
     }
-    checkOutputWritable(p);
   }
 }
 
@@ -247,9 +248,11 @@ export async function stabilizeFile(o: StabilizeFileOptions): Promise<StabilizeS
       for (let s = stabilizer.pull(); s !== null; s = stabilizer.pull()) await emit(s);
     }
     if (interrupted && !o.keepPartial) throw interrupted;
+    // The motion file is completed first: if that fails, no video is left under its final name either.
+    if (motionOut) await motionOut.close();
     const result = await encoder.finish();
     if (compare) await compare.finish();
-    if (motionOut) await motionOut.commit();
+    if (motionOut) await motionOut.rename();
     if (interrupted) throw Object.assign(interrupted, { partialOutput: o.output });
     const seconds = (performance.now() - started) / 1000;
     return {
@@ -314,23 +317,50 @@ function sideBySideInto(out: Uint8Array, s: StabilizedFrame): Uint8Array {
 async function openMotionWriter(path: string, width: number, height: number, fps: number) {
   const temp = createTempOutput(path);
   const enc = new MotionFileEncoder({ width, height, fps }, motionFormatFromPath(path), { stabilization: true });
-  const fh = await openFile(temp.tempPath, 'w');
+  // A write that fails (a full disk, a removed folder) is a runtime failure that names the file.
+  const failed = (err: unknown): RuntimeError =>
+    new RuntimeError('E_OUTPUT_WRITE', `Cannot write the motion file ${JSON.stringify(path)}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  let fh: Awaited<ReturnType<typeof openFile>> | null = null;
   let closed = false;
-  await fh.write(enc.begin());
+  const discard = async () => {
+    if (!closed) await fh?.close().catch(() => {});
+    closed = true;
+    await temp.discard();
+  };
+  try {
+    fh = await openFile(temp.tempPath, 'w');
+    await fh.write(enc.begin());
+  } catch (err) {
+    await discard();
+    throw failed(err);
+  }
+  const file = fh;
   return {
     async write(m: FrameMotion) {
-      await fh.write(enc.encodeFrame(m));
+      await file.write(enc.encodeFrame(m)).catch((err: unknown) => {
+        throw failed(err);
+      });
     },
-    async commit() {
-      await fh.write(enc.end());
-      await fh.close();
-      closed = true;
-      await temp.commit();
+    /** Ends and closes the file (still under its temporary name). */
+    async close() {
+      try {
+        await file.write(enc.end());
+        await file.close();
+        closed = true;
+      } catch (err) {
+        await discard();
+        throw failed(err);
+      }
     },
-    async discard() {
-      if (!closed) await fh.close();
-      closed = true;
-      await temp.discard();
+    /** Renames the closed file to its final name. */
+    async rename() {
+      try {
+        await temp.commit();
+      } catch (err) {
+        await discard();
+        throw failed(err);
+      }
     },
+    discard,
   };
 }
