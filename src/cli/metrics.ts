@@ -289,12 +289,8 @@ async function run(args: ParsedArgs, ctx: CommandContext): Promise<number> {
       `--original ${JSON.stringify(original)} is ${oprobe.displayWidth}x${oprobe.displayHeight} but ${JSON.stringify(video)} is ${width}x${height}; cropping and distortion compare frames of the same size`,
     );
   }
-  if (oprobe !== null && probe.frameCount !== null && oprobe.frameCount !== null && probe.frameCount !== oprobe.frameCount) {
-    throw new InputError(
-      'E_ORIGINAL_MISMATCH',
-      `--original ${JSON.stringify(original)} has ${oprobe.frameCount} frames but ${JSON.stringify(video)} has ${probe.frameCount}; give the input this video was made from`,
-    );
-  }
+  // Lengths are compared frame by frame while decoding, not from the containers' counts: those can be
+  // wrong (a header or packet count that includes packets which do not decode to frames).
   if (width < MIN_SIDE_PX || height < MIN_SIDE_PX) {
     throw new InputError('E_VIDEO_TOO_SMALL', `${JSON.stringify(video)} is ${width}x${height}; steady needs frames of at least ${MIN_SIDE_PX}x${MIN_SIDE_PX} pixels`);
   }
@@ -316,7 +312,7 @@ async function run(args: ParsedArgs, ctx: CommandContext): Promise<number> {
         const longer = o.done ? original : video;
         throw new InputError(
           'E_ORIGINAL_MISMATCH',
-          `${JSON.stringify(longer)} has more frames than ${JSON.stringify(o.done ? video : original)} (${frames}); --original must be the input this video was made from, with the same number of frames`,
+          `${JSON.stringify(longer)} has more frames than ${JSON.stringify(o.done ? video : original)} (which ends after ${frames}); --original must be the input this video was made from, with the same number of frames`,
         );
       }
       if (o.done) break;
