@@ -371,6 +371,7 @@ export function createPathPlanner(options: PathPlannerOptions): PathPlanner {
   const raw = new PathBuffer(2 * MAX_RADIUS + 4, true);
   const traj = new CameraTrajectory(w, h, raw);
   let zoomNow = 1;
+  let pulled = 0;
   const limits: { -readonly [K in keyof PullLimits]: PullLimits[K] } = { zoom: 1, maxShiftPx: o.maxShiftPx, maxAngleRad: o.maxAngleRad, anglePx, noFill: true };
 
   return {
@@ -382,12 +383,15 @@ export function createPathPlanner(options: PathPlannerOptions): PathPlanner {
       return fillFrames;
     },
     push(motion) {
+      // The raw ring must still hold every frame not pulled yet: grow it if pulls fall behind.
+      if (raw.length + 1 - pulled > raw.capacity) raw.resizeRing(2 * raw.capacity);
       const k = traj.push(motion);
       smoother.push(raw.get(k, PATH_X), raw.get(k, PATH_Y), raw.get(k, PATH_ANGLE), raw.get(k, PATH_LOG_SCALE));
     },
     pull() {
       const k = smoother.pull(pathS, 0);
       if (k < 0) return null;
+      pulled = k + 1;
       raw.read(k, rawS, 0);
       correctionParamsInto(e, rawS, 0, pathS, 0);
       const zs = zoomSetting;

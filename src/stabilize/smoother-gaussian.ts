@@ -15,7 +15,7 @@
  * a box (the limit of a wide sigma) has side lobes that pass part of the faster shake.
  *
  * Cost per frame: 5 sums over the window for each of the 4 path numbers. Memory: a ring of the newest
- * 2 radius + 2 raw samples.
+ * 2 radius + 2 raw samples (it grows if pulls fall behind pushes).
  */
 import { PATH_DIMS, PathBuffer } from './trajectory.js';
 import type { PathSmoother } from './smoother.js';
@@ -106,6 +106,8 @@ export class GaussianSmoother implements PathSmoother {
   }
 
   push(x: number, y: number, angleRad: number, logScale: number): void {
+    // The ring must hold the window of the oldest frame not pulled yet: grow it if pulls fall behind.
+    if (this.raw.length + 1 - (this.next - this.radius) > this.raw.capacity) this.raw.resizeRing(2 * this.raw.capacity);
     this.raw.push(x, y, angleRad, logScale);
   }
 

@@ -351,3 +351,18 @@ describe('options are validated at the edge', () => {
     });
   }
 });
+
+describe('a consumer that falls behind', () => {
+  it('pushing a whole clip (longer than the rings) before pulling gives the same plans as pulling after every push', () => {
+    const long = makeShake({ seed: 4, frames: 700 });
+    const opts = { ...base(long), zoom: 'adaptive' as const };
+    const a = stream(opts, long.motions).frames;
+    const p = createPathPlanner(opts);
+    for (const m of long.motions) p.push(m);
+    p.finish();
+    const b: PlannedFrame[] = [];
+    for (let f = p.pull(); f !== null; f = p.pull()) b.push(f);
+    expect(b.length).toBe(a.length);
+    for (let k = 0; k < a.length; k++) for (let i = 0; i < 9; i++) expect(b[k]?.correction[i]).toBe(a[k]?.correction[i]);
+  });
+});

@@ -184,3 +184,18 @@ describe('every smoother removes most of a known shake (no crop constraint)', ()
     });
   }
 });
+
+describe('buffers follow a consumer that falls behind', () => {
+  it('gaussian: 500 pushes before the first pull still give the whole-clip result', () => {
+    const { samples, raw, n } = shakeSamples(8);
+    const s = new GaussianSmoother(15);
+    for (const v of samples) s.push(v[0] as number, v[1] as number, v[2] as number, v[3] as number);
+    s.finish();
+    const whole = gaussianSmoothPathInto(new Float64Array(n * 4), raw, n, 15);
+    const tmp = new Float64Array(4);
+    for (let k = 0; k < n; k++) {
+      expect(s.pull(tmp)).toBe(k);
+      for (let c = 0; c < 4; c++) expect(Math.abs((tmp[c] as number) - (whole[k * 4 + c] as number))).toBeLessThan(TOL_PX);
+    }
+  });
+});
