@@ -209,8 +209,10 @@ export async function stabilizeFile(o: StabilizeFileOptions): Promise<StabilizeS
   try {
     encoder = await openEncoder(o.output, { width, height, rotationDeg: probe.rotationDeg, ...encoderCommon, ...audio });
     if (o.compare) {
-      compare = await openEncoder(o.compare, { width: 2 * width, height, rotationDeg: probe.rotationDeg, ...encoderCommon, ...audio });
-      compareBuf = new Uint8Array(2 * width * height + 2 * (2 * Math.ceil(width / 2)) * Math.ceil(height / 2));
+      // Each half is padded to an even width so that both halves' chroma columns line up (see sideBySideInto).
+      const half = 2 * Math.ceil(width / 2);
+      compare = await openEncoder(o.compare, { width: 2 * half, height, rotationDeg: probe.rotationDeg, ...encoderCommon, ...audio });
+      compareBuf = new Uint8Array(2 * half * height + 2 * half * Math.ceil(height / 2));
     }
     const emit = async (s: StabilizedFrame) => {
       await (encoder as Encoder).write(s.output);
@@ -287,17 +289,26 @@ function estimateFrames(probe: VideoProbe, o: StabilizeFileOptions): number | nu
   return o.durationSec !== undefined ? Math.min(left, Math.round(o.durationSec * probe.fps)) : left;
 }
 
-/** Copies input (left) and output (right) planes into one double-width yuv420p frame. */
+/**
+ * Copies input (left) and output (right) planes into one yuv420p frame of width 2 * ceil(w/2) * 2. An odd
+ * width is padded by one column (the last one repeated) in each half: a chroma sample covers two luma
+ * columns, so with w odd the right half would start in the middle of a chroma sample.
+ */
 function sideBySideInto(out: Uint8Array, s: StabilizedFrame): Uint8Array {
   const { width: w, height: h } = s.input;
   const cw = Math.ceil(w / 2);
   const ch = Math.ceil(h / 2);
-  const ow = 2 * w;
+  const half = 2 * cw;
+  const ow = 2 * half;
   const ocw = 2 * cw;
   let o = 0;
   for (let y = 0; y < h; y++) {
     out.set(s.input.y.subarray(y * w, y * w + w), o);
-    out.set(s.output.y.subarray(y * w, y * w + w), o + w);
+    out.set(s.output.y.subarray(y * w, y * w + w), o + half);
+    if (half > w) {
+      out[o + w] = s.input.y[y * w + w - 1] as number;
+      out[o + half + w] = s.output.y[y * w + w - 1] as number;
+    }
     o += ow;
   }
   for (const [a, b] of [

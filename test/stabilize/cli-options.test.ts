@@ -573,6 +573,31 @@ describe('steady stabilize options', () => {
     expect(mismatches).toBe(0);
   });
 
+  it.concurrent('--compare on an odd width: each half padded to an even width by repeating its last column (lossless)', async () => {
+    const ow = 161;
+    const oh = 91;
+    const odd = await makeShakyClip(join(dir, 'odd.mkv'), { seed: 161, width: ow, height: oh, frames: 10, fps: FPS });
+    const side = join(dir, 'side-odd.mkv');
+    const r = await stabilize('compare-odd', ['--codec', 'ffv1', '--compare', side], { source: odd.path, ext: '.mkv' });
+    const [s, i, o] = await Promise.all([readYuvFrames(side), readYuvFrames(odd.path), readYuvFrames(r.out)]);
+    expect([i.width, i.height]).toEqual([ow, oh]);
+    expect([s.width, s.height, s.frames.length]).toEqual([2 * (ow + 1), oh, 10]);
+    let mismatches = 0;
+    for (let k = 0; k < 10; k++) {
+      const sy = s.frames[k]?.y as Uint8Array;
+      const iy = i.frames[k]?.y as Uint8Array;
+      const oy = o.frames[k]?.y as Uint8Array;
+      for (let y = 0; y < oh; y++) {
+        for (let x = 0; x <= ow; x++) {
+          const sx = Math.min(x, ow - 1);
+          if (sy[y * s.width + x] !== iy[y * ow + sx]) mismatches++;
+          if (sy[y * s.width + ow + 1 + x] !== oy[y * ow + sx]) mismatches++;
+        }
+      }
+    }
+    expect(mismatches).toBe(0);
+  });
+
   it.concurrent('--quiet prints nothing; --json prints one JSON line; the default prints one summary line', async () => {
     const [q, j, d] = await Promise.all([
       runCli(['stabilize', clip.path, '-o', join(dir, 'quiet.mp4'), '--quiet']),
