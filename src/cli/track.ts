@@ -10,6 +10,7 @@
  */
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { resolve } from 'node:path';
+import { finished } from 'node:stream/promises';
 import { InputError, RuntimeError, SteadyError, UsageError } from '../errors.js';
 import { createGrayImage, grayFromBytesInto } from '../image/gray-image.js';
 import { resizeMatrixInto } from '../image/resize.js';
@@ -90,28 +91,23 @@ export interface TrackSummary {
   readonly trf: string | null;
 }
 
-/** Writes text chunks to a file stream, waiting on 'drain' (backpressure). */
+/**
+ * Writes a text chunk and waits until the stream took it (its write callback): that is the backpressure,
+ * and a write that fails (a full disk) rejects here even when the stream failed earlier, instead of
+ * waiting for a 'drain' that never comes.
+ */
 async function writeChunk(stream: NodeJS.WritableStream, text: string): Promise<void> {
   if (text === '') return;
-  if (!stream.write(text)) await new Promise<void>((res, rej) => {
-    const onDrain = () => {
-      stream.off('error', onError);
-      res();
-    };
-    const onError = (e: Error) => {
-      stream.off('drain', onDrain);
-      rej(e);
-    };
-    stream.once('drain', onDrain);
-    stream.once('error', onError);
+  await new Promise<void>((res, rej) => {
+    stream.write(text, (err?: Error | null) => (err ? rej(err) : res()));
   });
 }
 
 async function closeStream(stream: WriteStream): Promise<void> {
-  await new Promise<void>((res, rej) => {
-    stream.once('error', rej);
-    stream.end(() => res());
-  });
+  if (stream.errored) throw stream.errored;
+  stream.end();
+  // Resolves when the file is complete and closed; rejects with the write error otherwise.
+  await finished(stream);
 }
 
 function sameFile(a: string, b: string): boolean {
