@@ -8,10 +8,12 @@
  * images of one camera stay comparable whatever ffmpeg version reads them. Sources deeper than 8 bits
  * are reduced to 8 bits (gray levels stay 0..255).
  *
- * Writing feeds raw gray or RGB24 samples to ffmpeg, picks the encoder from the extension, writes a
- * temporary file beside the target and renames it when complete.
+ * Writing feeds raw gray or RGB24 samples to ffmpeg, picks the encoder from the extension, takes the
+ * encoded image back from ffmpeg's stdout, writes it to a temporary file beside the target and renames it
+ * when complete.
  */
 import { closeSync, openSync, readSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { InputError, RuntimeError } from '../errors.js';
 import { createGrayImage, type GrayImage, grayToBytesInto } from '../image/gray-image.js';
 import { resolveFfmpeg } from './binaries.js';
@@ -190,7 +192,8 @@ function isRgb(image: GrayImage | RgbImage): image is RgbImage {
  * extension (png, jpg/jpeg, bmp, pgm, ppm/pnm, tif/tiff, webp, gif). PNG, BMP, PGM, PPM, TIFF and
  * lossless WebP keep the samples exactly. Written under a temporary name, renamed when complete.
  * @throws InputError E_OUTPUT_UNWRITABLE (directory missing or read-only), E_OUTPUT_FORMAT (unknown
- *   extension); RuntimeError E_ENCODE_FAILED with ffmpeg's stderr.
+ *   extension); RuntimeError E_ENCODE_FAILED with ffmpeg's stderr, E_OUTPUT_WRITE when the file cannot be
+ *   written (a full disk).
  */
 export async function writeImage(path: string, image: GrayImage | RgbImage, options: WriteImageOptions = {}): Promise<void> {
   const ext = /\.([^./\\]+)$/.exec(path)?.[1]?.toLowerCase() ?? '';
@@ -218,7 +221,9 @@ export async function writeImage(path: string, image: GrayImage | RgbImage, opti
   const args = [
     '-hide_banner', '-loglevel', 'error', '-y',
     '-f', 'rawvideo', '-pix_fmt', pixFmt, '-s', `${width}x${height}`, '-i', 'pipe:0',
-    '-frames:v', '1', ...encoder, ...storedFmt, ...quality, '-f', 'image2', '-update', '1', temp.tempPath,
+    // The encoded image comes back on stdout and is written here: ffmpeg's image muxer does not report a
+    // failed write (a full disk left an empty file and exit 0), Node's writeFile does.
+    '-frames:v', '1', ...encoder, ...storedFmt, ...quality, '-f', 'image2pipe', 'pipe:1',
   ];
   const r = await runCapture(ffmpeg, args, { input: bytes });
   if (r.spawnError !== undefined || r.code !== 0) {
@@ -228,5 +233,15 @@ export async function writeImage(path: string, image: GrayImage | RgbImage, opti
     }
     throw new RuntimeError('E_ENCODE_FAILED', `Writing ${JSON.stringify(path)} failed (ffmpeg exited with code ${r.code}): ${r.stderr || 'no message'}`);
   }
-  await temp.commit();
+  if (r.stdout.length === 0) {
+    await temp.discard();
+    throw new RuntimeError('E_ENCODE_FAILED', `Writing ${JSON.stringify(path)} failed: ffmpeg produced no image${r.stderr ? ` (${r.stderr})` : ''}`);
+  }
+  try {
+    await writeFile(temp.tempPath, r.stdout);
+    await temp.commit();
+  } catch (cause) {
+    await temp.discard();
+    throw new RuntimeError('E_OUTPUT_WRITE', `Cannot write ${JSON.stringify(path)}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+  }
 }
