@@ -245,11 +245,14 @@ export async function stabilizeFile(o: StabilizeFileOptions): Promise<StabilizeS
       const from = o.startSec !== undefined ? ` from ${o.startSec} s (the input lasts ${probe.durationSec === null ? 'an unknown time' : `${probe.durationSec.toFixed(3)} s`})` : '';
       throw new InputError('E_NO_FRAMES', `No video frames to stabilize in ${JSON.stringify(o.input)}${from}; check --start and --duration`);
     }
-    if (!interrupted) {
+    if (!interrupted || o.keepPartial) {
+      // With --keep-partial the frames still held for the look-ahead are finished too: every frame
+      // decoded before the signal is in the kept file.
       stabilizer.finish();
       for (let s = stabilizer.pull(); s !== null; s = stabilizer.pull()) await emit(s);
     }
-    if (interrupted && !o.keepPartial) throw interrupted;
+    // Interrupted before any frame was done: an empty file is not a playable prefix, keep nothing.
+    if (interrupted && (!o.keepPartial || frames === 0)) throw interrupted;
     // The motion file is completed first: if that fails, no video is left under its final name either.
     if (motionOut) await motionOut.close();
     const result = await encoder.finish();
@@ -270,7 +273,8 @@ export async function stabilizeFile(o: StabilizeFileOptions): Promise<StabilizeS
       partial: false,
     };
   } catch (err) {
-    if (!(err instanceof InterruptedError && o.keepPartial)) {
+    // Only a partial file that was completed (partialOutput set) stays; anything else is removed.
+    if (!(err instanceof InterruptedError && (err as { partialOutput?: string }).partialOutput !== undefined)) {
       await encoder?.abort();
       await compare?.abort();
       await motionOut?.discard();
