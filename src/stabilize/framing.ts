@@ -14,10 +14,12 @@
  *   'none'      z = 1 and no pull: a stabilized frame shows fill wherever the correction uncovers it
  *               (reported per frame); at zoom 1 the only fill-free correction is none at all.
  *   <percent>   z = 1 + percent / 100 (as vid.stab's zoom), the path pulled so that no frame shows fill.
- *   'adaptive'  per-frame zoom that follows the zoom the target path needs, rate-limited (at most
- *               ZOOM_RATE_PER_FRAME up or down per frame) and at most maxZoom; the pull covers the rest.
- *               Streaming, it rises when the need arrives; with the whole clip known (motions up front) it
- *               rises ahead of the need (a tent of slope ZOOM_RATE_PER_FRAME under every frame's need).
+ *   'adaptive'  per-frame zoom that follows the zoom the target path needs, rate-limited (rising at most
+ *               ZOOM_RATE_PER_FRAME and falling at most ZOOM_RELEASE_PER_FRAME per frame, so it holds near
+ *               the recent peak need) and at most maxZoom; the pull covers the rest. Streaming, it rises
+ *               when the need arrives; with the whole clip known (motions up front) it rises ahead of the
+ *               need (under every frame's need, a ramp of slope ZOOM_RATE_PER_FRAME before and
+ *               ZOOM_RELEASE_PER_FRAME after it).
  *   'auto'      one static zoom for the clip (needs every motion up front): the zoom budget is the
  *               root-mean-square of the zoom the target path needs over the clip (1 + RMS of z_need - 1,
  *               within maxZoom): frames that need more than the typical frame are pulled toward the raw
@@ -61,10 +63,15 @@ export const DEFAULT_MAX_ZOOM = 1.15;
  * 0.25 deg of roll; 0.1 sits between the first two.
  */
 export const DEFAULT_ROTATION_WEIGHT = 0.1;
-/** 'adaptive': most change of the zoom per frame (0.002 = 0.2 % of the frame per frame, 6 % per second at 30 fps). */
+/** 'adaptive': most rise of the zoom per frame (0.002 = 0.2 % of the frame per frame, 6 % per second at 30 fps). */
 export const ZOOM_RATE_PER_FRAME = 0.002;
+/**
+ * 'adaptive': most fall of the zoom per frame. Slower than the rise: the zoom holds near the recent peak
+ * need instead of dropping between the peaks of a shake, which would let the pull follow the shake.
+ */
+export const ZOOM_RELEASE_PER_FRAME = 0.0005;
 
-/** Options of a path planner. Anything the seeded PlannerSettings holds is accepted as is. */
+/** Options of a path planner (the settings object of path-planner.ts, PlannerSettings, is accepted as it is). */
 export interface PathPlannerOptions {
   /** Frame width, pixels (>= 2). */
   readonly width: number;
@@ -269,7 +276,7 @@ function planClip(o: Resolved, motions: readonly Mat3[]): ClipPlan {
     // Tent dilation: z_k = max_j (need_j - rate |j - k|), in two linear passes; then the cap.
     let run = 1;
     for (let k = 0; k < n; k++) {
-      run = Math.max(Math.min(need[k] as number, o.maxZoom), run - ZOOM_RATE_PER_FRAME, 1);
+      run = Math.max(Math.min(need[k] as number, o.maxZoom), run - ZOOM_RELEASE_PER_FRAME, 1);
       zoom[k] = run;
     }
     run = 1;
@@ -399,7 +406,7 @@ export function createPathPlanner(options: PathPlannerOptions): PathPlanner {
       if (typeof zs === 'object') z = 1 + zs.percent / 100;
       else if (zs === 'auto' || zs === 'adaptive') {
         const need = Math.max(1, Math.min(o.maxZoom, neededZoom(geom, e, o.maxShiftPx, o.maxAngleRad)));
-        zoomNow = need > zoomNow ? Math.min(need, zoomNow + ZOOM_RATE_PER_FRAME) : Math.max(need, zoomNow - ZOOM_RATE_PER_FRAME);
+        zoomNow = need > zoomNow ? Math.min(need, zoomNow + ZOOM_RATE_PER_FRAME) : Math.max(need, zoomNow - ZOOM_RELEASE_PER_FRAME);
         z = zoomNow;
       }
       limits.zoom = z;

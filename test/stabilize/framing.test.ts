@@ -8,6 +8,7 @@ import {
   type PlannedFrame,
   planCameraPath,
   ZOOM_RATE_PER_FRAME,
+  ZOOM_RELEASE_PER_FRAME,
 } from '../../src/stabilize/framing.js';
 import { poseMatrixInto } from '../../src/stabilize/trajectory.js';
 import { hfJitter } from '../support/jitter.js';
@@ -314,14 +315,18 @@ describe('adaptive zoom', () => {
     ['whole clip', true],
     ['streaming', false],
   ] as const) {
-    it(`${name}: changes by at most ${ZOOM_RATE_PER_FRAME} per frame and stays within [1, maxZoom]`, () => {
+    it(`${name}: rises by at most ${ZOOM_RATE_PER_FRAME} and falls by at most ${ZOOM_RELEASE_PER_FRAME} per frame, within [1, maxZoom]`, () => {
       const opts: PathPlannerOptions = { ...base(SHAKE), zoom: 'adaptive' };
       const frames = whole ? planCameraPath(SHAKE.motions, opts).frames : stream(opts, SHAKE.motions).frames;
       for (let k = 0; k < frames.length; k++) {
         const z = frames[k]?.zoom as number;
         expect(z).toBeGreaterThanOrEqual(1);
         expect(z).toBeLessThanOrEqual(DEFAULT_MAX_ZOOM);
-        if (k > 0) expect(Math.abs(z - (frames[k - 1]?.zoom as number))).toBeLessThanOrEqual(ZOOM_RATE_PER_FRAME + 1e-12);
+        if (k > 0) {
+          const dz = z - (frames[k - 1]?.zoom as number);
+          expect(dz).toBeLessThanOrEqual(ZOOM_RATE_PER_FRAME + 1e-12);
+          expect(-dz).toBeLessThanOrEqual(ZOOM_RELEASE_PER_FRAME + 1e-12);
+        }
       }
     });
   }
@@ -364,5 +369,31 @@ describe('a consumer that falls behind', () => {
     for (let f = p.pull(); f !== null; f = p.pull()) b.push(f);
     expect(b.length).toBe(a.length);
     for (let k = 0; k < a.length; k++) for (let i = 0; i < 9; i++) expect(b[k]?.correction[i]).toBe(a[k]?.correction[i]);
+  });
+});
+
+describe('a camera that also zooms (similarity motions)', () => {
+  it('a shake on a steady 0.2 %/frame zoom-in: no fill, and the output keeps the steady zoom (no scale correction beyond the shake)', () => {
+    const sh = makeShake({ seed: 5, frames: 200 });
+    const cx = (sh.width - 1) / 2;
+    const cy = (sh.height - 1) / 2;
+    const SCALE_STEP = 1.002;
+    // motion' = S motion with S a zoom about the centre: the content grows by 0.2 % per frame.
+    const S = Float64Array.of(SCALE_STEP, 0, cx - SCALE_STEP * cx, 0, SCALE_STEP, cy - SCALE_STEP * cy, 0, 0, 1);
+    const motions = sh.motions.map((m, k) => (k === 0 ? m : multiplyInto(new Float64Array(9), S, m)));
+    for (const smoother of ['gaussian', 'two-pass'] as const) {
+      const frames = planCameraPath(motions, { width: sh.width, height: sh.height, smoother }).frames;
+      let worst = Number.NEGATIVE_INFINITY;
+      let worstScale = 0;
+      for (const f of frames) {
+        worst = Math.max(worst, cornerExcursion(f.correction, sh.width, sh.height));
+        // Relative scale of the correction (zoom undone): a steady zoom is kept, so it stays near 1.
+        const s = Math.hypot(f.correction[0] as number, f.correction[3] as number) * f.zoom;
+        worstScale = Math.max(worstScale, Math.abs(s - 1));
+      }
+      expect(worst).toBeLessThanOrEqual(TOL_FILL_PX);
+      const TOL_SCALE = 1e-3;
+      expect(worstScale).toBeLessThan(TOL_SCALE);
+    }
   });
 });
