@@ -11,6 +11,7 @@
  *
  * A coarse level whose template is too flat or too small (low texture, tiny mask) is skipped: the
  * next finer level starts from the same warp. Any other failure ends the registration with its reason.
+ * Optionally a model with fewer parameters runs first on the coarsest levels (settings.coarseModel).
  *
  * Reference: G. D. Evangelidis and E. Z. Psarakis, IEEE TPAMI 30(10), 2008; OpenCV findTransformECC used
  * per level over a pyrDown pyramid.
@@ -43,6 +44,17 @@ export interface EccPyramidSettings {
   readonly epsilonPx: number;
   /** Gaussian pre-filter taps per level (odd; 0 or 1 = none). */
   readonly gaussianSize: number;
+  /**
+   * A model with fewer parameters run first on the coarsest levels (its updates W <- W D^-1 keep the
+   * warp's extra freedom fixed), before `model` refines the same level (register.ts COARSE_MODEL).
+   * @default null (none)
+   */
+  readonly coarseModel?: MotionModel | null;
+  /**
+   * How many levels, from the coarsest, run `coarseModel` first; never the finest level.
+   * @default all but the finest
+   */
+  readonly coarseModelLevels?: number;
 }
 
 /** Pyramid ECC for one resolution: pyramids, masks and ECC workspaces made once, reused per pair. */
@@ -138,12 +150,16 @@ export function createEccPyramid(width: number, height: number, settings: EccPyr
   const ownFixed: GrayImage[] = [];
   const ownMoving: GrayImage[] = [];
   const workspaces: EccWorkspace[] = [];
+  const coarseModel = settings.coarseModel ?? null;
+  const coarseFrom = coarseModel === null ? levelCount : Math.max(1, levelCount - (settings.coarseModelLevels ?? levelCount));
+  const coarseWorkspaces: (EccWorkspace | null)[] = [];
   const sizes: { w: number; h: number }[] = [];
   for (let l = 0; l < levelCount; l++) {
     const w = levelSide(width, l);
     const h = levelSide(height, l);
     sizes.push({ w, h });
     workspaces.push(createEccWorkspace(w, h, settings.model));
+    coarseWorkspaces.push(coarseModel !== null && l >= coarseFrom ? createEccWorkspace(w, h, coarseModel) : null);
     if (kernel !== null) {
       ownFixed.push(createGrayImage(w, h));
       ownMoving.push(createGrayImage(w, h));
@@ -199,6 +215,7 @@ export function createEccPyramid(width: number, height: number, settings: EccPyr
     for (let l = 0; l < levelCount; l++) {
       const t = prefiltered(fixedPyramid, ownFixed, l);
       templateStatus[l] = (workspaces[l] as EccWorkspace).setTemplate(t, fixedMasks === null ? null : (fixedMasks[l] as Uint8Array));
+      coarseWorkspaces[l]?.setTemplate(t, fixedMasks === null ? null : (fixedMasks[l] as Uint8Array));
     }
   }
 
@@ -238,12 +255,16 @@ export function createEccPyramid(width: number, height: number, settings: EccPyr
       if (tStatus === null) {
         const image = imageAt(movingPyramid, ownMoving, l);
         const mask = movingMaskSet && movingMasks !== null ? (movingMasks[l] as Uint8Array) : null;
-        const r = (workspaces[l] as EccWorkspace).align(image, mask, warp, {
+        const criteria = {
           maxIterations: settings.iterations,
           epsilonPx: Math.max(settings.epsilonPx / 2 ** l, Math.min(settings.epsilonPx, MIN_LEVEL_EPSILON_PX)),
-        });
-        total += r.iterations;
-        reports.push({ width: w, height: h, iterations: r.iterations, cc: r.cc });
+        };
+        const coarse = coarseWorkspaces[l] ?? null;
+        // The fewer-parameter model first; its result only seeds this level's full model.
+        const coarseIterations = coarse === null ? 0 : coarse.align(image, mask, warp, criteria, settings.model).iterations;
+        const r = (workspaces[l] as EccWorkspace).align(image, mask, warp, criteria);
+        total += coarseIterations + r.iterations;
+        reports.push({ width: w, height: h, iterations: coarseIterations + r.iterations, cc: r.cc });
         if (!Number.isNaN(r.cc)) {
           lastCc = r.cc;
           if (!(r.cc <= bestCc)) bestCc = r.cc;
@@ -282,6 +303,7 @@ export function createEccPyramid(width: number, height: number, settings: EccPyr
     for (let l = 0; l < levelCount; l++) {
       const t = imageAt(fixedPyramid, ownFixed, l);
       templateStatus[l] = (workspaces[l] as EccWorkspace).setTemplate(t, fixedMasks === null ? null : (fixedMasks[l] as Uint8Array));
+      coarseWorkspaces[l]?.setTemplate(t, fixedMasks === null ? null : (fixedMasks[l] as Uint8Array));
     }
     movingSet = false;
   }

@@ -13,22 +13,27 @@
  * identity), each iteration maximises cc(i_W, t + G dp) in closed form,
  *   dp = lambda H^-1 G'i - H^-1 G't,   lambda = (|t|^2 - t'G H^-1 G't) / (<i, t> - i'G H^-1 G't)
  * (all images zero-mean over the valid pixels, G centred, H = G'G), then updates W <- W o W(dp)^-1.
- * At a fixed point G'(lambda i - t) = 0, the stationarity condition of cc, whatever H is; so H, computed
- * once per level over the whole template, only sets the speed of convergence, while every term that
- * decides where it converges (sums over t, G't, G'i, the means) is taken over the exact valid set of
- * each iteration. When lambda's denominator is not positive (far from the optimum) the paper's fallback
- * lambda = max(sqrt(t'Pt / i'Pi), (i'Pt - <i, t>) / i'Pi) is used.
+ * At a fixed point G'(lambda i - t) = 0, the stationarity condition of cc, whatever H is: H only sets
+ * the speed of convergence, while every term that decides where it converges (sums over t, G't, G'i,
+ * the means) is taken over the exact valid set of each iteration. H is taken over that valid set too
+ * (the template's moments minus those of the pixels that fell outside), from every other row and
+ * column on levels above 40000 pixels. When lambda's denominator is not positive (far from the optimum)
+ * the paper's fallback lambda = max(sqrt(t'Pt / i'Pi), (i'Pt - <i, t>) / i'Pi) is used.
  *
  * No per-pixel Jacobian is stored: the model's Jacobian at the identity is a polynomial in normalised
  * coordinates (x~, y~) = ((x - cx) / s, (y - cy) / s), so G'q = sum over pixels of q * (gx, gy) * J(x~, y~)
- * is a combination of the moments sum q gx x~^a y~^b and sum q gy x~^a y~^b. One fused pass per iteration
- * warps the input bilinearly and accumulates those moments (row sums times powers of y~), plus the
- * sums of i, i^2 and i t. Template-side sums are precomputed once per level over the template's valid
- * pixels; pixels whose warped position is invalid (outside the input, or on a masked-out input pixel)
- * are rare and are subtracted. Normalised coordinates keep H well conditioned for every model.
+ * is a combination of the moments sum q gx x~^a y~^b and sum q gy x~^a y~^b (and H one of the moments of
+ * gx^2, gx gy, gy^2). One fused pass per iteration warps the input bilinearly and accumulates those
+ * moments (row sums times powers of y~), plus the sums of i, i^2 and i t. Template-side sums and the
+ * gradients (central differences of the pre-filtered template) are made once per level. Along each row
+ * the span whose warped positions lie inside the input is found in closed form and sampled without
+ * checks; the pixels outside it (outside the input, or on a masked-out input pixel) are few and are
+ * subtracted from the template-side totals. Normalised coordinates keep H well conditioned.
  *
  * Termination: at most `maxIterations` iterations, or when the update moves every warped template corner
- * by less than `epsilonPx` pixels of this level (a criterion on the parameters, not on cc).
+ * by less than `epsilonPx` pixels of this level (a criterion on the parameters, not on cc), or when the
+ * updates stop shrinking while below STALL_MAX_PX (a limit cycle of pixels entering and leaving the
+ * valid set; the best warp seen is kept).
  * Failures are values: 'low-texture' (template too flat), 'no-overlap' (too few valid pixels),
  * 'nan', 'diverged' (the warp folded or left the plane).
  */
@@ -68,6 +73,13 @@ export const STALL_RATIO = 0.7;
 export const STALL_MAX_PX = 0.25;
 /** Consecutive stalled updates that end a level. */
 export const STALL_ITERATIONS = 3;
+/**
+ * A step is rejected (and half of it tried) when cc falls by more than this share of the room left,
+ * 1 - cc, below the cc before the step: a fall that large is an overshoot, not rounding.
+ */
+export const CC_DROP_TOLERANCE = 1e-3;
+/** Most consecutive halvings of a rejected step. */
+export const MAX_STEP_HALVINGS = 4;
 /** Smallest number of valid pixels per parameter. */
 export const MIN_PIXELS_PER_PARAM = 10;
 
@@ -84,8 +96,11 @@ export interface EccWorkspace {
   /**
    * Aligns `image` (pre-filtered, width x height) onto the template, starting from and updating `warp`
    * (template -> image pixel coordinates of this level). `imageMask`: nonzero = usable input pixel, or null.
+   * `warpModel` is the family `warp` belongs to (default: the workspace's model): a richer one (a
+   * homography warp refined by affine updates, W <- W D^-1 with D affine) keeps its extra freedom
+   * fixed while this model's parameters are estimated.
    */
-  align(image: GrayImage, imageMask: Uint8Array | null, warp: Mat3, criteria: EccCriteria): EccLevelResult;
+  align(image: GrayImage, imageMask: Uint8Array | null, warp: Mat3, criteria: EccCriteria, warpModel?: MotionModel): EccLevelResult;
 }
 
 /** Largest moment degree needed (homography Hessian: Jacobian degree 2, squared). */
@@ -363,7 +378,8 @@ const SPAN_SUMS = 9;
 /**
  * Inner loop over pixels x0..x1 of one row whose warped positions are known to be inside the input
  * (no checks): bilinear sample, then the sums. Affine warp: position (X, Y) + k (dX, dY).
- * Degree-specialised so that translation does not pay for the moments it does not use.
+ * Degree-specialised so that translation does not pay for the moments it does not use; the affine
+ * models' Jacobians have degree <= 1, so a2 and b2 stay zero (degree 2 is the homography's, projective).
  */
 function spanAffine(
   img: Float32Array,
@@ -424,7 +440,6 @@ function spanAffine(
       b0 += b;
       b1 += b * xt;
     }
-    if (deg >= 2) throw new RangeError('spanAffine: degree 2 needs spanProjective');
   }
   out[0] = (out[0] as number) + si;
   out[1] = (out[1] as number) + sii;
@@ -953,13 +968,33 @@ export function createEccWorkspace(width: number, height: number, model: MotionM
     return det > 1e-6;
   }
 
-  function align(image: GrayImage, imageMask: Uint8Array | null, warp: Mat3, criteria: EccCriteria): EccLevelResult {
+  /**
+   * out = from * (N^-1 M(step) N)^-1 = from * N^-1 M(step)^-1 N, projected back onto the model (so that
+   * rounding never drifts out of its form). False when the result is not a usable warp.
+   */
+  let warpFamily: MotionModel = model;
+  let warpParams = params;
+
+  function applyStepInto(out: Mat3, from: Mat3, step: Float64Array): boolean {
+    model.toMatrixInto(mStep, step);
+    if (invertInto(mStepInv, mStep) === null) return false;
+    multiplyInto(dPix, mStepInv, nMat);
+    multiplyInto(dPix, nInv, dPix);
+    multiplyInto(out, from, dPix);
+    warpFamily.fromMatrixInto(warpParams, out);
+    warpFamily.toMatrixInto(out, warpParams);
+    return warpIsSane(out);
+  }
+
+  function align(image: GrayImage, imageMask: Uint8Array | null, warp: Mat3, criteria: EccCriteria, warpModel: MotionModel = model): EccLevelResult {
     if (image.width !== w || image.height !== h) {
       throw new RangeError(`ECC workspace is ${w}x${h}, image is ${image.width}x${image.height}`);
     }
     if (!templateOk) return { status: 'low-texture', cc: Number.NaN, iterations: 0 };
     const minValid = Math.max(MIN_PIXELS_PER_PARAM * n, MIN_OVERLAP_FRACTION * nT);
-    const projective = !model.isAffine;
+    warpFamily = warpModel;
+    if (warpParams.length !== warpModel.paramCount) warpParams = new Float64Array(warpModel.paramCount);
+    const projective = !warpModel.isAffine;
     let cc = Number.NaN;
     let bestCc = Number.NEGATIVE_INFINITY;
     wBest.set(warp);
@@ -967,6 +1002,9 @@ export function createEccWorkspace(width: number, height: number, model: MotionM
     let status: EccLevelStatus = 'max-iterations';
     let lastShift = Number.POSITIVE_INFINITY;
     let stalls = 0;
+    // The last accepted warp (wPrev) and its cc; the step taken from it is in dp.
+    let prevCc = Number.NEGATIVE_INFINITY;
+    let halvings = 0;
 
     while (iterations < criteria.maxIterations) {
       iterations++;
@@ -1000,6 +1038,22 @@ export function createEccWorkspace(width: number, height: number, model: MotionM
         bestCc = cc;
         wBest.set(warp);
       }
+      // A step that lowered cc overshot (far from the optimum, or pixels entering and leaving the
+      // valid set made cc non-smooth): retry half of it from the last accepted warp.
+      if (cc < prevCc - CC_DROP_TOLERANCE * (1 - prevCc)) {
+        if (halvings < MAX_STEP_HALVINGS) {
+          halvings++;
+          for (let k = 0; k < n; k++) dp[k] = 0.5 * (dp[k] as number);
+          if (applyStepInto(warp, wPrev, dp) && cornerShift(warp, wPrev) >= criteria.epsilonPx) continue;
+        }
+        // No better warp along the step: stay at the accepted one.
+        warp.set(wPrev);
+        cc = prevCc;
+        status = 'converged';
+        break;
+      }
+      halvings = 0;
+      prevCc = cc;
       // Projections over the valid set, centred: G'(q - mean q) = G'q - mean(q) * sum G.
       projectInto(gs, bGx, bGy);
       for (let k = 0; k < n; k++) gs[k] = (gsFull[k] as number) - (gs[k] as number);
@@ -1017,22 +1071,19 @@ export function createEccWorkspace(width: number, height: number, model: MotionM
       const lambdaDen = it - iPt;
       const lambda = lambdaDen > 0 ? (tt - tPt) / lambdaDen : Math.max(Math.sqrt(tPt / iPi), (iPt - it) / iPi);
       for (let k = 0; k < n; k++) dp[k] = lambda * (hi[k] as number) - (ht[k] as number);
-      // W <- W * (N^-1 M(dp) N)^-1 = W * N^-1 M(dp)^-1 N, then back onto the model (no drift).
-      model.toMatrixInto(mStep, dp);
-      if (invertInto(mStepInv, mStep) === null) {
-        status = 'nan';
-        break;
-      }
-      multiplyInto(dPix, mStepInv, nMat);
-      multiplyInto(dPix, nInv, dPix);
       wPrev.set(warp);
-      multiplyInto(warp, wPrev, dPix);
-      model.fromMatrixInto(params, warp);
-      model.toMatrixInto(warp, params);
-      if (!warpIsSane(warp)) {
-        warp.set(wPrev);
-        status = Number.isNaN(dp[0] as number) ? 'nan' : 'diverged';
-        break;
+      if (!applyStepInto(warp, wPrev, dp)) {
+        // A step that folds the warp or sends the template to infinity: shorten it, or give up.
+        while (halvings < MAX_STEP_HALVINGS) {
+          halvings++;
+          for (let k = 0; k < n; k++) dp[k] = 0.5 * (dp[k] as number);
+          if (applyStepInto(warp, wPrev, dp)) break;
+        }
+        if (halvings >= MAX_STEP_HALVINGS && !warpIsSane(warp)) {
+          warp.set(wPrev);
+          status = dp.some((v) => Number.isNaN(v)) ? 'nan' : 'diverged';
+          break;
+        }
       }
       const shift = cornerShift(warp, wPrev);
       if (shift < criteria.epsilonPx) {

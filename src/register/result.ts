@@ -12,6 +12,7 @@ export type FailureReason = 'diverged' | 'low-texture' | 'nan' | 'no-overlap' | 
 export interface LevelReport {
   readonly width: number;
   readonly height: number;
+  /** ECC iterations (warps of the input) at this level, a coarse-model stage included. */
   readonly iterations: number;
   /** Correlation coefficient reached at this level (-1..1). */
   readonly cc: number;
