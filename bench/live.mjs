@@ -9,6 +9,11 @@
  * options); a build without the live stabilizer passes frames through unchanged (identity motion), which
  * measures decoding, preview encoding and sending alone. The report says which was measured.
  *
+ * A third measurement times the stabilizer alone (push and pull per frame, wall clock and CPU) on frames of
+ * the same source decoded beforehand: the ceiling that the live pipeline's frame rate cannot pass. On a
+ * machine shared with other work, wall times include time spent waiting for a core: the report gives the
+ * load average before and after, and ratios between columns taken in one run say more than absolutes.
+ *
  * Run: `npm run bench` (bench/run.mjs calls runLiveBench), or `npm run build && node bench/live.mjs`.
  * Environment: STEADY_BENCH_LIVE_SEC (measured seconds, default 20).
  */
@@ -111,6 +116,50 @@ async function passthroughSource(openDecoder, signal) {
     resetReference() {},
     close: () => decoder.close(),
     info: { fps: FPS, lookaheadFrames: 0, settings: { smoothingRadius: 0, zoom: 1, border: 'black' } },
+  };
+}
+
+/** Frames decoded for the stabilizer-alone measurement (3 s at 30 fps; the look-ahead holds back 31 of them). */
+const STABILIZER_FRAMES = 90;
+
+/**
+ * The stabilizer alone, as `steady serve` builds it (default options), on the same 720p source decoded
+ * beforehand: milliseconds per frame in push (analysis: downscale, pyramid ECC, path) and per pulled frame
+ * in pull (warp of the three planes), wall clock and CPU. No other thread of this process runs meanwhile,
+ * so the process's CPU time is the stabilizer's.
+ */
+async function measureStabilizer(openDecoder, stab) {
+  const decoder = await openDecoder(SHAKY_SOURCE, { inputFormat: 'lavfi', durationSec: STABILIZER_FRAMES / FPS });
+  const frames = [];
+  for await (const f of decoder) {
+    frames.push({ index: f.index, timeSec: f.timeSec, width: f.width, height: f.height, y: f.y.slice(), u: f.u.slice(), v: f.v.slice() });
+  }
+  const stabilizer = stab.createStabilizer(stab.stabilizerSettingsFor(stab.resolveStabilizeOptions({}), WIDTH, HEIGHT, null), stab.downscaleYInto);
+  let pushMs = 0;
+  let pullMs = 0;
+  let pulled = 0;
+  const cpu0 = process.cpuUsage();
+  for (const f of frames) {
+    let t = performance.now();
+    stabilizer.push(f, t);
+    pushMs += performance.now() - t;
+    t = performance.now();
+    for (let s = stabilizer.pull(); s !== null; s = stabilizer.pull()) pulled++;
+    pullMs += performance.now() - t;
+  }
+  const cpu = process.cpuUsage(cpu0);
+  const push = pushMs / frames.length;
+  const pull = pullMs / Math.max(1, pulled);
+  return {
+    frames: frames.length,
+    pulled,
+    pushMs: push,
+    pullMs: pull,
+    wallMsPerFrame: push + pull,
+    // A steady-state frame costs one push and one pull; on a loaded machine wall time includes time the
+    // thread waited for a core, so CPU time is shared out over push and pull by their wall time.
+    cpuMsPerFrame: ((push + pull) * (cpu.user + cpu.system)) / 1000 / (pushMs + pullMs),
+    maxFpsWall: 1000 / (push + pull),
   };
 }
 
@@ -227,6 +276,11 @@ export async function runLiveBench(options = {}) {
   const { resolveFfmpeg } = await load('video/binaries.js');
   const { openDecoder } = await load('video/decoder.js');
   const { openLiveSource } = await load('cli/serve.js');
+  const stab = {
+    ...(await load('stabilize/stabilizer.js')),
+    ...(await load('stabilize/options.js')),
+    ...(await load('video/analysis.js')),
+  };
   const ffmpegPath = resolveFfmpeg().path;
   const mods = { LiveSession, startLiveServer, ffmpegPath };
   const loadBefore = os.loadavg();
@@ -242,11 +296,14 @@ export async function runLiveBench(options = {}) {
     if (err?.code !== 'E_NOT_IMPLEMENTED') throw err;
     pipelineError = err.message;
   }
+  const stabilizer = await measureStabilizer(openDecoder, stab);
   const summary = {
     source: `${WIDTH}x${HEIGHT} ${FPS} fps lavfi (shaky testsrc2), read with -re`,
     loadAverage: loadBefore,
+    loadAverageAfter: os.loadavg(),
     server,
     pipeline,
+    stabilizer,
   };
 
   const f = (x, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : 'n/a');
@@ -268,7 +325,12 @@ export async function runLiveBench(options = {}) {
     row('viewer: frames, sequence gaps, MB/s', (r) => `${r.viewerFrames}, ${r.viewerSequenceGaps}, ${f(r.viewerMBps, 2)}`),
     row('latency decoder to sent, median / p95 / max (ms)', (r) => `${f(r.latencyMedianMs)} / ${f(r.latencyP95Ms)} / ${f(r.latencyMaxMs)}`),
     row('target: no drops, p95 < look-ahead / fps + 100 ms', (r) => `${r.meetsTarget ? 'met' : 'NOT met'} (budget ${f(r.latencyBudgetMs, 0)} ms, look-ahead ${r.lookaheadFrames})`),
-    row('CPU % of one core: Node / preview ffmpeg / decoder ffmpeg', (r) => `${f(r.nodeCpuPercent, 0)} / ${f(r.previewEncoderCpuPercent, 0)} / ${f(r.decoderCpuPercent, 0)}`),
+    row('CPU % of one core: Node (all threads) / preview ffmpeg / decoder ffmpeg', (r) => `${f(r.nodeCpuPercent, 0)} / ${f(r.previewEncoderCpuPercent, 0)} / ${f(r.decoderCpuPercent, 0)}`),
+    '',
+    `Stabilizer alone (default options, ${stabilizer.frames} frames of the same source decoded beforehand, ${stabilizer.pulled} pulled): ` +
+      `push ${f(stabilizer.pushMs)} ms + pull ${f(stabilizer.pullMs)} ms = ${f(stabilizer.wallMsPerFrame)} ms per frame (wall), ` +
+      `${f(stabilizer.cpuMsPerFrame)} ms CPU; at most ${f(stabilizer.maxFpsWall)} frames per second on this thread at this load.`,
+    `Load average after the runs: ${summary.loadAverageAfter.map((x) => x.toFixed(1)).join(' / ')}.`,
     '',
   ].join('\n');
   return { markdown, summary };

@@ -1,25 +1,41 @@
 /**
  * A live stabilizer over an ffmpeg source (file at its own rate, URL, device, lavfi graph, stdin), for
- * `steady serve` and the preview of a file job.
+ * `steady serve`.
  *
- *   decoder ──► pump (copies each frame into a pool; bounded queue of MAX_QUEUED_FRAMES, the oldest
- *               waiting frame is dropped when full) ──► stabilizer ──► frames (async iterable)
+ *   ffmpeg ──► decode worker (drains the pipe, cuts frames into a shared pool; at most MAX_QUEUED_FRAMES
+ *              whole frames wait, the oldest is dropped when the main thread is behind)
+ *          ──► stabilizer (main thread: registration, smoothing, warp) ──► frames (async iterable)
  *
- * When stabilizing falls behind the source, frames are dropped before they are analysed rather than
- * letting latency grow; the drops show as gaps in `input.index`, which the live session counts.
- * Between frames the consumer yields to the event loop so that the pump keeps draining ffmpeg's pipe.
+ * The decoder's pipe is read in a worker thread (decode-worker.ts) because the main thread spends most of
+ * its time in synchronous registration: read from the main thread, a 720p frame (1.38 MB through a 64 KB
+ * pipe) waited for many turns of a busy event loop, ffmpeg blocked, and a live source fell behind instead
+ * of dropping frames. Now the source always runs at its own rate and frames that the stabilizer has no time
+ * for are dropped before they are analysed, counted, and seen as gaps in `input.index` (which the live
+ * session counts as dropped upstream).
+ *
+ * A source read as fast as possible (`realtime: false` on a file or lavfi graph) has no clock to fall
+ * behind: there the worker waits for the stabilizer instead of dropping, and every frame is stabilized.
+ *
+ * Latency: each frame carries the time its last byte left ffmpeg (`decodedAtMs`), so the latency the
+ * session measures includes the wait in the pool, the stabilizer's look-ahead and its work.
  */
+import type { Readable } from 'node:stream';
 import { InputError } from '../errors.js';
 import type { BorderMode as ViewerBorderMode } from '../server/protocol.js';
 import type { LiveSource } from '../server/live-session.js';
-import type { StabilizedFrame, YuvFrame } from '../stabilize/frame-types.js';
+import type { StabilizedFrame } from '../stabilize/frame-types.js';
 import type { BorderFill } from '../stabilize/frame-warper.js';
 import { type ResolvedStabilizeOptions, resolveStabilizeOptions, type StabilizeOptions, type ZoomSetting } from '../stabilize/options.js';
 import { createStabilizer, stabilizerSettingsFor } from '../stabilize/stabilizer.js';
 import { downscaleYInto } from '../video/analysis.js';
+import { resolveFfmpeg } from '../video/binaries.js';
 import { type Decoder, openDecoder } from '../video/decoder.js';
+import { startDecodeWorker } from './decode-worker.js';
 
-/** Most frames waiting between the decoder and the stabilizer. */
+/**
+ * Most whole frames waiting between the decoder and the stabilizer. Two frame periods (67 ms at 30 fps)
+ * absorb the jitter of the stabilizer's per-frame time without adding much latency.
+ */
 export const MAX_QUEUED_FRAMES = 2;
 
 /** Options of a live stabilizer. */
@@ -28,10 +44,30 @@ export interface LiveStabilizerOptions extends StabilizeOptions {
   readonly loop?: boolean;
   /** Read at the source's own frame rate (ffmpeg -re). @default true */
   readonly realtime?: boolean;
+  /**
+   * Drop the oldest waiting frame when the stabilizer is behind (true), or make the source wait (false).
+   * @default true, except for a local file or lavfi graph read with `realtime: false` (nothing is live
+   *   there: every frame is stabilized, as fast as the stabilizer goes)
+   */
+  readonly dropWhenBehind?: boolean;
   /** ffmpeg input format (-f), e.g. v4l2, lavfi. */
   readonly inputFormat?: string;
+  /** The ffmpeg executable. @default resolveFfmpeg().path */
   readonly ffmpegPath?: string;
+  /** Standard input to decode when the source is '-'. @default process.stdin */
+  readonly stdin?: Readable;
+  /** Stops the source (its frames end) when aborted. */
   readonly signal?: AbortSignal;
+}
+
+/** An opened live stabilizer: a LiveSource with its drop count and decoder command. */
+export interface LiveStabilizer extends LiveSource {
+  /** Frames dropped before the stabilizer because it was behind the source. */
+  readonly droppedFrames: number;
+  /** The decoding ffmpeg's arguments (for logs and bug reports). */
+  readonly ffmpegArgs: readonly string[];
+  /** Process id of the decoding ffmpeg while it runs, else null. */
+  readonly decoderProcessId: number | null;
 }
 
 /** The viewer's border names to the stabilizer's. */
@@ -46,109 +82,86 @@ export function zoomFromFactor(z: number): ZoomSetting {
   return { percent: Math.min(50, (z - 1) * 100) };
 }
 
-interface Pooled {
-  data: Uint8Array;
-  frame: YuvFrame;
+/** A local file or a lavfi graph: a source with no clock of its own when it is not read with -re. */
+function isClockless(source: string, inputFormat: string | undefined): boolean {
+  if (inputFormat === 'lavfi') return true;
+  return inputFormat === undefined && source !== '-' && !/^[a-z][a-z0-9+.-]*:/i.test(source);
 }
 
-/** Opens the source and starts a live stabilizer on it. @throws InputError when the source cannot be opened. */
-export async function openLiveStabilizer(source: string, options: LiveStabilizerOptions): Promise<LiveSource & { readonly droppedFrames: number }> {
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+/**
+ * Opens the source and starts a live stabilizer on it: ffmpeg starts at once (in a worker thread) and
+ * runs at the source's rate whether or not `frames` is being read; frames not taken in time are dropped.
+ * @throws InputError when the source cannot be opened or the options cannot be used live.
+ */
+export async function openLiveStabilizer(source: string, options: LiveStabilizerOptions): Promise<LiveStabilizer> {
   const opts: ResolvedStabilizeOptions = resolveStabilizeOptions(options);
   if (opts.smoother === 'two-pass' || opts.zoom === 'auto') {
     throw new InputError('E_BAD_OPTION', "A live source cannot use the 'two-pass' smoother or 'auto' zoom (they need the whole clip); use gaussian or causal");
   }
+  const realtime = options.realtime ?? true;
+  // The decoder probes the source and builds ffmpeg's command; its frames are read by the worker instead.
   const decoder: Decoder = await openDecoder(source, {
     loop: options.loop ?? false,
-    realtime: options.realtime ?? true,
+    realtime,
     ...(options.inputFormat !== undefined ? { inputFormat: options.inputFormat } : {}),
     ...(options.ffmpegPath !== undefined ? { ffmpegPath: options.ffmpegPath } : {}),
+    ...(options.stdin !== undefined ? { stdin: options.stdin } : {}),
+  });
+  const { width, height } = decoder;
+  const stabilizer = createStabilizer(stabilizerSettingsFor(opts, width, height, null), downscaleYInto);
+  const dropWhenBehind = options.dropWhenBehind ?? (realtime || !isClockless(source, options.inputFormat));
+  const reader = startDecodeWorker({
+    ffmpegPath: options.ffmpegPath ?? resolveFfmpeg().path,
+    args: decoder.args,
+    width,
+    height,
+    fps: decoder.fps,
+    dropWhenBehind,
+    maxWaitingFrames: MAX_QUEUED_FRAMES,
+    inputName: source === '-' ? 'standard input' : JSON.stringify(source),
+    ...(source === '-' ? { stdin: decoder.probe.stdin ?? options.stdin ?? process.stdin } : {}),
     ...(options.signal !== undefined ? { signal: options.signal } : {}),
   });
-  const { width, height, frameBytes } = decoder;
-  const lumaBytes = width * height;
-  const chromaBytes = decoder.chromaWidth * decoder.chromaHeight;
-  const stabilizer = createStabilizer(stabilizerSettingsFor(opts, width, height, null), downscaleYInto);
-  const pool: Pooled[] = [];
-  const free: Pooled[] = [];
-  const queue: Pooled[] = [];
-  let dropped = 0;
-  let ended = false;
-  let failure: unknown = null;
-  let wake: (() => void) | null = null;
-  const notify = () => {
-    const w = wake;
-    wake = null;
-    w?.();
-  };
-  const take = (): Pooled => {
-    const p = free.pop();
-    if (p) return p;
-    if (pool.length < MAX_QUEUED_FRAMES + 2) {
-      const data = new Uint8Array(frameBytes);
-      const n: Pooled = { data, frame: { index: -1, timeSec: 0, width, height, y: data.subarray(0, lumaBytes), u: data.subarray(lumaBytes, lumaBytes + chromaBytes), v: data.subarray(lumaBytes + chromaBytes) } };
-      pool.push(n);
-      return n;
-    }
-    // Every buffer is queued: drop the oldest waiting frame and reuse its buffer.
-    dropped++;
-    return queue.shift() as Pooled;
-  };
-
-  const pump = (async () => {
-    try {
-      for await (const f of decoder.frames()) {
-        if (queue.length >= MAX_QUEUED_FRAMES) {
-          free.push(queue.shift() as Pooled);
-          dropped++;
-        }
-        const p = take();
-        p.data.set(f.data);
-        p.frame = { ...p.frame, index: f.index, timeSec: f.timeSec };
-        queue.push(p);
-        notify();
-      }
-    } catch (err) {
-      failure = err;
-    } finally {
-      ended = true;
-      notify();
-    }
-  })();
+  let closed = false;
 
   async function* frames(): AsyncGenerator<StabilizedFrame, void, undefined> {
-    let inUse: Pooled | null = null;
     try {
       for (;;) {
-        if (inUse) {
-          free.push(inUse);
-          inUse = null;
+        const f = await reader.next();
+        if (f === null) break;
+        stabilizer.push(f, f.decodedAtMs);
+        // The stabilizer copied the planes into its own ring: the slot can take the next frame now.
+        reader.release();
+        let produced = false;
+        for (let s = stabilizer.pull(); s !== null; s = stabilizer.pull()) {
+          produced = true;
+          yield s;
         }
-        if (queue.length === 0) {
-          if (ended) break;
-          await new Promise<void>((resolve) => {
-            wake = resolve;
-          });
-          continue;
-        }
-        inUse = queue.shift() as Pooled;
-        stabilizer.push(inUse.frame, performance.now());
-        for (let s = stabilizer.pull(); s !== null; s = stabilizer.pull()) yield s;
-        // Let the pump drain ffmpeg's pipe before the next (synchronous) analysis.
-        await new Promise<void>((resolve) => setImmediate(resolve));
+        // While the look-ahead fills, frames may be ready back to back: leave one turn of the event loop
+        // per frame to the sockets and timers (the consumer yields after each frame it receives).
+        if (!produced) await yieldToEventLoop();
       }
-      if (failure !== null && !options.signal?.aborted) throw failure;
+      if (closed || options.signal?.aborted) return;
       stabilizer.finish();
       for (let s = stabilizer.pull(); s !== null; s = stabilizer.pull()) yield s;
     } finally {
+      await reader.close();
       await decoder.close();
-      await pump;
     }
   }
 
   return {
     frames: frames(),
     get droppedFrames() {
-      return dropped;
+      return reader.droppedFrames;
+    },
+    ffmpegArgs: decoder.args,
+    get decoderProcessId() {
+      return reader.processId;
     },
     setSmoothing(r) {
       stabilizer.setSmoothingRadius(r);
@@ -163,10 +176,9 @@ export async function openLiveStabilizer(source: string, options: LiveStabilizer
       stabilizer.resetReference();
     },
     async close() {
+      closed = true;
+      await reader.close();
       await decoder.close();
-      ended = true;
-      notify();
-      await pump;
     },
     info: {
       fps: decoder.fps,
