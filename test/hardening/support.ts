@@ -30,12 +30,13 @@ export class TextSink extends Writable {
 
 /**
  * Runs `steady <argv>` in this process (the CLI's testable core, src/cli/run.ts main): exit code, stdout
- * and stderr as the executable would give them, without starting Node once per case.
+ * and stderr as the executable would give them, without starting Node once per case. `signal` stands for
+ * SIGINT / SIGTERM (its reason names which).
  */
-export async function runInProcess(argv: readonly string[]): Promise<RunResult> {
+export async function runInProcess(argv: readonly string[], signal: AbortSignal = new AbortController().signal): Promise<RunResult> {
   const stdout = new TextSink();
   const stderr = new TextSink();
-  const ctx: CommandContext = { stdout, stderr, signal: new AbortController().signal };
+  const ctx: CommandContext = { stdout, stderr, signal };
   const code = await main(argv, ctx);
   return { code, stdout: stdout.text, stderr: stderr.text };
 }
