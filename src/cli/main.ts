@@ -22,8 +22,10 @@ async function runFromProcess(): Promise<void> {
   });
   const code = await main(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, signal: controller.signal });
   process.exitCode = code;
-  // Give pending writes a moment, then exit even if a stray handle lingers.
-  setTimeout(() => process.exit(code), 50).unref();
+  // Exit explicitly once stdout has taken everything: waiting for the event loop to drain can hang on a
+  // Node shutdown deadlock under load (a background compile waiting for a collection at exit).
+  process.stdout.write('', () => process.exit(code));
+  setTimeout(() => process.exit(code), 2000);
 }
 
 await runFromProcess();

@@ -320,8 +320,11 @@ export async function openDecoder(input: string, options: DecoderOptions = {}): 
         const expected = expectedFrames(input, probe, options);
         const slack = expected === null || expected.exact ? 0 : 2;
         if (framesDecoded === 0 || (expected !== null && framesDecoded < expected.count - slack)) {
-          throw failure(
-            `the input looks truncated or corrupt (${framesDecoded} frames decoded${expected === null ? '' : ` of ${expected.exact ? '' : 'about '}${expected.count}`}; pass allowPartial to accept it)`,
+          // ffmpeg ran to its end and said why: the file is damaged, which is bad input (exit 2).
+          const tail = stderr.toString();
+          throw new InputError(
+            'E_INPUT_CORRUPT',
+            `${describe()} looks truncated or corrupt: ${framesDecoded} frames decoded${expected === null ? '' : ` of ${expected.exact ? '' : 'about '}${expected.count}`}${tail ? `; ffmpeg said: ${tail}` : ''}`,
           );
         }
       }

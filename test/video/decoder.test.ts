@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RuntimeError } from '../../src/errors.js';
+import { RuntimeError, InputError } from '../../src/errors.js';
 import { openDecoder, yuv420pFrameBytes } from '../../src/video/decoder.js';
 import { liveChildCount } from '../../src/video/process-registry.js';
 import { makeClip, makeClipFromYuvFrames, makeImage, makeTempDir, removeTempDir, solidYuvFrame, yuv420pBytes } from '../support/ffmpeg-fixtures.js';
@@ -211,7 +211,7 @@ describe('openDecoder', () => {
     expect(liveChildCount()).toBe(before);
   });
 
-  it('fails E_DECODE_FAILED with ffmpeg stderr for a truncated file, after the frames that decoded; no child left', async () => {
+  it('fails E_INPUT_CORRUPT (bad input) with ffmpeg stderr for a truncated file, after the frames that decoded; no child left', async () => {
     const full = await makeClip(join(dir, 'long.mp4'), { frames: 30, source: 'testsrc', extraArgs: ['-movflags', '+faststart'] });
     const bytes = await readFile(full);
     const cut = join(dir, 'cut.mp4');
@@ -224,9 +224,9 @@ describe('openDecoder', () => {
     } catch (err) {
       error = err;
     }
-    expect(error).toBeInstanceOf(RuntimeError);
-    expect((error as RuntimeError).code).toBe('E_DECODE_FAILED');
-    expect((error as RuntimeError).message).toMatch(/truncated or corrupt.*ffmpeg said: .+/);
+    expect(error).toBeInstanceOf(InputError);
+    expect((error as InputError).code).toBe('E_INPUT_CORRUPT');
+    expect((error as InputError).message).toMatch(/truncated or corrupt.*ffmpeg said: .+/);
     expect(frames).toBeGreaterThan(0);
     expect(frames).toBeLessThan(30);
     expect(liveChildCount()).toBe(before);
