@@ -13,7 +13,7 @@
  * | `reset`     |                                          | re-anchor the reference frame            |
  * | `view`      | `mode`: one of VIEW_MODES                | this viewer's view (confirmed back)      |
  */
-import { SteadyError } from '../errors.js';
+import { describeValue, SteadyError } from '../errors.js';
 import { expectInteger, expectNumber, expectOneOf } from '../validate.js';
 import { BORDER_MODES, type BorderMode, VIEW_MODES, type ViewMode } from './protocol.js';
 
@@ -83,13 +83,13 @@ export function parseControlMessage(data: string | Uint8Array, isBinary = false)
   const obj = value as Record<string, unknown>;
   const type = obj.type;
   if (typeof type !== 'string' || !(CONTROL_TYPES as readonly string[]).includes(type)) {
-    return refuse('E_CONTROL_TYPE', `Expected "type" to be one of ${CONTROL_TYPES.join('|')} but received ${JSON.stringify(type) ?? 'nothing'}`);
+    return refuse('E_CONTROL_TYPE', `Expected "type" to be one of ${CONTROL_TYPES.join('|')} but received ${describeValue(type)}`);
   }
   const t = type as (typeof CONTROL_TYPES)[number];
   const allowed = FIELDS[t];
   for (const key of Object.keys(obj)) {
     if (key !== 'type' && !allowed.includes(key)) {
-      return refuse('E_CONTROL_FIELD', `Unexpected field ${JSON.stringify(key)} in a "${t}" control (fields: ${allowed.length > 0 ? allowed.join(', ') : 'none'})`);
+      return refuse('E_CONTROL_FIELD', `Unexpected field ${describeValue(key)} in a "${t}" control (fields: ${allowed.length > 0 ? allowed.join(', ') : 'none'})`);
     }
   }
   for (const key of allowed) {
@@ -120,5 +120,5 @@ export function parseControlMessage(data: string | Uint8Array, isBinary = false)
 }
 
 function badType(name: string, expected: string, value: unknown): SteadyError {
-  return new SteadyError('E_BAD_OPTION', `Expected ${expected} for ${name} but received ${JSON.stringify(value) ?? 'nothing'}`);
+  return new SteadyError('E_BAD_OPTION', `Expected ${expected} for ${name} but received ${describeValue(value)}`);
 }
