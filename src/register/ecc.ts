@@ -1070,7 +1070,16 @@ export function createEccWorkspace(width: number, height: number, model: MotionM
       const iPi = dot(ip, hi, n);
       const lambdaDen = it - iPt;
       const lambda = lambdaDen > 0 ? (tt - tPt) / lambdaDen : Math.max(Math.sqrt(tPt / iPi), (iPt - it) / iPi);
-      for (let k = 0; k < n; k++) dp[k] = lambda * (hi[k] as number) - (ht[k] as number);
+      let finite = true;
+      for (let k = 0; k < n; k++) {
+        const v = lambda * (hi[k] as number) - (ht[k] as number);
+        dp[k] = v;
+        if (!Number.isFinite(v)) finite = false;
+      }
+      if (!finite) {
+        status = 'nan';
+        break;
+      }
       wPrev.set(warp);
       if (!applyStepInto(warp, wPrev, dp)) {
         // A step that folds the warp or sends the template to infinity: shorten it, or give up.
@@ -1081,7 +1090,7 @@ export function createEccWorkspace(width: number, height: number, model: MotionM
         }
         if (halvings >= MAX_STEP_HALVINGS && !warpIsSane(warp)) {
           warp.set(wPrev);
-          status = dp.some((v) => Number.isNaN(v)) ? 'nan' : 'diverged';
+          status = 'diverged';
           break;
         }
       }
