@@ -56,8 +56,11 @@ export interface WarpOptions {
 
 /** Options of `warpPlaneU8Into`. */
 export interface PlaneWarpOptions {
-  /** Interpolation kernel (8-bit planes support nearest and bilinear). @default 'bilinear' */
-  readonly interpolation?: 'nearest' | 'bilinear';
+  /**
+   * Interpolation kernel. Nearest and bilinear have fast fixed-point paths; bicubic (Keys, a = -0.5) takes
+   * the general per-pixel path, several times slower. @default 'bilinear'
+   */
+  readonly interpolation?: Interpolation;
   /** Border mode. @default 'constant' */
   readonly border?: BorderMode;
   /** Sample value 0..255 read outside with border 'constant' (use 128 for neutral chroma). @default 0 */
@@ -279,6 +282,34 @@ function sampleU8General(
   return v <= 0 ? 0 : v >= 255 ? 255 : Math.floor(v + 0.5);
 }
 
+/** The per-pixel path of warpPlaneU8Into (any kernel, any map): bicubic uses it. */
+function warpPlaneU8General(
+  out: Uint8Array,
+  outW: number,
+  outH: number,
+  src: Uint8Array,
+  srcW: number,
+  srcH: number,
+  W: Mat3,
+  border: BorderMode,
+  value: number,
+): Uint8Array {
+  const keep = border === 'keep';
+  const xMax = srcW - 1 + INSIDE_EPS_PX;
+  const yMax = srcH - 1 + INSIDE_EPS_PX;
+  for (let y = 0; y < outH; y++) {
+    for (let x = 0; x < outW; x++) {
+      const d = (W[6] as number) * x + (W[7] as number) * y + (W[8] as number);
+      const sx = ((W[0] as number) * x + (W[1] as number) * y + (W[2] as number)) / d;
+      const sy = ((W[3] as number) * x + (W[4] as number) * y + (W[5] as number)) / d;
+      if (keep && !(sx >= -INSIDE_EPS_PX && sx <= xMax && sy >= -INSIDE_EPS_PX && sy <= yMax)) continue;
+      const v = sampleGeneral(src, srcW, srcH, sx, sy, 'bicubic', keep ? 'replicate' : border, value);
+      out[y * outW + x] = v <= 0 ? 0 : v >= 255 ? 255 : Math.floor(v + 0.5);
+    }
+  }
+  return out;
+}
+
 /**
  * Warps an 8-bit plane (tightly packed, i = y * width + x) by the inverse map W:
  * out(x, y) = src(W · (x, y)). For YUV 4:2:0 call it three times: Y with the luma matrix, U and V
@@ -305,10 +336,12 @@ export function warpPlaneU8Into(
       `Expected planes of at least ${outW * outH} bytes (${outW}x${outH}) and ${srcW * srcH} bytes (${srcW}x${srcH}) but received ${out.length} and ${src.length}`,
     );
   }
-  const interp = options.interpolation ?? 'bilinear';
+  const interpolation = options.interpolation ?? 'bilinear';
   const border = options.border ?? 'constant';
   const value = options.borderValue ?? 0;
   const keep = border === 'keep';
+  if (interpolation === 'bicubic') return warpPlaneU8General(out, outW, outH, src, srcW, srcH, W, border, value);
+  const interp = interpolation;
   const m0 = W[0] as number, m1 = W[1] as number, m2 = W[2] as number;
   const m3 = W[3] as number, m4 = W[4] as number, m5 = W[5] as number;
   const m6 = W[6] as number, m7 = W[7] as number, m8 = W[8] as number;

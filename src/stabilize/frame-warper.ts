@@ -17,7 +17,7 @@ export type BorderFill = 'black' | 'edge' | 'reflect' | 'keep';
 /** The border fills, for validation and help. */
 export const BORDER_FILLS: readonly BorderFill[] = ['black', 'edge', 'reflect', 'keep'];
 
-/** Interpolation of the output warp. Bicubic is done as bilinear on 8-bit planes (see below). */
+/** Interpolation of the output warp (bicubic is several times slower than bilinear). */
 export type FrameInterpolation = 'nearest' | 'bilinear' | 'bicubic';
 
 /** The interpolations, for validation and help. */
@@ -58,9 +58,7 @@ export function createFrameWarper(width: number, height: number): FrameWarper {
     v,
     warp(frame, correction, border, interpolation) {
       const mode = border === 'black' ? 'constant' : border === 'edge' ? 'replicate' : border;
-      // 8-bit planes are warped with nearest or bilinear; bicubic asks for the smoother kernel, which on
-      // 8-bit video at sub-pixel shifts differs from bilinear by under a gray level on average.
-      const interp = interpolation === 'nearest' ? 'nearest' : 'bilinear';
+      const interp = interpolation;
       warpPlaneU8Into(y, width, height, frame.y, width, height, correction, { interpolation: interp, border: mode, borderValue: 16 });
       chromaMatrixInto(chroma, correction, 'left');
       warpPlaneU8Into(u, cw, ch, frame.u, cw, ch, chroma, { interpolation: interp, border: mode, borderValue: 128 });
