@@ -23,7 +23,7 @@ export interface StabilizeOptions {
   readonly reference?: ReferenceMode;
   /** Camera-path smoother. @default 'gaussian' */
   readonly smoother?: SmootherName;
-  /** Smoothing radius in frames (the gaussian smoother's look-ahead and latency). @default 15 */
+  /** Smoothing radius in frames, 0..120 (the gaussian smoother's look-ahead and latency). @default 15 */
   readonly smoothingRadius?: number;
   /** Most correction shift, pixels (-1 = no limit). @default -1 */
   readonly maxShiftPx?: number;
@@ -98,7 +98,7 @@ export function resolveStabilizeOptions(o: StabilizeOptions = {}, names: Partial
     model: o.model === undefined ? d.model : expectOneOf(n('model'), o.model, MODEL_NAMES),
     reference: o.reference === undefined ? d.reference : expectOneOf(n('reference'), o.reference, REFERENCE_MODES),
     smoother: o.smoother === undefined ? d.smoother : expectOneOf(n('smoother'), o.smoother, SMOOTHERS),
-    smoothingRadius: o.smoothingRadius === undefined ? d.smoothingRadius : expectInteger(n('smoothingRadius'), o.smoothingRadius, 0, 300),
+    smoothingRadius: o.smoothingRadius === undefined ? d.smoothingRadius : expectInteger(n('smoothingRadius'), o.smoothingRadius, 0, 120),
     maxShiftPx: limit('maxShiftPx', o.maxShiftPx, d.maxShiftPx),
     maxAngleRad: limit('maxAngleRad', o.maxAngleRad, d.maxAngleRad),
     zoom: o.zoom === undefined ? d.zoom : parseZoom(n('zoom'), o.zoom),

@@ -326,13 +326,16 @@ describe('steady stabilize options', () => {
     });
   });
 
-  it.concurrent('--smoothing accepts its whole documented range (up to 300) on a clip longer than 300 frames', async () => {
+  it.concurrent('--smoothing accepts its whole documented range (up to 120) on a clip longer than its look-ahead, and refuses 121', async () => {
     const long = join(dir, 'long-static.mp4');
-    await ffmpeg(['-f', 'lavfi', '-i', 'testsrc2=size=64x36:rate=30', '-frames:v', '700', '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', long]);
-    const r = await runCli(['stabilize', long, '-o', join(dir, 'long-300.mp4'), '--smoothing', '300', '--json']);
+    await ffmpeg(['-f', 'lavfi', '-i', 'testsrc2=size=64x36:rate=30', '-frames:v', '400', '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', long]);
+    const r = await runCli(['stabilize', long, '-o', join(dir, 'long-120.mp4'), '--smoothing', '120', '--json']);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    expect(JSON.parse(r.stdout).frames).toBe(700);
+    expect(JSON.parse(r.stdout).frames).toBe(400);
+    const over = await runCli(['stabilize', long, '-o', join(dir, 'long-121.mp4'), '--smoothing', '121']);
+    expect(over.code).toBe(2);
+    expect(over.stderr).toMatch(/^steady: E_BAD_OPTION: Expected an integer 0..120 for --smoothing but received "121"/);
   }, 120_000);
 
   it.concurrent('--max-shift caps the shift of every correction', async () => {
