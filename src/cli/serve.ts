@@ -8,10 +8,11 @@
  * source, the preview encoder and the viewer connections, and the command exits 130 / 143. When a source
  * that is not looped ends, viewers are told and the command exits 0.
  */
-import { borderFromViewer, openLiveStabilizer, zoomFromFactor } from '../pipeline/live-source.js';
-import type { StabilizeOptions } from '../stabilize/options.js';
+import { borderFromViewer, type LiveStabilizer, openLiveStabilizer, zoomFromFactor } from '../pipeline/live-source.js';
+import { REFERENCE_MODES } from '../stabilize/frame-analyzer.js';
+import { STABILIZE_DEFAULTS, type StabilizeOptions } from '../stabilize/options.js';
 import { existsSync } from 'node:fs';
-import { InputError, InterruptedError } from '../errors.js';
+import { InputError, InterruptedError, UsageError } from '../errors.js';
 import { MODEL_NAMES, type ModelName } from '../motion/model-name.js';
 import { MAX_SMOOTHING_RADIUS, MAX_ZOOM, MIN_ZOOM } from '../server/control.js';
 import { LiveSession, type LiveSource } from '../server/live-session.js';
@@ -22,6 +23,9 @@ import { expectInteger, expectNumber, expectOneOf, expectString } from '../valid
 import { resolveFfmpeg } from '../video/binaries.js';
 import { type CommandSpec, flagBool, flagString, type ParsedArgs } from './args.js';
 import type { Command, CommandContext } from './command.js';
+
+/** The camera path smoothers a live source can use (two-pass needs the whole clip). */
+const LIVE_SMOOTHERS = ['gaussian', 'causal'] as const;
 
 /** Settings shown to viewers when the source does not report its own. */
 const FALLBACK_SETTINGS: Omit<LiveSettings, 'paused'> = { smoothingRadius: 15, zoom: 1, border: 'black' };
@@ -45,22 +49,28 @@ const spec: CommandSpec = {
     { name: 'port', short: 'p', type: 'string', value: 'N', help: 'TCP port 0..65535 (0 picks a free one)', defaultText: String(DEFAULT_PORT) },
     { name: 'host', type: 'string', value: 'ADDR', help: 'interface to bind (0.0.0.0 opens it to the network)', defaultText: DEFAULT_HOST },
     { name: 'loop', type: 'boolean', help: 'replay a file source forever' },
-    { name: 'realtime', type: 'boolean', help: 'play a file at its own frame rate (--no-realtime: as fast as possible)', defaultText: 'on' },
+    {
+      name: 'realtime',
+      type: 'boolean',
+      help: 'play a file at its own frame rate, dropping frames the stabilizer has no time for (--no-realtime: as fast as the stabilizer goes, no frame dropped)',
+      defaultText: 'on',
+    },
     { name: 'input-format', type: 'string', value: 'FMT', help: 'ffmpeg input format, e.g. v4l2, lavfi, mpegts' },
     { name: 'max-viewers', type: 'string', value: 'N', help: 'most viewers at once; more are refused with HTTP 503', defaultText: String(DEFAULT_MAX_VIEWERS) },
     { name: 'origin', type: 'list', value: 'URL', help: 'also let pages from this origin connect (repeatable; * for any)' },
     { name: 'preview-width', type: 'string', value: 'PX', help: 'largest width of the preview images, 16..4096', defaultText: String(DEFAULT_PREVIEW_MAX_WIDTH) },
     { name: 'jpeg-quality', type: 'string', value: 'Q', help: 'preview JPEG quality, 2 (best) .. 31', defaultText: String(DEFAULT_JPEG_QUALITY) },
     { name: 'model', type: 'string', value: 'NAME', help: `motion model: ${MODEL_NAMES.join('|')}` },
-    { name: 'reference', type: 'string', value: 'MODE', help: 'reference frame mode of the stabilizer' },
-    { name: 'smoother', type: 'string', value: 'NAME', help: 'camera path smoother of the stabilizer' },
-    { name: 'radius', type: 'string', value: 'N', help: `smoothing radius, frames 0..${MAX_SMOOTHING_RADIUS}` },
+    { name: 'reference', type: 'string', value: 'MODE', help: `frame each frame is registered onto: ${REFERENCE_MODES.join('|')}`, defaultText: STABILIZE_DEFAULTS.reference },
+    { name: 'smoother', type: 'string', value: 'NAME', help: `camera path smoother: ${LIVE_SMOOTHERS.join('|')} (causal: no look-ahead, least latency)`, defaultText: STABILIZE_DEFAULTS.smoother },
+    { name: 'smoothing', type: 'string', value: 'N', help: `smoothing radius, frames 0..${MAX_SMOOTHING_RADIUS} (as in steady stabilize)`, defaultText: String(STABILIZE_DEFAULTS.smoothingRadius) },
+    { name: 'radius', type: 'string', value: 'N', help: 'alias of --smoothing' },
     { name: 'zoom', type: 'string', value: 'Z', help: `zoom factor ${MIN_ZOOM}..${MAX_ZOOM}` },
     { name: 'border', type: 'string', value: 'MODE', help: `border fill: ${BORDER_MODES.join('|')}` },
   ],
   examples: [
     'steady serve shaky.mp4 --loop                               # watch at http://127.0.0.1:8080/',
-    'steady serve shaky.mp4 --port 0 --radius 30 --zoom 1.1      # pick a free port, smoother output',
+    'steady serve shaky.mp4 --port 0 --smoothing 30 --zoom 1.1   # pick a free port, smoother output',
     'steady serve /dev/video0 --input-format v4l2                # a webcam',
     'steady serve "testsrc2=size=1280x720:rate=30" --input-format lavfi',
     'steady serve rtsp://camera.local/stream --host 0.0.0.0 --origin http://dashboard.local',
@@ -81,7 +91,7 @@ export interface LiveSourceOptions {
   readonly reference?: string;
   /** Path smoother, as the stabilizer names it. */
   readonly smoother?: string;
-  /** Smoothing radius, frames. */
+  /** Smoothing radius, frames (`--smoothing`, alias `--radius`). */
   readonly radius?: number;
   /** Zoom factor (1 = none). */
   readonly zoom?: number;
@@ -107,6 +117,23 @@ export interface ServeOptions {
 /** A function that opens a live source (tests inject a synthetic one). */
 export type OpenLiveSource = (source: string, options: LiveSourceOptions) => Promise<LiveSource>;
 
+/**
+ * The smoothing radius from `--smoothing N` or its alias `--radius N` (the name the first version of serve
+ * used). Both at once are accepted only when they agree.
+ */
+function smoothingRadius(args: ParsedArgs): number | undefined {
+  const read = (name: string): number | undefined => {
+    const v = flagString(args, name);
+    return v === undefined ? undefined : expectInteger(`--${name}`, v, 0, MAX_SMOOTHING_RADIUS);
+  };
+  const smoothing = read('smoothing');
+  const alias = read('radius');
+  if (smoothing !== undefined && alias !== undefined && smoothing !== alias) {
+    throw new UsageError('E_BAD_OPTION', `Expected one smoothing radius but received --smoothing ${smoothing} and --radius ${alias}; give --smoothing only (--radius is its alias)`);
+  }
+  return smoothing ?? alias;
+}
+
 /** Validates the parsed arguments of `steady serve`. */
 export function resolveServeOptions(args: ParsedArgs): ServeOptions {
   const source = expectString('<source>', args.positionals[0]);
@@ -119,7 +146,7 @@ export function resolveServeOptions(args: ParsedArgs): ServeOptions {
   const reference = flagString(args, 'reference');
   const smoother = flagString(args, 'smoother');
   const inputFormat = flagString(args, 'input-format');
-  const radius = num('radius', (v) => expectInteger('--radius', v, 0, MAX_SMOOTHING_RADIUS));
+  const radius = smoothingRadius(args);
   const zoom = num('zoom', (v) => expectNumber('--zoom', v, MIN_ZOOM, MAX_ZOOM));
   const origins = args.flags.get('origin');
   for (const o of Array.isArray(origins) ? origins : []) {
@@ -140,8 +167,8 @@ export function resolveServeOptions(args: ParsedArgs): ServeOptions {
       realtime: flagBool(args, 'realtime', true),
       ...(inputFormat !== undefined ? { inputFormat } : {}),
       ...(model !== undefined ? { model: expectOneOf('--model', model, MODEL_NAMES) } : {}),
-      ...(reference !== undefined ? { reference } : {}),
-      ...(smoother !== undefined ? { smoother } : {}),
+      ...(reference !== undefined ? { reference: expectOneOf('--reference', reference, REFERENCE_MODES) } : {}),
+      ...(smoother !== undefined ? { smoother: expectOneOf('--smoother', smoother, LIVE_SMOOTHERS) } : {}),
       ...(radius !== undefined ? { radius } : {}),
       ...(zoom !== undefined ? { zoom } : {}),
       ...(border !== undefined ? { border: expectOneOf('--border', border, BORDER_MODES) } : {}),
@@ -159,11 +186,11 @@ function isLocalFile(source: string, inputFormat: string | undefined): boolean {
 
 /**
  * Opens `source` and returns the stabilizer's live output with its control surface
- * (pipeline/live-source.ts: decoder, bounded queue that drops frames when stabilizing falls behind,
- * stabilizer).
+ * (pipeline/live-source.ts: ffmpeg read in a worker thread, a bounded pool of frames whose oldest is
+ * dropped when stabilizing falls behind, stabilizer).
  * @throws InputError when the source cannot be opened (exit 2, before any URL is printed).
  */
-export async function openLiveSource(source: string, options: LiveSourceOptions): Promise<LiveSource> {
+export async function openLiveSource(source: string, options: LiveSourceOptions): Promise<LiveStabilizer> {
   const zoom = options.zoom === undefined ? undefined : zoomFromFactor(options.zoom);
   return openLiveStabilizer(source, {
     loop: options.loop,

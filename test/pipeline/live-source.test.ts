@@ -12,22 +12,20 @@ import type { StabilizedFrame } from '../../src/stabilize/frame-types.js';
 import { resolveFfmpeg } from '../../src/video/binaries.js';
 import { openDecoder } from '../../src/video/decoder.js';
 import { ffmpeg, makeTempDir, removeTempDir } from '../support/ffmpeg-fixtures.js';
+import { NEUTRAL_CHROMA, numberedGraph as numberedGraphOf, SHAKE_X, SHAKE_Y, shakyGraph } from '../support/live-graphs.js';
 
 /** Hang guard for waits on other processes (not a timing assertion). */
 const WAIT_MS = 20_000;
 /** Frame size of the generated sources (small: the tests are about the plumbing, not the pixels). */
 const W = 64;
 const H = 48;
-/** Chroma of the numbered source (neutral). */
-const NEUTRAL_CHROMA = 128;
 /** Known shake test: largest error of a measured frame-to-frame shift, pixels. */
 const TOL_PX = 0.25;
 
 const ffmpegPath = resolveFfmpeg().path;
 
-/** A lavfi graph whose frame n has every luma sample equal to n mod 256 and neutral chroma, so that a frame's content tells which frame it is. */
 function numberedGraph(fps: number): string {
-  return `nullsrc=s=${W}x${H}:r=${fps},geq=lum='mod(N\\,256)':cb=${NEUTRAL_CHROMA}:cr=${NEUTRAL_CHROMA}`;
+  return numberedGraphOf(W, H, fps);
 }
 
 /** Decoder arguments for a numbered source, built by the real decoder (which probes the graph). */
@@ -314,15 +312,6 @@ describe('decode worker: ffmpeg dies with the process', () => {
     await waitFor(() => isGone(r.pid), 'the orphaned ffmpeg to end');
   });
 });
-
-/** A small shaky lavfi source: a static smooth texture seen through a crop window that moves by known whole pixels. */
-const SHAKE_X = [0, 3, -2, 4, 1, -3, 2, 0];
-const SHAKE_Y = [0, -2, 3, 1, -1, 2, -3, 1];
-function shakyGraph(fps: number): string {
-  const pick = (offsets: readonly number[]) => offsets.map((o, k) => `eq(mod(n\\,${offsets.length})\\,${k})*${o}`).join('+');
-  const texture = `128+50*sin(X/5)*cos(Y/7)+40*sin((X+2*Y)/11)`;
-  return `nullsrc=s=160x120:r=${fps},geq=lum='${texture}':cb=128:cr=128,crop=128:96:x='16+${pick(SHAKE_X)}':y='12+${pick(SHAKE_Y)}':exact=1`;
-}
 
 async function collect(frames: AsyncIterable<StabilizedFrame>, each?: (f: StabilizedFrame) => void): Promise<{ index: number; motion: Float64Array; ok: boolean }[]> {
   const out: { index: number; motion: Float64Array; ok: boolean }[] = [];
