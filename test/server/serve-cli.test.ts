@@ -510,8 +510,8 @@ describe('steady serve: option validation', () => {
     const cases: [string[], string][] = [
       [['x', '--reference', 'last'], 'steady: E_BAD_OPTION: Expected one of previous|first|keyframe for --reference but received "last"\n'],
       [['x', '--smoother', 'two-pass'], 'steady: E_BAD_OPTION: Expected one of gaussian|causal for --smoother but received "two-pass"\n'],
-      [['x', '--smoothing', '301'], 'steady: E_BAD_OPTION: Expected an integer 0..300 for --smoothing but received "301"\n'],
-      [['x', '--radius', '-1'], 'steady: E_BAD_OPTION: Expected an integer 0..300 for --radius but received "-1"\n'],
+      [['x', '--smoothing', '121'], 'steady: E_BAD_OPTION: Expected an integer 0..120 for --smoothing but received "121"\n'],
+      [['x', '--radius', '-1'], 'steady: E_BAD_OPTION: Expected an integer 0..120 for --radius but received "-1"\n'],
       [
         ['x', '--smoothing', '10', '--radius', '20'],
         'steady: E_BAD_OPTION: Expected one smoothing radius but received --smoothing 10 and --radius 20; give --smoothing only (--radius is its alias)\n',
