@@ -14,11 +14,12 @@
  *
  * Slots: `maxWaitingFrames + 2` frames (one being filled by the worker, one held by the main thread, the
  * rest waiting). Each slot's state lives in a shared Int32Array and changes only by atomic operations:
- * FREE ─worker─► FILLING ─worker─► READY ─main─► TAKEN ─main─► FREE. When the worker needs a slot and none
- * is FREE, it takes back the oldest READY one (READY ─worker─► FILLING): that frame is dropped and counted,
- * so the frames waiting are always the newest and latency stays bounded. Whoever wins the compare-exchange
- * on a READY slot owns it. Without dropping (`dropWhenBehind: false`, a file read as fast as possible)
- * the worker instead stops reading the pipe until the main thread frees a slot, and ffmpeg waits.
+ * FREE ─worker─► FILLING ─worker─► READY ─main─► TAKEN ─main─► FREE. When a frame is published and more
+ * than `maxWaitingFrames` are READY, or when the worker needs a slot and none is FREE, the worker takes
+ * back the oldest READY one (READY ─worker─► FREE or FILLING): that frame is dropped and counted, so the
+ * frames waiting are always the newest and latency stays bounded. Whoever wins the compare-exchange on a
+ * READY slot owns it. Without dropping (`dropWhenBehind: false`, a file read as fast as possible) the
+ * worker instead stops reading the pipe until the main thread frees a slot, and ffmpeg waits.
  * Nothing is allocated per frame in steady state: wake-up messages pass only when the other side said it
  * is waiting (a flag in the shared array).
  *
