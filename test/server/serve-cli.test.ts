@@ -506,12 +506,17 @@ describe('steady serve: the source and stabilizer options (real ffmpeg and stabi
 });
 
 describe('steady serve: option validation', () => {
-  it('refuses unknown modes and two different smoothing radii', async () => {
+  it('refuses unknown modes, radii past the bound its help states, and two different smoothing radii', async () => {
+    const help = context();
+    expect(await main(['serve', '--help'], help.ctx)).toBe(0);
+    const bound = /--smoothing N +smoothing radius, frames 0\.\.(\d+) /.exec(help.stdout.text);
+    expect(bound).not.toBeNull();
+    const max = Number(bound?.[1]);
     const cases: [string[], string][] = [
       [['x', '--reference', 'last'], 'steady: E_BAD_OPTION: Expected one of previous|first|keyframe for --reference but received "last"\n'],
       [['x', '--smoother', 'two-pass'], 'steady: E_BAD_OPTION: Expected one of gaussian|causal for --smoother but received "two-pass"\n'],
-      [['x', '--smoothing', '121'], 'steady: E_BAD_OPTION: Expected an integer 0..120 for --smoothing but received "121"\n'],
-      [['x', '--radius', '-1'], 'steady: E_BAD_OPTION: Expected an integer 0..120 for --radius but received "-1"\n'],
+      [['x', '--smoothing', String(max + 1)], `steady: E_BAD_OPTION: Expected an integer 0..${max} for --smoothing but received "${max + 1}"\n`],
+      [['x', '--radius', '-1'], `steady: E_BAD_OPTION: Expected an integer 0..${max} for --radius but received "-1"\n`],
       [
         ['x', '--smoothing', '10', '--radius', '20'],
         'steady: E_BAD_OPTION: Expected one smoothing radius but received --smoothing 10 and --radius 20; give --smoothing only (--radius is its alias)\n',
