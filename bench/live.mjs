@@ -229,8 +229,11 @@ async function measure(mods, source, seconds) {
   const droppedUpstream = end.droppedUpstream - start.droppedUpstream;
   const droppedEncoder = end.droppedEncoder - start.droppedEncoder;
   const droppedViewer = end.droppedViewers - start.droppedViewers;
-  // A file or lavfi source read with -re slows down instead of dropping when the reader falls behind:
-  // frames the source should have delivered in the window but did not are counted as a shortfall.
+  // Frames the source should have delivered in the window but that were neither received nor counted as
+  // dropped: a source read with -re whose pipe is not drained slows down instead of dropping (what the
+  // live source did before it read ffmpeg in a worker thread); with the worker, what remains is ffmpeg
+  // itself not keeping the rate on a loaded machine, or a processing rate that changed during the window
+  // (the session sees frames one look-ahead late).
   const expected = Math.floor((wallMs / 1000) * FPS);
   const shortfall = Math.max(0, expected - framesIn - droppedUpstream);
   const sorted = [...latencies].sort((a, b) => a - b);
