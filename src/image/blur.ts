@@ -49,19 +49,20 @@ export function reflect101(i: number, n: number): number {
 
 /** Scratch samples `blurInto` needs for a kernel of `taps` taps on a width x height image. */
 export function blurScratchSize(width: number, height: number, taps: number): number {
-  return taps === 5 ? 5 * width : width * height;
+  return taps === 5 ? 6 * width : width * height;
 }
 
 /**
  * out = src blurred by the separable kernel `kernel` (odd length, applied along x then y) with a
  * reflect-101 border. `tmp` is a scratch buffer of at least blurScratchSize(width, height, taps) samples
- * (5 rows for a 5-tap kernel, the whole image otherwise). `out` may be `src`. Returns `out`.
+ * (6 rows for a 5-tap kernel, the whole image otherwise). `out` may be `src`. Returns `out`.
  */
 export function blurInto(out: GrayImage, src: GrayImage, kernel: Float64Array, tmp: Float32Array): GrayImage {
   const { width: w, height: h } = src;
   if (out.width !== w || out.height !== h) throw new RangeError(`blur: output ${out.width}x${out.height} differs from input ${w}x${h}`);
   const fast5 = kernel.length === 5 && kernel[0] === kernel[4] && kernel[1] === kernel[3] && w >= 5 && h >= 3;
-  const need = fast5 ? 5 * w : w * h;
+  const binomial = fast5 && kernel[0] === 1 / 16 && kernel[1] === 4 / 16 && kernel[2] === 6 / 16;
+  const need = binomial ? 6 * w : fast5 ? 5 * w : w * h;
   if (tmp.length < need) throw new RangeError(`blur: scratch buffer of ${tmp.length} samples, need ${need}`);
   if (kernel.length === 1) {
     const k = kernel[0] as number;
@@ -70,7 +71,9 @@ export function blurInto(out: GrayImage, src: GrayImage, kernel: Float64Array, t
     for (let i = 0; i < w * h; i++) o[i] = k * (s[i] as number);
     return out;
   }
-  if (fast5) {
+  if (binomial) {
+    binomial5(out.data, src.data, w, h, tmp);
+  } else if (fast5) {
     blur5(out.data, src.data, w, h, kernel, tmp);
   } else {
     horizontalGeneric(tmp, src.data, w, h, kernel);
@@ -99,6 +102,83 @@ function horizontalRow5(dst: Float32Array, o: number, src: Float32Array, r: numb
     b = c;
     c = d;
     d = e;
+  }
+}
+
+/**
+ * Horizontal [1 4 6 4 1] pass of one row, unnormalised (the vertical pass divides by 256 once), from
+ * src offset `r` into dst offset `o`.
+ */
+function binomialRow(dst: Float32Array, o: number, src: Float32Array, r: number, w: number): void {
+  for (let j = 0; j < 4; j++) {
+    const x = j < 2 ? j : w - 4 + j;
+    dst[o + x] =
+      (src[r + reflect101(x - 2, w)] as number) +
+      (src[r + reflect101(x + 2, w)] as number) +
+      4 * ((src[r + reflect101(x - 1, w)] as number) + (src[r + reflect101(x + 1, w)] as number)) +
+      6 * (src[r + x] as number);
+  }
+  let a = src[r] as number, b = src[r + 1] as number, c = src[r + 2] as number, d = src[r + 3] as number;
+  for (let x = 2; x < w - 2; x++) {
+    const e = src[r + x + 2] as number;
+    dst[o + x] = a + e + 4 * (b + d) + 6 * c;
+    a = b;
+    b = c;
+    c = d;
+    d = e;
+  }
+}
+
+/** Which source row each of the 6 binomial ring slots holds (-1 = none). */
+const SLOT_ROW6 = new Int32Array(6);
+
+function binomialRingRow(ring: Float32Array, src: Float32Array, sy: number, w: number): number {
+  const slot = sy % 6;
+  if (SLOT_ROW6[slot] !== sy) {
+    binomialRow(ring, slot * w, src, sy * w, w);
+    SLOT_ROW6[slot] = sy;
+  }
+  return slot * w;
+}
+
+/**
+ * The [1 4 6 4 1] / 16 blur (pyramid and default ECC pre-filter) in one sweep: horizontally filtered
+ * rows in a ring of 6, and two output rows per step of the vertical pass (they share four rows, so
+ * six loads make two outputs). Integer weights, one scaling by 1/256. `dst` may be `src`.
+ */
+function binomial5(dst: Float32Array, src: Float32Array, w: number, h: number, ring: Float32Array): void {
+  const k = 1 / 256;
+  SLOT_ROW6.fill(-1);
+  let y = 0;
+  for (; y + 1 < h; y += 2) {
+    const r0 = binomialRingRow(ring, src, reflect101(y - 2, h), w);
+    const r1 = binomialRingRow(ring, src, reflect101(y - 1, h), w);
+    const r2 = binomialRingRow(ring, src, y, w);
+    const r3 = binomialRingRow(ring, src, y + 1, w);
+    const r4 = binomialRingRow(ring, src, reflect101(y + 2, h), w);
+    const r5 = binomialRingRow(ring, src, reflect101(y + 3, h), w);
+    const o0 = y * w;
+    const o1 = o0 + w;
+    for (let x = 0; x < w; x++) {
+      const b = ring[r1 + x] as number;
+      const c = ring[r2 + x] as number;
+      const d = ring[r3 + x] as number;
+      const e = ring[r4 + x] as number;
+      dst[o0 + x] = k * ((ring[r0 + x] as number) + e + 4 * (b + d) + 6 * c);
+      dst[o1 + x] = k * (b + (ring[r5 + x] as number) + 4 * (c + e) + 6 * d);
+    }
+  }
+  for (; y < h; y++) {
+    const r0 = binomialRingRow(ring, src, reflect101(y - 2, h), w);
+    const r1 = binomialRingRow(ring, src, reflect101(y - 1, h), w);
+    const r2 = binomialRingRow(ring, src, y, w);
+    const r3 = binomialRingRow(ring, src, reflect101(y + 1, h), w);
+    const r4 = binomialRingRow(ring, src, reflect101(y + 2, h), w);
+    const o = y * w;
+    for (let x = 0; x < w; x++) {
+      dst[o + x] =
+        k * ((ring[r0 + x] as number) + (ring[r4 + x] as number) + 4 * ((ring[r1 + x] as number) + (ring[r3 + x] as number)) + 6 * (ring[r2 + x] as number));
+    }
   }
 }
 

@@ -74,10 +74,18 @@ describe('blurInto', () => {
       [5, 3],
       [6, 9],
       [64, 48],
+      [8, 4],
     ] as const) {
-      for (const size of [3, 5, 7, 9]) {
+      // Size 5 twice: the binomial table (its own fast path) and a sigma (the general 5-tap path).
+      for (const [size, sigma] of [
+        [3, 0],
+        [5, 0],
+        [5, 1.3],
+        [7, 0],
+        [9, 0],
+      ] as const) {
         const src = randomImage(w, h, seed++);
-        const k = gaussianKernel(size);
+        const k = gaussianKernel(size, sigma);
         const out = createGrayImage(w, h);
         blurInto(out, src, k, new Float32Array(blurScratchSize(w, h, size)));
         const ref = slowBlur(src, k);
@@ -103,13 +111,13 @@ describe('blurInto', () => {
     for (const v of out.data) expect(v).toBeCloseTo(77, 4);
     const ramp = createGrayImage(w, h);
     for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) ramp.data[y * w + x] = 3 * x + 2 * y;
-    const r = blurInto(createGrayImage(w, h), ramp, gaussianKernel(5), new Float32Array(5 * w));
+    const r = blurInto(createGrayImage(w, h), ramp, gaussianKernel(5), new Float32Array(blurScratchSize(w, h, 5)));
     for (let y = 2; y < h - 2; y++) for (let x = 2; x < w - 2; x++) expect(r.data[y * w + x]).toBeCloseTo(3 * x + 2 * y, 3);
   });
 
   it('refuses a scratch buffer that is too small', () => {
     const src = randomImage(20, 10, 3);
-    expect(() => blurInto(createGrayImage(20, 10), src, gaussianKernel(5), new Float32Array(4 * 20))).toThrow(RangeError);
+    expect(() => blurInto(createGrayImage(20, 10), src, gaussianKernel(5), new Float32Array(5 * 20))).toThrow(RangeError);
     expect(() => blurInto(createGrayImage(20, 10), src, gaussianKernel(7), new Float32Array(100))).toThrow(RangeError);
   });
 });
