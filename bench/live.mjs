@@ -15,7 +15,10 @@
  * load average before and after, and ratios between columns taken in one run say more than absolutes.
  *
  * Run: `npm run bench` (bench/run.mjs calls runLiveBench), or `npm run build && node bench/live.mjs`.
- * Environment: STEADY_BENCH_LIVE_SEC (measured seconds, default 20).
+ * Environment: STEADY_BENCH_LIVE_SEC (measured seconds, default 20); STEADY_BENCH_LIVE_STABILIZE (JSON of
+ * stabilize options, e.g. '{"analysisWidth":240,"model":"translation"}': the live pipeline and the
+ * stabilizer-alone figure then use these instead of the defaults, to see what the rest of the pipeline does
+ * with a cheaper stabilizer).
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
@@ -128,13 +131,13 @@ const STABILIZER_FRAMES = 90;
  * in pull (warp of the three planes), wall clock and CPU. No other thread of this process runs meanwhile,
  * so the process's CPU time is the stabilizer's.
  */
-async function measureStabilizer(openDecoder, stab) {
+async function measureStabilizer(openDecoder, stab, stabilizeOptions) {
   const decoder = await openDecoder(SHAKY_SOURCE, { inputFormat: 'lavfi', durationSec: STABILIZER_FRAMES / FPS });
   const frames = [];
   for await (const f of decoder) {
     frames.push({ index: f.index, timeSec: f.timeSec, width: f.width, height: f.height, y: f.y.slice(), u: f.u.slice(), v: f.v.slice() });
   }
-  const stabilizer = stab.createStabilizer(stab.stabilizerSettingsFor(stab.resolveStabilizeOptions({}), WIDTH, HEIGHT, null), stab.downscaleYInto);
+  const stabilizer = stab.createStabilizer(stab.stabilizerSettingsFor(stab.resolveStabilizeOptions(stabilizeOptions), WIDTH, HEIGHT, null), stab.downscaleYInto);
   let pushMs = 0;
   let pullMs = 0;
   let pulled = 0;
@@ -279,6 +282,8 @@ export async function runLiveBench(options = {}) {
   const { resolveFfmpeg } = await load('video/binaries.js');
   const { openDecoder } = await load('video/decoder.js');
   const { openLiveSource } = await load('cli/serve.js');
+  const { openLiveStabilizer } = await load('pipeline/live-source.js');
+  const stabilizeOptions = process.env.STEADY_BENCH_LIVE_STABILIZE ? JSON.parse(process.env.STEADY_BENCH_LIVE_STABILIZE) : null;
   const stab = {
     ...(await load('stabilize/stabilizer.js')),
     ...(await load('stabilize/options.js')),
@@ -293,17 +298,21 @@ export async function runLiveBench(options = {}) {
   let pipeline = null;
   let pipelineError = null;
   try {
-    const source = await openLiveSource(SHAKY_SOURCE, { inputFormat: 'lavfi', realtime: true, loop: false, ffmpegPath, signal: controller.signal });
+    const source =
+      stabilizeOptions === null
+        ? await openLiveSource(SHAKY_SOURCE, { inputFormat: 'lavfi', realtime: true, loop: false, ffmpegPath, signal: controller.signal })
+        : await openLiveStabilizer(SHAKY_SOURCE, { ...stabilizeOptions, inputFormat: 'lavfi', realtime: true, loop: false, ffmpegPath, signal: controller.signal });
     pipeline = await measure(mods, source, seconds);
   } catch (err) {
     if (err?.code !== 'E_NOT_IMPLEMENTED') throw err;
     pipelineError = err.message;
   }
-  const stabilizer = await measureStabilizer(openDecoder, stab);
+  const stabilizer = await measureStabilizer(openDecoder, stab, stabilizeOptions ?? {});
   const summary = {
     source: `${WIDTH}x${HEIGHT} ${FPS} fps lavfi (shaky testsrc2), read with -re`,
     loadAverage: loadBefore,
     loadAverageAfter: os.loadavg(),
+    stabilizeOptions: stabilizeOptions ?? 'defaults',
     server,
     pipeline,
     stabilizer,
@@ -318,7 +327,8 @@ export async function runLiveBench(options = {}) {
     `Source: ${summary.source}; one WebSocket viewer in the same process; ${seconds} s measured after ${WARMUP_SEC} s of warm-up.`,
     `Machine load average before the runs: ${loadBefore.map((x) => x.toFixed(1)).join(' / ')} (1 / 5 / 15 min, ${os.cpus().length} cores).`,
     'Columns: *server* passes the decoded frames through unchanged (decode, preview encode, send);',
-    `*live pipeline* is what \`steady serve\` runs (decode, ECC registration, smoothing, warp, preview encode, send)${pipelineError ? ` — not available: ${pipelineError}` : ''}.`,
+    `*live pipeline* is what \`steady serve\` runs (decode, ECC registration, smoothing, warp, preview encode, send)${pipelineError ? ` — not available: ${pipelineError}` : ''}` +
+      `${stabilizeOptions === null ? '' : `, with stabilize options ${JSON.stringify(stabilizeOptions)}`}.`,
     '',
     '| figure | server | live pipeline |',
     '| --- | --- | --- |',
@@ -330,7 +340,7 @@ export async function runLiveBench(options = {}) {
     row('target: no drops, p95 < look-ahead / fps + 100 ms', (r) => `${r.meetsTarget ? 'met' : 'NOT met'} (budget ${f(r.latencyBudgetMs, 0)} ms, look-ahead ${r.lookaheadFrames})`),
     row('CPU % of one core: Node (all threads) / preview ffmpeg / decoder ffmpeg', (r) => `${f(r.nodeCpuPercent, 0)} / ${f(r.previewEncoderCpuPercent, 0)} / ${f(r.decoderCpuPercent, 0)}`),
     '',
-    `Stabilizer alone (default options, ${stabilizer.frames} frames of the same source decoded beforehand, ${stabilizer.pulled} pulled): ` +
+    `Stabilizer alone (${stabilizeOptions === null ? "default options" : "the options above"}, ${stabilizer.frames} frames of the same source decoded beforehand, ${stabilizer.pulled} pulled): ` +
       `push ${f(stabilizer.pushMs)} ms + pull ${f(stabilizer.pullMs)} ms = ${f(stabilizer.wallMsPerFrame)} ms per frame (wall), ` +
       `${f(stabilizer.cpuMsPerFrame)} ms CPU; at most ${f(stabilizer.maxFpsWall)} frames per second on this thread at this load.`,
     `Load average after the runs: ${summary.loadAverageAfter.map((x) => x.toFixed(1)).join(' / ')}.`,
