@@ -3,13 +3,15 @@
 // Debian's python3-opencv) and opencv.js, on the still 640x480 cases of ../shared/anchors/gen_cases.py.
 //
 // usage: npm run build && node bench/register.mjs [--seeds 0,1,2] [--n 8] [--repeat 3] [--models a,b]
-//        [--no-opencv] [--no-opencvjs] [--no-strict] [--out FILE.json] [--keep DIR]
+//        [--no-opencv] [--no-opencvjs] [--no-strict] [--no-cpu] [--out FILE.json] [--keep DIR]
 //
 // For each seed it generates (or reuses, under the OS temp folder) the cases, runs steady in-process
 // (each PNG decoded once by ffmpeg; only the registration is timed: the first call "cold", then the
 // minimum of --repeat calls, both through the one-shot register(); a reused createRegistrar is timed too),
 // then OpenCV native with its quick criteria (50 iterations, eps 1e-3) and strict ones (100, 1e-6), and
-// opencv.js (quick), all in the same sitting, and prints one markdown table per model x level.
+// opencv.js (quick), all in the same sitting, and prints one markdown table per model x level. On a
+// busy machine wall times swing; the CPU-time columns (steady's process CPU time against OpenCV's
+// with one thread) give a ratio that does not.
 // Accuracy = mean distance (px) of the 4 image corners mapped by the estimate and by the truth.
 // Exported: runRegisterBench(options) -> { markdown, summary } (used by bench/run.mjs).
 import { execFileSync } from 'node:child_process';
@@ -126,10 +128,14 @@ function runSteady(steady, casesDir, repeat, models) {
     let r = steady.register(fixed, moving, { model: e.model });
     const coldMs = performance.now() - t0;
     let warmMs = Number.POSITIVE_INFINITY;
+    let cpuMs = Number.POSITIVE_INFINITY;
     for (let k = 0; k < repeat; k++) {
+      const u = process.cpuUsage();
       const t = performance.now();
       r = steady.register(fixed, moving, { model: e.model });
       warmMs = Math.min(warmMs, performance.now() - t);
+      const du = process.cpuUsage(u);
+      cpuMs = Math.min(cpuMs, (du.user + du.system) / 1000);
     }
     const key = `${e.model} ${fixed.width}x${fixed.height}`;
     if (!registrars.has(key)) registrars.set(key, steady.createRegistrar(fixed.width, fixed.height, { model: e.model }));
@@ -149,6 +155,7 @@ function runSteady(steady, casesDir, repeat, models) {
       corner_err: r.ok ? cornerError(Array.from(r.matrix), W, truth.width, truth.height) : null,
       cc: r.cc,
       ms: warmMs,
+      cpu_ms: cpuMs,
       cold_ms: coldMs,
       reused_ms: reusedMs,
       iterations: r.iterations,
@@ -165,6 +172,41 @@ function runOpenCv(anchors, casesDir, outFile, iters, eps, repeat) {
     cwd: anchors,
     stdio: ['ignore', 'ignore', 'inherit'],
   });
+  return JSON.parse(fs.readFileSync(outFile, 'utf8')).cases;
+}
+
+/**
+ * OpenCV's CPU time per registration (one thread, quick criteria): process_time is hardly affected by
+ * other work on the machine, unlike wall time, so it gives a ratio that survives a busy machine.
+ */
+function runOpenCvCpu(anchors, casesDir, outFile, repeat) {
+  const script = path.join(anchors, 'steady_cpu_time.py');
+  fs.writeFileSync(
+    script,
+    `import json, os, sys, time
+import cv2
+import bench_common as bc
+cv2.setNumThreads(1)
+cases_dir, out, repeat = sys.argv[1], sys.argv[2], int(sys.argv[3])
+idx = json.load(open(os.path.join(cases_dir, 'index.json')))
+res = []
+for e in idx['cases']:
+    d = os.path.join(cases_dir, e['dir'])
+    f = cv2.imread(os.path.join(d, 'fixed.png'), cv2.IMREAD_GRAYSCALE)
+    m = cv2.imread(os.path.join(d, 'moving.png'), cv2.IMREAD_GRAYSCALE)
+    best = float('inf')
+    for _ in range(repeat):
+        t = time.process_time()
+        try:
+            bc.ecc_pyramid(f, m, e['model'], 4, 50, 1e-3, 5)
+        except cv2.error:
+            pass
+        best = min(best, time.process_time() - t)
+    res.append({'id': e['id'], 'model': e['model'], 'level': e['level'], 'ms': best * 1e3})
+json.dump({'cases': res}, open(out, 'w'))
+`,
+  );
+  execFileSync(PYTHON, [script, casesDir, outFile, String(repeat)], { cwd: anchors, stdio: ['ignore', 'ignore', 'inherit'] });
   return JSON.parse(fs.readFileSync(outFile, 'utf8')).cases;
 }
 
@@ -215,7 +257,7 @@ export async function runRegisterBench(options = {}) {
   const keep = options.keep ?? path.join(os.tmpdir(), 'steady-bench-register');
   const anchors = scratchAnchors(path.join(keep, 'anchors'));
   const steady = await loadSteady();
-  const all = { steady: [], cvFast: [], cvStrict: [], cvjs: [] };
+  const all = { steady: [], cvFast: [], cvStrict: [], cvjs: [], cvCpu: [] };
   for (const seed of seeds) {
     const casesDir = ensureCases(anchors, seed, n, keep);
     const tag = (c) => ({ ...c, id: `s${seed}:${c.id}` });
@@ -224,6 +266,7 @@ export async function runRegisterBench(options = {}) {
     if (options.opencv !== false) {
       all.cvFast.push(...keepModels(runOpenCv(anchors, casesDir, path.join(keep, `cv_fast_${seed}.json`), 50, 1e-3, repeat)));
       if (options.strict !== false) all.cvStrict.push(...keepModels(runOpenCv(anchors, casesDir, path.join(keep, `cv_strict_${seed}.json`), 100, 1e-6, repeat)));
+      if (options.cpu !== false) all.cvCpu.push(...keepModels(runOpenCvCpu(anchors, casesDir, path.join(keep, `cv_cpu_${seed}.json`), repeat)));
     }
     if (options.opencvjs !== false) all.cvjs.push(...keepModels(runOpenCvJs(anchors, casesDir, path.join(keep, `cvjs_${seed}.json`), repeat)));
   }
@@ -232,8 +275,10 @@ export async function runRegisterBench(options = {}) {
   lines.push(`Registration, 640x480, seeds ${seeds.join(',')}, ${n} cases per model x level per seed; steady = register() one-shot, warm minimum of ${repeat}.`);
   lines.push('Accuracy: success / share < 0.5 px / median mean-corner error (px, failures count as inf). Time: median ms per registration.');
   lines.push('');
-  lines.push('| model | level | n | steady succ | steady <0.5px | steady med err | OpenCV <0.5px | OpenCV med err | steady ms | steady cold ms | steady reused ms | OpenCV 50/1e-3 ms | OpenCV 100/1e-6 ms | opencv.js ms | steady / OpenCV 50/1e-3 |');
-  lines.push('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+  lines.push(
+    '| model | level | n | steady succ | steady <0.5px | steady med err | OpenCV <0.5px | OpenCV med err | steady ms | steady cold ms | steady reused ms | OpenCV 50/1e-3 ms | OpenCV 100/1e-6 ms | opencv.js ms | steady / OpenCV 50/1e-3 | steady CPU ms | OpenCV 1-thread CPU ms | CPU ratio |',
+  );
+  lines.push('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   for (const model of models) {
     for (const level of LEVELS) {
       const s = cell(all.steady, model, level);
@@ -241,7 +286,10 @@ export async function runRegisterBench(options = {}) {
       const f = cell(all.cvFast, model, level);
       const st = cell(all.cvStrict, model, level);
       const js = cell(all.cvjs, model, level);
+      const cpu = cell(all.cvCpu, model, level);
       const cs = all.steady.filter((c) => c.model === model && c.level === level);
+      const steadyCpu = median(cs.map((c) => c.cpu_ms));
+      const cpuSteadyCases = all.steady.map((c) => ({ ...c, ms: c.cpu_ms }));
       const row = {
         model,
         level,
@@ -251,10 +299,11 @@ export async function runRegisterBench(options = {}) {
         opencvStrict: st,
         opencvJs: js,
         ratioToOpenCvFast: f ? ratio(all.steady, all.cvFast, model, level) : Number.NaN,
+        cpu: { steadyMs: steadyCpu, openCvOneThreadMs: cpu ? cpu.medMs : Number.NaN, ratio: cpu ? ratio(cpuSteadyCases, all.cvCpu, model, level) : Number.NaN },
       };
       summary.push(row);
       lines.push(
-        `| ${model} | ${level} | ${s.n} | ${fmt(s.success, 2)} | ${fmt(s.lt05, 2)} | ${fmt(s.medErr)} | ${fmt(f?.lt05, 2)} | ${fmt(f?.medErr)} | ${fmt(s.medMs, 1)} | ${fmt(row.steady.coldMs, 1)} | ${fmt(row.steady.reusedMs, 1)} | ${fmt(f?.medMs, 1)} | ${fmt(st?.medMs, 1)} | ${fmt(js?.medMs, 1)} | ${fmt(row.ratioToOpenCvFast, 2)} |`,
+        `| ${model} | ${level} | ${s.n} | ${fmt(s.success, 2)} | ${fmt(s.lt05, 2)} | ${fmt(s.medErr)} | ${fmt(f?.lt05, 2)} | ${fmt(f?.medErr)} | ${fmt(s.medMs, 1)} | ${fmt(row.steady.coldMs, 1)} | ${fmt(row.steady.reusedMs, 1)} | ${fmt(f?.medMs, 1)} | ${fmt(st?.medMs, 1)} | ${fmt(js?.medMs, 1)} | ${fmt(row.ratioToOpenCvFast, 2)} | ${fmt(steadyCpu, 1)} | ${fmt(cpu?.medMs, 1)} | ${fmt(row.cpu.ratio, 2)} |`,
       );
     }
   }
@@ -264,6 +313,13 @@ export async function runRegisterBench(options = {}) {
   lines.push(
     `All cases: steady / OpenCV 50/1e-3 time ratio, median of per-case ratios ${fmt(allRatio, 2)}, summed times ${fmt(all.cvFast.length ? sum(all.steady) / sum(all.cvFast) : Number.NaN, 2)}; robust starts used: ${all.steady.filter((c) => c.start === 'phase' || c.start === 'log-polar').length} of ${all.steady.length}.`,
   );
+  if (all.cvCpu.length) {
+    const byId = new Map(all.cvCpu.map((c) => [c.id, c.ms]));
+    const r = all.steady.map((c) => c.cpu_ms / (byId.get(c.id) ?? Number.NaN)).filter((x) => Number.isFinite(x));
+    lines.push(
+      `CPU time (process CPU, hardly affected by other work on the machine): steady / OpenCV with 1 thread, median of per-case ratios ${fmt(median(r), 2)}. OpenCV's 2 threads were 1.14x faster than 1 thread in the anchors' quiet run (RESULTS.md), so a ratio below 0.57 here means under half of OpenCV's 2-thread time.`,
+    );
+  }
   const markdown = lines.join('\n');
   if (options.out) fs.writeFileSync(options.out, JSON.stringify({ meta: { seeds, n, repeat, node: process.version, cpus: os.cpus().length }, summary, cases: all }, null, 1));
   return { markdown, summary };
@@ -281,9 +337,10 @@ function parseArgs(argv) {
     else if (a === '--no-opencv') o.opencv = false;
     else if (a === '--no-opencvjs') o.opencvjs = false;
     else if (a === '--no-strict') o.strict = false;
+    else if (a === '--no-cpu') o.cpu = false;
     else if (a === '--out') o.out = next();
     else if (a === '--keep') o.keep = next();
-    else throw new Error(`unknown argument ${a}; usage: node bench/register.mjs [--seeds 0,1,2] [--n 8] [--repeat 3] [--models a,b] [--no-opencv] [--no-opencvjs] [--no-strict] [--out FILE] [--keep DIR]`);
+    else throw new Error(`unknown argument ${a}; usage: node bench/register.mjs [--seeds 0,1,2] [--n 8] [--repeat 3] [--models a,b] [--no-opencv] [--no-opencvjs] [--no-strict] [--no-cpu] [--out FILE] [--keep DIR]`);
   }
   return o;
 }
