@@ -113,7 +113,7 @@ export function invertViaMatrices(model: MotionModel, out: Float64Array, p: Floa
 /**
  * The inverse-compositional update W <- W * D^-1 where D is the warp of the step `delta`
  * (D = M(delta)), projected back onto the model so rounding never drifts out of its form.
- * `scratch` needs 3 * 9 doubles. Returns `out`, or null when D is singular.
+ * `scratch` needs at least 18 doubles. Returns `out`, or null when D is singular.
  */
 export function inverseCompositionalUpdateInto(
   model: MotionModel,
