@@ -11,7 +11,7 @@
 import { borderFromViewer, type LiveStabilizer, openLiveStabilizer, zoomFromFactor } from '../pipeline/live-source.js';
 import { REFERENCE_MODES } from '../stabilize/frame-analyzer.js';
 import { STABILIZE_DEFAULTS, type StabilizeOptions } from '../stabilize/options.js';
-import { MAX_RADIUS } from '../stabilize/path-planner.js';
+import { MAX_RADIUS } from '../stabilize/framing.js';
 import { existsSync } from 'node:fs';
 import { InputError, InterruptedError, UsageError } from '../errors.js';
 import { MODEL_NAMES, type ModelName } from '../motion/model-name.js';

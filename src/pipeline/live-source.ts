@@ -98,7 +98,7 @@ function yieldToEventLoop(): Promise<void> {
  * @throws InputError when the source cannot be opened or the options cannot be used live.
  */
 export async function openLiveStabilizer(source: string, options: LiveStabilizerOptions): Promise<LiveStabilizer> {
-  const opts: ResolvedStabilizeOptions = resolveStabilizeOptions(options);
+  const opts: ResolvedStabilizeOptions = resolveStabilizeOptions(options, {}, true);
   if (opts.smoother === 'two-pass' || opts.zoom === 'auto') {
     throw new InputError('E_BAD_OPTION', "A live source cannot use the 'two-pass' smoother or 'auto' zoom (they need the whole clip); use gaussian or causal");
   }

@@ -144,7 +144,7 @@ export async function stabilizeFile(o: StabilizeFileOptions): Promise<StabilizeS
     border: '--border',
     interpolation: '--interpolation',
     analysisWidth: '--analysis-width',
-  });
+  }, o.input === '-');
   checkOutputs(o);
   const probe = await probeVideo(o.input, o.framerate !== undefined ? { framerate: o.framerate } : {});
   const { width, height } = probe;

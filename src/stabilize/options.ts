@@ -21,7 +21,11 @@ export interface StabilizeOptions {
   readonly model?: ModelName;
   /** What each frame is registered onto. @default 'previous' */
   readonly reference?: ReferenceMode;
-  /** Camera-path smoother. @default 'gaussian' */
+  /**
+   * Camera-path smoother. A file job defaults to 'two-pass' (the whole clip is registered first, then the
+   * path is optimised within the crop window); a stream or live source to 'gaussian' (bounded look-ahead).
+   * @default 'two-pass' (files), 'gaussian' (streams)
+   */
   readonly smoother?: SmootherName;
   /** Smoothing radius in frames, 0..120 (the gaussian smoother's look-ahead and latency). @default 15 */
   readonly smoothingRadius?: number;
@@ -29,7 +33,7 @@ export interface StabilizeOptions {
   readonly maxShiftPx?: number;
   /** Most correction rotation, radians (-1 = no limit). @default -1 */
   readonly maxAngleRad?: number;
-  /** Framing. @default 'adaptive' */
+  /** Framing. @default 'auto' (files), 'adaptive' (streams) */
   readonly zoom?: ZoomSetting;
   /** Fill of pixels with no source. @default 'edge' */
   readonly border?: BorderFill;
@@ -63,17 +67,20 @@ export interface ResolvedStabilizeOptions {
 export const STABILIZE_DEFAULTS: ResolvedStabilizeOptions = Object.freeze({
   model: 'similarity',
   reference: 'previous',
-  smoother: 'gaussian',
+  smoother: 'two-pass',
   smoothingRadius: 15,
   maxShiftPx: -1,
   maxAngleRad: -1,
-  zoom: 'adaptive',
+  zoom: 'auto',
   border: 'edge',
   interpolation: 'bilinear',
   analysisWidth: 480,
   iterations: 30,
   epsilonPx: 0.01,
 });
+
+/** Defaults that differ for a stream (a live source, standard input, the stream API): no whole clip to plan. */
+export const STREAMING_DEFAULTS: Pick<ResolvedStabilizeOptions, 'smoother' | 'zoom'> = Object.freeze({ smoother: 'gaussian', zoom: 'adaptive' });
 
 /** Parses a `--zoom` value: none|auto|adaptive|<percent 0..50>. */
 export function parseZoom(name: string, value: unknown): ZoomSetting {
@@ -89,8 +96,12 @@ export function parseZoom(name: string, value: unknown): ZoomSetting {
 }
 
 /** Validates options and fills in the defaults. `names` maps option keys to the names errors should use. */
-export function resolveStabilizeOptions(o: StabilizeOptions = {}, names: Partial<Record<keyof StabilizeOptions, string>> = {}): ResolvedStabilizeOptions {
-  const d = STABILIZE_DEFAULTS;
+export function resolveStabilizeOptions(
+  o: StabilizeOptions = {},
+  names: Partial<Record<keyof StabilizeOptions, string>> = {},
+  streaming = false,
+): ResolvedStabilizeOptions {
+  const d = streaming ? { ...STABILIZE_DEFAULTS, ...STREAMING_DEFAULTS } : STABILIZE_DEFAULTS;
   const n = (k: keyof StabilizeOptions) => names[k] ?? k;
   const limit = (k: 'maxShiftPx' | 'maxAngleRad', v: number | undefined, def: number) =>
     v === undefined || v === -1 ? def : expectNumber(n(k), v, 0, Number.POSITIVE_INFINITY);

@@ -15,8 +15,8 @@ import type { FrameMotion, StabilizedFrame, YuvFrame } from './frame-types.js';
 import { createFrameAnalyzer, type FrameAnalyzerSettings } from './frame-analyzer.js';
 import { type BorderFill, createFrameWarper, type FrameInterpolation } from './frame-warper.js';
 import { analysisSize } from '../video/analysis.js';
-import type { ResolvedStabilizeOptions } from './options.js';
-import { createPathPlanner, type PathPlanner, type PlannerSettings, plannerSettingsFor } from './path-planner.js';
+import type { ResolvedStabilizeOptions, ZoomSetting } from './options.js';
+import { createPathPlanner, type PathPlanner, type PathPlannerOptions } from './framing.js';
 
 /** 'keyframe' re-anchors when the correlation with the keyframe falls below this. */
 export const KEYFRAME_MIN_CC = 0.85;
@@ -30,7 +30,7 @@ export const KEYFRAME_MIN_OVERLAP = 0.75;
 /** Settings of a stabilizer (validated by the caller; see stabilize/options.ts). */
 export interface StabilizerSettings {
   readonly analyzer: FrameAnalyzerSettings;
-  readonly planner: PlannerSettings;
+  readonly planner: PathPlannerOptions;
   readonly border: BorderFill;
   readonly interpolation: FrameInterpolation;
 }
@@ -51,7 +51,16 @@ export function stabilizerSettingsFor(o: ResolvedStabilizeOptions, width: number
       keyframeMinCc: KEYFRAME_MIN_CC,
       keyframeMinOverlap: KEYFRAME_MIN_OVERLAP,
     },
-    planner: plannerSettingsFor(o, width, height, knownMotions),
+    planner: {
+      width,
+      height,
+      smoother: o.smoother,
+      radius: o.smoothingRadius,
+      zoom: o.zoom,
+      maxShiftPx: o.maxShiftPx < 0 ? Number.POSITIVE_INFINITY : o.maxShiftPx,
+      maxAngleRad: o.maxAngleRad < 0 ? Number.POSITIVE_INFINITY : o.maxAngleRad,
+      knownMotions,
+    },
     border: o.border,
     interpolation: o.interpolation,
   };
@@ -75,7 +84,7 @@ export interface Stabilizer {
   /** Live changes (the server's controls). */
   setBorder(border: BorderFill): void;
   setSmoothingRadius(radius: number): void;
-  setZoom(zoom: PlannerSettings['zoom']): void;
+  setZoom(zoom: ZoomSetting): void;
   resetReference(): void;
 }
 

@@ -36,7 +36,7 @@ export async function* stabilizeFrames(
   geometry: StreamGeometry,
   options: StabilizeOptions = {},
 ): AsyncGenerator<StabilizedFrame, void, undefined> {
-  const o = resolveStabilizeOptions(options);
+  const o = resolveStabilizeOptions(options, {}, geometry.knownMotions === undefined);
   const known = geometry.knownMotions ?? null;
   if (known === null && (o.smoother === 'two-pass' || o.zoom === 'auto')) {
     throw new UsageError('E_BAD_OPTION', "The 'two-pass' smoother and 'auto' zoom need every motion first: pass knownMotions, or use stabilizeFile");
