@@ -48,7 +48,7 @@ sections.push(`# steady benchmark results\n\nMade by \`npm run bench\`${quick ? 
 
 if (only.includes('register')) {
   const { runRegisterBench } = await import('./register.mjs');
-  const r = await runRegisterBench(quick ? { seeds: [0], n: 2 } : { seeds: [0, 1, 2], n: 8 });
+  const r = await runRegisterBench(quick ? { seeds: [0, 1, 2], n: 3 } : { seeds: [0, 1, 2], n: 8 });
   sections.push(`## Still registration (issue 2)\n\n${r.markdown}`);
 }
 if (only.includes('stabilize')) {
