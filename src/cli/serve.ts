@@ -10,8 +10,7 @@
  */
 import { borderFromViewer, type LiveStabilizer, openLiveStabilizer, zoomFromFactor } from '../pipeline/live-source.js';
 import { REFERENCE_MODES } from '../stabilize/frame-analyzer.js';
-import { STABILIZE_DEFAULTS, type StabilizeOptions } from '../stabilize/options.js';
-import { MAX_RADIUS } from '../stabilize/framing.js';
+import { MAX_SMOOTHING_RADIUS, STABILIZE_DEFAULTS, type StabilizeOptions } from '../stabilize/options.js';
 import { existsSync } from 'node:fs';
 import { InputError, InterruptedError, UsageError } from '../errors.js';
 import { MODEL_NAMES, type ModelName } from '../motion/model-name.js';
@@ -64,7 +63,7 @@ const spec: CommandSpec = {
     { name: 'model', type: 'string', value: 'NAME', help: `motion model: ${MODEL_NAMES.join('|')}` },
     { name: 'reference', type: 'string', value: 'MODE', help: `frame each frame is registered onto: ${REFERENCE_MODES.join('|')}`, defaultText: STABILIZE_DEFAULTS.reference },
     { name: 'smoother', type: 'string', value: 'NAME', help: `camera path smoother: ${LIVE_SMOOTHERS.join('|')} (causal: no look-ahead, least latency)`, defaultText: STABILIZE_DEFAULTS.smoother },
-    { name: 'smoothing', type: 'string', value: 'N', help: `smoothing radius, frames 0..${MAX_RADIUS} (as in steady stabilize)`, defaultText: String(STABILIZE_DEFAULTS.smoothingRadius) },
+    { name: 'smoothing', type: 'string', value: 'N', help: `smoothing radius, frames 0..${MAX_SMOOTHING_RADIUS} (as in steady stabilize)`, defaultText: String(STABILIZE_DEFAULTS.smoothingRadius) },
     { name: 'radius', type: 'string', value: 'N', help: 'alias of --smoothing' },
     { name: 'zoom', type: 'string', value: 'Z', help: `zoom factor ${MIN_ZOOM}..${MAX_ZOOM}` },
     { name: 'border', type: 'string', value: 'MODE', help: `border fill: ${BORDER_MODES.join('|')}` },
@@ -125,7 +124,7 @@ export type OpenLiveSource = (source: string, options: LiveSourceOptions) => Pro
 function smoothingRadius(args: ParsedArgs): number | undefined {
   const read = (name: string): number | undefined => {
     const v = flagString(args, name);
-    return v === undefined ? undefined : expectInteger(`--${name}`, v, 0, MAX_RADIUS);
+    return v === undefined ? undefined : expectInteger(`--${name}`, v, 0, MAX_SMOOTHING_RADIUS);
   };
   const smoothing = read('smoothing');
   const alias = read('radius');

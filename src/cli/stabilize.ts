@@ -3,7 +3,7 @@ import { InterruptedError, UsageError } from '../errors.js';
 import { MODEL_NAMES } from '../motion/model-name.js';
 import { type StabilizeFileOptions, stabilizeFile } from '../pipeline/stabilize-file.js';
 import { BORDER_FILLS, FRAME_INTERPOLATIONS } from '../stabilize/frame-warper.js';
-import { STABILIZE_DEFAULTS } from '../stabilize/options.js';
+import { MAX_SMOOTHING_RADIUS, STABILIZE_DEFAULTS } from '../stabilize/options.js';
 import { expectInteger, expectNumber, expectPositive } from '../validate.js';
 import { type CommandSpec, flagBool, flagString, type ParsedArgs } from './args.js';
 import type { Command, CommandContext } from './command.js';
@@ -37,7 +37,7 @@ const spec: CommandSpec = {
     { name: 'model', type: 'string', value: 'NAME', help: `motion model: ${MODEL_NAMES.join('|')}`, defaultText: d.model },
     { name: 'reference', type: 'string', value: 'MODE', help: 'register onto: previous (chain) | first (tripod) | keyframe (re-anchor)', defaultText: d.reference },
     { name: 'smoother', type: 'string', value: 'NAME', help: 'camera path: two-pass (whole clip, optimised within the crop) | gaussian (look-ahead N frames) | causal (no look-ahead)', defaultText: 'two-pass; gaussian for standard input' },
-    { name: 'smoothing', type: 'string', value: 'N', help: 'smoothing radius in frames (0..120); the gaussian look-ahead', defaultText: String(d.smoothingRadius) },
+    { name: 'smoothing', type: 'string', value: 'N', help: `smoothing radius in frames (0..${MAX_SMOOTHING_RADIUS}); the gaussian look-ahead`, defaultText: String(d.smoothingRadius) },
     { name: 'max-shift', type: 'string', value: 'PX', help: 'largest correction shift in pixels', defaultText: 'no limit' },
     { name: 'max-angle', type: 'string', value: 'DEG', help: 'largest correction rotation in degrees', defaultText: 'no limit' },
     { name: 'zoom', type: 'string', value: 'MODE', help: 'auto (one zoom for the clip) | adaptive (follows need) | none | <percent> in; never shows fill except none', defaultText: 'auto; adaptive for standard input' },
@@ -95,7 +95,7 @@ async function run(args: ParsedArgs, ctx: CommandContext): Promise<number> {
     ...opt('model', flagString(args, 'model')),
     ...opt('reference', flagString(args, 'reference')),
     ...opt('smoother', flagString(args, 'smoother')),
-    ...opt('smoothingRadius', num('smoothing', (n, v) => expectInteger(n, v, 0, 120))),
+    ...opt('smoothingRadius', num('smoothing', (n, v) => expectInteger(n, v, 0, MAX_SMOOTHING_RADIUS))),
     ...opt('maxShiftPx', num('max-shift', (n, v) => expectNumber(n, v, 0, 1e6))),
     ...opt('maxAngleRad', maxAngleDeg === undefined ? undefined : (maxAngleDeg * Math.PI) / 180),
     ...opt('zoom', flagString(args, 'zoom')),

@@ -18,7 +18,9 @@ import { expectInteger, expectNumber, expectOneOf } from '../validate.js';
 import { BORDER_MODES, type BorderMode, VIEW_MODES, type ViewMode } from './protocol.js';
 
 /** Largest smoothing radius a viewer may ask for, in frames. */
-export const MAX_SMOOTHING_RADIUS = 300;
+import { MAX_SMOOTHING_RADIUS } from '../stabilize/options.js';
+
+export { MAX_SMOOTHING_RADIUS };
 /** Smallest zoom factor a viewer may ask for (1 = none). */
 export const MIN_ZOOM = 1;
 /** Largest zoom factor a viewer may ask for. */

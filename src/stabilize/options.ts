@@ -8,6 +8,9 @@ import { expectInteger, expectNumber, expectOneOf } from '../validate.js';
 import { REFERENCE_MODES, type ReferenceMode } from './frame-analyzer.js';
 import { BORDER_FILLS, type BorderFill, FRAME_INTERPOLATIONS, type FrameInterpolation } from './frame-warper.js';
 
+/** Largest smoothing radius, frames: the frames waiting for the look-ahead are held in memory. */
+export const MAX_SMOOTHING_RADIUS = 120;
+
 /** Camera-path smoothers. */
 export type SmootherName = 'gaussian' | 'causal' | 'two-pass';
 export const SMOOTHERS: readonly SmootherName[] = ['gaussian', 'causal', 'two-pass'];
@@ -109,7 +112,7 @@ export function resolveStabilizeOptions(
     model: o.model === undefined ? d.model : expectOneOf(n('model'), o.model, MODEL_NAMES),
     reference: o.reference === undefined ? d.reference : expectOneOf(n('reference'), o.reference, REFERENCE_MODES),
     smoother: o.smoother === undefined ? d.smoother : expectOneOf(n('smoother'), o.smoother, SMOOTHERS),
-    smoothingRadius: o.smoothingRadius === undefined ? d.smoothingRadius : expectInteger(n('smoothingRadius'), o.smoothingRadius, 0, 120),
+    smoothingRadius: o.smoothingRadius === undefined ? d.smoothingRadius : expectInteger(n('smoothingRadius'), o.smoothingRadius, 0, MAX_SMOOTHING_RADIUS),
     maxShiftPx: limit('maxShiftPx', o.maxShiftPx, d.maxShiftPx),
     maxAngleRad: limit('maxAngleRad', o.maxAngleRad, d.maxAngleRad),
     zoom: o.zoom === undefined ? d.zoom : parseZoom(n('zoom'), o.zoom),
