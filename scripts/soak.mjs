@@ -13,8 +13,9 @@
  *
  * The source is an ffmpeg lavfi test pattern with a known shake, read at its own rate (as a camera
  * delivers frames), through the real executable: `steady serve "<graph>" --input-format lavfi --port 0`.
- * Flat means: resident memory at the end within +10% or +20 MB of the first sample after warm-up (whichever
- * is larger), and p95 server latency at the end within 1.5x + 20 ms of that first sample.
+ * Flat means: resident memory over the last minute within +10% or +20 MB (whichever is larger) of the first
+ * minute after warm-up, and p95 server latency over the last minute within 1.5x + 20 ms of that first
+ * minute (each the mean of the samples in that minute: one sample sees one point of the GC's saw-tooth).
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -36,8 +37,14 @@ const RSS_GROWTH_BYTES = 20 * 2 ** 20;
 const LATENCY_GROWTH_FACTOR = 1.5;
 /** ... plus this many milliseconds. */
 const LATENCY_SLACK_MS = 20;
-/** Seconds left out at the start (ffmpeg start, JIT warm-up, the smoother filling its look-ahead). */
-const WARMUP_SEC = 60;
+/**
+ * Seconds left out at the start: ffmpeg starting, the JIT, the smoother filling its look-ahead, and V8
+ * sizing its heap (the Node process grows for about three minutes, then stays; a shorter run uses its
+ * first third).
+ */
+const WARMUP_SEC = 180;
+/** Length of the windows compared at the start and the end, seconds. */
+const WINDOW_SEC = 60;
 
 function parseArgs(argv) {
   const o = { minutes: 10, size: '640x360', fps: 30, sampleSec: 30, write: true };
@@ -266,8 +273,21 @@ async function main() {
   const { code } = await exited;
   const leftover = childrenOf(server.pid).length;
 
-  const first = samples.find((s) => s.tSec >= WARMUP_SEC) ?? samples[0];
-  const last = samples.at(-1);
+  // The first minute after warm-up and the last minute, each as the mean of its samples.
+  const runSec = samples.at(-1).tSec;
+  const warmup = runSec >= WARMUP_SEC + 2 * WINDOW_SEC ? WARMUP_SEC : runSec / 3;
+  const windowSec = Math.min(WINDOW_SEC, runSec / 3);
+  const mean = (list, f) => list.reduce((a, s) => a + f(s), 0) / list.length;
+  const summarize = (list) => ({
+    from: list[0].tSec,
+    to: list.at(-1).tSec,
+    nodeRss: mean(list, (s) => s.nodeRss),
+    ffmpegRss: mean(list, (s) => s.ffmpegRss),
+    serverP95: mean(list, (s) => s.serverP95),
+  });
+  const pickWindow = (lo, hi) => samples.filter((s) => s.tSec > lo && s.tSec <= hi);
+  const first = summarize(pickWindow(warmup, warmup + windowSec).length > 0 ? pickWindow(warmup, warmup + windowSec) : [samples[0]]);
+  const last = summarize(pickWindow(runSec - windowSec, runSec).length > 0 ? pickWindow(runSec - windowSec, runSec) : [samples.at(-1)]);
   const totalRss = (s) => s.nodeRss + s.ffmpegRss;
   const rssLimit = totalRss(first) + Math.max(RSS_GROWTH_SHARE * totalRss(first), RSS_GROWTH_BYTES);
   const latLimit = LATENCY_GROWTH_FACTOR * first.serverP95 + LATENCY_SLACK_MS;
@@ -275,17 +295,17 @@ async function main() {
   const latFlat = last.serverP95 <= latLimit;
   const verdict = rssFlat && latFlat ? 'flat' : `NOT flat (${rssFlat ? '' : 'memory grew'}${!rssFlat && !latFlat ? ', ' : ''}${latFlat ? '' : 'latency grew'})`;
   const summary = [
-    `start (t=${first.tSec.toFixed(0)} s): RSS ${MB(first.nodeRss)} MB node + ${MB(first.ffmpegRss)} MB ffmpeg, server latency p95 ${ms(first.serverP95)} ms`,
-    `end (t=${last.tSec.toFixed(0)} s): RSS ${MB(last.nodeRss)} MB node + ${MB(last.ffmpegRss)} MB ffmpeg, server latency p95 ${ms(last.serverP95)} ms`,
+    `start (t=${first.from.toFixed(0)}-${first.to.toFixed(0)} s, after ${warmup.toFixed(0)} s of warm-up): RSS ${MB(first.nodeRss)} MB node + ${MB(first.ffmpegRss)} MB ffmpeg, server latency p95 ${ms(first.serverP95)} ms`,
+    `end (t=${last.from.toFixed(0)}-${last.to.toFixed(0)} s): RSS ${MB(last.nodeRss)} MB node + ${MB(last.ffmpegRss)} MB ffmpeg, server latency p95 ${ms(last.serverP95)} ms`,
     `verdict: ${verdict} (limits: RSS ${MB(rssLimit)} MB, p95 ${ms(latLimit)} ms); fast viewer ${fast.frames} frames, ${fast.gaps} sequence gaps; slow viewer ${slow.frames} frames, ${slow.first < 0 ? 0 : slow.last - slow.first + 1 - slow.frames} skipped; server exit ${code}, ${leftover} children left`,
   ];
   for (const line of summary) console.log(line);
 
   if (o.write) {
     const cpus = os.cpus();
-    let gitHead = 'unknown';
+    let gitHead = process.env.STEADY_SOAK_COMMIT ?? 'unknown';
     try {
-      gitHead = readFileSync(`${ROOT}.git/HEAD`, 'utf8').trim();
+      if (gitHead === 'unknown') gitHead = readFileSync(`${ROOT}.git/HEAD`, 'utf8').trim();
       if (gitHead.startsWith('ref: ')) gitHead = readFileSync(`${ROOT}.git/${gitHead.slice(5)}`, 'utf8').trim().slice(0, 7);
     } catch {
       // Not a git checkout.
