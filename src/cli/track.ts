@@ -13,10 +13,10 @@ import { resolve } from 'node:path';
 import { finished } from 'node:stream/promises';
 import { InputError, RuntimeError, SteadyError, UsageError } from '../errors.js';
 import { createGrayImage, grayFromBytesInto } from '../image/gray-image.js';
-import { resizeMatrixInto } from '../image/resize.js';
-import { invertInto, type Mat3, multiplyInto } from '../motion/mat3.js';
+import type { Mat3 } from '../motion/mat3.js';
 import { MODEL_NAMES, type ModelName } from '../motion/model-name.js';
-import { createGlobalMotionTracker, REFERENCE_MODES, type ReferenceMode } from '../track/global-motion.js';
+import { createFrameAnalyzer, REFERENCE_MODES, type ReferenceMode } from '../stabilize/frame-analyzer.js';
+import { KEYFRAME_MIN_CC, KEYFRAME_MIN_OVERLAP } from '../stabilize/stabilizer.js';
 import { type MotionFileFormat, MotionFileEncoder, type MotionRecord, motionFormatFromPath } from '../track/motion-file.js';
 import { drawMotionVectors, drawQuad, OVERLAY_GREEN, OVERLAY_YELLOW } from '../track/overlay.js';
 import { createRoiTracker, parseRoi, type RoiFrameResult, type RoiRect, type RoiTracker, validateRoi } from '../track/roi-tracker.js';
@@ -201,13 +201,23 @@ async function run(args: ParsedArgs, ctx: CommandContext): Promise<number> {
     }
 
     const a = width <= analysisWidth ? { width, height } : { width: analysisWidth, height: Math.max(1, Math.round((height * analysisWidth) / width)) };
-    const scaled = a.width !== width || a.height !== height;
-    const toA = resizeMatrixInto(new Float64Array(9), width, height, a.width, a.height);
-    const fromA = invertInto(new Float64Array(9), toA) as Mat3;
-    const tmp = new Float64Array(9);
-    const toFull = (m: Mat3): Mat3 => (scaled ? multiplyInto(new Float64Array(9), fromA, multiplyInto(tmp, m, toA)) : Float64Array.from(m));
-    const global = createGlobalMotionTracker(a.width, a.height, { model, reference });
-    const analysis = createGrayImage(a.width, a.height);
+    // Camera motion: the stabilizer's frame analyzer (no pre-filter: sharp frames at up to full size).
+    const analyzer = createFrameAnalyzer(
+      {
+        width,
+        height,
+        analysisWidth: a.width,
+        analysisHeight: a.height,
+        model,
+        reference,
+        iterations: 50,
+        epsilonPx: 0.01,
+        keyframeMinCc: KEYFRAME_MIN_CC,
+        keyframeMinOverlap: KEYFRAME_MIN_OVERLAP,
+        gaussianSize: 0,
+      },
+      downscaleYInto,
+    );
     const full = roi !== null ? createGrayImage(width, height) : null;
     let roiTracker: RoiTracker | null = null;
     const counts = { tracked: 0, lost: 0, recovered: 0, before: 0 };
@@ -218,17 +228,15 @@ async function run(args: ParsedArgs, ctx: CommandContext): Promise<number> {
     let frames = 0;
     for await (const f of decoder) {
       frames++;
-      if (scaled) downscaleYInto(analysis, f.y, width, height);
-      else grayFromBytesInto(analysis, f.y);
-      const g = global.push(analysis);
-      const motion = toFull(g.motion);
+      const g = analyzer.analyze(f.index, f.y);
+      const motion = Float64Array.from(g.motion);
       const record: { -readonly [K in keyof MotionRecord]: MotionRecord[K] } = {
         index: f.index,
         timeSec: f.timeSec,
         ok: g.ok,
         cc: g.cc,
         motion,
-        fromReference: toFull(g.fromReference),
+        fromReference: Float64Array.from(g.fromReference),
         referenceIndex: g.referenceIndex,
       };
       if (trfTemp) trfMotions.push({ motion });
@@ -280,14 +288,14 @@ async function run(args: ParsedArgs, ctx: CommandContext): Promise<number> {
       fps,
       model,
       reference,
-      failedFrames: global.failedFrames,
+      failedFrames: analyzer.failedFrames,
       roi: roi !== null ? counts : null,
       overlay,
       trf,
     };
     if (json) ctx.stdout.write(`${JSON.stringify(summary)}\n`);
     if (!quiet) {
-      const parts = [`tracked ${frames} frames (${width}x${height}, ${model}, reference ${reference}), ${global.failedFrames} failed`];
+      const parts = [`tracked ${frames} frames (${width}x${height}, ${model}, reference ${reference}), ${analyzer.failedFrames} failed`];
       if (roi !== null) parts.push(`region: ${counts.tracked} tracked, ${counts.lost} lost, ${counts.recovered} recovered${counts.before ? `, ${counts.before} before frame ${roiFrame}` : ''}`);
       if (output !== '-') parts.push(`wrote ${output}`);
       if (trf !== null) parts.push(`wrote ${trf}`);

@@ -2,7 +2,10 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { createGrayImage, type GrayImage, grayFromBytesInto } from '../../src/image/gray-image.js';
 import { invertInto, type Mat3, multiplyInto, transformPointInto } from '../../src/motion/mat3.js';
-import { createGlobalMotionTracker, type GlobalMotionFrame, REFERENCE_MODES } from '../../src/track/global-motion.js';
+import type { ModelName } from '../../src/motion/model-name.js';
+import { createFrameAnalyzer, type FrameAnalysis, REFERENCE_MODES, type ReferenceMode } from '../../src/stabilize/frame-analyzer.js';
+import { KEYFRAME_MIN_CC, KEYFRAME_MIN_OVERLAP } from '../../src/stabilize/stabilizer.js';
+import { downscaleYInto } from '../../src/video/analysis.js';
 import { openDecoder } from '../../src/video/decoder.js';
 import { realPath, renderInto, similarityAbout, smoothTexture } from '../support/track-fixtures.js';
 import { createRng, gaussian } from '../support/track-rng.js';
@@ -25,13 +28,38 @@ function cornerError(a: Mat3, b: Mat3, x0: number, y0: number, x1: number, y1: n
   return s / 4;
 }
 
+/** An analyzer for w x h frames analysed at full size (the camera-motion tracker of stabilize and track). */
+function analyzerFor(w: number, h: number, model: ModelName, reference: ReferenceMode, extra: { iterations?: number; epsilonPx?: number; gaussianSize?: number } = {}) {
+  return createFrameAnalyzer(
+    {
+      width: w,
+      height: h,
+      analysisWidth: w,
+      analysisHeight: h,
+      model,
+      reference,
+      iterations: extra.iterations ?? 50,
+      epsilonPx: extra.epsilonPx ?? 0.01,
+      keyframeMinCc: KEYFRAME_MIN_CC,
+      keyframeMinOverlap: KEYFRAME_MIN_OVERLAP,
+      ...(extra.gaussianSize !== undefined ? { gaussianSize: extra.gaussianSize } : {}),
+    },
+    downscaleYInto,
+  );
+}
+
+/** A copy of a result (the analyzer's matrices are its own buffers). */
+function keep(r: FrameAnalysis): FrameAnalysis {
+  return { ...r, motion: Float64Array.from(r.motion), fromReference: Float64Array.from(r.fromReference) };
+}
+
 function median(v: number[]): number {
   const s = [...v].sort((a, b) => a - b);
   const n = s.length;
   return n % 2 ? (s[(n - 1) / 2] as number) : ((s[n / 2 - 1] as number) + (s[n / 2] as number)) / 2;
 }
 
-describe('global motion tracker on a synthetic shaky clip', () => {
+describe('frame analyzer (camera motion) on a synthetic shaky clip', () => {
   const W = 200;
   const H = 150;
   const N = 30;
@@ -49,11 +77,11 @@ describe('global motion tracker on a synthetic shaky clip', () => {
 
   for (const reference of REFERENCE_MODES) {
     it(`recovers each frame's motion within ${TOL_PX} px (reference ${reference})`, () => {
-      const tracker = createGlobalMotionTracker(W, H, { model: 'similarity', reference, epsilonPx: 0.001, iterations: 100 });
-      const out: GlobalMotionFrame[] = frames.map((f) => tracker.push(f));
-      expect(tracker.failedFrames).toBe(0);
+      const analyzer = analyzerFor(W, H, 'similarity', reference, { epsilonPx: 0.001, iterations: 100 });
+      const out: FrameAnalysis[] = frames.map((f, k) => keep(analyzer.analyzeGray(k, f)));
+      expect(analyzer.failedFrames).toBe(0);
       for (let k = 1; k < N; k++) {
-        const r = out[k] as GlobalMotionFrame;
+        const r = out[k] as FrameAnalysis;
         expect(r.ok).toBe(true);
         expect(cornerError(r.motion, motionTruth[k] as Mat3, 0, 0, W - 1, H - 1)).toBeLessThan(TOL_PX);
         // fromReference agrees with the truth from its reference frame.
@@ -67,21 +95,20 @@ describe('global motion tracker on a synthetic shaky clip', () => {
   }
 
   it('reports a flat frame as failed and holds the last motion', () => {
-    const tracker = createGlobalMotionTracker(W, H, { model: 'euclidean' });
+    const analyzer = analyzerFor(W, H, 'euclidean', 'previous');
     const flat = createGrayImage(W, H);
     flat.data.fill(90);
-    const r0 = tracker.push(frames[0] as GrayImage);
-    const r1 = tracker.push(frames[1] as GrayImage);
-    const r2 = tracker.push(flat);
+    const r0 = keep(analyzer.analyzeGray(0, frames[0] as GrayImage));
+    const r1 = keep(analyzer.analyzeGray(1, frames[1] as GrayImage));
+    const r2 = keep(analyzer.analyzeGray(2, flat));
     expect(r0.ok && r1.ok).toBe(true);
     expect(r2.ok).toBe(false);
-    expect(r2.start).toBe('hold');
-    expect(Array.from(r2.motion)).toEqual(Array.from(r1.motion));
-    expect(tracker.failedFrames).toBe(1);
+    for (let i = 0; i < 9; i++) expect(r2.motion[i]).toBeCloseTo(r1.motion[i] as number, 12);
+    expect(analyzer.failedFrames).toBe(1);
   });
 });
 
-describe('global motion on the real car sequence with gyroscope ground truth', () => {
+describe('camera motion on the real car sequence with gyroscope ground truth', () => {
   /** The issue's target: OpenCV's euclidean pyramid ECC agrees to 0.65-0.69 px. */
   const MAX_MEDIAN_PX = 0.69;
 
@@ -97,11 +124,11 @@ describe('global motion on the real car sequence with gyroscope ground truth', (
     expect(truth.length).toBe(101);
     const decoder = await openDecoder(`${dir}/RE_frame-%d.jpg`, { framerate: 30, inputOptions: ['-start_number', '100'] });
     expect([decoder.width, decoder.height]).toEqual([800, 600]);
-    const tracker = createGlobalMotionTracker(800, 600, { model: 'euclidean', reference: 'previous' });
-    const image = createGrayImage(800, 600);
+    // As `steady track` runs it: full resolution, no ECC pre-filter.
+    const analyzer = analyzerFor(800, 600, 'euclidean', 'previous', { gaussianSize: 0 });
     const errors: number[] = [];
     for await (const f of decoder) {
-      const r = tracker.push(grayFromBytesInto(image, f.y));
+      const r = analyzer.analyze(f.index, f.y);
       if (f.index === 0) continue;
       expect(r.ok).toBe(true);
       errors.push(cornerError(r.motion, truth[f.index - 1] as Mat3, 0, 0, 799, 299));
