@@ -116,7 +116,12 @@ export async function runStabilizeBench(options = {}) {
   if (kinds.includes('synthetic')) {
     const vdir = path.join(ROOT, 'bench/out/videos');
     if (!fs.existsSync(path.join(vdir, SYNTH[0]))) {
-      execFileSync(PY, [path.join(anchors, 'make_shaky.py'), vdir, '--seed', String(options.seed ?? 0)], { cwd: anchors, stdio: 'inherit' });
+      execFileSync(PY, [path.join(anchors, 'make_shaky.py'), vdir, '--seed', String(options.seed ?? 0)], {
+        cwd: anchors,
+        stdio: 'inherit',
+        // The anchors find the real material relative to their own folder unless told where it is.
+        env: { ...process.env, STEADY_REAL_DATA: path.join(SHARED, 'data/real') },
+      });
     }
     for (const s of SYNTH) clips.push(path.join(vdir, s));
   }
