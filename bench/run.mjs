@@ -68,12 +68,17 @@ if (only.includes('metrics')) {
 }
 
 const out = path.join(ROOT, 'bench/RESULTS.md');
-// Keep sections of RESULTS.md this run did not redo (e.g. the soak run), replacing the rest.
-let kept = '';
+// Sections this run did not redo (another --only, the soak run) are kept from the previous file; the
+// header and machine facts are this run's.
+const headingOf = (sec) => sec.split('\n')[0];
+const fresh = new Map(sections.slice(1).map((sec) => [headingOf(sec), sec]));
+const kept = [];
 if (fs.existsSync(out)) {
   const old = fs.readFileSync(out, 'utf8');
-  const soak = old.indexOf('\n## Soak');
-  if (soak >= 0) kept = old.slice(soak);
+  for (const sec of old.split(/\n(?=## )/).slice(1)) {
+    const h = headingOf(sec);
+    if (!fresh.has(h) && h !== '## Machine') kept.push(sec.trimEnd());
+  }
 }
-fs.writeFileSync(out, `${sections.join('\n\n')}\n${kept}`);
+fs.writeFileSync(out, `${[sections[0], ...fresh.values(), ...kept].join('\n\n')}\n`);
 console.log(`wrote ${out}`);
