@@ -174,12 +174,10 @@ async function* decodeGray(input: string, probe: VideoProbe, signal: AbortSignal
       throw new RuntimeError('E_DECODE_FAILED', `Decoding ${JSON.stringify(input)} failed after ${frames} frames: ffmpeg stopped inside a frame (${partial.partialBytes} of ${w * h} bytes)${said()}`);
     }
     // ffmpeg exits 0 on a truncated or corrupt file: errors in its log and frames missing from the count
-    // the container announced mean the numbers would describe part of the video only.
+    // the container announced mean the numbers would describe part of the video only. The file is
+    // damaged: bad input, as the decoder of the other commands says (E_INPUT_CORRUPT, exit 2).
     if (stderr.toString() !== '' && probe.frameCount !== null && frames < probe.frameCount) {
-      throw new RuntimeError(
-        'E_DECODE_FAILED',
-        `Decoding ${JSON.stringify(input)} failed after ${frames} frames: the input looks truncated or corrupt (${frames} frames decoded of ${probe.frameCount})${said()}`,
-      );
+      throw new InputError('E_INPUT_CORRUPT', `${JSON.stringify(input)} looks truncated or corrupt: ${frames} frames decoded of ${probe.frameCount}${said()}`);
     }
   } finally {
     signal.removeEventListener('abort', onAbort);
