@@ -36,7 +36,7 @@ const spec: CommandSpec = {
     { name: 'model', type: 'string', value: 'NAME', help: `motion model: ${MODEL_NAMES.join('|')}`, defaultText: 'affine' },
     { name: 'levels', type: 'string', value: 'N', help: 'pyramid levels 1..8 (auto: coarsest level about 40-80 px)', defaultText: 'auto' },
     { name: 'iterations', type: 'string', value: 'N', help: 'most ECC iterations per pyramid level', defaultText: '50' },
-    { name: 'epsilon', type: 'string', value: 'PX', help: 'stop a level when an update moves every corner by less than PX pixels', defaultText: '0.01' },
+    { name: 'epsilon', type: 'string', value: 'PX', help: 'stop a level when an update moves every corner by less than PX (full-resolution) pixels', defaultText: '0.05' },
     { name: 'mask', type: 'string', value: 'IMAGE', help: 'mask for <fixed>: same size, pixels above 127 are used' },
     { name: 'mask-moving', type: 'string', value: 'IMAGE', help: 'mask for <moving>: same size, pixels above 127 are used' },
     { name: 'init', type: 'string', value: 'JSON', help: 'start from this 3x3 matrix, e.g. "[[1,0,5],[0,1,-3],[0,0,1]]"' },
@@ -96,12 +96,13 @@ async function run(args: ParsedArgs, ctx: CommandContext): Promise<number> {
   const [fixedPath, movingPath] = args.positionals as [string, string];
   const model = expectOneOf('--model', flagString(args, 'model') ?? 'affine', MODEL_NAMES) as ModelName;
   const levelsText = flagString(args, 'levels');
-  const options: RegisterOptions = {
+  let options: RegisterOptions = {
     model,
     levels: levelsText === undefined || levelsText === 'auto' ? 'auto' : expectInteger('--levels', levelsText, 1, 8),
     iterations: expectInteger('--iterations', flagString(args, 'iterations') ?? '50', 1, 10000),
-    epsilon: expectNumber('--epsilon', flagString(args, 'epsilon') ?? '0.01', 0, 100),
   };
+  const epsilonText = flagString(args, 'epsilon');
+  if (epsilonText !== undefined) options = { ...options, epsilon: expectNumber('--epsilon', epsilonText, 0, 100) };
   const initText = flagString(args, 'init');
   const init = initText === undefined ? null : expectMatrix3('--init', initText);
   if (init && model !== 'homography' && (init[6] !== 0 || init[7] !== 0 || init[8] !== 1)) {

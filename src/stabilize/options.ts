@@ -46,7 +46,7 @@ export interface StabilizeOptions {
   readonly analysisWidth?: number;
   /** Most ECC iterations per pyramid level. @default 30 */
   readonly iterations?: number;
-  /** ECC stop: update moves every corner by less than this, analysis pixels. @default 0.01 */
+  /** ECC stop: update moves every corner by less than this, analysis pixels. @default 0.05 */
   readonly epsilonPx?: number;
 }
 
@@ -79,7 +79,7 @@ export const STABILIZE_DEFAULTS: ResolvedStabilizeOptions = Object.freeze({
   interpolation: 'bilinear',
   analysisWidth: 480,
   iterations: 30,
-  epsilonPx: 0.01,
+  epsilonPx: 0.05,
 });
 
 /** Defaults that differ for a stream (a live source, standard input, the stream API): no whole clip to plan. */
