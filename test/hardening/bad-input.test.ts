@@ -300,9 +300,9 @@ describe('register on the image cases', () => {
 
 describe('8K frames (7680x4320)', () => {
   /**
-   * steady's own peak memory (VmHWM) for an 8K stabilize with --smoothing 2: the frame ring holds the
-   * look-ahead plus two frames of 49.8 MB each, plus a few working frames. Measured about 0.4-0.5 GB; at
-   * the default radius 15 it is about 1.9 GB (docs/hardening.md).
+   * steady's own peak memory (VmHWM) for an 8K stabilize with --smoothing 2: a frame ring of at most the
+   * look-ahead plus two frames of 49.8 MB each, plus a few working frames. Measured about 0.4-0.5 GB
+   * (docs/hardening.md states the memory of other settings).
    */
   const MAX_STEADY_RSS_8K_BYTES = 1.0e9;
 
