@@ -63,7 +63,7 @@ if (only.includes('live')) {
 }
 if (only.includes('metrics')) {
   const { runMetricsBench } = await import('./metrics.mjs');
-  const r = await runMetricsBench(quick ? { clips: ['park_walk_handheld_480x360.mp4'] } : {});
+  const r = await runMetricsBench(quick ? { clips: 'park_walk_handheld_480x360.mp4' } : {});
   sections.push(`## steady metrics before and after (issue 5)\n\n${r.markdown}`);
 }
 
