@@ -25,7 +25,7 @@ const spec: CommandSpec = {
     'camera path is optimised so that the crop window stays inside every frame at one static zoom (no fill in',
     'any frame), then the frames are decoded again and warped; standard input is stabilized in one pass',
     '(gaussian smoother with a bounded look-ahead, adaptive zoom).',
-    'all colour planes are warped and re-encoded by ffmpeg (H.264 by default). Audio is copied when the',
+    'All colour planes are warped and re-encoded by ffmpeg (H.264 by default). Audio is copied when the',
     'container takes it, re-encoded otherwise. Frame rate, timestamps and display rotation are kept.',
     'Inputs: anything ffmpeg reads (10-bit and other formats are converted to 8-bit 4:2:0), image sequences',
     "(with --framerate), '-' for standard input. Output '-' writes Matroska to standard output.",
