@@ -69,16 +69,27 @@ if (only.includes('metrics')) {
 
 const out = path.join(ROOT, 'bench/RESULTS.md');
 // Sections this run did not redo (another --only, the soak run) are kept from the previous file; the
-// header and machine facts are this run's.
+// header and machine facts are this run's. Only these headings start a section (sections hold ## lines).
+const SECTION_HEADINGS = [
+  '## Still registration (issue 2)',
+  '## Stabilization against vidstab and deshake (issue 3)',
+  '## Live 720p30 (issue 4)',
+  '## steady metrics before and after (issue 5)',
+  '## Soak',
+];
 const headingOf = (sec) => sec.split('\n')[0];
 const fresh = new Map(sections.slice(1).map((sec) => [headingOf(sec), sec]));
 const kept = [];
 if (fs.existsSync(out)) {
-  const old = fs.readFileSync(out, 'utf8');
-  for (const sec of old.split(/\n(?=## )/).slice(1)) {
-    const h = headingOf(sec);
-    if (!fresh.has(h) && h !== '## Machine') kept.push(sec.trimEnd());
+  let current = null;
+  for (const line of fs.readFileSync(out, 'utf8').split('\n')) {
+    if (SECTION_HEADINGS.includes(line) || line === '## Machine') {
+      current = [];
+      if (!fresh.has(line) && line !== '## Machine') kept.push(current);
+    }
+    current?.push(line);
   }
 }
-fs.writeFileSync(out, `${[sections[0], ...fresh.values(), ...kept].join('\n\n')}\n`);
+const keptText = kept.map((lines) => lines.join('\n').trimEnd());
+fs.writeFileSync(out, `${[sections[0], ...fresh.values(), ...keptText].join('\n\n')}\n`);
 console.log(`wrote ${out}`);
