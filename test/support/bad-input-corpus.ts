@@ -113,7 +113,10 @@ export interface BadInputCorpus {
   path(name: string): string;
 }
 
-/** mulberry32: a small seeded generator of uniform numbers in [0, 1). */
+/**
+ * mulberry32, as test/support/rng.ts: a copy on purpose, since this file imports only node:* so that
+ * scripts/make-bad-corpus.mjs can transpile and run it on its own.
+ */
 function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
   return () => {

@@ -7,18 +7,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createGrayImage, type GrayImage } from '../../src/image/gray-image.js';
 import { type Mat3, transformPointInto } from '../../src/motion/mat3.js';
+import { mulberry32 } from './rng.js';
 
-/** mulberry32: a small seeded PRNG giving floats in [0, 1). */
-export function createRng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Uniform numbers in [0, 1) from a 32-bit seed (mulberry32, test/support/rng.ts). */
+export const createRng: (seed: number) => () => number = mulberry32;
 
 /** Standard normal samples (Box-Muller) from a uniform generator. */
 export function createGaussian(rng: () => number): () => number {

@@ -12,18 +12,9 @@
 import type { LiveSource } from '../../src/server/live-session.js';
 import type { BorderMode } from '../../src/server/protocol.js';
 import type { StabilizedFrame, YuvFrame } from '../../src/stabilize/frame-types.js';
+import { mulberry32 } from './rng.js';
 
-/** Seeded PRNG (mulberry32): uniform in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 };
 
 /** Side of the periodic texture tile, pixels (a power of two: coordinates wrap with a mask). */
 export const TILE = 256;

@@ -24,18 +24,10 @@ import { type Mat3, invertInto, multiplyInto } from '../../src/motion/mat3.js';
 import { openDecoder } from '../../src/video/decoder.js';
 import { makeClipFromYuvFrames, yuv420pBytes } from './ffmpeg-fixtures.js';
 import { centerMotion, hfJitter, JITTER_WINDOW, type JitterMeasure } from './jitter.js';
+import { mulberry32 } from './rng.js';
 
-/** Uniform numbers in [0, 1) from a 32-bit seed (mulberry32). */
-export function seededUniform(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Uniform numbers in [0, 1) from a 32-bit seed (mulberry32, test/support/rng.ts). */
+export const seededUniform: (seed: number) => () => number = mulberry32;
 
 /** Standard normal numbers (Box-Muller) from a uniform source. */
 export function seededNormal(uniform: () => number): () => number {

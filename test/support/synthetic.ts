@@ -6,6 +6,7 @@
  */
 import { createGrayImage, type GrayImage } from '../../src/image/gray-image.js';
 import { invertInto, type Mat3, multiplyInto } from '../../src/motion/mat3.js';
+import { mulberry32 } from './rng.js';
 
 /** A seeded pseudo-random generator (mulberry32): deterministic across runs and platforms. */
 export interface Rng {
@@ -23,14 +24,7 @@ export interface Rng {
 
 /** Makes a seeded generator. */
 export function createRng(seed: number): Rng {
-  let a = seed >>> 0;
-  const next = (): number => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = mulberry32(seed);
   return {
     next,
     uniform: (lo, hi) => lo + (hi - lo) * next(),
