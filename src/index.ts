@@ -30,7 +30,7 @@ export { getMotionModel, MOTION_MODELS } from './motion/models.js';
 export type { MotionModel } from './motion/motion-model.js';
 
 // Registration.
-export { createRegistrar, type Registrar, register } from './register/register.js';
+export { createRegistrar, type Registrar, register, releaseRegisterWorkspace } from './register/register.js';
 export { REGISTER_DEFAULTS, type RegisterOptions, type RobustStart } from './register/options.js';
 export type { FailureReason, LevelReport, RegisterFailure, RegisterResult, RegisterSuccess, StartKind } from './register/result.js';
 export { createPhaseCorrelator, type PhaseCorrelation, phaseCorrelate } from './register/phase-correlation.js';
