@@ -1,0 +1,104 @@
+#!/usr/bin/env node
+// Per-frame kernel benchmark: the analysis downscale (8-bit Y plane -> Float32 gray image, area average,
+// src/video/analysis.ts downscaleYInto) and the 8-bit plane warp (src/image/warp.ts warpPlaneU8Into,
+// bilinear, affine fixed-point path), at the frame sizes the stabilizer sees.
+//
+// usage: npm run build && node bench/kernels.mjs [--rounds 15] [--inner 10] [--filter TEXT]
+//
+// Each case is warmed up (50 calls), then timed as the minimum over --rounds rounds of the mean of
+// --inner calls: on a shared machine the minimum is the least disturbed figure. Downscale figures are
+// per source pixel, warp figures per output pixel. The planes are seeded noise (the kernels' cost does
+// not depend on the content). Check `uptime` first: other load inflates every figure.
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const DIST = path.resolve(HERE, '../dist');
+const { warpPlaneU8Into } = await import(pathToFileURL(path.join(DIST, 'image/warp.js')).href);
+const { downscaleYInto } = await import(pathToFileURL(path.join(DIST, 'video/analysis.js')).href);
+
+function arg(name, fallback) {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1] : fallback;
+}
+const ROUNDS = Number(arg('rounds', '15'));
+const INNER = Number(arg('inner', '10'));
+const FILTER = arg('filter', '');
+
+/** mulberry32: the planes are the same on every run. */
+function rng(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function plane(w, h, seed) {
+  const r = rng(seed);
+  const p = new Uint8Array(w * h);
+  for (let i = 0; i < p.length; i++) p[i] = (r() * 256) | 0;
+  return p;
+}
+
+/** Warm minimum of the per-call time, ms. */
+function time(f) {
+  for (let i = 0; i < 50; i++) f();
+  let best = Number.POSITIVE_INFINITY;
+  for (let r = 0; r < ROUNDS; r++) {
+    const t = performance.now();
+    for (let i = 0; i < INNER; i++) f();
+    best = Math.min(best, (performance.now() - t) / INNER);
+  }
+  return best;
+}
+
+const rows = [];
+function bench(kernel, size, pixels, f) {
+  if (FILTER && !`${kernel} ${size}`.includes(FILTER)) return;
+  const ms = time(f);
+  const row = { kernel, size, ms: ms.toFixed(3), nsPerPx: ((ms * 1e6) / pixels).toFixed(2) };
+  rows.push(row);
+  console.log(`${kernel.padEnd(28)} ${size.padEnd(22)} ${row.ms.padStart(8)} ms ${row.nsPerPx.padStart(7)} ns/px`);
+}
+
+const SOURCES = [
+  [640, 360],
+  [1280, 720],
+  [1920, 1080],
+];
+// Output widths: 480 is the default analysis width (fractional factor from 640 and 1280, 4 from 1920),
+// 320 an integer factor from each source.
+for (const [w, h] of SOURCES) {
+  const src = plane(w, h, w + h);
+  for (const ow of [480, 320]) {
+    const oh = Math.round((h * ow) / w);
+    const out = { width: ow, height: oh, data: new Float32Array(ow * oh) };
+    const factor = w / ow;
+    const kind = Number.isInteger(factor) && Number.isInteger(h / oh) ? `x1/${factor}` : 'fractional';
+    bench(`downscaleYInto ${kind}`, `${w}x${h}->${ow}x${oh}`, w * h, () => downscaleYInto(out, src, w, h));
+  }
+}
+
+// Warp: the stabilizer's typical correction (a small rotation, a zoom-in crop and a fractional shift),
+// and a pure fractional translation.
+const a = (0.3 * Math.PI) / 180;
+const z = 1 / 1.03;
+const SIMILARITY = Float64Array.of(Math.cos(a) * z, -Math.sin(a) * z, 10.3, Math.sin(a) * z, Math.cos(a) * z, 7.7, 0, 0, 1);
+const TRANSLATION = Float64Array.of(1, 0, 3.37, 0, 1, -2.61, 0, 0, 1);
+for (const [w, h] of SOURCES) {
+  const src = plane(w, h, 3 * w + h);
+  const out = new Uint8Array(w * h);
+  for (const [name, W] of [
+    ['similarity', SIMILARITY],
+    ['translation', TRANSLATION],
+  ]) {
+    for (const border of ['replicate', 'keep']) {
+      bench(`warpPlaneU8Into ${name}`, `${w}x${h} ${border}`, w * h, () => warpPlaneU8Into(out, w, h, src, w, h, W, { border }));
+    }
+  }
+}
