@@ -170,8 +170,9 @@ function mIndex(a: number, b: number): number {
 /**
  * One pass over the template's valid set (interior pixels, mask nonzero): computes and stores its
  * gradients gx, gy (central differences times `gradScale`) and the exact sums: count, sum t, sum t^2
- * (into `scalars`) and the moments (degree <= deg <= 2) of gx, gy, t gx, t gy. Border pixels are never
- * used, so their gradients are left as they are.
+ * (into `scalars`) and the moments (degree <= deg <= 2) of gx, gy, t gx, t gy; for degree 0 without a
+ * mask also the Hessian's moments of gx^2, gx gy, gy^2 (into mXX, mXY, mYY[0]; the tables are left as
+ * they are otherwise). Border pixels are never used, so their gradients are left as they are.
  */
 function templateSums(
   t: Float32Array,
@@ -190,10 +191,18 @@ function templateSums(
   mGy: Float64Array,
   mTGx: Float64Array,
   mTGy: Float64Array,
+  mXX: Float64Array,
+  mXY: Float64Array,
+  mYY: Float64Array,
 ): void {
   let n = 0;
   let st = 0;
   let stt = 0;
+  // Translation without a mask: the Hessian's only moments (sums of gx^2, gx gy, gy^2) ride along,
+  // exact and without a second pass over the gradients.
+  let sxx = 0;
+  let sxy = 0;
+  let syy = 0;
   const half = 0.5 * gradScale;
   for (let y = 1; y < h - 1; y++) {
     const row = y * w;
@@ -214,6 +223,9 @@ function templateSums(
         k0 += b;
         u0 += tv * a;
         v0 += tv * b;
+        sxx += a * a;
+        sxy += a * b;
+        syy += b * b;
       }
       rn = w - 2;
     } else if (deg === 1 && mask === null) {
@@ -280,6 +292,11 @@ function templateSums(
   scalars[0] = n;
   scalars[1] = st;
   scalars[2] = stt;
+  if (deg === 0 && mask === null) {
+    mXX[0] = sxx;
+    mXY[0] = sxy;
+    mYY[0] = syy;
+  }
 }
 
 /** m[a][b] += r_a * y~^b for a + b <= deg (deg <= 2), from the row sums r0, r1, r2 of q x~^a. */
@@ -780,6 +797,12 @@ function accumulate(
 
 /** Pixels of a level above which the Hessian is taken on every other row and column. */
 const HESSIAN_SUBSAMPLE_ABOVE_PX = 40000;
+/**
+ * Pixels above which it is taken on every third row and column (still 30 000+ samples at 640x480). A
+ * fine level starts within a fraction of a pixel of its optimum, so its steps are small and an error of
+ * a few percent in their length moves the result by a few thousandths of a pixel.
+ */
+const HESSIAN_SUBSAMPLE3_ABOVE_PX = 160000;
 
 /** Makes the workspace of one level for `model` at width x height (both at least 3). */
 export function createEccWorkspace(width: number, height: number, model: MotionModel): EccWorkspace {
@@ -910,7 +933,10 @@ export function createEccWorkspace(width: number, height: number, model: MotionM
     mGy.fill(0);
     mTGx.fill(0);
     mTGy.fill(0);
-    templateSums(tData, gxData, gyData, mask, w, h, s, xStart, invS, yPow, deg, scalars, mGx, mGy, mTGx, mTGy);
+    mXX.fill(0);
+    mXY.fill(0);
+    mYY.fill(0);
+    templateSums(tData, gxData, gyData, mask, w, h, s, xStart, invS, yPow, deg, scalars, mGx, mGy, mTGx, mTGy, mXX, mXY, mYY);
     nT = scalars[0] as number;
     sumT = scalars[1] as number;
     sumTT = scalars[2] as number;
@@ -919,11 +945,9 @@ export function createEccWorkspace(width: number, height: number, model: MotionM
     if (!(varT >= MIN_TEMPLATE_STD * MIN_TEMPLATE_STD)) return 'low-texture';
     projectInto(gsFull, mGx, mGy);
     projectInto(gtFull, mTGx, mTGy);
-    mXX.fill(0);
-    mXY.fill(0);
-    mYY.fill(0);
-    const step = w * h > HESSIAN_SUBSAMPLE_ABOVE_PX ? 2 : 1;
-    const nH = hessianMoments(gxData, gyData, mask, w, h, xStart, invS, yPow, 2 * deg, step, mXX, mXY, mYY);
+    const step = w * h > HESSIAN_SUBSAMPLE3_ABOVE_PX ? 3 : w * h > HESSIAN_SUBSAMPLE_ABOVE_PX ? 2 : 1;
+    // Degree 0 without a mask: templateSums already gave the exact moments.
+    const nH = deg === 0 && mask === null ? nT : hessianMoments(gxData, gyData, mask, w, h, xStart, invS, yPow, 2 * deg, step, mXX, mXY, mYY);
     if (nH === 0) return 'low-texture';
     // Full-set estimates of the Hessian moments (exact when not subsampled).
     const hScale = nT / nH;
