@@ -33,10 +33,25 @@ export interface StabilizerSettings {
   readonly planner: PathPlannerOptions;
   readonly border: BorderFill;
   readonly interpolation: FrameInterpolation;
+  /**
+   * Size of the stabilized planes, pixels, when not the input size (a live preview): the warp then writes
+   * them at this size directly (frame-warper.ts). The motion data (correction, path, zoom) stays in input
+   * pixels. @default the input size
+   */
+  readonly output?: { readonly width: number; readonly height: number };
 }
 
-/** Stabilizer settings for frames of width x height from resolved options. */
-export function stabilizerSettingsFor(o: ResolvedStabilizeOptions, width: number, height: number, knownMotions: readonly Mat3[] | null): StabilizerSettings {
+/**
+ * Stabilizer settings for frames of width x height from resolved options.
+ * @param output size of the stabilized planes, pixels. @default the input size
+ */
+export function stabilizerSettingsFor(
+  o: ResolvedStabilizeOptions,
+  width: number,
+  height: number,
+  knownMotions: readonly Mat3[] | null,
+  output?: { readonly width: number; readonly height: number },
+): StabilizerSettings {
   const a = analysisSize(width, height, o.analysisWidth);
   return {
     analyzer: {
@@ -63,6 +78,7 @@ export function stabilizerSettingsFor(o: ResolvedStabilizeOptions, width: number
     },
     border: o.border,
     interpolation: o.interpolation,
+    ...(output !== undefined ? { output } : {}),
   };
 }
 
@@ -129,7 +145,7 @@ export function createStabilizer(
   const ringSize = () => (plannedUpFront ? 2 : planner.latencyFrames + 2);
   let pushedFrames = 0;
   let pulledFrames = 0;
-  const warper = createFrameWarper(width, height);
+  const warper = createFrameWarper(width, height, settings.output?.width ?? width, settings.output?.height ?? height);
   let border = settings.border;
   const knownFromRef = setIdentityInto(new Float64Array(9));
   let seq = 0;
@@ -171,7 +187,7 @@ export function createStabilizer(
     t.analysis.referenceIndex = s.analysis.referenceIndex;
   }
 
-  const outFrame = (index: number, timeSec: number): YuvFrame => ({ index, timeSec, width, height, y: warper.y, u: warper.u, v: warper.v });
+  const outFrame = (index: number, timeSec: number): YuvFrame => ({ index, timeSec, width: warper.width, height: warper.height, y: warper.y, u: warper.u, v: warper.v });
 
   return {
     get latencyFrames() {

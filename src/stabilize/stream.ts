@@ -13,6 +13,7 @@
 import type { GrayImage } from '../image/gray-image.js';
 import type { Mat3 } from '../motion/mat3.js';
 import { UsageError } from '../errors.js';
+import { expectInteger } from '../validate.js';
 import type { StabilizedFrame, YuvFrame } from './frame-types.js';
 import { resolveStabilizeOptions, type StabilizeOptions } from './options.js';
 import { downscaleYInto } from '../video/analysis.js';
@@ -26,6 +27,11 @@ export interface StreamGeometry {
   readonly knownMotions?: readonly Mat3[];
   /** Shrinks a Y plane into the analysis image. @default the area average of video/analysis.ts */
   readonly downscale?: (out: GrayImage, y: Uint8Array, width: number, height: number) => GrayImage;
+  /**
+   * Size of the stabilized planes, pixels, when not the input size (e.g. a preview): the warp writes them
+   * at this size; motion data stays in input pixels. @default width x height
+   */
+  readonly output?: { readonly width: number; readonly height: number };
   /** Receives the stabilizer once made (for live controls). */
   readonly onStabilizer?: (s: Stabilizer) => void;
 }
@@ -41,8 +47,10 @@ export async function* stabilizeFrames(
   if (known === null && (o.smoother === 'two-pass' || o.zoom === 'auto')) {
     throw new UsageError('E_BAD_OPTION', "The 'two-pass' smoother and 'auto' zoom need every motion first: pass knownMotions, or use stabilizeFile");
   }
+  const out = geometry.output;
+  const output = out === undefined ? undefined : { width: expectInteger('output.width', out.width, 1, 65535), height: expectInteger('output.height', out.height, 1, 65535) };
   const stabilizer = createStabilizer(
-    stabilizerSettingsFor(o, geometry.width, geometry.height, known),
+    stabilizerSettingsFor(o, geometry.width, geometry.height, known, output),
     geometry.downscale ?? downscaleYInto,
   );
   const { width, height } = geometry;
