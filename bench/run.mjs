@@ -2,7 +2,7 @@
 // `npm run bench`: every benchmark of steady in one sitting, written to bench/RESULTS.md with the
 // machine's facts. Benchmarks are not part of `npm test`.
 //
-// usage: npm run bench [-- --only register,stabilize,live,metrics] [-- --quick]
+// usage: npm run bench [-- --only register,stabilize,memory,live,metrics] [-- --quick]
 // --quick: fewer cases and clips (for a smoke run; the committed RESULTS.md comes from a full run).
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -14,7 +14,7 @@ const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '..');
 const args = process.argv.slice(2);
 const onlyArg = args.includes('--only') ? args[args.indexOf('--only') + 1] : undefined;
-const only = onlyArg ? onlyArg.split(',') : ['register', 'stabilize', 'live', 'metrics'];
+const only = onlyArg ? onlyArg.split(',') : ['register', 'stabilize', 'memory', 'live', 'metrics'];
 const quick = args.includes('--quick');
 
 function tryRun(cmd, a) {
@@ -56,6 +56,11 @@ if (only.includes('stabilize')) {
   const r = await runStabilizeBench(quick ? { clips: ['synthetic'] } : {});
   sections.push(`## Stabilization against vidstab and deshake (issue 3)\n\n${r.markdown}`);
 }
+if (only.includes('memory')) {
+  const { runMemoryBench } = await import('./memory.mjs');
+  const r = await runMemoryBench(quick ? { longSec: 60 } : {});
+  sections.push(`## Peak memory, long clip (issue 3)\n\n${r.markdown}`);
+}
 if (only.includes('live')) {
   const { runLiveBench } = await import('./live.mjs');
   const r = await runLiveBench(quick ? { seconds: 5 } : {});
@@ -73,6 +78,7 @@ const out = path.join(ROOT, 'bench/RESULTS.md');
 const SECTION_HEADINGS = [
   '## Still registration (issue 2)',
   '## Stabilization against vidstab and deshake (issue 3)',
+  '## Peak memory, long clip (issue 3)',
   '## Live 720p30 (issue 4)',
   '## steady metrics before and after (issue 5)',
   '## Soak',
