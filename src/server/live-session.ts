@@ -35,7 +35,10 @@ import { type ViewerQueueOptions, ViewerQueue, type ViewerSocket } from './viewe
 export interface LiveSource {
   /**
    * Stabilized frames in order; ends when the source ends (or after close()). Frame planes may be reused
-   * after the next pull. `output` has the size of `input` (the preview encoder pairs them in one stream).
+   * after the next pull. `output` has the size of `input`, or a smaller size: a source opened for a preview
+   * width warps straight to the preview size (see pipeline/live-source.ts), and that size is then the
+   * preview size. The session shrinks whichever frame is larger than the preview in-process, so the
+   * preview encoder's ffmpeg only encodes. Motion data is in `input` pixels either way.
    */
   readonly frames: AsyncIterable<StabilizedFrame>;
   /** Sets the smoothing radius, frames. */
@@ -72,7 +75,10 @@ export interface LiveSessionOptions {
   readonly fps?: number;
   /** Look-ahead of the smoother, frames (told to viewers). @default 0 */
   readonly lookaheadFrames?: number;
-  /** Largest preview width, pixels. @default DEFAULT_PREVIEW_MAX_WIDTH */
+  /**
+   * Largest preview width, pixels (for a source whose output has the input's size; a source that outputs
+   * a smaller size sets the preview size itself). @default DEFAULT_PREVIEW_MAX_WIDTH
+   */
   readonly previewMaxWidth?: number;
   /** JPEG quality, ffmpeg `-q:v` 2..31. @default 5 */
   readonly jpegQuality?: number;
@@ -390,7 +396,12 @@ export class LiveSession {
   private startEncoder(frame: StabilizedFrame): PreviewEncoder<FrameRecord> {
     this.width = frame.input.width;
     this.height = frame.input.height;
-    this.preview = previewSize(this.width, this.height, this.options.previewMaxWidth ?? DEFAULT_PREVIEW_MAX_WIDTH);
+    const out = frame.output;
+    // A source that warps to a smaller size already made the preview: the original is shrunk to match it.
+    this.preview =
+      out.width < this.width || out.height < this.height
+        ? { width: out.width, height: out.height }
+        : previewSize(this.width, this.height, this.options.previewMaxWidth ?? DEFAULT_PREVIEW_MAX_WIDTH);
     const encoder = new PreviewEncoder<FrameRecord>(
       {
         ffmpegPath: this.options.ffmpegPath,

@@ -4,6 +4,12 @@
  * (original, stabilized) is written as two consecutive raw frames, so the images come back in the same
  * order and pair up again by counting. One encode serves every viewer.
  *
+ * Size: ffmpeg receives frames at the preview size and does no scaling (only the range conversion to
+ * full-range JPEG). A frame submitted at the preview size is copied as it is (the live stabilizer warps
+ * straight to the preview size); a frame at the source size is shrunk in-process by an area average
+ * (stabilize/frame-shrinker.ts) while it is copied into the encoder's input buffer, which reads each
+ * source sample once and costs about what the copy of the full-size frame did.
+ *
  * A worker thread owns the ffmpeg process and its pipes. A 720p pair is 2.7 MB and a pipe holds 64 KB, so
  * writing one pair takes some forty turns of an event loop; the main thread spends most of its time in
  * synchronous registration, and when it also fed ffmpeg the preview fell seconds behind. The main thread
@@ -16,20 +22,21 @@
  *
  * Backpressure: at most `maxInFlight` pairs are inside the encoder at once; `trySubmit` refuses a pair
  * past that (the caller counts it as dropped) rather than queueing without bound. Each in-flight pair owns
- * one of `maxInFlight` input buffers made at start, because the caller's planes may be reused for the next
- * frame while the pair is still being written.
+ * one of `maxInFlight` preview-size input buffers made at start, because the caller's planes may be reused
+ * for the next frame while the pair is still being written.
  */
 import { Worker } from 'node:worker_threads';
 import { RuntimeError } from '../errors.js';
 import type { YuvFrame } from '../stabilize/frame-types.js';
+import { createFrameShrinker, type FrameShrinker, type YuvPlanes } from '../stabilize/frame-shrinker.js';
 import { JpegStreamSplitter } from './jpeg-splitter.js';
 
 /** Default JPEG quality on ffmpeg's `-q:v` scale (2 best .. 31 worst). */
 export const DEFAULT_JPEG_QUALITY = 5;
 /**
  * Default bound on pairs inside the encoder at once: absorbs a stall of about 6 frame periods (200 ms at
- * 30 fps; the machine is busy elsewhere) before frames are dropped. Memory: 6 pairs of input frames
- * (17 MB at 1280x720).
+ * 30 fps; the machine is busy elsewhere) before frames are dropped. Memory: 6 pairs of preview-size
+ * frames (4 MB at 640x360).
  */
 export const DEFAULT_MAX_IN_FLIGHT = 6;
 /** Default largest preview width in pixels. */
@@ -82,10 +89,13 @@ type WorkerMessage =
 export interface PreviewEncoderOptions {
   /** The ffmpeg executable. */
   readonly ffmpegPath: string;
-  /** Size of the frames submitted, pixels (original and stabilized frames have the same size). */
+  /**
+   * Size of the source frames, pixels. Each frame of a pair is submitted either at this size (shrunk
+   * in-process to the preview size) or at the preview size (copied).
+   */
   readonly width: number;
   readonly height: number;
-  /** Size of the JPEG images made, pixels. @default the frame size */
+  /** Size of the JPEG images made, pixels (at most the source size). @default the source size */
   readonly previewWidth?: number;
   readonly previewHeight?: number;
   /** JPEG quality, ffmpeg `-q:v` (2 best .. 31 worst). @default DEFAULT_JPEG_QUALITY */
@@ -112,18 +122,13 @@ export function previewSize(width: number, height: number, maxWidth: number = DE
   return { width: w, height: h };
 }
 
-/** The ffmpeg arguments of the preview encoder (exported for tests and docs). */
-export function previewEncoderArgs(o: {
-  width: number;
-  height: number;
-  previewWidth: number;
-  previewHeight: number;
-  quality: number;
-}): string[] {
-  const filters: string[] = [];
-  if (o.previewWidth !== o.width || o.previewHeight !== o.height) filters.push(`scale=${o.previewWidth}:${o.previewHeight}:flags=bilinear`);
-  // Full-range 4:2:0, the pixel format every JPEG decoder expects; scale converts the range.
-  filters.push('format=yuvj420p');
+/**
+ * The ffmpeg arguments of the preview encoder for raw frames already at the image size `width` x `height`
+ * (exported for tests and docs). No scale filter: frames are shrunk before they reach ffmpeg.
+ */
+export function previewEncoderArgs(o: { width: number; height: number; quality: number }): string[] {
+  // Full-range 4:2:0, the pixel format every JPEG decoder expects (the filter converts the range only).
+  const filters = ['format=yuvj420p'];
   return [
     '-hide_banner',
     '-loglevel',
@@ -156,8 +161,9 @@ export function previewEncoderArgs(o: {
 interface Slot<T> {
   /** Index of the slot's part of the shared input buffer. */
   readonly index: number;
-  /** The slot's part of the shared input buffer: the original frame, then the stabilized frame. */
-  readonly buffer: Uint8Array;
+  /** The planes of the slot's part of the shared input buffer: the original frame, then the stabilized frame. */
+  readonly original: YuvPlanes;
+  readonly stabilized: YuvPlanes;
   busy: boolean;
   tag: T | undefined;
 }
@@ -169,7 +175,12 @@ export class PreviewEncoder<T> {
   readonly previewHeight: number;
   private readonly width: number;
   private readonly height: number;
+  /** Bytes of one preview-size frame in an input slot. */
   private readonly frameBytes: number;
+  private readonly lumaBytes: number;
+  private readonly chromaBytes: number;
+  /** Source size -> preview size; null when they are the same. */
+  private readonly shrinker: FrameShrinker | null;
   private readonly worker: Worker;
   private readonly splitter = new JpegStreamSplitter();
   private readonly slots: Slot<T>[] = [];
@@ -197,22 +208,27 @@ export class PreviewEncoder<T> {
     this.previewWidth = options.previewWidth ?? options.width;
     this.previewHeight = options.previewHeight ?? options.height;
     this.ffmpegPath = options.ffmpegPath;
-    const cw = (this.width + 1) >> 1;
-    const ch = (this.height + 1) >> 1;
-    this.frameBytes = this.width * this.height + 2 * cw * ch;
+    const pw = this.previewWidth;
+    const ph = this.previewHeight;
+    this.lumaBytes = pw * ph;
+    this.chromaBytes = ((pw + 1) >> 1) * ((ph + 1) >> 1);
+    this.frameBytes = this.lumaBytes + 2 * this.chromaBytes;
+    this.shrinker = pw === this.width && ph === this.height ? null : createFrameShrinker(this.width, this.height, pw, ph);
     const maxInFlight = options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT;
     const slotBytes = 2 * this.frameBytes;
     const input = new SharedArrayBuffer(slotBytes * maxInFlight);
-    for (let k = 0; k < maxInFlight; k++) {
-      this.slots.push({ index: k, buffer: new Uint8Array(input, k * slotBytes, slotBytes), busy: false, tag: undefined });
-    }
-    const args = previewEncoderArgs({
-      width: this.width,
-      height: this.height,
-      previewWidth: this.previewWidth,
-      previewHeight: this.previewHeight,
-      quality: options.quality ?? DEFAULT_JPEG_QUALITY,
+    const l = this.lumaBytes;
+    const c = this.chromaBytes;
+    const planesAt = (at: number): YuvPlanes => ({
+      y: new Uint8Array(input, at, l),
+      u: new Uint8Array(input, at + l, c),
+      v: new Uint8Array(input, at + l + c, c),
     });
+    for (let k = 0; k < maxInFlight; k++) {
+      const at = k * slotBytes;
+      this.slots.push({ index: k, original: planesAt(at), stabilized: planesAt(at + this.frameBytes), busy: false, tag: undefined });
+    }
+    const args = previewEncoderArgs({ width: pw, height: ph, quality: options.quality ?? DEFAULT_JPEG_QUALITY });
     this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { ffmpegPath: options.ffmpegPath, args, input, slotBytes } });
     this.exited = new Promise<void>((resolve) => {
       this.worker.on('message', (m: WorkerMessage) => {
@@ -240,16 +256,19 @@ export class PreviewEncoder<T> {
   }
 
   /**
-   * Copies the two frames into a free input buffer and writes them to ffmpeg. Returns false (and does
-   * nothing) when `maxInFlight` pairs are already inside, or the encoder has failed or is closing.
-   * @throws RuntimeError E_PREVIEW_SIZE when a frame's size is not the encoder's.
+   * Copies the two frames into a free input buffer (shrinking a source-size frame to the preview size) and
+   * writes them to ffmpeg. Returns false (and does nothing) when `maxInFlight` pairs are already inside, or
+   * the encoder has failed or is closing.
+   * @throws RuntimeError E_PREVIEW_SIZE when a frame is neither at the source size nor at the preview size.
    */
   trySubmit(original: YuvFrame, stabilized: YuvFrame, tag: T): boolean {
     if (this.closing || this.failed) return false;
     const slot = this.slots.find((s) => !s.busy);
     if (slot === undefined) return false;
-    this.copyFrameInto(slot.buffer, 0, original);
-    this.copyFrameInto(slot.buffer, this.frameBytes, stabilized);
+    this.checkSize(original);
+    this.checkSize(stabilized);
+    this.copyFrameInto(slot.original, original);
+    this.copyFrameInto(slot.stabilized, stabilized);
     slot.busy = true;
     slot.tag = tag;
     this.pending.push(slot);
@@ -269,15 +288,22 @@ export class PreviewEncoder<T> {
     clearTimeout(terminate);
   }
 
-  private copyFrameInto(out: Uint8Array, at: number, f: YuvFrame): void {
-    if (f.width !== this.width || f.height !== this.height) {
-      throw new RuntimeError('E_PREVIEW_SIZE', `Expected ${this.width}x${this.height} frames for the preview encoder but received ${f.width}x${f.height}`);
+  private checkSize(f: YuvFrame): void {
+    const preview = f.width === this.previewWidth && f.height === this.previewHeight;
+    if (preview || (f.width === this.width && f.height === this.height)) return;
+    const sizes = this.shrinker === null ? `${this.width}x${this.height}` : `${this.width}x${this.height} or ${this.previewWidth}x${this.previewHeight}`;
+    throw new RuntimeError('E_PREVIEW_SIZE', `Expected ${sizes} frames for the preview encoder but received ${f.width}x${f.height}`);
+  }
+
+  /** Writes one preview-size frame into a slot's planes: the frame itself, or a source-size frame shrunk. */
+  private copyFrameInto(out: YuvPlanes, f: YuvFrame): void {
+    if (this.shrinker !== null && f.width === this.width && f.height === this.height) {
+      this.shrinker.shrinkInto(out, f);
+      return;
     }
-    const ySize = this.width * this.height;
-    const cSize = ((this.width + 1) >> 1) * ((this.height + 1) >> 1);
-    out.set(f.y.subarray(0, ySize), at);
-    out.set(f.u.subarray(0, cSize), at + ySize);
-    out.set(f.v.subarray(0, cSize), at + ySize + cSize);
+    out.y.set(f.y.length === this.lumaBytes ? f.y : f.y.subarray(0, this.lumaBytes));
+    out.u.set(f.u.length === this.chromaBytes ? f.u : f.u.subarray(0, this.chromaBytes));
+    out.v.set(f.v.length === this.chromaBytes ? f.v : f.v.subarray(0, this.chromaBytes));
   }
 
   private onStdout(chunk: Buffer): void {

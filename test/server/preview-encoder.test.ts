@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { PreviewEncoder, type PreviewPair, previewSize } from '../../src/server/preview-encoder.js';
+import { PreviewEncoder, type PreviewPair, previewEncoderArgs, previewSize } from '../../src/server/preview-encoder.js';
 import type { YuvFrame } from '../../src/stabilize/frame-types.js';
 import { resolveFfmpeg } from '../../src/video/binaries.js';
+import { slowAreaShrink } from '../support/area-shrink.js';
 import { mulberry32 } from '../support/live-fake-source.js';
 import { decodeJpegsToGray, jpegSize, meanAbsDiff } from '../support/live-jpeg.js';
 import { previewEncoderPids } from '../support/live-processes.js';
@@ -15,15 +16,15 @@ const W = 64;
 const H = 48;
 
 /** A frame whose luma is a gradient with a per-frame offset and seeded noise; chroma flat. */
-function makeFrame(index: number, seed: number): YuvFrame {
+function makeFrame(index: number, seed: number, width = W, height = H): YuvFrame {
   const rng = mulberry32(seed);
-  const y = new Uint8Array(W * H);
-  for (let r = 0; r < H; r++) {
-    for (let c = 0; c < W; c++) y[r * W + c] = 30 + ((c * 2 + r + index * 9) % 180) + Math.floor(rng() * 4);
+  const y = new Uint8Array(width * height);
+  for (let r = 0; r < height; r++) {
+    for (let c = 0; c < width; c++) y[r * width + c] = 30 + ((c * 2 + r + index * 9) % 180) + Math.floor(rng() * 4);
   }
-  const u = new Uint8Array((W / 2) * (H / 2)).fill(128);
-  const v = new Uint8Array((W / 2) * (H / 2)).fill(128);
-  return { index, timeSec: index / 30, width: W, height: H, y, u, v };
+  const u = new Uint8Array((width / 2) * (height / 2)).fill(128);
+  const v = new Uint8Array((width / 2) * (height / 2)).fill(128);
+  return { index, timeSec: index / 30, width, height, y, u, v };
 }
 
 async function until(cond: () => boolean, what: string): Promise<void> {
@@ -121,6 +122,50 @@ describe('preview encoder (ffmpeg)', () => {
     expect(errors[0]?.code).toBe('E_PREVIEW_ENCODER');
     expect(errors[0]?.message).toMatch(/^could not start ffmpeg \(preview encoder\) at "\/nonexistent\/ffmpeg": .*ENOENT/);
     expect(enc.trySubmit(makeFrame(0, 0), makeFrame(0, 0), 0)).toBe(false);
+  });
+
+  it('shrinks source-size frames to the preview size in-process (ffmpeg only encodes) and takes preview-size frames as they are', async () => {
+    // Source 128x96, preview 64x48: the original comes at the source size, the stabilized at either size.
+    const SW = 2 * W;
+    const SH = 2 * H;
+    const args = previewEncoderArgs({ width: W, height: H, quality: 2 });
+    expect(args.join(' ')).not.toMatch(/scale=/);
+    expect(args[args.indexOf('-s') + 1]).toBe(`${W}x${H}`);
+    const pairs: PreviewPair<number>[] = [];
+    const errors: Error[] = [];
+    const enc = new PreviewEncoder<number>(
+      { ffmpegPath: resolveFfmpeg().path, width: SW, height: SH, previewWidth: W, previewHeight: H, quality: 2, maxInFlight: 4 },
+      (p) => pairs.push(p),
+      (e) => errors.push(e),
+    );
+    const originals = [0, 1, 2].map((k) => makeFrame(k, 300 + k, SW, SH));
+    const stabilized = [makeFrame(10, 400, SW, SH), makeFrame(11, 401), makeFrame(12, 402, SW, SH)];
+    for (let k = 0; k < 3; k++) expect(enc.trySubmit(originals[k] as YuvFrame, stabilized[k] as YuvFrame, k)).toBe(true);
+    await until(() => pairs.length === 3, 'three pairs');
+    await enc.close();
+    expect(errors).toEqual([]);
+    for (const p of pairs) expect([jpegSize(p.original), jpegSize(p.stabilized)]).toEqual([{ width: W, height: H }, { width: W, height: H }]);
+    const lumas = await decodeJpegsToGray(
+      pairs.flatMap((p) => [p.original, p.stabilized]),
+      W,
+      H,
+    );
+    const expected = (f: YuvFrame) => (f.width === W ? f.y : slowAreaShrink(f.y, f.width, f.height, W, H));
+    for (let k = 0; k < 3; k++) {
+      expect(meanAbsDiff(lumas[2 * k] as Uint8Array, expected(originals[k] as YuvFrame))).toBeLessThan(TOL_JPEG_MAE);
+      expect(meanAbsDiff(lumas[2 * k + 1] as Uint8Array, expected(stabilized[k] as YuvFrame))).toBeLessThan(TOL_JPEG_MAE);
+    }
+  });
+
+  it('refuses a frame at neither the source size nor the preview size', () => {
+    const enc = new PreviewEncoder<number>(
+      { ffmpegPath: resolveFfmpeg().path, width: 2 * W, height: 2 * H, previewWidth: W, previewHeight: H },
+      () => {},
+      () => {},
+    );
+    const odd = makeFrame(0, 0, W + 2, H);
+    expect(() => enc.trySubmit(odd, makeFrame(0, 0), 0)).toThrow('Expected 128x96 or 64x48 frames for the preview encoder but received 66x48');
+    return enc.close();
   });
 
   it('refuses frames of another size than the encoder was made for', () => {

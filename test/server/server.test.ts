@@ -1,11 +1,14 @@
 import { request } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { LiveSession, type LiveSessionOptions } from '../../src/server/live-session.js';
+import { LiveSession, type LiveSessionOptions, type LiveSource } from '../../src/server/live-session.js';
 import { DEFAULT_MAX_IN_FLIGHT } from '../../src/server/preview-encoder.js';
 import { decodeFrameMessage, type FrameMessage, type ServerMessage } from '../../src/server/protocol.js';
 import { type LiveServer, type LiveServerOptions, startLiveServer } from '../../src/server/server.js';
+import type { StabilizedFrame } from '../../src/stabilize/frame-types.js';
+import { createFrameShrinker } from '../../src/stabilize/frame-shrinker.js';
 import { resolveFfmpeg } from '../../src/video/binaries.js';
+import { slowAreaShrink } from '../support/area-shrink.js';
 import { FakeLiveSource, type FakeSourceOptions } from '../support/live-fake-source.js';
 import { decodeJpegsToGray, jpegSize, meanAbsDiff } from '../support/live-jpeg.js';
 
@@ -30,9 +33,10 @@ async function start(
   sourceOptions: FakeSourceOptions = {},
   serverOptions: LiveServerOptions = {},
   sessionOptions: Partial<LiveSessionOptions> = {},
+  wrap: (s: FakeLiveSource) => LiveSource = (s) => s,
 ): Promise<Harness> {
   const source = new FakeLiveSource(sourceOptions);
-  const session = new LiveSession(source, {
+  const session = new LiveSession(wrap(source), {
     ffmpegPath: resolveFfmpeg().path,
     initialSettings: { smoothingRadius: 15, zoom: 1, border: 'black' },
     fps: source.fps,
@@ -46,6 +50,30 @@ async function start(
   const h = { source, session, server, run };
   open.push(h);
   return h;
+}
+
+/**
+ * The fake source with its stabilized frames delivered at a smaller size, as the live stabilizer warps
+ * straight to the preview size: the output planes are the fake's full-size output shrunk (area average).
+ */
+function withOutputSize(inner: FakeLiveSource, width: number, height: number): LiveSource {
+  const shrinker = createFrameShrinker(inner.width, inner.height, width, height);
+  const c = Math.ceil(width / 2) * Math.ceil(height / 2);
+  const planes = { y: new Uint8Array(width * height), u: new Uint8Array(c), v: new Uint8Array(c) };
+  async function* frames(): AsyncGenerator<StabilizedFrame> {
+    for await (const f of inner.frames) {
+      shrinker.shrinkInto(planes, f.output);
+      yield { ...f, output: { index: f.output.index, timeSec: f.output.timeSec, width, height, ...planes } };
+    }
+  }
+  return {
+    frames: frames(),
+    setSmoothing: (r) => inner.setSmoothing(r),
+    setZoom: (z) => inner.setZoom(z),
+    setBorder: (b) => inner.setBorder(b),
+    resetReference: () => inner.resetReference(),
+    close: () => inner.close(),
+  };
 }
 
 afterEach(async () => {
@@ -194,10 +222,49 @@ describe('live server: frames to a ws client', () => {
     const f = c.frames[0] as FrameMessage;
     expect([f.header.previewWidth, f.header.previewHeight]).toEqual([240, 136]);
     expect(jpegSize(f.original)).toEqual({ width: 240, height: 136 });
+    // Both images shrunk in-process (area average) to the preview size show the source's frames.
+    const [orig, stab] = await decodeJpegsToGray([f.original, f.stabilized], 240, 136);
+    const k = f.header.frameIndex;
+    expect(meanAbsDiff(orig as Uint8Array, slowAreaShrink(h.source.expectedLuma(k, 'original'), 480, 270, 240, 136))).toBeLessThan(TOL_JPEG_MAE);
+    expect(meanAbsDiff(stab as Uint8Array, slowAreaShrink(h.source.expectedLuma(k, 'stabilized'), 480, 270, 240, 136))).toBeLessThan(TOL_JPEG_MAE);
     const stats = c.ofType('stats').filter((s) => s.fpsOut > 0).at(-1);
     expect(stats?.latencyP95Ms).toBeGreaterThanOrEqual(stats?.latencyMedianMs as number);
     expect(stats?.viewers).toBe(1);
     expect(stats?.cc).not.toBeNull();
+  });
+
+  it('with a source that outputs at the preview size: the original is shrunk to match, headers keep the source size and motion, pixels match', async () => {
+    // previewMaxWidth (640) would keep 320x240: the source's smaller output sets the preview size.
+    const h = await start({ fps: 60, width: 320, height: 240 }, {}, {}, (s) => withOutputSize(s, 160, 120));
+    const c = new Client(h.server.wsUrl);
+    await c.opened();
+    await c.until(() => c.frames.length >= 20, '20 frames');
+    const seq = c.frames.map((f) => f.header.sequence);
+    for (let k = 1; k < seq.length; k++) expect(seq[k]).toBe((seq[k - 1] as number) + 1);
+    for (const f of c.frames) {
+      const k = f.header.frameIndex;
+      expect([f.header.width, f.header.height, f.header.previewWidth, f.header.previewHeight]).toEqual([320, 240, 160, 120]);
+      expect(Array.from(f.header.path)).toEqual([...h.source.offsetOf(k), 0]);
+      expect(jpegSize(f.original)).toEqual({ width: 160, height: 120 });
+      expect(jpegSize(f.stabilized)).toEqual({ width: 160, height: 120 });
+    }
+    const picks = [c.frames[2], c.frames[11], c.frames[19]] as FrameMessage[];
+    const grays = await decodeJpegsToGray(
+      picks.flatMap((f) => [f.original, f.stabilized]),
+      160,
+      120,
+    );
+    const small = (luma: Uint8Array) => slowAreaShrink(luma, 320, 240, 160, 120);
+    picks.forEach((f, i) => {
+      const k = f.header.frameIndex;
+      expect(meanAbsDiff(grays[2 * i] as Uint8Array, small(h.source.expectedLuma(k, 'original')))).toBeLessThan(TOL_JPEG_MAE);
+      expect(meanAbsDiff(grays[2 * i + 1] as Uint8Array, small(h.source.expectedLuma(k, 'stabilized')))).toBeLessThan(TOL_JPEG_MAE);
+    });
+    // Tells frames apart at this size too.
+    const k0 = picks[0]?.header.frameIndex as number;
+    let other = k0 + 1;
+    while (h.source.offsetOf(other).join() === h.source.offsetOf(k0).join()) other++;
+    expect(meanAbsDiff(grays[0] as Uint8Array, small(h.source.expectedLuma(other, 'original')))).toBeGreaterThan(MIN_WRONG_FRAME_MAE);
   });
 
   it('lets viewers join mid-stream and leave without disturbing the others', async () => {

@@ -10,6 +10,7 @@ import type { YuvFrame } from '../../src/stabilize/frame-types.js';
 import { createFrameShrinker } from '../../src/stabilize/frame-shrinker.js';
 import { createFrameWarper } from '../../src/stabilize/frame-warper.js';
 import { stabilizeFrames } from '../../src/stabilize/stream.js';
+import { slowAreaShrink } from '../support/area-shrink.js';
 import { createRng, makeTexturedImage } from '../support/synthetic.js';
 
 /** Fast integer-factor shrinks against the slow area average: exact (same rounding, integer sums). */
@@ -57,30 +58,6 @@ function texturedFrame(width: number, height: number, seed: number): YuvFrame {
   toU8(f.u, Math.ceil(width / 2), Math.ceil(height / 2), 32);
   toU8(f.v, Math.ceil(width / 2), Math.ceil(height / 2), 32);
   return f;
-}
-
-/** Slow, obviously correct area average of one plane: each output pixel integrates the source over its footprint. */
-function slowAreaShrink(src: Uint8Array, sw: number, sh: number, ow: number, oh: number): Uint8Array {
-  const out = new Uint8Array(ow * oh);
-  const sx = sw / ow;
-  const sy = sh / oh;
-  const overlap = (a0: number, a1: number, j: number) => Math.max(0, Math.min(a1, j + 1) - Math.max(a0, j));
-  for (let y = 0; y < oh; y++) {
-    for (let x = 0; x < ow; x++) {
-      let sum = 0;
-      let area = 0;
-      for (let j = Math.floor(y * sy); j < Math.min(sh, Math.ceil((y + 1) * sy)); j++) {
-        const wy = overlap(y * sy, (y + 1) * sy, j);
-        for (let i = Math.floor(x * sx); i < Math.min(sw, Math.ceil((x + 1) * sx)); i++) {
-          const w = wy * overlap(x * sx, (x + 1) * sx, i);
-          sum += w * (src[j * sw + i] as number);
-          area += w;
-        }
-      }
-      out[y * ow + x] = Math.floor(sum / area + 0.5);
-    }
-  }
-  return out;
 }
 
 function maxAbsDiff(a: Uint8Array, b: Uint8Array): number {
