@@ -96,6 +96,11 @@ export interface LiveSourceOptions {
   /** Zoom factor (1 = none). */
   readonly zoom?: number;
   readonly border?: BorderMode;
+  /**
+   * Largest width of the viewer's images, pixels (`--preview-width`): the stabilizer warps straight to the
+   * preview size, since the viewer never sees more. @default DEFAULT_PREVIEW_MAX_WIDTH (as `steady serve`)
+   */
+  readonly previewWidth?: number;
   /** ffmpeg executable. */
   readonly ffmpegPath: string;
   /** Aborted on SIGINT / SIGTERM. */
@@ -111,7 +116,7 @@ export interface ServeOptions {
   readonly origins: readonly string[];
   readonly previewWidth: number;
   readonly jpegQuality: number;
-  readonly sourceOptions: Omit<LiveSourceOptions, 'ffmpegPath' | 'signal'>;
+  readonly sourceOptions: Omit<LiveSourceOptions, 'ffmpegPath' | 'signal' | 'previewWidth'>;
 }
 
 /** A function that opens a live source (tests inject a synthetic one). */
@@ -198,6 +203,7 @@ export async function openLiveSource(source: string, options: LiveSourceOptions)
     ffmpegPath: options.ffmpegPath,
     signal: options.signal,
     ...(options.inputFormat !== undefined ? { inputFormat: options.inputFormat } : {}),
+    outputMaxWidth: options.previewWidth ?? DEFAULT_PREVIEW_MAX_WIDTH,
     ...(options.model !== undefined ? { model: options.model } : {}),
     ...(options.reference !== undefined ? { reference: options.reference as StabilizeOptions['reference'] & string } : {}),
     ...(options.smoother !== undefined ? { smoother: options.smoother as StabilizeOptions['smoother'] & string } : {}),
@@ -230,7 +236,7 @@ export async function runServe(options: ServeOptions, ctx: CommandContext, deps:
     throw new InputError('E_INPUT_NOT_FOUND', `${options.source}: no such file; give a video file, an ffmpeg URL, a device with --input-format, or '-' for stdin`);
   }
   const ffmpegPath = deps.ffmpegPath ?? resolveFfmpeg().path;
-  const source = await openSource(options.source, { ...options.sourceOptions, ffmpegPath, signal: ctx.signal });
+  const source = await openSource(options.source, { ...options.sourceOptions, previewWidth: options.previewWidth, ffmpegPath, signal: ctx.signal });
   if (ctx.signal.aborted) {
     await source.close();
     throw interrupted(ctx.signal);

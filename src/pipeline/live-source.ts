@@ -16,6 +16,10 @@
  * A source read as fast as possible (`realtime: false` on a file or lavfi graph) has no clock to fall
  * behind: there the worker waits for the stabilizer instead of dropping, and every frame is stabilized.
  *
+ * Output size: with `outputMaxWidth` (serve passes its --preview-width) the stabilizer warps straight to
+ * the viewer's preview size (previewSize in server/preview-encoder.ts), a quarter of the full-size warp's
+ * work at 1280x720 -> 640x360; the viewer never sees more. Motion data stays in source pixels.
+ *
  * Latency: each frame carries the time its last byte left ffmpeg (`decodedAtMs`), so the latency the
  * session measures includes the wait in the pool, the stabilizer's look-ahead and its work.
  */
@@ -23,6 +27,7 @@ import type { Readable } from 'node:stream';
 import { InputError } from '../errors.js';
 import type { BorderMode as ViewerBorderMode } from '../server/protocol.js';
 import type { LiveSource } from '../server/live-session.js';
+import { previewSize } from '../server/preview-encoder.js';
 import type { StabilizedFrame } from '../stabilize/frame-types.js';
 import type { BorderFill } from '../stabilize/frame-warper.js';
 import { type ResolvedStabilizeOptions, resolveStabilizeOptions, type StabilizeOptions, type ZoomSetting } from '../stabilize/options.js';
@@ -52,6 +57,12 @@ export interface LiveStabilizerOptions extends StabilizeOptions {
   readonly dropWhenBehind?: boolean;
   /** ffmpeg input format (-f), e.g. v4l2, lavfi. */
   readonly inputFormat?: string;
+  /**
+   * Largest width of the stabilized frames, pixels: a wider source is warped straight to
+   * previewSize(width, height, outputMaxWidth) (even sides, aspect ratio kept), the size of the live
+   * viewer's images; `input` and the motion data stay at the source size. @default the source width (no shrinking)
+   */
+  readonly outputMaxWidth?: number;
   /** The ffmpeg executable. @default resolveFfmpeg().path */
   readonly ffmpegPath?: string;
   /** Standard input to decode when the source is '-'. @default process.stdin */
@@ -112,7 +123,8 @@ export async function openLiveStabilizer(source: string, options: LiveStabilizer
     ...(options.stdin !== undefined ? { stdin: options.stdin } : {}),
   });
   const { width, height } = decoder;
-  const stabilizer = createStabilizer(stabilizerSettingsFor(opts, width, height, null), downscaleYInto);
+  const output = options.outputMaxWidth === undefined ? undefined : previewSize(width, height, options.outputMaxWidth);
+  const stabilizer = createStabilizer(stabilizerSettingsFor(opts, width, height, null, output), downscaleYInto);
   const dropWhenBehind = options.dropWhenBehind ?? (realtime || !isClockless(source, options.inputFormat));
   const reader = startDecodeWorker({
     ffmpegPath: options.ffmpegPath ?? resolveFfmpeg().path,

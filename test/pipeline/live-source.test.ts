@@ -11,6 +11,7 @@ import { MAX_QUEUED_FRAMES, openLiveStabilizer } from '../../src/pipeline/live-s
 import type { StabilizedFrame } from '../../src/stabilize/frame-types.js';
 import { resolveFfmpeg } from '../../src/video/binaries.js';
 import { openDecoder } from '../../src/video/decoder.js';
+import { slowAreaShrink } from '../support/area-shrink.js';
 import { ffmpeg, makeTempDir, removeTempDir } from '../support/ffmpeg-fixtures.js';
 import { NEUTRAL_CHROMA, numberedGraph as numberedGraphOf, SHAKE_X, SHAKE_Y, shakyGraph } from '../support/live-graphs.js';
 
@@ -21,6 +22,12 @@ const W = 64;
 const H = 48;
 /** Known shake test: largest error of a measured frame-to-frame shift, pixels. */
 const TOL_PX = 0.25;
+/**
+ * Stabilized luma warped straight to half size against the full-size stabilized luma shrunk 2x2, mean
+ * absolute difference (gray levels) over the frame: the two filters differ slightly on the smooth test
+ * texture (frame-warper.test.ts bounds the same comparison at 0.5 on a rougher texture).
+ */
+const TOL_HALF_SIZE_MEAN_LEVELS = 0.5;
 
 const ffmpegPath = resolveFfmpeg().path;
 
@@ -346,6 +353,48 @@ describe('live stabilizer (decode worker + stabilizer)', () => {
       expect(Math.abs((g.motion[5] as number) + dy)).toBeLessThan(TOL_PX);
     }
     expect(src.decoderProcessId).toBeNull(); // the loop's end closed the source
+  });
+
+  it('with outputMaxWidth, warps straight to the preview size: same motion data, input at the source size, planes = the full-size output shrunk', async () => {
+    const frames = 16;
+    const run = async (outputMaxWidth?: number) => {
+      const src = await openLiveStabilizer(shakyGraph(30), {
+        inputFormat: 'lavfi',
+        realtime: false,
+        loop: false,
+        smoothingRadius: 3,
+        model: 'translation',
+        ...(outputMaxWidth !== undefined ? { outputMaxWidth } : {}),
+      });
+      const got: { index: number; input: number[]; output: number[]; correction: number[]; path: number[]; y: Uint8Array }[] = [];
+      for await (const f of src.frames) {
+        got.push({
+          index: f.input.index,
+          input: [f.input.width, f.input.height],
+          output: [f.output.width, f.output.height, f.output.y.length, f.output.u.length],
+          correction: [...f.motion.correction],
+          path: [...f.motion.path, ...f.motion.smoothedPath],
+          y: f.output.y.slice(),
+        });
+        if (got.length === frames) break;
+      }
+      return got;
+    };
+    const full = await run();
+    const small = await run(64);
+    expect(small.map((g) => g.index)).toEqual(full.map((g) => g.index));
+    for (let k = 0; k < frames; k++) {
+      const a = full[k] as (typeof full)[number];
+      const b = small[k] as (typeof small)[number];
+      expect(b.input).toEqual([128, 96]);
+      expect(b.output).toEqual([64, 48, 64 * 48, 32 * 24]);
+      expect(b.correction).toEqual(a.correction);
+      expect(b.path).toEqual(a.path);
+      let sum = 0;
+      const shrunk = slowAreaShrink(a.y, 128, 96, 64, 48);
+      for (let i = 0; i < shrunk.length; i++) sum += Math.abs((shrunk[i] as number) - (b.y[i] as number));
+      expect(sum / shrunk.length).toBeLessThan(TOL_HALF_SIZE_MEAN_LEVELS);
+    }
   });
 
   it('in real time, drops the frames the stabilizer has no time for and shows them as index gaps', async () => {
