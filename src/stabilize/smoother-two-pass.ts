@@ -58,6 +58,25 @@ export interface PathOptimizeOptions {
   readonly maxIterations?: number;
   /** Stop when no path value moved more than this in an iteration, pixels. @default 1e-4 */
   readonly tolerancePx?: number;
+  /**
+   * Frame number (in raw) of the first sample: the samples are frames firstFrame .. firstFrame + n - 1
+   * (a window of a longer clip, as a receding-horizon plan solves). @default 0
+   */
+  readonly firstFrame?: number;
+  /**
+   * The first fixedLeading samples are held at their values in target (in a receding-horizon plan, the
+   * frames already emitted): the projection puts them back every iteration, so the rest of the path is
+   * optimised as the continuation of theirs. The moving-average and curvature terms that reach into
+   * them still count. @default 0
+   */
+  readonly fixedLeading?: number;
+  /**
+   * Where the iteration starts (PATH_DIMS numbers per sample; projected first), e.g. the previous
+   * window's solution: a start near the optimum needs fewer iterations. @default target
+   */
+  readonly initial?: Float64Array;
+  /** Buffers reused from call to call (no allocation per call once grown). @default fresh buffers */
+  readonly workspace?: PathOptimizeWorkspace;
 }
 
 /** Defaults of PathOptimizeOptions. */
@@ -70,53 +89,93 @@ export interface PathOptimizeReport {
   readonly lastStepPx: number;
 }
 
-/** Centred moving averages with the window shrinking symmetrically at the ends, and their transpose. */
-class MovingAverage {
-  private readonly prefix: Float64Array;
-  private readonly diff: Float64Array;
-  constructor(
-    private readonly n: number,
-    private readonly r: number,
-  ) {
-    this.prefix = new Float64Array(n + 1);
-    this.diff = new Float64Array(n + 1);
-  }
-  private radiusAt(k: number): number {
-    const n = this.n;
-    return Math.min(this.r, k, n - 1 - k);
-  }
-  /** out[k] = mean of v over [k - r_k, k + r_k]. */
-  apply(out: Float64Array, v: Float64Array, vo: number): void {
-    const p = this.prefix;
-    p[0] = 0;
-    for (let k = 0; k < this.n; k++) p[k + 1] = (p[k] as number) + (v[vo + k] as number);
-    for (let k = 0; k < this.n; k++) {
-      const rk = this.radiusAt(k);
-      out[k] = ((p[k + rk + 1] as number) - (p[k - rk] as number)) / (2 * rk + 1);
-    }
-  }
-  /** out = B^T u. */
-  applyTransposed(out: Float64Array, u: Float64Array): void {
-    const d = this.diff;
-    d.fill(0);
-    for (let k = 0; k < this.n; k++) {
-      const rk = this.radiusAt(k);
-      const val = (u[k] as number) / (2 * rk + 1);
-      d[k - rk] = (d[k - rk] as number) + val;
-      d[k + rk + 1] = (d[k + rk + 1] as number) - val;
-    }
-    let acc = 0;
-    for (let k = 0; k < this.n; k++) {
-      acc += d[k] as number;
-      out[k] = acc;
-    }
+/**
+ * The buffers of optimizePathInto for up to `capacity` samples (they grow when a call needs more), and
+ * the step size of the last problem size (the operator depends only on n, the radius and the weights).
+ */
+export class PathOptimizeWorkspace {
+  /** Samples the buffers hold. */
+  capacity = 0;
+  g = new Float64Array(0);
+  logScale = new Float64Array(0);
+  prefix = new Float64Array(0);
+  diff = new Float64Array(0);
+  t1 = new Float64Array(0);
+  t2 = new Float64Array(0);
+  pv = new Float64Array(0);
+  pw = new Float64Array(0);
+  x = new Float64Array(0);
+  y = new Float64Array(0);
+  xn = new Float64Array(0);
+  grad = new Float64Array(0);
+  /** Per sample: raw x, y, angle, ln scale, exp(ln scale), cos(angle), sin(angle). */
+  rawTrig = new Float64Array(0);
+  readonly pulled = new Float64Array(4);
+  /** Angles of the held leading samples, radians (kept apart so that they come back bit for bit). */
+  heldAngle = new Float64Array(0);
+  /** The largest eigenvalue of the last operator, and the (n, radius, lambda, eps) it belongs to. */
+  eig = 0;
+  eigN = -1;
+  eigRadius = -1;
+  eigLambda = Number.NaN;
+  eigEps = Number.NaN;
+
+  /** Makes room for n samples. */
+  ensure(n: number): void {
+    if (n <= this.capacity) return;
+    const c = Math.max(n, 2 * this.capacity);
+    this.capacity = c;
+    this.g = new Float64Array(3 * c);
+    this.logScale = new Float64Array(c);
+    this.prefix = new Float64Array(c + 1);
+    this.diff = new Float64Array(c + 1);
+    this.t1 = new Float64Array(c);
+    this.t2 = new Float64Array(c);
+    this.pv = new Float64Array(c);
+    this.pw = new Float64Array(c);
+    this.x = new Float64Array(3 * c);
+    this.y = new Float64Array(3 * c);
+    this.xn = new Float64Array(3 * c);
+    this.grad = new Float64Array(3 * c);
+    this.rawTrig = new Float64Array(7 * c);
+    this.heldAngle = new Float64Array(c);
   }
 }
 
 /**
- * Optimises the path of n frames (see the file comment). raw: the raw poses (frames 0..n-1 held);
- * target: the anchor path g (PATH_DIMS numbers per frame); out: the optimised path (PATH_DIMS per frame;
- * may alias target). With constraint null the problem is unconstrained.
+ * out = B v[vo .. vo + n): centred moving averages of radius r with the window shrinking symmetrically
+ * at the ends (prefix: n + 1 scratch numbers).
+ */
+function movingAverageInto(out: Float64Array, v: Float64Array, vo: number, n: number, r: number, prefix: Float64Array): void {
+  prefix[0] = 0;
+  for (let k = 0; k < n; k++) prefix[k + 1] = (prefix[k] as number) + (v[vo + k] as number);
+  for (let k = 0; k < n; k++) {
+    const rk = Math.min(r, k, n - 1 - k);
+    out[k] = ((prefix[k + rk + 1] as number) - (prefix[k - rk] as number)) / (2 * rk + 1);
+  }
+}
+
+/** out = B^T u (diff: n + 1 scratch numbers). */
+function movingAverageTransposedInto(out: Float64Array, u: Float64Array, n: number, r: number, diff: Float64Array): void {
+  diff.fill(0, 0, n + 1);
+  for (let k = 0; k < n; k++) {
+    const rk = Math.min(r, k, n - 1 - k);
+    const val = (u[k] as number) / (2 * rk + 1);
+    diff[k - rk] = (diff[k - rk] as number) + val;
+    diff[k + rk + 1] = (diff[k + rk + 1] as number) - val;
+  }
+  let acc = 0;
+  for (let k = 0; k < n; k++) {
+    acc += diff[k] as number;
+    out[k] = acc;
+  }
+}
+
+/**
+ * Optimises the path of n frames (see the file comment). raw: the raw poses (frames firstFrame ..
+ * firstFrame + n - 1 held); target: the anchor path g (PATH_DIMS numbers per frame; its first
+ * fixedLeading samples are the held ones); out: the optimised path (PATH_DIMS per frame; may alias
+ * target or initial). With constraint null the problem is unconstrained.
  */
 export function optimizePathInto(
   out: Float64Array,
@@ -131,12 +190,16 @@ export function optimizePathInto(
   const maxIt = options.maxIterations ?? PATH_OPTIMIZE_DEFAULTS.maxIterations;
   const tol = options.tolerancePx ?? PATH_OPTIMIZE_DEFAULTS.tolerancePx;
   const r = Math.max(0, Math.floor(options.radius));
+  const f0 = options.firstFrame ?? 0;
+  const fixed = Math.max(0, Math.min(n, Math.floor(options.fixedLeading ?? 0)));
   const kappa = constraint?.anglePx ?? 1;
   if (n === 0) return { iterations: 0, lastStepPx: 0 };
+  const ws = options.workspace ?? new PathOptimizeWorkspace();
+  ws.ensure(n);
   // Component-major variables: [x_0..x_{n-1}, y_0.., psi_0..].
   const m = 3 * n;
-  const g = new Float64Array(m);
-  const logScale = new Float64Array(n);
+  const { g, logScale, t1, t2, prefix, diff, pv, pw, rawTrig, pulled, heldAngle } = ws;
+  for (let k = 0; k < fixed; k++) heldAngle[k] = target[k * PATH_DIMS + PATH_ANGLE] as number;
   for (let k = 0; k < n; k++) {
     const o = k * PATH_DIMS;
     g[k] = target[o + PATH_X] as number;
@@ -144,14 +207,11 @@ export function optimizePathInto(
     g[2 * n + k] = kappa * (target[o + PATH_ANGLE] as number);
     logScale[k] = target[o + PATH_LOG_SCALE] as number;
   }
-  const box = new MovingAverage(n, r);
-  const t1 = new Float64Array(n);
-  const t2 = new Float64Array(n);
   /** out[oo..] = (H^T H + lambda D2^T D2 + eps I) v[vo..] for one component. */
   const applyM = (dst: Float64Array, oo: number, v: Float64Array, vo: number): void => {
-    box.apply(t1, v, vo);
+    movingAverageInto(t1, v, vo, n, r, prefix);
     for (let k = 0; k < n; k++) t1[k] = (v[vo + k] as number) - (t1[k] as number);
-    box.applyTransposed(t2, t1);
+    movingAverageTransposedInto(t2, t1, n, r, diff);
     for (let k = 0; k < n; k++) dst[oo + k] = (t1[k] as number) - (t2[k] as number) + eps * (v[vo + k] as number);
     if (n >= 3 && lambda > 0) {
       for (let j = 0; j < n - 2; j++) t1[j] = (v[vo + j] as number) - 2 * (v[vo + j + 1] as number) + (v[vo + j + 2] as number);
@@ -164,49 +224,76 @@ export function optimizePathInto(
       }
     }
   };
-  // Largest eigenvalue of M by power iteration (the same operator for every component).
-  const pv = new Float64Array(n);
-  const pw = new Float64Array(n);
-  for (let k = 0; k < n; k++) pv[k] = 1 + 0.5 * Math.sin(1.7 * k) + ((k * 7919) % 13) / 13;
-  let eig = 1;
-  for (let it = 0; it < 40; it++) {
-    let norm = 0;
-    for (let k = 0; k < n; k++) norm += (pv[k] as number) * (pv[k] as number);
-    norm = Math.sqrt(norm);
-    for (let k = 0; k < n; k++) pv[k] = (pv[k] as number) / norm;
-    applyM(pw, 0, pv, 0);
-    let dot = 0;
-    for (let k = 0; k < n; k++) dot += (pv[k] as number) * (pw[k] as number);
-    eig = dot;
-    pv.set(pw);
+  // Largest eigenvalue of M by power iteration (the same operator for every component), kept for the
+  // next call of the same size.
+  if (ws.eigN !== n || ws.eigRadius !== r || ws.eigLambda !== lambda || ws.eigEps !== eps) {
+    for (let k = 0; k < n; k++) pv[k] = 1 + 0.5 * Math.sin(1.7 * k) + ((k * 7919) % 13) / 13;
+    let eig = 1;
+    for (let it = 0; it < 40; it++) {
+      let norm = 0;
+      for (let k = 0; k < n; k++) norm += (pv[k] as number) * (pv[k] as number);
+      norm = Math.sqrt(norm);
+      for (let k = 0; k < n; k++) pv[k] = (pv[k] as number) / norm;
+      applyM(pw, 0, pv, 0);
+      let dot = 0;
+      for (let k = 0; k < n; k++) dot += (pv[k] as number) * (pw[k] as number);
+      eig = dot;
+      for (let k = 0; k < n; k++) pv[k] = pw[k] as number;
+    }
+    ws.eig = eig;
+    ws.eigN = n;
+    ws.eigRadius = r;
+    ws.eigLambda = lambda;
+    ws.eigEps = eps;
   }
-  const step = 1 / (1.1 * eig); // gradient of 1/2 v^T M v - eps g^T v is M v - eps g
+  const step = 1 / (1.1 * ws.eig); // gradient of 1/2 v^T M v - eps g^T v is M v - eps g
 
-  const pulled = new Float64Array(4);
+  // The raw poses and their trigonometry, once per call rather than once per iteration.
+  for (let k = 0; k < n; k++) {
+    const o = 7 * k;
+    const pa = raw.get(f0 + k, PATH_ANGLE);
+    const pls = raw.get(f0 + k, PATH_LOG_SCALE);
+    rawTrig[o] = raw.get(f0 + k, PATH_X);
+    rawTrig[o + 1] = raw.get(f0 + k, PATH_Y);
+    rawTrig[o + 2] = pa;
+    rawTrig[o + 3] = pls;
+    rawTrig[o + 4] = Math.exp(pls);
+    rawTrig[o + 5] = Math.cos(pa);
+    rawTrig[o + 6] = Math.sin(pa);
+  }
+  const limits = {
+    zoom: 1,
+    maxShiftPx: constraint?.maxShiftPx ?? Number.POSITIVE_INFINITY,
+    maxAngleRad: constraint?.maxAngleRad ?? Number.POSITIVE_INFINITY,
+    anglePx: kappa,
+    noFill: constraint?.noFill ?? false,
+  };
   const project = (v: Float64Array): void => {
+    for (let k = 0; k < fixed; k++) {
+      v[k] = g[k] as number;
+      v[n + k] = g[n + k] as number;
+      v[2 * n + k] = g[2 * n + k] as number;
+    }
     if (constraint === null) return;
     const geom = constraint.geometry;
-    for (let k = 0; k < n; k++) {
-      const px = raw.get(k, PATH_X);
-      const py = raw.get(k, PATH_Y);
-      const pa = raw.get(k, PATH_ANGLE);
-      const pls = raw.get(k, PATH_LOG_SCALE);
-      const s = Math.exp(pls);
-      const c = Math.cos(pa);
-      const sn = Math.sin(pa);
+    for (let k = fixed; k < n; k++) {
+      const o = 7 * k;
+      const px = rawTrig[o] as number;
+      const py = rawTrig[o + 1] as number;
+      const pa = rawTrig[o + 2] as number;
+      const pls = rawTrig[o + 3] as number;
+      const s = rawTrig[o + 4] as number;
+      const c = rawTrig[o + 5] as number;
+      const sn = rawTrig[o + 6] as number;
       const dx = (v[k] as number) - px;
       const dy = (v[n + k] as number) - py;
       const ax = (c * dx + sn * dy) / s;
       const ay = (-sn * dx + c * dy) / s;
       const beta = (v[2 * n + k] as number) / kappa - pa;
       const sigma = Math.exp((logScale[k] as number) - pls);
-      pullCorrectionInto(pulled, geom, ax, ay, beta, sigma, {
-        zoom: constraint.zoom[k] as number,
-        maxShiftPx: constraint.maxShiftPx,
-        maxAngleRad: constraint.maxAngleRad,
-        anglePx: kappa / s,
-        noFill: constraint.noFill,
-      });
+      limits.zoom = constraint.zoom[k] as number;
+      limits.anglePx = kappa / s;
+      pullCorrectionInto(pulled, geom, ax, ay, beta, sigma, limits);
       const qx = pulled[0] as number;
       const qy = pulled[1] as number;
       v[k] = px + s * (c * qx - sn * qy);
@@ -216,11 +303,19 @@ export function optimizePathInto(
     }
   };
 
-  const x = Float64Array.from(g);
+  const { x, y, xn, grad } = ws;
+  const init = options.initial;
+  if (init === undefined) for (let i = 0; i < m; i++) x[i] = g[i] as number;
+  else {
+    for (let k = 0; k < n; k++) {
+      const o = k * PATH_DIMS;
+      x[k] = init[o + PATH_X] as number;
+      x[n + k] = init[o + PATH_Y] as number;
+      x[2 * n + k] = kappa * (init[o + PATH_ANGLE] as number);
+    }
+  }
   project(x);
-  const y = Float64Array.from(x);
-  const xn = new Float64Array(m);
-  const grad = new Float64Array(m);
+  for (let i = 0; i < m; i++) y[i] = x[i] as number;
   let t = 1;
   let iterations = 0;
   let lastStep = 0;
@@ -258,7 +353,7 @@ export function optimizePathInto(
     const o = k * PATH_DIMS;
     out[o + PATH_X] = x[k] as number;
     out[o + PATH_Y] = x[n + k] as number;
-    out[o + PATH_ANGLE] = (x[2 * n + k] as number) / kappa;
+    out[o + PATH_ANGLE] = k < fixed ? (heldAngle[k] as number) : (x[2 * n + k] as number) / kappa;
     out[o + PATH_LOG_SCALE] = logScale[k] as number;
   }
   return { iterations, lastStepPx: lastStep };
