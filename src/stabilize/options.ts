@@ -42,7 +42,12 @@ export interface StabilizeOptions {
   readonly border?: BorderFill;
   /** Output interpolation. @default 'bilinear' */
   readonly interpolation?: FrameInterpolation;
-  /** Longest side of the gray analysis image, pixels (frames are never enlarged). @default 480 */
+  /**
+   * Longest side of the gray analysis image, pixels (frames are never enlarged). 320 registers 640x360,
+   * 1280x720 and 1920x1080 frames at whole factors (2, 4, 6: the fastest area average); on the anchors'
+   * synthetic clips and the real clips it leaves the same jitter as 480 at half the registration cost.
+   * @default 320
+   */
   readonly analysisWidth?: number;
   /** Most ECC iterations per pyramid level. @default 30 */
   readonly iterations?: number;
@@ -77,7 +82,7 @@ export const STABILIZE_DEFAULTS: ResolvedStabilizeOptions = Object.freeze({
   zoom: 'auto',
   border: 'edge',
   interpolation: 'bilinear',
-  analysisWidth: 480,
+  analysisWidth: 320,
   iterations: 30,
   epsilonPx: 0.05,
 });
