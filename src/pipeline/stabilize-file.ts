@@ -8,6 +8,7 @@
  * only, the motions are tiny), plan the whole path, then decode again to warp and encode.
  */
 import { existsSync, realpathSync } from 'node:fs';
+import { totalmem } from 'node:os';
 import { open as openFile, readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -76,6 +77,30 @@ export interface StabilizeSummary {
   readonly notes: readonly string[];
   /** True when the job was interrupted and a partial file was kept. */
   readonly partial: boolean;
+}
+
+/**
+ * Share of the machine's memory the frames held for the look-ahead may take. Beyond it the job would
+ * swap or be killed part-way; refusing up front says why and what to change.
+ */
+export const HELD_FRAMES_MEMORY_SHARE = 0.5;
+
+/**
+ * Refuses (E_MEMORY, exit 2) a look-ahead whose held frames would not fit in memory.
+ * @param memoryBytes the machine's memory. @default os.totalmem()
+ */
+export function checkHeldFrameMemory(width: number, height: number, latencyFrames: number, memoryBytes: number = totalmem()): void {
+  // Each held frame keeps its YUV 4:2:0 planes; a few more are in flight (decoder, warp, encoder).
+  const frameBytes = width * height + 2 * Math.ceil(width / 2) * Math.ceil(height / 2);
+  const need = (latencyFrames + 4) * frameBytes;
+  const limit = HELD_FRAMES_MEMORY_SHARE * memoryBytes;
+  if (need > limit) {
+    const gb = (b: number) => (b / 2 ** 30).toFixed(1);
+    throw new InputError(
+      'E_MEMORY',
+      `Frames of ${width}x${height} with a look-ahead of ${latencyFrames} frames need about ${gb(need)} GiB held in memory, more than ${gb(limit)} GiB (half of this machine's); lower --smoothing or use --smoother causal`,
+    );
+  }
 }
 
 function samePath(a: string, b: string): boolean {
@@ -181,6 +206,7 @@ export async function stabilizeFile(o: StabilizeFileOptions): Promise<StabilizeS
 
   const known: Mat3[] | null = knownFrames === null ? null : knownFrames.map((f) => f.motion);
   const stabilizer: Stabilizer = createStabilizer(stabilizerSettingsFor(opts, width, height, known), downscaleYInto);
+  checkHeldFrameMemory(width, height, stabilizer.latencyFrames);
   o.onStabilizer?.(stabilizer);
 
   const decoder: Decoder = await openDecoder(o.input, decoderOptions(o, probe));
