@@ -16,7 +16,7 @@ import { InputError, InterruptedError, RuntimeError } from '../errors.js';
 import type { Mat3 } from '../motion/mat3.js';
 import { downscaleYInto } from '../video/analysis.js';
 import { type Decoder, type DecoderOptions, openDecoder } from '../video/decoder.js';
-import { type Encoder, openEncoder } from '../video/encoder.js';
+import { checkOutputContainer, type Encoder, openEncoder } from '../video/encoder.js';
 import { probeVideo, type VideoProbe } from '../video/probe.js';
 import { checkOutputWritable, createTempOutput } from '../video/temp-output.js';
 import { createFrameAnalyzer } from '../stabilize/frame-analyzer.js';
@@ -112,6 +112,8 @@ function samePath(a: string, b: string): boolean {
 }
 
 function checkOutputs(o: StabilizeFileOptions): void {
+  checkOutputContainer(o.output, undefined);
+  if (o.compare !== undefined) checkOutputContainer(o.compare, undefined);
   const outputs = [o.output, o.compare, o.transforms].filter((p): p is string => p !== undefined && p !== '-');
   for (const p of outputs) {
     if (o.input !== '-' && samePath(o.input, p)) {

@@ -137,6 +137,31 @@ export function containerOf(output: string, format: string | undefined): string 
   return f;
 }
 
+/**
+ * Output extensions ffmpeg maps to a video container (libavformat's own extension table, the common
+ * part): an output named otherwise is refused before any work starts, instead of failing when the
+ * encoder opens. A container outside the list can still be asked for with `format`.
+ */
+export const VIDEO_OUTPUT_EXTENSIONS: readonly string[] = [
+  'mp4', 'm4v', 'ismv', 'mov', 'qt', 'mkv', 'mka', 'webm', 'ts', 'mts', 'm2ts', 'avi', 'nut', 'flv', 'ogv', 'ogg',
+  'mxf', '3gp', '3g2', 'mpg', 'mpeg', 'vob', 'wmv', 'asf', 'y4m', 'gif', 'h264', '264', 'hevc', 'h265', 'ivf', 'dv',
+];
+
+/**
+ * Checks up front that ffmpeg will find a container for `output` (E_OUTPUT_FORMAT, exit 2): standard
+ * output and an explicit `format` pass; a file needs one of VIDEO_OUTPUT_EXTENSIONS.
+ */
+export function checkOutputContainer(output: string, format: string | undefined): void {
+  if (output === '-' || format !== undefined) return;
+  const ext = /\.([^./\\]+)$/.exec(output)?.[1]?.toLowerCase() ?? '';
+  if (ext === '') {
+    throw new InputError('E_OUTPUT_FORMAT', `Cannot tell the container of ${JSON.stringify(output)}: give it an extension such as .mp4 or .mkv`);
+  }
+  if (!VIDEO_OUTPUT_EXTENSIONS.includes(ext)) {
+    throw new InputError('E_OUTPUT_FORMAT', `Unknown video extension .${ext} in ${JSON.stringify(output)}: use .mp4, .mkv, .mov, .webm or another video container's extension`);
+  }
+}
+
 /** Whether `audioCodec` can be copied into `container`. */
 export function canCopyAudio(container: string, audioCodec: string): boolean {
   const allowed = AUDIO_COPY[container];
@@ -197,9 +222,7 @@ export async function openEncoder(output: string, options: EncoderOptions): Prom
   }
   const toStdout = output === '-';
   const container = containerOf(output, options.format);
-  if (!toStdout && options.format === undefined && container === '') {
-    throw new InputError('E_OUTPUT_FORMAT', `Cannot tell the container of ${JSON.stringify(output)}: give it an extension such as .mp4 or .mkv`);
-  }
+  checkOutputContainer(output, options.format);
   const codec = options.codec ?? (container === 'webm' ? 'libvpx-vp9' : 'libx264');
   const ffmpeg = options.ffmpegPath ?? resolveFfmpeg().path;
   const features = ffmpegFeatures(ffmpeg);
