@@ -359,6 +359,7 @@ export function warpPlaneU8Into(
   const yMax = srcH - 1 + INSIDE_EPS_PX;
 
   if (isAffine(W)) {
+    let srcView: DataView | null = null;
     for (let y = 0; y < outH; y++) {
       const bx = m1 * y + m2;
       const by = m4 * y + m5;
@@ -395,27 +396,9 @@ export function warpPlaneU8Into(
           out[row + x] = src[iy * srcW + ix] as number;
         }
       } else if (fixedStep) {
-        // 16.16 fixed-point coordinates stepped by integer increments, re-anchored on the exact float
-        // position every STEP_BLOCK pixels so that the drift stays below STEP_BLOCK * 2^-17 px.
-        for (let x0 = lo; x0 <= hi; x0 += STEP_BLOCK) {
-          const end = Math.min(x0 + STEP_BLOCK - 1, hi);
-          let X = ((bx + m0 * x0) * COORD_ONE) | 0;
-          let Y = ((by + m3 * x0) * COORD_ONE) | 0;
-          for (let x = x0; x <= end; x++) {
-            const i = (Y >> COORD_BITS) * srcW + (X >> COORD_BITS);
-            const fx = (X >> (COORD_BITS - FRAC_BITS)) & FRAC_MASK;
-            const fy = (Y >> (COORD_BITS - FRAC_BITS)) & FRAC_MASK;
-            const p00 = src[i] as number;
-            const p01 = src[i + 1] as number;
-            const p10 = src[i + srcW] as number;
-            const p11 = src[i + srcW + 1] as number;
-            const top = (p00 << FRAC_BITS) + (p01 - p00) * fx;
-            const bot = (p10 << FRAC_BITS) + (p11 - p10) * fx;
-            out[row + x] = ((top << FRAC_BITS) + (bot - top) * fy + ROUND_HALF) >> (2 * FRAC_BITS);
-            X = (X + dX) | 0;
-            Y = (Y + dY) | 0;
-          }
-        }
+        if (srcView === null) srcView = planeView(src);
+        if (dX === COORD_ONE && dY === 0) bilinearSpanUnitStep(out, row, src, srcW, bx, by, m0, m3, lo, hi);
+        else bilinearSpanFixed(out, row, srcView, src.byteOffset, srcW, bx, by, m0, m3, dX, dY, lo, hi);
       } else {
         for (let x = lo; x <= hi; x++) {
           const sx = bx + m0 * x;
@@ -496,6 +479,105 @@ function interiorAt(
   return sx >= xLo && sx <= xHi && sy >= yLo && sy <= yHi;
 }
 
+/** One DataView per source buffer, made the first time a buffer is seen (not per frame). */
+const planeViews = new WeakMap<ArrayBufferLike, DataView>();
+
+/** A DataView over the whole buffer of `plane` (index it with plane.byteOffset + i). */
+function planeView(plane: Uint8Array): DataView {
+  const buffer = plane.buffer;
+  let view = planeViews.get(buffer);
+  if (view === undefined || view.byteLength < plane.byteOffset + plane.length) {
+    view = new DataView(buffer);
+    planeViews.set(buffer, view);
+  }
+  return view;
+}
+
+/**
+ * The bilinear interior span [lo, hi] of one output row (every tap inside), affine map: 16.16
+ * fixed-point coordinates stepped by integer increments (dX, dY), re-anchored on the exact float
+ * position bx + m0 * x, by + m3 * x every STEP_BLOCK pixels from lo so that the drift stays below
+ * STEP_BLOCK * 2^-17 px. The two taps of each source row are read as one little-endian 16-bit load
+ * (`view` over the source's buffer, `base` its byteOffset): half the element reads of byte loads,
+ * which is most of the cost in a JS engine.
+ */
+function bilinearSpanFixed(
+  out: Uint8Array,
+  row: number,
+  view: DataView,
+  base: number,
+  srcW: number,
+  bx: number,
+  by: number,
+  m0: number,
+  m3: number,
+  dX: number,
+  dY: number,
+  lo: number,
+  hi: number,
+): void {
+  for (let x0 = lo; x0 <= hi; x0 += STEP_BLOCK) {
+    const end = Math.min(x0 + STEP_BLOCK - 1, hi);
+    let X = ((bx + m0 * x0) * COORD_ONE) | 0;
+    let Y = ((by + m3 * x0) * COORD_ONE) | 0;
+    for (let x = x0; x <= end; x++) {
+      const i = (Math.imul(Y >> COORD_BITS, srcW) + (X >> COORD_BITS) + base) | 0;
+      const t = view.getUint16(i, true);
+      const b = view.getUint16((i + srcW) | 0, true);
+      const fx = (X >> (COORD_BITS - FRAC_BITS)) & FRAC_MASK;
+      const fy = (Y >> (COORD_BITS - FRAC_BITS)) & FRAC_MASK;
+      const p00 = t & 0xff;
+      const p10 = b & 0xff;
+      const top = ((p00 << FRAC_BITS) + Math.imul((t >> 8) - p00, fx)) | 0;
+      const bot = ((p10 << FRAC_BITS) + Math.imul((b >> 8) - p10, fx)) | 0;
+      out[row + x] = ((top << FRAC_BITS) + Math.imul(bot - top, fy) + ROUND_HALF) >> (2 * FRAC_BITS);
+      X = (X + dX) | 0;
+      Y = (Y + dY) | 0;
+    }
+  }
+}
+
+/**
+ * bilinearSpanFixed when the fixed-point step is exactly one source pixel along x and zero along y
+ * (dX = 2^16, dY = 0: a translation, or any map whose m0 and m3 round to 1 and 0 in 16.16). Within a
+ * block the fractions fx, fy and the source rows are then constant and the source column advances by
+ * one, so each output reuses the previous one's right-hand column. Same integers as the general kernel:
+ * top * (2048 - fy) + bot * fy with top = p00 * (2048 - fx) + p01 * fx is, exactly,
+ * (2048 - fx) * c0 + fx * c1 with the column sums c = p * (2048 - fy) + q * fy (all below 2^31).
+ */
+function bilinearSpanUnitStep(
+  out: Uint8Array,
+  row: number,
+  src: Uint8Array,
+  srcW: number,
+  bx: number,
+  by: number,
+  m0: number,
+  m3: number,
+  lo: number,
+  hi: number,
+): void {
+  for (let x0 = lo; x0 <= hi; x0 += STEP_BLOCK) {
+    const end = Math.min(x0 + STEP_BLOCK - 1, hi);
+    const X = ((bx + m0 * x0) * COORD_ONE) | 0;
+    const Y = ((by + m3 * x0) * COORD_ONE) | 0;
+    const fx = (X >> (COORD_BITS - FRAC_BITS)) & FRAC_MASK;
+    const fy = (Y >> (COORD_BITS - FRAC_BITS)) & FRAC_MASK;
+    const gx = FRAC_ONE - fx;
+    const gy = FRAC_ONE - fy;
+    let i = Math.imul(Y >> COORD_BITS, srcW) + (X >> COORD_BITS);
+    let j = i + srcW;
+    let c0 = Math.imul(src[i] as number, gy) + Math.imul(src[j] as number, fy);
+    for (let o = row + x0, e = row + end; o <= e; o++) {
+      i++;
+      j++;
+      const c1 = Math.imul(src[i] as number, gy) + Math.imul(src[j] as number, fy);
+      out[o] = (Math.imul(gx, c0) + Math.imul(fx, c1) + ROUND_HALF) >> (2 * FRAC_BITS);
+      c0 = c1;
+    }
+  }
+}
+
 /**
  * Estimates the integer x in [0, n) with lo <= base + step * x <= hi, into out = [first, last]
  * (first > last when empty). Returns false when the span is empty. Rounding is settled by the caller.
@@ -549,7 +631,32 @@ function borderPixel(
     out[o] = value;
     return;
   }
-  out[o] = sampleU8General(src, sw, sh, sx, sy, interp, border, value);
+  out[o] = interp === 'bilinear' ? bilinearU8Border(src, sw, sh, sx, sy, border, value) : sampleU8General(src, sw, sh, sx, sy, interp, border, value);
+}
+
+/**
+ * sampleU8General for bilinear, with each of the two column and two row indices mapped through the
+ * border once instead of once per tap: the same taps, weights and float operations in the same order,
+ * so the same byte, at a fraction of the cost (a warp with a few rows of border spends most of its
+ * time here otherwise).
+ */
+function bilinearU8Border(src: Uint8Array, sw: number, sh: number, sx: number, sy: number, border: BorderMode, value: number): number {
+  const x0 = Math.floor(sx);
+  const y0 = Math.floor(sy);
+  const fx = sx - x0;
+  const fy = sy - y0;
+  const c0 = borderIndex(x0, sw, border);
+  const c1 = borderIndex(x0 + 1, sw, border);
+  const r0 = borderIndex(y0, sh, border);
+  const r1 = borderIndex(y0 + 1, sh, border);
+  const a = c0 < 0 || r0 < 0 ? value : (src[r0 * sw + c0] as number);
+  const b = c1 < 0 || r0 < 0 ? value : (src[r0 * sw + c1] as number);
+  const c = c0 < 0 || r1 < 0 ? value : (src[r1 * sw + c0] as number);
+  const d = c1 < 0 || r1 < 0 ? value : (src[r1 * sw + c1] as number);
+  const top = a + (b - a) * fx;
+  const bot = c + (d - c) * fx;
+  const v = top + (bot - top) * fy;
+  return v <= 0 ? 0 : v >= 255 ? 255 : Math.floor(v + 0.5);
 }
 
 /** Chroma sample siting of 4:2:0 relative to luma (see `chromaMatrixInto`). */
