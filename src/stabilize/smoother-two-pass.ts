@@ -89,6 +89,9 @@ export interface PathOptimizeReport {
   readonly lastStepPx: number;
 }
 
+/** Numbers per sample in PathOptimizeWorkspace.frame. */
+const FRAME_NUMBERS = 12;
+
 /**
  * The buffers of optimizePathInto for up to `capacity` samples (they grow when a call needs more), and
  * the step size of the last problem size (the operator depends only on n, the radius and the weights).
@@ -100,16 +103,17 @@ export class PathOptimizeWorkspace {
   logScale = new Float64Array(0);
   prefix = new Float64Array(0);
   diff = new Float64Array(0);
-  t1 = new Float64Array(0);
-  t2 = new Float64Array(0);
+  res = new Float64Array(0);
+  rk = new Int32Array(0);
+  inv = new Float64Array(0);
   pv = new Float64Array(0);
   pw = new Float64Array(0);
   x = new Float64Array(0);
   y = new Float64Array(0);
   xn = new Float64Array(0);
   grad = new Float64Array(0);
-  /** Per sample: raw x, y, angle, ln scale, exp(ln scale), cos(angle), sin(angle). */
-  rawTrig = new Float64Array(0);
+  /** Per sample, FRAME_NUMBERS numbers: raw x, y, angle, exp(ln scale), cos(angle), sin(angle); sigma; zoom and the crop polytope's A, B, mx, my. */
+  frame = new Float64Array(0);
   readonly pulled = new Float64Array(4);
   /** Angles of the held leading samples, radians (kept apart so that they come back bit for bit). */
   heldAngle = new Float64Array(0);
@@ -129,45 +133,70 @@ export class PathOptimizeWorkspace {
     this.logScale = new Float64Array(c);
     this.prefix = new Float64Array(c + 1);
     this.diff = new Float64Array(c + 1);
-    this.t1 = new Float64Array(c);
-    this.t2 = new Float64Array(c);
+    this.res = new Float64Array(c);
+    this.rk = new Int32Array(c);
+    this.inv = new Float64Array(c);
     this.pv = new Float64Array(c);
     this.pw = new Float64Array(c);
     this.x = new Float64Array(3 * c);
     this.y = new Float64Array(3 * c);
     this.xn = new Float64Array(3 * c);
     this.grad = new Float64Array(3 * c);
-    this.rawTrig = new Float64Array(7 * c);
+    this.frame = new Float64Array(FRAME_NUMBERS * c);
     this.heldAngle = new Float64Array(c);
   }
 }
 
 /**
- * out = B v[vo .. vo + n): centred moving averages of radius r with the window shrinking symmetrically
- * at the ends (prefix: n + 1 scratch numbers).
+ * out[oo .. oo + n) = M v[vo .. vo + n) for one component, M = (I - B)^T (I - B) + lambda D2^T D2 + eps I
+ * (see the file comment). rk, inv: each sample's moving-average radius and 1 / (2 rk + 1); prefix, diff:
+ * n + 1 scratch numbers each; res: n scratch numbers.
  */
-function movingAverageInto(out: Float64Array, v: Float64Array, vo: number, n: number, r: number, prefix: Float64Array): void {
-  prefix[0] = 0;
-  for (let k = 0; k < n; k++) prefix[k + 1] = (prefix[k] as number) + (v[vo + k] as number);
-  for (let k = 0; k < n; k++) {
-    const rk = Math.min(r, k, n - 1 - k);
-    out[k] = ((prefix[k + rk + 1] as number) - (prefix[k - rk] as number)) / (2 * rk + 1);
-  }
-}
-
-/** out = B^T u (diff: n + 1 scratch numbers). */
-function movingAverageTransposedInto(out: Float64Array, u: Float64Array, n: number, r: number, diff: Float64Array): void {
-  diff.fill(0, 0, n + 1);
-  for (let k = 0; k < n; k++) {
-    const rk = Math.min(r, k, n - 1 - k);
-    const val = (u[k] as number) / (2 * rk + 1);
-    diff[k - rk] = (diff[k - rk] as number) + val;
-    diff[k + rk + 1] = (diff[k + rk + 1] as number) - val;
-  }
+function applyOperatorInto(
+  dst: Float64Array,
+  oo: number,
+  v: Float64Array,
+  vo: number,
+  n: number,
+  rk: Int32Array,
+  inv: Float64Array,
+  lambda: number,
+  eps: number,
+  prefix: Float64Array,
+  diff: Float64Array,
+  res: Float64Array,
+): void {
+  // Residual u = (I - B) v from prefix sums; B^T u by scattering u / (2 rk + 1) over each window.
   let acc = 0;
+  prefix[0] = 0;
+  for (let k = 0; k < n; k++) {
+    acc += v[vo + k] as number;
+    prefix[k + 1] = acc;
+    diff[k] = 0;
+  }
+  diff[n] = 0;
+  for (let k = 0; k < n; k++) {
+    const q = rk[k] as number;
+    const w = inv[k] as number;
+    const u = (v[vo + k] as number) - ((prefix[k + q + 1] as number) - (prefix[k - q] as number)) * w;
+    res[k] = u;
+    const val = u * w;
+    diff[k - q] = (diff[k - q] as number) + val;
+    diff[k + q + 1] = (diff[k + q + 1] as number) - val;
+  }
+  acc = 0;
   for (let k = 0; k < n; k++) {
     acc += diff[k] as number;
-    out[k] = acc;
+    dst[oo + k] = (res[k] as number) - acc + eps * (v[vo + k] as number);
+  }
+  if (n >= 3 && lambda > 0) {
+    // D2^T D2 v: d_j = v_j - 2 v_{j+1} + v_{j+2} (j < n - 2), then each sample gathers d_i - 2 d_{i-1} + d_{i-2}.
+    for (let j = 0; j < n - 2; j++) res[j] = (v[vo + j] as number) - 2 * (v[vo + j + 1] as number) + (v[vo + j + 2] as number);
+    res[n - 2] = 0;
+    res[n - 1] = 0;
+    dst[oo] = (dst[oo] as number) + lambda * (res[0] as number);
+    dst[oo + 1] = (dst[oo + 1] as number) + lambda * ((res[1] as number) - 2 * (res[0] as number));
+    for (let i = 2; i < n; i++) dst[oo + i] = (dst[oo + i] as number) + lambda * ((res[i] as number) - 2 * (res[i - 1] as number) + (res[i - 2] as number));
   }
 }
 
@@ -198,7 +227,7 @@ export function optimizePathInto(
   ws.ensure(n);
   // Component-major variables: [x_0..x_{n-1}, y_0.., psi_0..].
   const m = 3 * n;
-  const { g, logScale, t1, t2, prefix, diff, pv, pw, rawTrig, pulled, heldAngle } = ws;
+  const { g, logScale, res, prefix, diff, pv, pw, rk, inv, frame, pulled, heldAngle } = ws;
   for (let k = 0; k < fixed; k++) heldAngle[k] = target[k * PATH_DIMS + PATH_ANGLE] as number;
   for (let k = 0; k < n; k++) {
     const o = k * PATH_DIMS;
@@ -206,24 +235,12 @@ export function optimizePathInto(
     g[n + k] = target[o + PATH_Y] as number;
     g[2 * n + k] = kappa * (target[o + PATH_ANGLE] as number);
     logScale[k] = target[o + PATH_LOG_SCALE] as number;
+    const q = Math.min(r, k, n - 1 - k);
+    rk[k] = q;
+    inv[k] = 1 / (2 * q + 1);
   }
-  /** out[oo..] = (H^T H + lambda D2^T D2 + eps I) v[vo..] for one component. */
-  const applyM = (dst: Float64Array, oo: number, v: Float64Array, vo: number): void => {
-    movingAverageInto(t1, v, vo, n, r, prefix);
-    for (let k = 0; k < n; k++) t1[k] = (v[vo + k] as number) - (t1[k] as number);
-    movingAverageTransposedInto(t2, t1, n, r, diff);
-    for (let k = 0; k < n; k++) dst[oo + k] = (t1[k] as number) - (t2[k] as number) + eps * (v[vo + k] as number);
-    if (n >= 3 && lambda > 0) {
-      for (let j = 0; j < n - 2; j++) t1[j] = (v[vo + j] as number) - 2 * (v[vo + j + 1] as number) + (v[vo + j + 2] as number);
-      for (let i = 0; i < n; i++) {
-        let s = 0;
-        if (i < n - 2) s += t1[i] as number;
-        if (i >= 1 && i - 1 < n - 2) s -= 2 * (t1[i - 1] as number);
-        if (i >= 2) s += t1[i - 2] as number;
-        dst[oo + i] = (dst[oo + i] as number) + lambda * s;
-      }
-    }
-  };
+  const applyM = (dst: Float64Array, oo: number, v: Float64Array, vo: number): void =>
+    applyOperatorInto(dst, oo, v, vo, n, rk, inv, lambda, eps, prefix, diff, res);
   // Largest eigenvalue of M by power iteration (the same operator for every component), kept for the
   // next call of the same size.
   if (ws.eigN !== n || ws.eigRadius !== r || ws.eigLambda !== lambda || ws.eigEps !== eps) {
@@ -248,58 +265,75 @@ export function optimizePathInto(
   }
   const step = 1 / (1.1 * ws.eig); // gradient of 1/2 v^T M v - eps g^T v is M v - eps g
 
-  // The raw poses and their trigonometry, once per call rather than once per iteration.
+  // Per frame, once per call rather than once per iteration: the raw pose, its trigonometry, and the
+  // crop polytope of path-constraints.ts in closed form. The log scale is not optimised, so the relative
+  // scale sigma (held at the zoom by the first projection) and the polytope stay fixed.
+  const noFill = constraint?.noFill ?? false;
+  const maxShift = constraint?.maxShiftPx ?? Number.POSITIVE_INFINITY;
+  const maxAngle = constraint?.maxAngleRad ?? Number.POSITIVE_INFINITY;
+  const limits = { zoom: 1, maxShiftPx: maxShift, maxAngleRad: maxAngle, anglePx: kappa, noFill };
   for (let k = 0; k < n; k++) {
-    const o = 7 * k;
+    const o = FRAME_NUMBERS * k;
     const pa = raw.get(f0 + k, PATH_ANGLE);
     const pls = raw.get(f0 + k, PATH_LOG_SCALE);
-    rawTrig[o] = raw.get(f0 + k, PATH_X);
-    rawTrig[o + 1] = raw.get(f0 + k, PATH_Y);
-    rawTrig[o + 2] = pa;
-    rawTrig[o + 3] = pls;
-    rawTrig[o + 4] = Math.exp(pls);
-    rawTrig[o + 5] = Math.cos(pa);
-    rawTrig[o + 6] = Math.sin(pa);
+    let sigma = Math.exp((logScale[k] as number) - pls);
+    if (constraint !== null && noFill) {
+      const z = constraint.zoom[k] as number;
+      if (sigma > z) {
+        sigma = z;
+        logScale[k] = pls + Math.log(z);
+      }
+      const kz = sigma / z;
+      const geom = constraint.geometry;
+      frame[o + 7] = z;
+      frame[o + 8] = kz * geom.halfHeight;
+      frame[o + 9] = kz * geom.halfWidth;
+      frame[o + 10] = geom.halfWidth * (1 - kz);
+      frame[o + 11] = geom.halfHeight * (1 - kz);
+    }
+    frame[o] = raw.get(f0 + k, PATH_X);
+    frame[o + 1] = raw.get(f0 + k, PATH_Y);
+    frame[o + 2] = pa;
+    frame[o + 3] = Math.exp(pls);
+    frame[o + 4] = Math.cos(pa);
+    frame[o + 5] = Math.sin(pa);
+    frame[o + 6] = sigma;
   }
-  const limits = {
-    zoom: 1,
-    maxShiftPx: constraint?.maxShiftPx ?? Number.POSITIVE_INFINITY,
-    maxAngleRad: constraint?.maxAngleRad ?? Number.POSITIVE_INFINITY,
-    anglePx: kappa,
-    noFill: constraint?.noFill ?? false,
-  };
+  const capped = maxShift !== Number.POSITIVE_INFINITY || maxAngle !== Number.POSITIVE_INFINITY;
   const project = (v: Float64Array): void => {
     for (let k = 0; k < fixed; k++) {
       v[k] = g[k] as number;
       v[n + k] = g[n + k] as number;
       v[2 * n + k] = g[2 * n + k] as number;
     }
-    if (constraint === null) return;
+    if (constraint === null || (!noFill && !capped)) return;
     const geom = constraint.geometry;
     for (let k = fixed; k < n; k++) {
-      const o = 7 * k;
-      const px = rawTrig[o] as number;
-      const py = rawTrig[o + 1] as number;
-      const pa = rawTrig[o + 2] as number;
-      const pls = rawTrig[o + 3] as number;
-      const s = rawTrig[o + 4] as number;
-      const c = rawTrig[o + 5] as number;
-      const sn = rawTrig[o + 6] as number;
+      const o = FRAME_NUMBERS * k;
+      const px = frame[o] as number;
+      const py = frame[o + 1] as number;
+      const pa = frame[o + 2] as number;
+      const s = frame[o + 3] as number;
+      const c = frame[o + 4] as number;
+      const sn = frame[o + 5] as number;
       const dx = (v[k] as number) - px;
       const dy = (v[n + k] as number) - py;
       const ax = (c * dx + sn * dy) / s;
       const ay = (-sn * dx + c * dy) / s;
       const beta = (v[2 * n + k] as number) / kappa - pa;
-      const sigma = Math.exp((logScale[k] as number) - pls);
-      limits.zoom = constraint.zoom[k] as number;
+      // Inside the polytope and the caps: the projection leaves the sample as it is.
+      if (noFill && !capped) {
+        const t = beta < 0 ? -beta : beta;
+        if ((ax < 0 ? -ax : ax) + (frame[o + 8] as number) * t <= (frame[o + 10] as number) && (ay < 0 ? -ay : ay) + (frame[o + 9] as number) * t <= (frame[o + 11] as number)) continue;
+      }
+      limits.zoom = noFill ? (frame[o + 7] as number) : 1;
       limits.anglePx = kappa / s;
-      pullCorrectionInto(pulled, geom, ax, ay, beta, sigma, limits);
+      pullCorrectionInto(pulled, geom, ax, ay, beta, frame[o + 6] as number, limits);
       const qx = pulled[0] as number;
       const qy = pulled[1] as number;
       v[k] = px + s * (c * qx - sn * qy);
       v[n + k] = py + s * (sn * qx + c * qy);
       v[2 * n + k] = kappa * (pa + (pulled[2] as number));
-      logScale[k] = pls + Math.log(pulled[3] as number);
     }
   };
 
