@@ -517,20 +517,19 @@ function bilinearSpanFixed(
   hi: number,
 ): void {
   for (let x0 = lo; x0 <= hi; x0 += STEP_BLOCK) {
-    const end = Math.min(x0 + STEP_BLOCK - 1, hi);
+    const n = Math.min(STEP_BLOCK, hi - x0 + 1);
     let X = ((bx + m0 * x0) * COORD_ONE) | 0;
     let Y = ((by + m3 * x0) * COORD_ONE) | 0;
-    for (let x = x0; x <= end; x++) {
-      const i = (Math.imul(Y >> COORD_BITS, srcW) + (X >> COORD_BITS) + base) | 0;
+    for (let k = 0, o = (row + x0) | 0; k < n; k++, o = (o + 1) | 0) {
+      const i = (Math.imul(Y >> COORD_BITS, srcW) + ((X >> COORD_BITS) + base)) | 0;
       const t = view.getUint16(i, true);
       const b = view.getUint16((i + srcW) | 0, true);
       const fx = (X >> (COORD_BITS - FRAC_BITS)) & FRAC_MASK;
-      const fy = (Y >> (COORD_BITS - FRAC_BITS)) & FRAC_MASK;
       const p00 = t & 0xff;
       const p10 = b & 0xff;
       const top = ((p00 << FRAC_BITS) + Math.imul((t >> 8) - p00, fx)) | 0;
       const bot = ((p10 << FRAC_BITS) + Math.imul((b >> 8) - p10, fx)) | 0;
-      out[row + x] = ((top << FRAC_BITS) + Math.imul(bot - top, fy) + ROUND_HALF) >> (2 * FRAC_BITS);
+      out[o] = ((top << FRAC_BITS) + Math.imul((bot - top) | 0, (Y >> (COORD_BITS - FRAC_BITS)) & FRAC_MASK) + ROUND_HALF) >> (2 * FRAC_BITS);
       X = (X + dX) | 0;
       Y = (Y + dY) | 0;
     }
