@@ -13,6 +13,20 @@
  * pixel is the mean of the source over that interval, each source pixel weighted by its overlap. Output
  * centre o therefore sits at source coordinate (o + 0.5) * s - 0.5: a point x in the source maps to
  * (x + 0.5) / s - 0.5 in the output, which is what callers must use to scale motion back up.
+ * (`downscaleYInto` with an explicit block `factor` is the one exception: see `integerAnalysisSize`.)
+ *
+ * Arithmetic: exact integers up to the final scale. Along an axis with g = gcd(size, outSize), a source
+ * pixel is Q = outSize / g units long and an output pixel P = size / g units, so every overlap is a
+ * whole number of units and an output pixel is (sum of overlapX * overlapY * sample) / (Px * Py).
+ * The pass order is vertical first: each output row sums its few source rows into one Int32 row of
+ * per-column sums (one weight per source row, a streaming loop), and only then is that row shrunk
+ * horizontally, so the horizontal pass, which needs per-column tables, runs once per output row rather
+ * than once per source row. Whole-number scales need no weights at all (block sums).
+ *
+ * Speed: what a JS engine pays for is element reads and writes, so word-aligned planes are read four
+ * samples at a time and summed in 16-bit lanes (see `LANES`), and when the sums are small enough the
+ * column sums of two output rows share one int32, so one horizontal multiply-add serves both rows.
+ * Every path gives the same integers; planes that are not word-aligned take byte kernels.
  */
 import type { GrayImage } from '../image/gray-image.js';
 
@@ -28,169 +42,757 @@ export function analysisSize(width: number, height: number, maxSide: number): { 
   return { width: Math.max(1, Math.round(width * s)), height: Math.max(1, Math.round(height * s)) };
 }
 
-/** How the source rows fall into output rows. */
-interface AxisTable {
-  /** First output index source sample i contributes to. */
-  readonly out: Int32Array;
-  /** Fraction of source sample i inside that output sample; the rest (1 - w) goes to the next one. */
-  readonly weight: Float32Array;
+/**
+ * The analysis size reached by whole k x k blocks: k is the smallest integer >= 1 with
+ * max(width, height) / k <= maxSide, and the size is (floor(width / k), floor(height / k)), each side at
+ * least 1 (a side shorter than k gives one output pixel; `downscaleYInto` then refuses the factor, so use
+ * such a size only with the area-average contract). Shrinking to it with `downscaleYInto(out, y, width,
+ * height, factor)` is the cheapest downscale there is (no weights), at the price of an analysis image up
+ * to k-1 pixels narrower than the exact ratio would give.
+ *
+ * Exact mapping of that blocked downscale: output pixel (ox, oy) is the plain mean of source pixels
+ * [k*ox, k*ox + k) x [k*oy, k*oy + k); the source columns from k*floor(width/k) on and rows from
+ * k*floor(height/k) on (the last partial block, fewer than k) are ignored. Output centre o sits at
+ * source coordinate k*o + (k-1)/2, so a source point x maps to (x + 0.5) / k - 0.5 in the output, the
+ * file's geometry note with s = k (not width / outputWidth) on both axes. When k divides the side,
+ * s = k = width / outputWidth and the two contracts agree exactly.
+ * @param maxSide longest side of the analysis image, pixels (>= 1).
+ * @returns the size and the block factor k.
+ */
+export function integerAnalysisSize(width: number, height: number, maxSide: number): { width: number; height: number; factor: number } {
+  const longest = Math.max(width, height);
+  const factor = Math.max(1, Math.ceil(longest / maxSide));
+  return { width: Math.max(1, Math.floor(width / factor)), height: Math.max(1, Math.floor(height / factor)), factor };
+}
+
+function gcd(a: number, b: number): number {
+  while (b !== 0) {
+    const t = a % b;
+    a = b;
+    b = t;
+  }
+  return a;
 }
 
 /**
- * Source row i spans [i, i+1) in edge coordinates, output row o spans [o*s, (o+1)*s) with s >= 1, so a
- * source row overlaps at most two output rows.
+ * How one axis of `size` samples shrinks to `outSize`: in units where a source sample is Q long and an
+ * output sample P long (P/Q = size/outSize in lowest terms), output o covers [o*P, (o+1)*P) and takes
+ * `taps` consecutive sources from start[o] with integer overlaps weight[o*taps + t]. Every output gets
+ * the same tap count (zero weights pad the short ones, start pulled left near the end so that every
+ * index stays inside), which keeps the kernels free of per-pixel branches.
  */
-function axisTable(size: number, outSize: number): AxisTable {
-  const s = size / outSize;
-  const out = new Int32Array(size);
-  const weight = new Float32Array(size);
-  for (let i = 0; i < size; i++) {
-    const o = Math.min(outSize - 1, Math.floor(i / s));
-    const boundary = (o + 1) * s;
-    out[i] = o;
-    weight[i] = i + 1 <= boundary || o + 1 >= outSize ? 1 : boundary - i;
+interface AxisTaps {
+  readonly taps: number;
+  readonly start: Int32Array;
+  readonly weight: Int32Array;
+  /** Units per output sample: the weights of one output sum to P. */
+  readonly units: number;
+}
+
+function axisTaps(size: number, outSize: number): AxisTaps {
+  const g = gcd(size, outSize);
+  const P = size / g;
+  const Q = outSize / g;
+  let taps = 1;
+  for (let o = 0; o < outSize; o++) {
+    const first = Math.floor((o * P) / Q);
+    const end = Math.ceil(((o + 1) * P) / Q);
+    taps = Math.max(taps, end - first);
   }
-  return { out, weight };
-}
-
-/**
- * For each output column k (spanning [k*s, (k+1)*s) in edge coordinates): the source columns wholly
- * inside, [first, end), and the partly covered ones on each side with their weights (0 when none).
- */
-interface ColumnSpans {
-  readonly first: Int32Array;
-  readonly end: Int32Array;
-  readonly left: Int32Array;
-  readonly leftWeight: Float32Array;
-  readonly right: Int32Array;
-  readonly rightWeight: Float32Array;
-}
-
-function columnSpans(size: number, outSize: number): ColumnSpans {
-  const s = size / outSize;
-  const spans: ColumnSpans = {
-    first: new Int32Array(outSize),
-    end: new Int32Array(outSize),
-    left: new Int32Array(outSize),
-    leftWeight: new Float32Array(outSize),
-    right: new Int32Array(outSize),
-    rightWeight: new Float32Array(outSize),
-  };
-  for (let k = 0; k < outSize; k++) {
-    const a = k * s;
-    const b = k === outSize - 1 ? size : (k + 1) * s;
-    const first = Math.ceil(a);
-    const end = Math.max(first, Math.floor(b));
-    spans.first[k] = first;
-    spans.end[k] = end;
-    // Indices stay inside the row even when their weight is 0, so the sum needs no branch.
-    spans.left[k] = Math.max(0, first - 1);
-    spans.leftWeight[k] = first - a;
-    spans.right[k] = Math.min(size - 1, end);
-    spans.rightWeight[k] = end < size ? b - end : 0;
+  taps = Math.min(taps, size);
+  const start = new Int32Array(outSize);
+  const weight = new Int32Array(outSize * taps);
+  for (let o = 0; o < outSize; o++) {
+    const s = Math.min(Math.floor((o * P) / Q), size - taps);
+    start[o] = s;
+    for (let t = 0; t < taps; t++) {
+      const i = s + t;
+      const overlap = Math.min((i + 1) * Q, (o + 1) * P) - Math.max(i * Q, o * P);
+      weight[o * taps + t] = Math.max(0, overlap);
+    }
   }
-  return spans;
+  return { taps, start, weight, units: P };
 }
 
-/** Tables and accumulators for one (source size, output size) pair, kept for the next frame. */
+/** Tables for one (source size, output size) pair of the weighted path, kept for the next frame. */
 interface DownscaleWorkspace {
-  readonly key: string;
-  readonly cols: ColumnSpans;
-  readonly rows: AxisTable;
-  readonly rowSum: Float64Array;
-  accA: Float64Array;
-  accB: Float64Array;
+  readonly width: number;
+  readonly height: number;
+  readonly outWidth: number;
+  readonly outHeight: number;
+  readonly cols: AxisTaps;
+  readonly rows: AxisTaps;
+  /** The rows of output rows 2p and 2p+1 together, for the kernel that does two output rows at once. */
+  readonly pairs: RowPairs;
+  /** 1 / (Px * Py): turns a weighted sum into a mean. */
+  readonly inv: number;
 }
 
-let workspace: DownscaleWorkspace | null = null;
+/**
+ * Output rows taken two at a time (2p, 2p+1): the count[p] consecutive source rows from start[p] that
+ * touch either, with each row's weight in the upper output row (upper[p*stride + t]) and in the lower
+ * one (lower[...]), zero where a row does not touch it.
+ */
+interface RowPairs {
+  readonly stride: number;
+  readonly start: Int32Array;
+  readonly count: Int32Array;
+  readonly upper: Int32Array;
+  readonly lower: Int32Array;
+}
+
+function rowPairs(rows: AxisTaps, outHeight: number): RowPairs {
+  const np = outHeight >> 1;
+  const ty = rows.taps;
+  const rs = rows.start;
+  const rw = rows.weight;
+  const stride = 2 * ty;
+  const start = new Int32Array(np);
+  const count = new Int32Array(np);
+  const upper = new Int32Array(np * stride);
+  const lower = new Int32Array(np * stride);
+  for (let p = 0; p < np; p++) {
+    // Rows with a nonzero weight in either output row: a contiguous run.
+    let first = Number.POSITIVE_INFINITY;
+    let last = -1;
+    for (let r = 2 * p; r <= 2 * p + 1; r++) {
+      for (let t = 0; t < ty; t++) {
+        if ((rw[r * ty + t] as number) === 0) continue;
+        first = Math.min(first, (rs[r] as number) + t);
+        last = Math.max(last, (rs[r] as number) + t);
+      }
+    }
+    start[p] = first;
+    count[p] = last - first + 1;
+    for (let t = 0; t < ty; t++) {
+      upper[p * stride + (rs[2 * p] as number) + t - first] = rw[2 * p * ty + t] as number;
+      lower[p * stride + (rs[2 * p + 1] as number) + t - first] = rw[(2 * p + 1) * ty + t] as number;
+    }
+  }
+  return { stride, start, count, upper, lower };
+}
+
+/** The last few workspaces (an analysis size and, say, a metrics size alternate without rebuilding). */
+const workspaces: DownscaleWorkspace[] = [];
+const MAX_WORKSPACES = 4;
 
 function workspaceFor(width: number, height: number, ow: number, oh: number): DownscaleWorkspace {
-  const key = `${width}x${height}>${ow}x${oh}`;
-  if (workspace === null || workspace.key !== key) {
-    workspace = {
-      key,
-      cols: columnSpans(width, ow),
-      rows: axisTable(height, oh),
-      rowSum: new Float64Array(ow),
-      accA: new Float64Array(ow),
-      accB: new Float64Array(ow),
-    };
+  for (const ws of workspaces) {
+    if (ws.width === width && ws.height === height && ws.outWidth === ow && ws.outHeight === oh) return ws;
   }
-  return workspace;
+  const cols = axisTaps(width, ow);
+  const rows = axisTaps(height, oh);
+  const pairs = rowPairs(rows, oh);
+  const ws: DownscaleWorkspace = { width, height, outWidth: ow, outHeight: oh, cols, rows, pairs, inv: 1 / (cols.units * rows.units) };
+  if (workspaces.length >= MAX_WORKSPACES) workspaces.shift();
+  workspaces.push(ws);
+  return ws;
+}
+
+/** One row of per-column sums (source width); grown, never shrunk. Sums stay below 255 * 2^15. */
+let rowAcc = new Int32Array(0);
+
+function rowAccFor(n: number): Int32Array {
+  if (rowAcc.length < n) rowAcc = new Int32Array(n);
+  return rowAcc;
+}
+
+/**
+ * Word-at-a-time (SWAR) reading: a plane whose rows all start on a 4-byte boundary is read as 32-bit
+ * words, four samples each, and summed two lanes at a time: (word & LANES) holds samples 0 and 2 in
+ * 16-bit lanes, ((word >>> 8) & LANES) samples 1 and 3. A lane holds a weighted sum of up to 128
+ * units of 255 without carrying into its neighbour and the upper lane stays below 2^15, so every word
+ * stays a positive int32. This reads a quarter as many elements as byte loads, which is what makes the
+ * kernels fast in a JS engine. Planes that are not word-aligned take the byte kernels (same results).
+ */
+const LANES = 0x00ff00ff;
+/** Lane layout above assumes little-endian words. */
+const LITTLE_ENDIAN = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
+/** Largest summed weight per lane: 255 * 128 < 2^15. */
+const MAX_LANE_UNITS = 128;
+
+/** One word view per buffer (made the first time a buffer is seen, not per frame). */
+const wordViews = new WeakMap<ArrayBufferLike, Int32Array>();
+
+/** The plane as 32-bit words when every row starts on a word boundary (and words are little-endian), else null. */
+function wordsOf(y: Uint8Array, width: number, height: number): Int32Array | null {
+  if (!LITTLE_ENDIAN || (width & 3) !== 0 || (y.byteOffset & 3) !== 0) return null;
+  const buffer = y.buffer;
+  let view = wordViews.get(buffer);
+  if (view === undefined || view.length * 4 < y.byteOffset + width * height) {
+    view = new Int32Array(buffer, 0, buffer.byteLength >> 2);
+    wordViews.set(buffer, view);
+  }
+  return view;
 }
 
 /**
  * Shrinks an 8-bit plane (`width` x `height`, tightly packed) into `out` by area averaging; `out`'s size
- * picks the scale (not larger than the source). Gray levels stay 0..255. Separable: each source row is
- * summed once into output columns (whole pixels plus the two partly covered edge pixels), then spread
- * over the (at most two) output rows it overlaps. The
- * weight tables and row accumulators are made once per pair of sizes and reused, so a video allocates
- * nothing per frame. Returns `out`.
+ * picks the scale (not larger than the source) and the geometry is the file's note, s = width / out.width
+ * and height / out.height. Gray levels stay 0..255. Whole-number scales take a weight-free block path;
+ * other scales use exact integer overlap weights (see the file comment). Tables are made once per pair
+ * of sizes and reused, so a video allocates nothing per frame. Fastest when the rows start on 4-byte
+ * boundaries (width a multiple of 4, `y` at an offset that is one): then samples are read four at a time.
+ * Returns `out`.
+ *
+ * @param factor optional block size k (integer >= 1): out(ox, oy) is the mean of the k x k source block
+ *   at (k*ox, k*oy), and `out` may be smaller than the source by up to k-1 pixels per side, the last
+ *   partial block being ignored (see `integerAnalysisSize` for the exact mapping). Requires
+ *   out.width * k <= width and out.height * k <= height.
+ * @throws RangeError when `out` is larger than the source (or than the source over `factor`), or `y` is
+ *   shorter than width * height.
  */
-export function downscaleYInto(out: GrayImage, y: Uint8Array, width: number, height: number): GrayImage {
+export function downscaleYInto(out: GrayImage, y: Uint8Array, width: number, height: number, factor?: number): GrayImage {
   const ow = out.width;
   const oh = out.height;
-  const dst = out.data;
-  if (ow > width || oh > height) throw new RangeError(`cannot downscale ${width}x${height} to a larger ${ow}x${oh}`);
   if (y.length < width * height) throw new RangeError(`expected ${width * height} samples (${width}x${height}), got ${y.length}`);
-  const sx = width / ow;
-  const sy = height / oh;
-  if (Number.isInteger(sx) && Number.isInteger(sy)) {
-    // Whole blocks: every weight is 1, and summing block by block is the fastest order.
-    const invBlock = 1 / (sx * sy);
-    for (let oy = 0; oy < oh; oy++) {
-      const y0 = oy * sy;
-      for (let ox = 0; ox < ow; ox++) {
-        const x0 = ox * sx;
-        let sum = 0;
-        for (let j = 0; j < sy; j++) {
-          const row = (y0 + j) * width + x0;
-          for (let i = 0; i < sx; i++) sum += y[row + i] as number;
-        }
-        dst[oy * ow + ox] = sum * invBlock;
-      }
+  let kx: number;
+  let ky: number;
+  if (factor !== undefined) {
+    if (!Number.isInteger(factor) || factor < 1) throw new RangeError(`block factor must be an integer >= 1, got ${factor}`);
+    if (ow * factor > width || oh * factor > height) {
+      throw new RangeError(`cannot shrink ${width}x${height} by ${factor} to ${ow}x${oh}: blocks would leave the source`);
     }
+    kx = factor;
+    ky = factor;
+  } else {
+    if (ow > width || oh > height) throw new RangeError(`cannot downscale ${width}x${height} to a larger ${ow}x${oh}`);
+    kx = width / ow;
+    ky = height / oh;
+  }
+  const words = wordsOf(y, width, height);
+  if (Number.isInteger(kx) && Number.isInteger(ky)) {
+    if (words !== null && ky <= MAX_LANE_UNITS / 2) blockMeanWords(out.data, ow, oh, y, words, width, kx, ky);
+    else blockMeanBytes(out.data, ow, oh, y, width, kx, ky);
     return out;
   }
   const ws = workspaceFor(width, height, ow, oh);
-  const { first, end, left, leftWeight, right, rightWeight } = ws.cols;
-  const rowOut = ws.rows.out;
-  const rowW = ws.rows.weight;
-  const rowSum = ws.rowSum;
-  let accA = ws.accA;
-  let accB = ws.accB;
-  accA.fill(0);
-  accB.fill(0);
-  const inv = 1 / (sx * sy);
-  let r = 0;
-  for (let j = 0; j < height; j++) {
-    const base = j * width;
-    for (let k = 0; k < ow; k++) {
-      let sum = (leftWeight[k] as number) * (y[base + (left[k] as number)] as number) + (rightWeight[k] as number) * (y[base + (right[k] as number)] as number);
-      const e = base + (end[k] as number);
-      for (let i = base + (first[k] as number); i < e; i++) sum += y[i] as number;
-      rowSum[k] = sum;
+  if (words !== null && ws.rows.units * ws.cols.units <= MAX_LANE_UNITS) weightedPairsWords(out.data, ow, oh, y, words, width, ws);
+  else if (words !== null && ws.rows.units <= MAX_LANE_UNITS) weightedWords(out.data, ow, oh, y, words, width, ws);
+  else weightedBytes(out.data, ow, oh, y, width, ws);
+  return out;
+}
+
+// ---- block means (whole-number scales) ---------------------------------------------------------------
+
+/** Mean of the kx x ky block at source (x0, y0) by bytes: the tails the word kernels leave. */
+function blockAt(y: Uint8Array, w: number, x0: number, y0: number, kx: number, ky: number): number {
+  let s = 0;
+  for (let j = 0; j < ky; j++) {
+    const p = (y0 + j) * w + x0;
+    for (let i = 0; i < kx; i++) s += y[p + i] as number;
+  }
+  return s;
+}
+
+/**
+ * Block means read as words. kx = 2 and 4 use per-word pair sums ((a0 + a1) | (a2 + a3) << 16), kx = 1
+ * and 3 the two lane sets; other widths unpack the column sums and add them. Outputs whose block starts
+ * inside a word that is not fully theirs (the tail of a row) are summed by bytes.
+ */
+function blockMeanWords(dst: Float32Array, ow: number, oh: number, y: Uint8Array, y32: Int32Array, w: number, kx: number, ky: number): void {
+  const inv = 1 / (kx * ky);
+  const w4 = w >> 2;
+  const base = y.byteOffset >> 2;
+  for (let r = 0; r < oh; r++) {
+    const a = base + r * ky * w4;
+    const d = r * ow;
+    let done: number;
+    if (kx === 2 && ky === 2) {
+      done = pairs2x2(dst, d, y32, a, w4, ow >> 1, inv);
+    } else if (kx === 2) {
+      done = pairsKx2(dst, d, y32, a, w4, ky, ow >> 1, inv);
+    } else if (kx === 4) {
+      done = pairsKx4(dst, d, y32, a, w4, ky, ow, inv);
+    } else if (kx === 1) {
+      done = lanesKx1(dst, d, y32, a, w4, ky, ow >> 2, inv);
+    } else if (kx === 3) {
+      done = lanesKx3(dst, d, y32, a, w4, ky, (ow >> 2) * 3, inv);
+    } else {
+      const n = (ow * kx + 3) >> 2;
+      const acc = rowAccFor(n * 4);
+      unpackColumnSums(acc, y32, a, w4, ky, n);
+      for (let k = 0; k < ow; k++) {
+        const i = kx * k;
+        let s = 0;
+        for (let t = 0; t < kx; t++) s += acc[i + t] as number;
+        dst[d + k] = s * inv;
+      }
+      done = ow;
     }
-    const o = rowOut[j] as number;
-    while (o > r) {
-      const d = r * ow;
-      for (let k = 0; k < ow; k++) dst[d + k] = (accA[k] as number) * inv;
-      const t = accA;
-      accA = accB;
-      accB = t;
-      accB.fill(0);
-      r += 1;
+    for (let k = done; k < ow; k++) dst[d + k] = blockAt(y, w, k * kx, r * ky, kx, ky) * inv;
+  }
+}
+
+/** 2 x 2 blocks: two outputs per pair of words. Returns the outputs written. */
+function pairs2x2(dst: Float32Array, d: number, y32: Int32Array, a: number, w4: number, n: number, inv: number): number {
+  const b = a + w4;
+  for (let m = 0; m < n; m++) {
+    const A = y32[a + m] as number;
+    const B = y32[b + m] as number;
+    const s = (A & LANES) + ((A >>> 8) & LANES) + (B & LANES) + ((B >>> 8) & LANES);
+    dst[d + 2 * m] = (s & 0xffff) * inv;
+    dst[d + 2 * m + 1] = (s >>> 16) * inv;
+  }
+  return 2 * n;
+}
+
+/** 2 x ky blocks: two outputs per column of ky words. */
+function pairsKx2(dst: Float32Array, d: number, y32: Int32Array, a: number, w4: number, ky: number, n: number, inv: number): number {
+  for (let m = 0; m < n; m++) {
+    let s = 0;
+    for (let j = 0, p = a + m; j < ky; j++, p += w4) {
+      const A = y32[p] as number;
+      s += (A & LANES) + ((A >>> 8) & LANES);
     }
-    const a = rowW[j] as number;
-    for (let k = 0; k < ow; k++) accA[k] = (accA[k] as number) + a * (rowSum[k] as number);
-    if (a < 1) {
-      const b = 1 - a;
-      for (let k = 0; k < ow; k++) accB[k] = (accB[k] as number) + b * (rowSum[k] as number);
+    dst[d + 2 * m] = (s & 0xffff) * inv;
+    dst[d + 2 * m + 1] = (s >>> 16) * inv;
+  }
+  return 2 * n;
+}
+
+/** 4 x ky blocks: one output per column of ky words. */
+function pairsKx4(dst: Float32Array, d: number, y32: Int32Array, a: number, w4: number, ky: number, n: number, inv: number): number {
+  for (let m = 0; m < n; m++) {
+    let s = 0;
+    for (let j = 0, p = a + m; j < ky; j++, p += w4) {
+      const A = y32[p] as number;
+      s += (A & LANES) + ((A >>> 8) & LANES);
+    }
+    dst[d + m] = ((s & 0xffff) + (s >>> 16)) * inv;
+  }
+  return n;
+}
+
+/** 1 x ky blocks: four outputs per column of ky words. */
+function lanesKx1(dst: Float32Array, d: number, y32: Int32Array, a: number, w4: number, ky: number, n: number, inv: number): number {
+  for (let m = 0; m < n; m++) {
+    let e = 0;
+    let o = 0;
+    for (let j = 0, p = a + m; j < ky; j++, p += w4) {
+      const A = y32[p] as number;
+      e += A & LANES;
+      o += (A >>> 8) & LANES;
+    }
+    const q = d + 4 * m;
+    dst[q] = (e & 0xffff) * inv;
+    dst[q + 1] = (o & 0xffff) * inv;
+    dst[q + 2] = (e >>> 16) * inv;
+    dst[q + 3] = (o >>> 16) * inv;
+  }
+  return 4 * n;
+}
+
+/** 3 x ky blocks: four outputs per three columns of words (columns 0-2 | 3-5 | 6-8 | 9-11). */
+function lanesKx3(dst: Float32Array, d: number, y32: Int32Array, a: number, w4: number, ky: number, n: number, inv: number): number {
+  let q = d;
+  for (let m = 0; m < n; m += 3) {
+    let e0 = 0;
+    let o0 = 0;
+    let e1 = 0;
+    let o1 = 0;
+    let e2 = 0;
+    let o2 = 0;
+    for (let j = 0, p = a + m; j < ky; j++, p += w4) {
+      const A = y32[p] as number;
+      const B = y32[p + 1] as number;
+      const C = y32[p + 2] as number;
+      e0 += A & LANES;
+      o0 += (A >>> 8) & LANES;
+      e1 += B & LANES;
+      o1 += (B >>> 8) & LANES;
+      e2 += C & LANES;
+      o2 += (C >>> 8) & LANES;
+    }
+    dst[q] = ((e0 & 0xffff) + (o0 & 0xffff) + (e0 >>> 16)) * inv;
+    dst[q + 1] = ((o0 >>> 16) + (e1 & 0xffff) + (o1 & 0xffff)) * inv;
+    dst[q + 2] = ((e1 >>> 16) + (o1 >>> 16) + (e2 & 0xffff)) * inv;
+    dst[q + 3] = ((o2 & 0xffff) + (e2 >>> 16) + (o2 >>> 16)) * inv;
+    q += 4;
+  }
+  return q - d;
+}
+
+/** acc[4m + i] = sum over ky rows of column 4m + i, for the n words of a row from word a. */
+function unpackColumnSums(acc: Int32Array, y32: Int32Array, a: number, w4: number, ky: number, n: number): void {
+  for (let m = 0; m < n; m++) {
+    let e = 0;
+    let o = 0;
+    for (let j = 0, p = a + m; j < ky; j++, p += w4) {
+      const A = y32[p] as number;
+      e += A & LANES;
+      o += (A >>> 8) & LANES;
+    }
+    const x = 4 * m;
+    acc[x] = e & 0xffff;
+    acc[x + 1] = o & 0xffff;
+    acc[x + 2] = e >>> 16;
+    acc[x + 3] = o >>> 16;
+  }
+}
+
+/** Block means by bytes: column sums over ky rows, then kx columns at a time. */
+function blockMeanBytes(dst: Float32Array, ow: number, oh: number, y: Uint8Array, w: number, kx: number, ky: number): void {
+  const inv = 1 / (kx * ky);
+  const n = ow * kx;
+  const acc = rowAccFor(n);
+  for (let r = 0; r < oh; r++) {
+    columnSumBytes(acc, y, r * ky * w, w, ky, n);
+    const d = r * ow;
+    if (kx === 1) {
+      for (let k = 0; k < ow; k++) dst[d + k] = (acc[k] as number) * inv;
+    } else if (kx === 2) {
+      for (let k = 0; k < ow; k++) dst[d + k] = ((acc[2 * k] as number) + (acc[2 * k + 1] as number)) * inv;
+    } else {
+      for (let k = 0; k < ow; k++) {
+        const i = kx * k;
+        let s = 0;
+        for (let t = 0; t < kx; t++) s += acc[i + t] as number;
+        dst[d + k] = s * inv;
+      }
     }
   }
-  const d = r * ow;
-  for (let k = 0; k < ow; k++) dst[d + k] = (accA[k] as number) * inv;
-  ws.accA = accA;
-  ws.accB = accB;
-  return out;
+}
+
+/** acc[x] (x < n) = sum of the `count` rows from byte offset p (stride w). */
+function columnSumBytes(acc: Int32Array, y: Uint8Array, p: number, w: number, count: number, n: number): void {
+  if (count >= 2) {
+    const b = p + w;
+    for (let x = 0; x < n; x++) acc[x] = (y[p + x] as number) + (y[b + x] as number);
+  } else {
+    for (let x = 0; x < n; x++) acc[x] = y[p + x] as number;
+  }
+  let j = count >= 2 ? 2 : 1;
+  for (; j + 1 < count; j += 2) {
+    const a = p + j * w;
+    const b = a + w;
+    for (let x = 0; x < n; x++) acc[x] = (acc[x] as number) + (y[a + x] as number) + (y[b + x] as number);
+  }
+  if (j < count) {
+    const a = p + j * w;
+    for (let x = 0; x < n; x++) acc[x] = (acc[x] as number) + (y[a + x] as number);
+  }
+}
+
+// ---- weighted area average (fractional scales) -------------------------------------------------------
+
+/** Fractional scales read as words: weighted row sums in lanes, unpacked to columns, then the column taps. */
+function weightedWords(dst: Float32Array, ow: number, oh: number, y: Uint8Array, y32: Int32Array, w: number, ws: DownscaleWorkspace): void {
+  const { rows, inv } = ws;
+  const ty = rows.taps;
+  const rs = rows.start;
+  const rw = rows.weight;
+  const w4 = w >> 2;
+  const base = y.byteOffset >> 2;
+  const acc = rowAccFor(w);
+  for (let r = 0; r < oh; r++) {
+    const a = base + (rs[r] as number) * w4;
+    if (ty === 2) weightedPairWords(acc, y32, a, w4, rw[2 * r] as number, rw[2 * r + 1] as number);
+    else weightedRowsWords(acc, y32, a, w4, rw, r * ty, ty);
+    columnTaps(dst, r * ow, ow, acc, ws.cols, inv);
+  }
+}
+
+/** acc[column] = wa * row a + wb * row a+1, for the w4 words of a row. */
+function weightedPairWords(acc: Int32Array, y32: Int32Array, a: number, w4: number, wa: number, wb: number): void {
+  const b = a + w4;
+  for (let m = 0; m < w4; m++) {
+    const A = y32[a + m] as number;
+    const B = y32[b + m] as number;
+    const e = wa * (A & LANES) + wb * (B & LANES);
+    const o = wa * ((A >>> 8) & LANES) + wb * ((B >>> 8) & LANES);
+    const x = 4 * m;
+    acc[x] = e & 0xffff;
+    acc[x + 1] = o & 0xffff;
+    acc[x + 2] = e >>> 16;
+    acc[x + 3] = o >>> 16;
+  }
+}
+
+/** acc[column] = sum over t < ty of rw[q + t] * row (a + t). */
+function weightedRowsWords(acc: Int32Array, y32: Int32Array, a: number, w4: number, rw: Int32Array, q: number, ty: number): void {
+  for (let m = 0; m < w4; m++) {
+    let e = 0;
+    let o = 0;
+    for (let t = 0, p = a + m; t < ty; t++, p += w4) {
+      const A = y32[p] as number;
+      const wt = rw[q + t] as number;
+      e += wt * (A & LANES);
+      o += wt * ((A >>> 8) & LANES);
+    }
+    const x = 4 * m;
+    acc[x] = e & 0xffff;
+    acc[x + 1] = o & 0xffff;
+    acc[x + 2] = e >>> 16;
+    acc[x + 3] = o >>> 16;
+  }
+}
+
+/**
+ * Fractional scales, two output rows at once: the column sums of output rows 2p and 2p+1 share one
+ * int32 (upper row in the low 16 bits), so each horizontal multiply-add serves both rows. Needs
+ * 255 * Px * Py < 2^15 so that the packed sums never carry between rows (checked by the caller).
+ */
+function weightedPairsWords(dst: Float32Array, ow: number, oh: number, y: Uint8Array, y32: Int32Array, w: number, ws: DownscaleWorkspace): void {
+  const { pairs, inv } = ws;
+  const stride = pairs.stride;
+  const ps = pairs.start;
+  const pc = pairs.count;
+  const up = pairs.upper;
+  const lo = pairs.lower;
+  const w4 = w >> 2;
+  const base = y.byteOffset >> 2;
+  const acc = rowAccFor(w);
+  const np = oh >> 1;
+  for (let p = 0; p < np; p++) {
+    const a = base + (ps[p] as number) * w4;
+    const q = p * stride;
+    const cnt = pc[p] as number;
+    // Chunks of 4, 3 or 2 rows (two output rows always span at least 2 source rows): 5 = 3 + 2,
+    // 6 = 4 + 2, 7 = 4 + 3, ...
+    for (let t = 0; t < cnt; ) {
+      const left = cnt - t;
+      const n = left === 5 ? 3 : Math.min(4, left);
+      packedChunk(acc, y32, a + t * w4, w4, up, lo, q + t, n, t === 0);
+      t += n;
+    }
+    if (ws.cols.units === 4 && ws.cols.taps === 2 && ow % 3 === 0) packedThreeQuarters(dst, 2 * p * ow, ow, acc, inv);
+    else columnTapsPacked(dst, 2 * p * ow, ow, acc, ws.cols, inv);
+  }
+  if ((oh & 1) === 1) {
+    const r = oh - 1;
+    const { rows } = ws;
+    weightedRowsWords(acc, y32, base + (rows.start[r] as number) * w4, w4, rows.weight, r * rows.taps, rows.taps);
+    columnTaps(dst, r * ow, ow, acc, ws.cols, inv);
+  }
+}
+
+/**
+ * Packed column sums (upper | lower << 16) of `n` (2, 3 or 4) source rows from word a, weights
+ * up/lo[q..q+n): written (init) or added. Packing is linear and no lane carries, so the sums of
+ * a pair's rows may be built in several such chunks.
+ */
+function packedChunk(acc: Int32Array, y32: Int32Array, a: number, w4: number, up: Int32Array, lo: Int32Array, q: number, n: number, init: boolean): void {
+  if (n === 2) packedRows2(acc, y32, a, w4, up[q] as number, up[q + 1] as number, lo[q] as number, lo[q + 1] as number, init);
+  else if (n === 3) packedRows3(acc, y32, a, w4, up, lo, q, init);
+  else packedRows4(acc, y32, a, w4, up, lo, q, init);
+}
+
+function packedRows2(acc: Int32Array, y32: Int32Array, a: number, w4: number, u0: number, u1: number, l0: number, l1: number, init: boolean): void {
+  const b = a + w4;
+  for (let m = 0; m < w4; m++) {
+    const A = y32[a + m] as number;
+    const B = y32[b + m] as number;
+    const ae = A & LANES;
+    const ao = (A >>> 8) & LANES;
+    const be = B & LANES;
+    const bo = (B >>> 8) & LANES;
+    const eu = u0 * ae + u1 * be;
+    const ou = u0 * ao + u1 * bo;
+    const el = l0 * ae + l1 * be;
+    const ol = l0 * ao + l1 * bo;
+    storePacked(acc, 4 * m, eu, ou, el, ol, init);
+  }
+}
+
+function packedRows3(acc: Int32Array, y32: Int32Array, a: number, w4: number, up: Int32Array, lo: Int32Array, q: number, init: boolean): void {
+  const u0 = up[q] as number, u1 = up[q + 1] as number, u2 = up[q + 2] as number;
+  const l0 = lo[q] as number, l1 = lo[q + 1] as number, l2 = lo[q + 2] as number;
+  const b = a + w4;
+  const c = b + w4;
+  for (let m = 0; m < w4; m++) {
+    const A = y32[a + m] as number;
+    const B = y32[b + m] as number;
+    const C = y32[c + m] as number;
+    const ae = A & LANES;
+    const ao = (A >>> 8) & LANES;
+    const be = B & LANES;
+    const bo = (B >>> 8) & LANES;
+    const ce = C & LANES;
+    const co = (C >>> 8) & LANES;
+    const eu = u0 * ae + u1 * be + u2 * ce;
+    const ou = u0 * ao + u1 * bo + u2 * co;
+    const el = l0 * ae + l1 * be + l2 * ce;
+    const ol = l0 * ao + l1 * bo + l2 * co;
+    storePacked(acc, 4 * m, eu, ou, el, ol, init);
+  }
+}
+
+function packedRows4(acc: Int32Array, y32: Int32Array, a: number, w4: number, up: Int32Array, lo: Int32Array, q: number, init: boolean): void {
+  const u0 = up[q] as number, u1 = up[q + 1] as number, u2 = up[q + 2] as number, u3 = up[q + 3] as number;
+  const l0 = lo[q] as number, l1 = lo[q + 1] as number, l2 = lo[q + 2] as number, l3 = lo[q + 3] as number;
+  const b = a + w4;
+  const c = b + w4;
+  const d = c + w4;
+  for (let m = 0; m < w4; m++) {
+    const A = y32[a + m] as number;
+    const B = y32[b + m] as number;
+    const C = y32[c + m] as number;
+    const D = y32[d + m] as number;
+    const ae = A & LANES;
+    const ao = (A >>> 8) & LANES;
+    const be = B & LANES;
+    const bo = (B >>> 8) & LANES;
+    const ce = C & LANES;
+    const co = (C >>> 8) & LANES;
+    const de = D & LANES;
+    const dO = (D >>> 8) & LANES;
+    const eu = u0 * ae + u1 * be + u2 * ce + u3 * de;
+    const ou = u0 * ao + u1 * bo + u2 * co + u3 * dO;
+    const el = l0 * ae + l1 * be + l2 * ce + l3 * de;
+    const ol = l0 * ao + l1 * bo + l2 * co + l3 * dO;
+    storePacked(acc, 4 * m, eu, ou, el, ol, init);
+  }
+}
+
+/**
+ * Columns x..x+3 from the lane sums of one word: eu/ou (upper output row, samples 0 and 2 / 1 and 3)
+ * and el/ol (lower row), as upper | lower << 16; written, or added when `init` is false.
+ */
+function storePacked(acc: Int32Array, x: number, eu: number, ou: number, el: number, ol: number, init: boolean): void {
+  const c0 = (eu & 0xffff) | (el << 16);
+  const c1 = (ou & 0xffff) | (ol << 16);
+  const c2 = (eu >>> 16) | (el & 0xffff0000);
+  const c3 = (ou >>> 16) | (ol & 0xffff0000);
+  if (init) {
+    acc[x] = c0;
+    acc[x + 1] = c1;
+    acc[x + 2] = c2;
+    acc[x + 3] = c3;
+  } else {
+    acc[x] = (acc[x] as number) + c0;
+    acc[x + 1] = (acc[x + 1] as number) + c1;
+    acc[x + 2] = (acc[x + 2] as number) + c2;
+    acc[x + 3] = (acc[x + 3] as number) + c3;
+  }
+}
+
+/** Two output rows from packed column sums at ratio 4:3: columns 4g..4g+3 make outputs 3g..3g+2. */
+function packedThreeQuarters(dst: Float32Array, d: number, ow: number, acc: Int32Array, inv: number): void {
+  const e = d + ow;
+  for (let k = 0, s = 0; k < ow; k += 3, s += 4) {
+    const a0 = acc[s] as number;
+    const a1 = acc[s + 1] as number;
+    const a2 = acc[s + 2] as number;
+    const a3 = acc[s + 3] as number;
+    const v0 = 3 * a0 + a1;
+    const v1 = 2 * (a1 + a2);
+    const v2 = a2 + 3 * a3;
+    dst[d + k] = (v0 & 0xffff) * inv;
+    dst[e + k] = (v0 >>> 16) * inv;
+    dst[d + k + 1] = (v1 & 0xffff) * inv;
+    dst[e + k + 1] = (v1 >>> 16) * inv;
+    dst[d + k + 2] = (v2 & 0xffff) * inv;
+    dst[e + k + 2] = (v2 >>> 16) * inv;
+  }
+}
+
+/** Two output rows (d and d + ow) from packed column sums. */
+function columnTapsPacked(dst: Float32Array, d: number, ow: number, acc: Int32Array, cols: AxisTaps, inv: number): void {
+  const tx = cols.taps;
+  const cs = cols.start;
+  const cw = cols.weight;
+  const e = d + ow;
+  if (tx === 2) {
+    for (let k = 0; k < ow; k++) {
+      const s = cs[k] as number;
+      const q = 2 * k;
+      const v = (cw[q] as number) * (acc[s] as number) + (cw[q + 1] as number) * (acc[s + 1] as number);
+      dst[d + k] = (v & 0xffff) * inv;
+      dst[e + k] = (v >>> 16) * inv;
+    }
+  } else if (tx === 3) {
+    for (let k = 0; k < ow; k++) {
+      const s = cs[k] as number;
+      const q = 3 * k;
+      const v = (cw[q] as number) * (acc[s] as number) + (cw[q + 1] as number) * (acc[s + 1] as number) + (cw[q + 2] as number) * (acc[s + 2] as number);
+      dst[d + k] = (v & 0xffff) * inv;
+      dst[e + k] = (v >>> 16) * inv;
+    }
+  } else if (tx === 4) {
+    for (let k = 0; k < ow; k++) {
+      const s = cs[k] as number;
+      const q = 4 * k;
+      const v =
+        (cw[q] as number) * (acc[s] as number) +
+        (cw[q + 1] as number) * (acc[s + 1] as number) +
+        (cw[q + 2] as number) * (acc[s + 2] as number) +
+        (cw[q + 3] as number) * (acc[s + 3] as number);
+      dst[d + k] = (v & 0xffff) * inv;
+      dst[e + k] = (v >>> 16) * inv;
+    }
+  } else {
+    for (let k = 0; k < ow; k++) {
+      const s = cs[k] as number;
+      const q = tx * k;
+      let v = 0;
+      for (let t = 0; t < tx; t++) v += (cw[q + t] as number) * (acc[s + t] as number);
+      dst[d + k] = (v & 0xffff) * inv;
+      dst[e + k] = (v >>> 16) * inv;
+    }
+  }
+}
+
+/** Fractional scales by bytes: weighted row sums per column, then the column taps. */
+function weightedBytes(dst: Float32Array, ow: number, oh: number, y: Uint8Array, w: number, ws: DownscaleWorkspace): void {
+  const { rows, inv } = ws;
+  const ty = rows.taps;
+  const rs = rows.start;
+  const rw = rows.weight;
+  const acc = rowAccFor(w);
+  for (let r = 0; r < oh; r++) {
+    const a = (rs[r] as number) * w;
+    weightedRowBytes(acc, y, a, w, rw[r * ty] as number, true);
+    for (let t = 1; t < ty; t++) weightedRowBytes(acc, y, a + t * w, w, rw[r * ty + t] as number, false);
+    columnTaps(dst, r * ow, ow, acc, ws.cols, inv);
+  }
+}
+
+/** acc[x] = (init ? 0 : acc[x]) + wt * y[a + x], x < n. */
+function weightedRowBytes(acc: Int32Array, y: Uint8Array, a: number, n: number, wt: number, init: boolean): void {
+  if (init) {
+    for (let x = 0; x < n; x++) acc[x] = wt * (y[a + x] as number);
+  } else if (wt !== 0) {
+    for (let x = 0; x < n; x++) acc[x] = (acc[x] as number) + wt * (y[a + x] as number);
+  }
+}
+
+/** One output row from the column sums: dst[d + k] = inv * sum over the taps of output column k. */
+function columnTaps(dst: Float32Array, d: number, ow: number, acc: Int32Array, cols: AxisTaps, inv: number): void {
+  const tx = cols.taps;
+  const cs = cols.start;
+  const cw = cols.weight;
+  if (tx === 2) {
+    for (let k = 0; k < ow; k++) {
+      const s = cs[k] as number;
+      const q = 2 * k;
+      dst[d + k] = ((cw[q] as number) * (acc[s] as number) + (cw[q + 1] as number) * (acc[s + 1] as number)) * inv;
+    }
+  } else if (tx === 3) {
+    for (let k = 0; k < ow; k++) {
+      const s = cs[k] as number;
+      const q = 3 * k;
+      dst[d + k] =
+        ((cw[q] as number) * (acc[s] as number) + (cw[q + 1] as number) * (acc[s + 1] as number) + (cw[q + 2] as number) * (acc[s + 2] as number)) * inv;
+    }
+  } else if (tx === 4) {
+    for (let k = 0; k < ow; k++) {
+      const s = cs[k] as number;
+      const q = 4 * k;
+      dst[d + k] =
+        ((cw[q] as number) * (acc[s] as number) +
+          (cw[q + 1] as number) * (acc[s + 1] as number) +
+          (cw[q + 2] as number) * (acc[s + 2] as number) +
+          (cw[q + 3] as number) * (acc[s + 3] as number)) *
+        inv;
+    }
+  } else {
+    for (let k = 0; k < ow; k++) {
+      const s = cs[k] as number;
+      const q = tx * k;
+      let sum = 0;
+      for (let t = 0; t < tx; t++) sum += (cw[q + t] as number) * (acc[s + t] as number);
+      dst[d + k] = sum * inv;
+    }
+  }
 }
