@@ -286,8 +286,8 @@ function blockAt(y: Uint8Array, w: number, x0: number, y0: number, kx: number, k
 }
 
 /**
- * Block means read as words. kx = 2 and 4 use per-word pair sums ((a0 + a1) | (a2 + a3) << 16), kx = 1
- * and 3 the two lane sets; other widths unpack the column sums and add them. Outputs whose block starts
+ * Block means read as words. kx = 2, 4 and 6 use per-word pair sums ((a0 + a1) | (a2 + a3) << 16),
+ * kx = 1 and 3 the two lane sets; other widths unpack the column sums and add them. Outputs whose block starts
  * inside a word that is not fully theirs (the tail of a row) are summed by bytes.
  */
 function blockMeanWords(dst: Float32Array, ow: number, oh: number, y: Uint8Array, y32: Int32Array, w: number, kx: number, ky: number): void {
@@ -308,6 +308,8 @@ function blockMeanWords(dst: Float32Array, ow: number, oh: number, y: Uint8Array
       done = lanesKx1(dst, d, y32, a, w4, ky, ow >> 2, inv);
     } else if (kx === 3) {
       done = lanesKx3(dst, d, y32, a, w4, ky, (ow >> 2) * 3, inv);
+    } else if (kx === 6) {
+      done = pairsKx6(dst, d, y32, a, w4, ky, (ow >> 1) * 3, inv);
     } else {
       const n = (ow * kx + 3) >> 2;
       const acc = rowAccFor(n * 4);
@@ -362,6 +364,28 @@ function pairsKx4(dst: Float32Array, d: number, y32: Int32Array, a: number, w4: 
     dst[d + m] = ((s & 0xffff) + (s >>> 16)) * inv;
   }
   return n;
+}
+
+/** 6 x ky blocks: two outputs per three columns of words (pairs 0-2 | 3-5 of the six pair lanes). */
+function pairsKx6(dst: Float32Array, d: number, y32: Int32Array, a: number, w4: number, ky: number, n: number, inv: number): number {
+  let q = d;
+  for (let m = 0; m < n; m += 3) {
+    let s0 = 0;
+    let s1 = 0;
+    let s2 = 0;
+    for (let j = 0, p = a + m; j < ky; j++, p += w4) {
+      const A = y32[p] as number;
+      const B = y32[p + 1] as number;
+      const C = y32[p + 2] as number;
+      s0 += (A & LANES) + ((A >>> 8) & LANES);
+      s1 += (B & LANES) + ((B >>> 8) & LANES);
+      s2 += (C & LANES) + ((C >>> 8) & LANES);
+    }
+    dst[q] = ((s0 & 0xffff) + (s0 >>> 16) + (s1 & 0xffff)) * inv;
+    dst[q + 1] = ((s1 >>> 16) + (s2 & 0xffff) + (s2 >>> 16)) * inv;
+    q += 2;
+  }
+  return q - d;
 }
 
 /** 1 x ky blocks: four outputs per column of ky words. */
@@ -544,10 +568,20 @@ function weightedPairsWords(dst: Float32Array, ow: number, oh: number, y: Uint8A
   const base = y.byteOffset >> 2;
   const acc = rowAccFor(w);
   const np = oh >> 1;
+  // Ratio 4:3 across: each word (4 columns) makes 3 outputs, computed right where the word is summed.
+  const threeQuarters = ws.cols.units === 4 && ws.cols.taps === 2 && ow === 3 * w4;
   for (let p = 0; p < np; p++) {
     const a = base + (ps[p] as number) * w4;
     const q = p * stride;
     const cnt = pc[p] as number;
+    if (threeQuarters && cnt === 3) {
+      fusedThreeQuarters3(dst, 2 * p * ow, ow, y32, a, w4, up, lo, q, inv);
+      continue;
+    }
+    if (threeQuarters && cnt === 4) {
+      fusedThreeQuarters4(dst, 2 * p * ow, ow, y32, a, w4, up, lo, q, inv);
+      continue;
+    }
     // Chunks of 4, 3 or 2 rows (two output rows always span at least 2 source rows): 5 = 3 + 2,
     // 6 = 4 + 2, 7 = 4 + 3, ...
     for (let t = 0; t < cnt; ) {
@@ -556,8 +590,7 @@ function weightedPairsWords(dst: Float32Array, ow: number, oh: number, y: Uint8A
       packedChunk(acc, y32, a + t * w4, w4, up, lo, q + t, n, t === 0);
       t += n;
     }
-    if (ws.cols.units === 4 && ws.cols.taps === 2 && ow % 3 === 0) packedThreeQuarters(dst, 2 * p * ow, ow, acc, inv);
-    else columnTapsPacked(dst, 2 * p * ow, ow, acc, ws.cols, inv);
+    columnTapsPacked(dst, 2 * p * ow, ow, acc, ws.cols, inv);
   }
   if ((oh & 1) === 1) {
     const r = oh - 1;
@@ -667,24 +700,96 @@ function storePacked(acc: Int32Array, x: number, eu: number, ou: number, el: num
   }
 }
 
-/** Two output rows from packed column sums at ratio 4:3: columns 4g..4g+3 make outputs 3g..3g+2. */
-function packedThreeQuarters(dst: Float32Array, d: number, ow: number, acc: Int32Array, inv: number): void {
+/**
+ * Ratio 4:3 across, two output rows from three source rows: the packed column sums c0..c3 of word m
+ * (as packedRows3 makes them) give outputs 3m..3m+2 of both rows, 3 c0 + c1, 2 (c1 + c2), c2 + 3 c3.
+ */
+function fusedThreeQuarters3(
+  dst: Float32Array,
+  d: number,
+  ow: number,
+  y32: Int32Array,
+  a: number,
+  w4: number,
+  up: Int32Array,
+  lo: Int32Array,
+  q: number,
+  inv: number,
+): void {
+  const u0 = up[q] as number, u1 = up[q + 1] as number, u2 = up[q + 2] as number;
+  const l0 = lo[q] as number, l1 = lo[q + 1] as number, l2 = lo[q + 2] as number;
+  const b = a + w4;
+  const c = b + w4;
   const e = d + ow;
-  for (let k = 0, s = 0; k < ow; k += 3, s += 4) {
-    const a0 = acc[s] as number;
-    const a1 = acc[s + 1] as number;
-    const a2 = acc[s + 2] as number;
-    const a3 = acc[s + 3] as number;
-    const v0 = 3 * a0 + a1;
-    const v1 = 2 * (a1 + a2);
-    const v2 = a2 + 3 * a3;
-    dst[d + k] = (v0 & 0xffff) * inv;
-    dst[e + k] = (v0 >>> 16) * inv;
-    dst[d + k + 1] = (v1 & 0xffff) * inv;
-    dst[e + k + 1] = (v1 >>> 16) * inv;
-    dst[d + k + 2] = (v2 & 0xffff) * inv;
-    dst[e + k + 2] = (v2 >>> 16) * inv;
+  for (let m = 0, k = 0; m < w4; m++, k += 3) {
+    const A = y32[a + m] as number;
+    const B = y32[b + m] as number;
+    const C = y32[c + m] as number;
+    const ae = A & LANES;
+    const ao = (A >>> 8) & LANES;
+    const be = B & LANES;
+    const bo = (B >>> 8) & LANES;
+    const ce = C & LANES;
+    const co = (C >>> 8) & LANES;
+    const eu = u0 * ae + u1 * be + u2 * ce;
+    const ou = u0 * ao + u1 * bo + u2 * co;
+    const el = l0 * ae + l1 * be + l2 * ce;
+    const ol = l0 * ao + l1 * bo + l2 * co;
+    threeQuartersOut(dst, d + k, e + k, (eu & 0xffff) | (el << 16), (ou & 0xffff) | (ol << 16), (eu >>> 16) | (el & 0xffff0000), (ou >>> 16) | (ol & 0xffff0000), inv);
   }
+}
+
+/** fusedThreeQuarters3 with four source rows. */
+function fusedThreeQuarters4(
+  dst: Float32Array,
+  d: number,
+  ow: number,
+  y32: Int32Array,
+  a: number,
+  w4: number,
+  up: Int32Array,
+  lo: Int32Array,
+  q: number,
+  inv: number,
+): void {
+  const u0 = up[q] as number, u1 = up[q + 1] as number, u2 = up[q + 2] as number, u3 = up[q + 3] as number;
+  const l0 = lo[q] as number, l1 = lo[q + 1] as number, l2 = lo[q + 2] as number, l3 = lo[q + 3] as number;
+  const b = a + w4;
+  const c = b + w4;
+  const f = c + w4;
+  const e = d + ow;
+  for (let m = 0, k = 0; m < w4; m++, k += 3) {
+    const A = y32[a + m] as number;
+    const B = y32[b + m] as number;
+    const C = y32[c + m] as number;
+    const D = y32[f + m] as number;
+    const ae = A & LANES;
+    const ao = (A >>> 8) & LANES;
+    const be = B & LANES;
+    const bo = (B >>> 8) & LANES;
+    const ce = C & LANES;
+    const co = (C >>> 8) & LANES;
+    const de = D & LANES;
+    const dO = (D >>> 8) & LANES;
+    const eu = u0 * ae + u1 * be + u2 * ce + u3 * de;
+    const ou = u0 * ao + u1 * bo + u2 * co + u3 * dO;
+    const el = l0 * ae + l1 * be + l2 * ce + l3 * de;
+    const ol = l0 * ao + l1 * bo + l2 * co + l3 * dO;
+    threeQuartersOut(dst, d + k, e + k, (eu & 0xffff) | (el << 16), (ou & 0xffff) | (ol << 16), (eu >>> 16) | (el & 0xffff0000), (ou >>> 16) | (ol & 0xffff0000), inv);
+  }
+}
+
+/** Outputs i..i+2 (upper row) and j..j+2 (lower row) from the packed column sums c0..c3 at ratio 4:3. */
+function threeQuartersOut(dst: Float32Array, i: number, j: number, c0: number, c1: number, c2: number, c3: number, inv: number): void {
+  const v0 = 3 * c0 + c1;
+  const v1 = 2 * (c1 + c2);
+  const v2 = c2 + 3 * c3;
+  dst[i] = (v0 & 0xffff) * inv;
+  dst[j] = (v0 >>> 16) * inv;
+  dst[i + 1] = (v1 & 0xffff) * inv;
+  dst[j + 1] = (v1 >>> 16) * inv;
+  dst[i + 2] = (v2 & 0xffff) * inv;
+  dst[j + 2] = (v2 >>> 16) * inv;
 }
 
 /** Two output rows (d and d + ow) from packed column sums. */
