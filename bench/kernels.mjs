@@ -3,7 +3,10 @@
 // src/video/analysis.ts downscaleYInto) and the 8-bit plane warp (src/image/warp.ts warpPlaneU8Into,
 // bilinear, affine fixed-point path), at the frame sizes the stabilizer sees.
 //
-// usage: npm run build && node bench/kernels.mjs [--rounds 15] [--inner 10] [--filter TEXT]
+// usage: npm run build && node bench/kernels.mjs [--rounds 15] [--inner 10] [--filter TEXT] [--dist DIR]
+//
+// --dist points at another build of the same modules (DIR/image/warp.js, DIR/video/analysis.js), e.g.
+// one made from an older commit, to compare in the same sitting.
 //
 // Each case is warmed up (50 calls), then timed as the minimum over --rounds rounds of the mean of
 // --inner calls: on a shared machine the minimum is the least disturbed figure. Downscale figures are
@@ -13,15 +16,16 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
-const HERE = path.dirname(fileURLToPath(import.meta.url));
-const DIST = path.resolve(HERE, '../dist');
-const { warpPlaneU8Into } = await import(pathToFileURL(path.join(DIST, 'image/warp.js')).href);
-const { downscaleYInto } = await import(pathToFileURL(path.join(DIST, 'video/analysis.js')).href);
-
 function arg(name, fallback) {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1] : fallback;
 }
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const DIST = path.resolve(arg('dist', path.resolve(HERE, '../dist')));
+const { warpPlaneU8Into } = await import(pathToFileURL(path.join(DIST, 'image/warp.js')).href);
+const analysis = await import(pathToFileURL(path.join(DIST, 'video/analysis.js')).href);
+const { downscaleYInto } = analysis;
 const ROUNDS = Number(arg('rounds', '15'));
 const INNER = Number(arg('inner', '10'));
 const FILTER = arg('filter', '');
@@ -82,6 +86,21 @@ for (const [w, h] of SOURCES) {
     const kind = Number.isInteger(factor) && Number.isInteger(h / oh) ? `x1/${factor}` : 'fractional';
     bench(`downscaleYInto ${kind}`, `${w}x${h}->${ow}x${oh}`, w * h, () => downscaleYInto(out, src, w, h));
   }
+}
+// The whole-block size of integerAnalysisSize for 1280x720 at 480 (factor 3, the last column pair
+// ignored), and a 480p frame at the default analysis width 320 (ratio 427:160, no packing).
+if (typeof analysis.integerAnalysisSize === 'function') {
+  const [w, h] = [1280, 720];
+  const { width: ow, height: oh, factor } = analysis.integerAnalysisSize(w, h, 480);
+  const src = plane(w, h, 7);
+  const out = { width: ow, height: oh, data: new Float32Array(ow * oh) };
+  bench(`downscaleYInto factor ${factor}`, `${w}x${h}->${ow}x${oh}`, w * h, () => downscaleYInto(out, src, w, h, factor));
+}
+{
+  const [w, h, ow, oh] = [854, 480, 320, 180];
+  const src = plane(w, h, 8);
+  const out = { width: ow, height: oh, data: new Float32Array(ow * oh) };
+  bench('downscaleYInto fractional', `${w}x${h}->${ow}x${oh}`, w * h, () => downscaleYInto(out, src, w, h));
 }
 
 // Warp: the stabilizer's typical correction (a small rotation, a zoom-in crop and a fractional shift),

@@ -26,7 +26,9 @@
  * Speed: what a JS engine pays for is element reads and writes, so word-aligned planes are read four
  * samples at a time and summed in 16-bit lanes (see `LANES`), and when the sums are small enough the
  * column sums of two output rows share one int32, so one horizontal multiply-add serves both rows.
- * Every path gives the same integers; planes that are not word-aligned take byte kernels.
+ * Planes that are not word-aligned are first copied (two native memory moves) to an aligned scratch
+ * with rows padded to a multiple of 4. Every path gives the same integers; byte kernels remain for
+ * sums too large for 16-bit lanes (more than 64 rows per block, or 128 units per output row).
  */
 import type { GrayImage } from '../image/gray-image.js';
 
@@ -203,7 +205,7 @@ function rowAccFor(n: number): Int32Array {
  * 16-bit lanes, ((word >>> 8) & LANES) samples 1 and 3. A lane holds a weighted sum of up to 128
  * units of 255 without carrying into its neighbour and the upper lane stays below 2^15, so every word
  * stays a positive int32. This reads a quarter as many elements as byte loads, which is what makes the
- * kernels fast in a JS engine. Planes that are not word-aligned take the byte kernels (same results).
+ * kernels fast in a JS engine.
  */
 const LANES = 0x00ff00ff;
 /** Lane layout above assumes little-endian words. */
@@ -214,9 +216,8 @@ const MAX_LANE_UNITS = 128;
 /** One word view per buffer (made the first time a buffer is seen, not per frame). */
 const wordViews = new WeakMap<ArrayBufferLike, Int32Array>();
 
-/** The plane as 32-bit words when every row starts on a word boundary (and words are little-endian), else null. */
-function wordsOf(y: Uint8Array, width: number, height: number): Int32Array | null {
-  if (!LITTLE_ENDIAN || (width & 3) !== 0 || (y.byteOffset & 3) !== 0) return null;
+/** The buffer of a word-aligned plane (width a multiple of 4, byteOffset too) as 32-bit words. */
+function wordView(y: Uint8Array, width: number, height: number): Int32Array {
   const buffer = y.buffer;
   let view = wordViews.get(buffer);
   if (view === undefined || view.length * 4 < y.byteOffset + width * height) {
@@ -226,14 +227,35 @@ function wordsOf(y: Uint8Array, width: number, height: number): Int32Array | nul
   return view;
 }
 
+/** Scratch for planes that are not word-aligned; grown, never shrunk. */
+let alignedBytes = new Uint8Array(0);
+let alignedWords = new Int32Array(0);
+
+/**
+ * A word-aligned copy of a plane with rows padded to `stride` bytes (a multiple of 4): one native copy
+ * of the plane, then each row moved up to its padded place (bottom row first, so that no row is
+ * overwritten before it moves). Two memory moves cost far less than reading the samples one by one.
+ * The padding bytes hold leftovers; the kernels never use the sums of columns past the width.
+ */
+function alignedCopy(y: Uint8Array, width: number, height: number, stride: number): Int32Array {
+  const need = Math.max(y.length, stride * height);
+  if (alignedBytes.length < need) {
+    alignedBytes = new Uint8Array((need + 3) & ~3);
+    alignedWords = new Int32Array(alignedBytes.buffer);
+  }
+  alignedBytes.set(y);
+  if (stride !== width) for (let j = height - 1; j > 0; j--) alignedBytes.copyWithin(j * stride, j * width, j * width + width);
+  return alignedWords;
+}
+
 /**
  * Shrinks an 8-bit plane (`width` x `height`, tightly packed) into `out` by area averaging; `out`'s size
  * picks the scale (not larger than the source) and the geometry is the file's note, s = width / out.width
  * and height / out.height. Gray levels stay 0..255. Whole-number scales take a weight-free block path;
  * other scales use exact integer overlap weights (see the file comment). Tables are made once per pair
- * of sizes and reused, so a video allocates nothing per frame. Fastest when the rows start on 4-byte
- * boundaries (width a multiple of 4, `y` at an offset that is one): then samples are read four at a time.
- * Returns `out`.
+ * of sizes and reused, so a video allocates nothing per frame. Samples are read four at a time; a plane
+ * whose rows do not start on 4-byte boundaries (width or byteOffset not a multiple of 4) is copied to
+ * an aligned scratch first, which costs little. Returns `out`.
  *
  * @param factor optional block size k (integer >= 1): out(ox, oy) is the mean of the k x k source block
  *   at (k*ox, k*oy), and `out` may be smaller than the source by up to k-1 pixels per side, the last
@@ -260,16 +282,21 @@ export function downscaleYInto(out: GrayImage, y: Uint8Array, width: number, hei
     kx = width / ow;
     ky = height / oh;
   }
-  const words = wordsOf(y, width, height);
-  if (Number.isInteger(kx) && Number.isInteger(ky)) {
-    if (words !== null && ky <= MAX_LANE_UNITS / 2) blockMeanWords(out.data, ow, oh, y, words, width, kx, ky);
-    else blockMeanBytes(out.data, ow, oh, y, width, kx, ky);
+  const whole = Number.isInteger(kx) && Number.isInteger(ky);
+  const ws = whole ? null : workspaceFor(width, height, ow, oh);
+  // Word kernels whenever the lane sums fit (always, at usual sizes); else byte kernels.
+  if (!LITTLE_ENDIAN || (ws === null ? ky > MAX_LANE_UNITS / 2 : ws.rows.units > MAX_LANE_UNITS)) {
+    if (ws === null) blockMeanBytes(out.data, ow, oh, y, width, kx, ky);
+    else weightedBytes(out.data, ow, oh, y, width, ws);
     return out;
   }
-  const ws = workspaceFor(width, height, ow, oh);
-  if (words !== null && ws.rows.units * ws.cols.units <= MAX_LANE_UNITS) weightedPairsWords(out.data, ow, oh, y, words, width, ws);
-  else if (words !== null && ws.rows.units <= MAX_LANE_UNITS) weightedWords(out.data, ow, oh, y, words, width, ws);
-  else weightedBytes(out.data, ow, oh, y, width, ws);
+  const aligned = (width & 3) === 0 && (y.byteOffset & 3) === 0;
+  const w4 = (width + 3) >> 2;
+  const y32 = aligned ? wordView(y, width, height) : alignedCopy(y, width, height, 4 * w4);
+  const base = aligned ? y.byteOffset >> 2 : 0;
+  if (ws === null) blockMeanWords(out.data, ow, oh, y, width, y32, base, w4, kx, ky);
+  else if (ws.rows.units * ws.cols.units <= MAX_LANE_UNITS) weightedPairsWords(out.data, ow, oh, y32, base, w4, ws);
+  else weightedWords(out.data, ow, oh, y32, base, w4, ws);
   return out;
 }
 
@@ -290,10 +317,19 @@ function blockAt(y: Uint8Array, w: number, x0: number, y0: number, kx: number, k
  * kx = 1 and 3 the two lane sets; other widths unpack the column sums and add them. Outputs whose block starts
  * inside a word that is not fully theirs (the tail of a row) are summed by bytes.
  */
-function blockMeanWords(dst: Float32Array, ow: number, oh: number, y: Uint8Array, y32: Int32Array, w: number, kx: number, ky: number): void {
+function blockMeanWords(
+  dst: Float32Array,
+  ow: number,
+  oh: number,
+  y: Uint8Array,
+  w: number,
+  y32: Int32Array,
+  base: number,
+  w4: number,
+  kx: number,
+  ky: number,
+): void {
   const inv = 1 / (kx * ky);
-  const w4 = w >> 2;
-  const base = y.byteOffset >> 2;
   for (let r = 0; r < oh; r++) {
     const a = base + r * ky * w4;
     const d = r * ow;
@@ -501,14 +537,12 @@ function columnSumBytes(acc: Int32Array, y: Uint8Array, p: number, w: number, co
 // ---- weighted area average (fractional scales) -------------------------------------------------------
 
 /** Fractional scales read as words: weighted row sums in lanes, unpacked to columns, then the column taps. */
-function weightedWords(dst: Float32Array, ow: number, oh: number, y: Uint8Array, y32: Int32Array, w: number, ws: DownscaleWorkspace): void {
+function weightedWords(dst: Float32Array, ow: number, oh: number, y32: Int32Array, base: number, w4: number, ws: DownscaleWorkspace): void {
   const { rows, inv } = ws;
   const ty = rows.taps;
   const rs = rows.start;
   const rw = rows.weight;
-  const w4 = w >> 2;
-  const base = y.byteOffset >> 2;
-  const acc = rowAccFor(w);
+  const acc = rowAccFor(4 * w4);
   for (let r = 0; r < oh; r++) {
     const a = base + (rs[r] as number) * w4;
     if (ty === 2) weightedPairWords(acc, y32, a, w4, rw[2 * r] as number, rw[2 * r + 1] as number);
@@ -557,16 +591,14 @@ function weightedRowsWords(acc: Int32Array, y32: Int32Array, a: number, w4: numb
  * int32 (upper row in the low 16 bits), so each horizontal multiply-add serves both rows. Needs
  * 255 * Px * Py < 2^15 so that the packed sums never carry between rows (checked by the caller).
  */
-function weightedPairsWords(dst: Float32Array, ow: number, oh: number, y: Uint8Array, y32: Int32Array, w: number, ws: DownscaleWorkspace): void {
+function weightedPairsWords(dst: Float32Array, ow: number, oh: number, y32: Int32Array, base: number, w4: number, ws: DownscaleWorkspace): void {
   const { pairs, inv } = ws;
   const stride = pairs.stride;
   const ps = pairs.start;
   const pc = pairs.count;
   const up = pairs.upper;
   const lo = pairs.lower;
-  const w4 = w >> 2;
-  const base = y.byteOffset >> 2;
-  const acc = rowAccFor(w);
+  const acc = rowAccFor(4 * w4);
   const np = oh >> 1;
   // Ratio 4:3 across: each word (4 columns) makes 3 outputs, computed right where the word is summed.
   const threeQuarters = ws.cols.units === 4 && ws.cols.taps === 2 && ow === 3 * w4;

@@ -1,9 +1,11 @@
 /**
  * The downscale kernels of video/analysis.ts against slow, obviously correct references: the exact area
  * average (overlap-weighted sum) for any scale, the plain k x k block mean for an explicit factor. Sizes
- * are chosen to reach every kernel: word-aligned planes (read four samples at a time) and the same
- * planes one byte off (byte kernels), 2x2, k x 2, k x 4, 3 x k and other block widths, ratio 4:3 and
- * other fractional ratios with and without the two-rows-in-one-int32 packing.
+ * are chosen to reach every kernel: word-aligned planes (read in place four samples at a time), the same
+ * planes one to three bytes off and widths that are not multiples of 4 (copied to an aligned scratch
+ * first), 2x2, k x 2, k x 4, 3 x k, 6 x k and other block widths, ratio 4:3 and other fractional ratios
+ * with and without the two-rows-in-one-int32 packing, and sizes whose sums overflow 16-bit lanes
+ * (byte kernels).
  */
 import { describe, expect, it } from 'vitest';
 import { createGrayImage } from '../../src/image/gray-image.js';
@@ -69,7 +71,7 @@ function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
 }
 
 describe('downscaleYInto kernels', () => {
-  // [w, h, ow, oh]: every w is a multiple of 4, so offset 0 takes the word kernels, offset 1 the byte ones.
+  // [w, h, ow, oh]: at offset 0 a multiple-of-4 width is read in place, other widths and offsets are copied.
   const SCALES: [number, number, number, number][] = [
     // fractional
     [64, 36, 48, 27], // 4:3 both axes, packed rows, the 4:3 column kernel, odd row count
@@ -93,9 +95,18 @@ describe('downscaleYInto kernels', () => {
     [40, 20, 10, 10], // 4 x 2
     [64, 36, 64, 36], // 1 x 1
     [8, 260, 8, 2], // 1 x 130: more rows than 16-bit lanes allow, byte kernels
+    [12, 140, 6, 2], // 2 x 70: byte kernels
+    [9, 130, 3, 2], // 3 x 65: byte kernels
+    [30, 260, 7, 2], // Py = 130: byte kernels, fractional
+    // widths that are not multiples of 4
+    [54, 36, 27, 18], // 2 x 2
+    [57, 33, 19, 11], // 3 x 3
+    [66, 40, 11, 10], // 6 x 4
+    [854, 48, 320, 18], // 427:160 across, 8:3 down
+    [70, 36, 52, 27], // 35:26, 4:3
   ];
 
-  it('word and byte kernels give identical results, equal to the exact area average', () => {
+  it('in place, copied and byte kernels give identical results, equal to the exact area average', () => {
     for (const [w, h, ow, oh] of SCALES) {
       const aligned = planeAt(w, h, 0, w * 1000 + h);
       const ref = areaReference(aligned, w, h, ow, oh);
