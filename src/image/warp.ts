@@ -520,18 +520,43 @@ function bilinearSpanFixed(
     const n = Math.min(STEP_BLOCK, hi - x0 + 1);
     let X = ((bx + m0 * x0) * COORD_ONE) | 0;
     let Y = ((by + m3 * x0) * COORD_ONE) | 0;
-    for (let k = 0, o = (row + x0) | 0; k < n; k++, o = (o + 1) | 0) {
+    let k = 0;
+    let o = (row + x0) | 0;
+    // Two pixels per iteration: half the loop overhead, more independent work in flight.
+    for (; k + 1 < n; k += 2, o = (o + 2) | 0) {
+      const X1 = (X + dX) | 0;
+      const Y1 = (Y + dY) | 0;
+      const i = (Math.imul(Y >> COORD_BITS, srcW) + ((X >> COORD_BITS) + base)) | 0;
+      const j = (Math.imul(Y1 >> COORD_BITS, srcW) + ((X1 >> COORD_BITS) + base)) | 0;
+      const t0 = view.getUint16(i, true);
+      const b0 = view.getUint16((i + srcW) | 0, true);
+      const t1 = view.getUint16(j, true);
+      const b1 = view.getUint16((j + srcW) | 0, true);
+      const fx0 = (X >> (COORD_BITS - FRAC_BITS)) & FRAC_MASK;
+      const fx1 = (X1 >> (COORD_BITS - FRAC_BITS)) & FRAC_MASK;
+      const p0 = t0 & 0xff;
+      const q0 = b0 & 0xff;
+      const p1 = t1 & 0xff;
+      const q1 = b1 & 0xff;
+      const top0 = ((p0 << FRAC_BITS) + Math.imul((t0 >> 8) - p0, fx0)) | 0;
+      const bot0 = ((q0 << FRAC_BITS) + Math.imul((b0 >> 8) - q0, fx0)) | 0;
+      const top1 = ((p1 << FRAC_BITS) + Math.imul((t1 >> 8) - p1, fx1)) | 0;
+      const bot1 = ((q1 << FRAC_BITS) + Math.imul((b1 >> 8) - q1, fx1)) | 0;
+      out[o] = ((top0 << FRAC_BITS) + Math.imul((bot0 - top0) | 0, (Y >> (COORD_BITS - FRAC_BITS)) & FRAC_MASK) + ROUND_HALF) >> (2 * FRAC_BITS);
+      out[(o + 1) | 0] = ((top1 << FRAC_BITS) + Math.imul((bot1 - top1) | 0, (Y1 >> (COORD_BITS - FRAC_BITS)) & FRAC_MASK) + ROUND_HALF) >> (2 * FRAC_BITS);
+      X = (X1 + dX) | 0;
+      Y = (Y1 + dY) | 0;
+    }
+    if (k < n) {
       const i = (Math.imul(Y >> COORD_BITS, srcW) + ((X >> COORD_BITS) + base)) | 0;
       const t = view.getUint16(i, true);
       const b = view.getUint16((i + srcW) | 0, true);
       const fx = (X >> (COORD_BITS - FRAC_BITS)) & FRAC_MASK;
-      const p00 = t & 0xff;
-      const p10 = b & 0xff;
-      const top = ((p00 << FRAC_BITS) + Math.imul((t >> 8) - p00, fx)) | 0;
-      const bot = ((p10 << FRAC_BITS) + Math.imul((b >> 8) - p10, fx)) | 0;
+      const p = t & 0xff;
+      const q = b & 0xff;
+      const top = ((p << FRAC_BITS) + Math.imul((t >> 8) - p, fx)) | 0;
+      const bot = ((q << FRAC_BITS) + Math.imul((b >> 8) - q, fx)) | 0;
       out[o] = ((top << FRAC_BITS) + Math.imul((bot - top) | 0, (Y >> (COORD_BITS - FRAC_BITS)) & FRAC_MASK) + ROUND_HALF) >> (2 * FRAC_BITS);
-      X = (X + dX) | 0;
-      Y = (Y + dY) | 0;
     }
   }
 }
