@@ -397,7 +397,7 @@ export function warpPlaneU8Into(
         }
       } else if (fixedStep) {
         if (srcView === null) srcView = planeView(src);
-        if (dX === COORD_ONE && dY === 0) bilinearSpanUnitStep(out, row, src, srcW, bx, by, m0, m3, lo, hi);
+        if (dX === COORD_ONE && dY === 0) bilinearSpanUnitStep(out, row, srcView, src.byteOffset, srcW, bx, by, m0, m3, lo, hi);
         else bilinearSpanFixed(out, row, srcView, src.byteOffset, srcW, bx, by, m0, m3, dX, dY, lo, hi);
       } else {
         for (let x = lo; x <= hi; x++) {
@@ -572,7 +572,8 @@ function bilinearSpanFixed(
 function bilinearSpanUnitStep(
   out: Uint8Array,
   row: number,
-  src: Uint8Array,
+  view: DataView,
+  base: number,
   srcW: number,
   bx: number,
   by: number,
@@ -589,15 +590,24 @@ function bilinearSpanUnitStep(
     const fy = (Y >> (COORD_BITS - FRAC_BITS)) & FRAC_MASK;
     const gx = FRAC_ONE - fx;
     const gy = FRAC_ONE - fy;
-    let i = Math.imul(Y >> COORD_BITS, srcW) + (X >> COORD_BITS);
-    let j = i + srcW;
-    let c0 = Math.imul(src[i] as number, gy) + Math.imul(src[j] as number, fy);
-    for (let o = row + x0, e = row + end; o <= e; o++) {
-      i++;
-      j++;
-      const c1 = Math.imul(src[i] as number, gy) + Math.imul(src[j] as number, fy);
+    let i = (Math.imul(Y >> COORD_BITS, srcW) + ((X >> COORD_BITS) + base)) | 0;
+    let c0 = Math.imul(view.getUint8(i), gy) + Math.imul(view.getUint8((i + srcW) | 0), fy);
+    let o = (row + x0) | 0;
+    const e = (row + end) | 0;
+    // Two outputs per iteration from the next two columns, read as one 16-bit load per source row.
+    for (; o < e; o = (o + 2) | 0) {
+      const t = view.getUint16((i + 1) | 0, true);
+      const b = view.getUint16((i + 1 + srcW) | 0, true);
+      const c1 = Math.imul(t & 0xff, gy) + Math.imul(b & 0xff, fy);
+      const c2 = Math.imul(t >> 8, gy) + Math.imul(b >> 8, fy);
       out[o] = (Math.imul(gx, c0) + Math.imul(fx, c1) + ROUND_HALF) >> (2 * FRAC_BITS);
-      c0 = c1;
+      out[(o + 1) | 0] = (Math.imul(gx, c1) + Math.imul(fx, c2) + ROUND_HALF) >> (2 * FRAC_BITS);
+      c0 = c2;
+      i = (i + 2) | 0;
+    }
+    if (o === e) {
+      const c1 = Math.imul(view.getUint8((i + 1) | 0), gy) + Math.imul(view.getUint8((i + 1 + srcW) | 0), fy);
+      out[o] = (Math.imul(gx, c0) + Math.imul(fx, c1) + ROUND_HALF) >> (2 * FRAC_BITS);
     }
   }
 }
