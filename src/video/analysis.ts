@@ -191,7 +191,7 @@ function workspaceFor(width: number, height: number, ow: number, oh: number): Do
   return ws;
 }
 
-/** One row of per-column sums (source width); grown, never shrunk. Sums stay below 255 * 2^15. */
+/** One row of per-column sums (source width, padded to words); grown, never shrunk. */
 let rowAcc = new Int32Array(0);
 
 function rowAccFor(n: number): Int32Array {
