@@ -39,7 +39,7 @@
  *
  * Per-frame cost of the streaming plan: gaussian, the Gaussian window sums (O(radius)), a closed-form
  * projection and a 3x3 matrix; no allocation but the returned PlannedFrame. Receding horizon, two-pass:
- * a warm-started FISTA solve of 7 radii of frames every radius frames (on real clips' motions 0.03 ms per
+ * a warm-started FISTA solve over 6 radii of frames every radius frames (on real clips' motions 0.03 ms per
  * frame on average at radius 15).
  */
 import { UsageError } from '../errors.js';
