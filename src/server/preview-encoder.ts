@@ -7,12 +7,13 @@
  * Size: ffmpeg receives frames at the preview size and does no scaling (only the range conversion to
  * full-range JPEG). A frame submitted at the preview size is copied as it is (the live stabilizer warps
  * straight to the preview size); a frame at the source size is shrunk in-process by an area average
- * (stabilize/frame-shrinker.ts) while it is copied into the encoder's input buffer, which reads each
- * source sample once and costs about what the copy of the full-size frame did.
+ * (stabilize/frame-shrinker.ts) as it is written into the encoder's input buffer, reading each source
+ * sample once. ffmpeg then reads a quarter of the bytes it did for 1280x720 frames with a 640 preview,
+ * and runs no scaler.
  *
- * A worker thread owns the ffmpeg process and its pipes. A 720p pair is 2.7 MB and a pipe holds 64 KB, so
- * writing one pair takes some forty turns of an event loop; the main thread spends most of its time in
- * synchronous registration, and when it also fed ffmpeg the preview fell seconds behind. The main thread
+ * A worker thread owns the ffmpeg process and its pipes. A 640x360 pair is 0.7 MB and a pipe holds 64 KB,
+ * so writing one pair takes a dozen turns of an event loop (forty for a 720p pair); the main thread spends
+ * most of its time in synchronous registration, and when it also fed ffmpeg the preview fell seconds behind. The main thread
  * only copies the pair into a shared input buffer and posts its number; the worker writes it to ffmpeg
  * and posts ffmpeg's output back, where it is cut into JPEG images (jpeg-splitter.ts).
  *
