@@ -21,10 +21,10 @@ const spec: CommandSpec = {
   summary: 'stabilize a shaky video: steady colour video out, audio and timing kept',
   description: [
     'Each frame is registered onto the previous one (or a reference frame) by pyramid ECC on a small gray',
-    'analysis image, seeded with the last motion. By default the whole clip is registered first, then the',
-    'camera path is optimised so that the crop window stays inside every frame at one static zoom (no fill in',
-    'any frame), then the frames are decoded again and warped; standard input is stabilized in one pass',
-    '(gaussian smoother with a bounded look-ahead, adaptive zoom).',
+    'analysis image, seeded with the last motion. The input is decoded once: the camera path is optimised',
+    'over a look-ahead window (4 smoothing radii, re-planned as frames arrive) so that the crop window stays',
+    'inside every frame at a zoom sized for the clip (no fill in any frame). --whole-clip registers the whole',
+    'clip first and plans over all of it (exact whole-clip plan, one static zoom; decodes the input twice).',
     'All colour planes are warped and re-encoded by ffmpeg (H.264 by default). Audio is copied when the',
     'container takes it, re-encoded otherwise. Frame rate, timestamps and display rotation are kept.',
     'Inputs: anything ffmpeg reads (10-bit and other formats are converted to 8-bit 4:2:0), image sequences',
@@ -36,11 +36,12 @@ const spec: CommandSpec = {
     { name: 'overwrite', short: 'y', type: 'boolean', help: 'replace an existing output file' },
     { name: 'model', type: 'string', value: 'NAME', help: `motion model: ${MODEL_NAMES.join('|')}`, defaultText: d.model },
     { name: 'reference', type: 'string', value: 'MODE', help: 'register onto: previous (chain) | first (tripod) | keyframe (re-anchor)', defaultText: d.reference },
-    { name: 'smoother', type: 'string', value: 'NAME', help: 'camera path: two-pass (whole clip, optimised within the crop) | gaussian (look-ahead N frames) | causal (no look-ahead)', defaultText: 'two-pass; gaussian for standard input' },
+    { name: 'smoother', type: 'string', value: 'NAME', help: 'camera path: two-pass (optimised within the crop window) | gaussian (look-ahead N frames) | causal (no look-ahead)', defaultText: 'two-pass' },
     { name: 'smoothing', type: 'string', value: 'N', help: `smoothing radius in frames (0..${MAX_SMOOTHING_RADIUS}); the gaussian look-ahead`, defaultText: String(d.smoothingRadius) },
     { name: 'max-shift', type: 'string', value: 'PX', help: 'largest correction shift in pixels', defaultText: 'no limit' },
     { name: 'max-angle', type: 'string', value: 'DEG', help: 'largest correction rotation in degrees', defaultText: 'no limit' },
-    { name: 'zoom', type: 'string', value: 'MODE', help: 'auto (one zoom for the clip) | adaptive (follows need) | none | <percent> in; never shows fill except none', defaultText: 'auto; adaptive for standard input' },
+    { name: 'zoom', type: 'string', value: 'MODE', help: 'auto (sized for the clip) | adaptive (follows need) | none | <percent> in; never shows fill except none', defaultText: 'auto' },
+    { name: 'whole-clip', type: 'boolean', help: 'register the whole clip first, plan the path over all of it (decodes twice; not for standard input)' },
     { name: 'border', type: 'string', value: 'FILL', help: `fill where no input pixel maps: ${BORDER_FILLS.join('|')}`, defaultText: d.border },
     { name: 'interpolation', type: 'string', value: 'NAME', help: `output warp: ${FRAME_INTERPOLATIONS.join('|')}`, defaultText: d.interpolation },
     { name: 'analysis-width', type: 'string', value: 'PX', help: 'longest side of the gray image registration works on', defaultText: String(d.analysisWidth) },
@@ -63,7 +64,7 @@ const spec: CommandSpec = {
   examples: [
     'steady stabilize shaky.mp4 -o steady.mp4                       # defaults: no borders, audio kept',
     'steady stabilize shaky.mp4 -o steady.mp4 --compare side.mp4 --transforms motion.json',
-    'steady stabilize tripod.mov -o locked.mov --reference first --smoother two-pass',
+    'steady stabilize tripod.mov -o locked.mov --reference first --whole-clip',
     'steady stabilize clip.mp4 -o out.mp4 --zoom 5 --border reflect --smoothing 30',
     'steady stabilize frames/%04d.png --framerate 30 -o out.mp4',
     'cat shaky.mp4 | steady stabilize - -o - > steady.mkv',
@@ -112,6 +113,7 @@ async function run(args: ParsedArgs, ctx: CommandContext): Promise<number> {
     ...opt('transforms', flagString(args, 'transforms')),
     ...opt('transformsIn', flagString(args, 'transforms-in')),
     ...opt('compare', flagString(args, 'compare')),
+    ...(flagBool(args, 'whole-clip') ? { wholeClip: true } : {}),
   } as StabilizeFileOptions;
   const preview = flagBool(args, 'preview')
     ? await startPreview(num('preview-port', (n, v) => expectInteger(n, v, 0, 65535)) ?? 0, opts.smoothingRadius ?? STABILIZE_DEFAULTS.smoothingRadius, ctx)

@@ -3,9 +3,11 @@
  * orientation), stabilize frame by frame, encode with ffmpeg (audio kept, timing and display rotation
  * carried over), optionally a side-by-side comparison and a motion file.
  *
- * One-pass modes (the default gaussian smoother with bounded look-ahead, causal) decode the input once.
- * Whole-clip modes (`two-pass` smoother, `--zoom auto`) first register every frame (decode + analysis
- * only, the motions are tiny), plan the whole path, then decode again to warp and encode.
+ * Every mode decodes the input once by default: the 'two-pass' path optimisation and 'auto' zoom (the
+ * file defaults) then plan over a bounded look-ahead window, re-planned as frames arrive (framing.ts).
+ * With `wholeClip`, every frame is registered first (decode + analysis only, the motions are tiny), the
+ * path is planned over the whole clip, and the input is decoded again to warp and encode: the exact
+ * whole-clip plan, for a second decode's cost (more CPU than the rest of the job on 720p H.264).
  */
 import { existsSync, realpathSync } from 'node:fs';
 import { totalmem } from 'node:os';
@@ -46,6 +48,11 @@ export interface StabilizeFileOptions extends StabilizeOptions {
   readonly transforms?: string;
   /** Reuse the motion of a motion file instead of registering. */
   readonly transformsIn?: string;
+  /**
+   * Register the whole clip first and plan the camera path over all of it (decodes the input twice;
+   * not for standard input). @default false (one decode; the path is planned over a look-ahead window)
+   */
+  readonly wholeClip?: boolean;
   readonly crf?: number;
   readonly preset?: string;
   readonly codec?: string;
@@ -171,7 +178,7 @@ export async function stabilizeFile(o: StabilizeFileOptions): Promise<StabilizeS
     border: '--border',
     interpolation: '--interpolation',
     analysisWidth: '--analysis-width',
-  }, o.input === '-');
+  });
   checkOutputs(o);
   const probe = await probeVideo(o.input, o.framerate !== undefined ? { framerate: o.framerate } : {});
   const { width, height } = probe;
@@ -185,10 +192,10 @@ export async function stabilizeFile(o: StabilizeFileOptions): Promise<StabilizeS
 
   // Motions known before warping: from a file, or from a first pass for whole-clip modes.
   let knownFrames: KnownFrame[] | null = o.transformsIn ? await readMotions(o.transformsIn, probe) : null;
-  const wholeClip = opts.smoother === 'two-pass' || opts.zoom === 'auto';
+  const wholeClip = o.wholeClip === true;
   let failedFirstPass = 0;
   if (knownFrames === null && wholeClip) {
-    if (o.input === '-') throw new InputError('E_BAD_OPTION', 'Whole-clip modes (--smoother two-pass, --zoom auto) read the input twice and cannot read standard input; use --smoother gaussian');
+    if (o.input === '-') throw new InputError('E_BAD_OPTION', '--whole-clip reads the input twice and cannot read standard input; leave it out (one decode plans over a look-ahead window)');
     const analyzer = createFrameAnalyzer(stabilizerSettingsFor(opts, width, height, null).analyzer, downscaleYInto);
     const decoder = await openDecoder(o.input, decoderOptions(o, probe));
     knownFrames = [];

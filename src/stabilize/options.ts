@@ -25,9 +25,10 @@ export interface StabilizeOptions {
   /** What each frame is registered onto. @default 'previous' */
   readonly reference?: ReferenceMode;
   /**
-   * Camera-path smoother. A file job defaults to 'two-pass' (the whole clip is registered first, then the
-   * path is optimised within the crop window); a stream or live source to 'gaussian' (bounded look-ahead).
-   * @default 'two-pass' (files), 'gaussian' (streams)
+   * Camera-path smoother. 'two-pass' optimises the path within the crop window: over a look-ahead window
+   * re-planned as frames arrive, or over the whole clip when every motion is known up front (a first
+   * pass, `--whole-clip`, or a motion file). Live sources and the stream API default to 'gaussian'.
+   * @default 'two-pass' (files), 'gaussian' (live sources, the stream API)
    */
   readonly smoother?: SmootherName;
   /** Smoothing radius in frames, 0..120 (the gaussian smoother's look-ahead and latency). @default 15 */
@@ -36,7 +37,7 @@ export interface StabilizeOptions {
   readonly maxShiftPx?: number;
   /** Most correction rotation, radians (-1 = no limit). @default -1 */
   readonly maxAngleRad?: number;
-  /** Framing. @default 'auto' (files), 'adaptive' (streams) */
+  /** Framing. @default 'auto' (files), 'adaptive' (live sources, the stream API) */
   readonly zoom?: ZoomSetting;
   /** Fill of pixels with no source. @default 'edge' */
   readonly border?: BorderFill;
@@ -87,7 +88,7 @@ export const STABILIZE_DEFAULTS: ResolvedStabilizeOptions = Object.freeze({
   epsilonPx: 0.05,
 });
 
-/** Defaults that differ for a stream (a live source, standard input, the stream API): no whole clip to plan. */
+/** Defaults that differ for a live source and the stream API: the shortest latency (a file job, standard input included, takes STABILIZE_DEFAULTS). */
 export const STREAMING_DEFAULTS: Pick<ResolvedStabilizeOptions, 'smoother' | 'zoom'> = Object.freeze({ smoother: 'gaussian', zoom: 'adaptive' });
 
 /** Parses a `--zoom` value: none|auto|adaptive|<percent 0..50>. */

@@ -7,8 +7,8 @@
  *   use(s.output, s.motion.correction);   // planes valid until the next iteration
  * }
  * ```
- * Whole-clip modes ('two-pass' smoother, 'auto' zoom) need every motion first: give them through
- * `knownMotions`, or use the file job (pipeline/stabilize-file.ts), which makes a first pass.
+ * Without `knownMotions`, the 'two-pass' smoother and 'auto' zoom plan over a look-ahead window
+ * (framing.ts); with them, over the whole clip.
  */
 import type { GrayImage } from '../image/gray-image.js';
 import type { Mat3 } from '../motion/mat3.js';
@@ -44,9 +44,6 @@ export async function* stabilizeFrames(
 ): AsyncGenerator<StabilizedFrame, void, undefined> {
   const o = resolveStabilizeOptions(options, {}, geometry.knownMotions === undefined);
   const known = geometry.knownMotions ?? null;
-  if (known === null && (o.smoother === 'two-pass' || o.zoom === 'auto')) {
-    throw new UsageError('E_BAD_OPTION', "The 'two-pass' smoother and 'auto' zoom need every motion first: pass knownMotions, or use stabilizeFile");
-  }
   const out = geometry.output;
   const output = out === undefined ? undefined : { width: expectInteger('output.width', out.width, 1, 65535), height: expectInteger('output.height', out.height, 1, 65535) };
   const stabilizer = createStabilizer(

@@ -155,9 +155,9 @@ const CASES: readonly Case[] = [
     setup: async (d) => [good, '-o', 'OUT', '--transforms-in', await motionFile(join(d, 'm.json'), 160, 90, 5)],
   },
   {
-    name: 'two-pass from standard input',
+    name: 'whole-clip from standard input',
     code: 'E_BAD_OPTION',
-    setup: async () => ['-', '-o', 'OUT', '--smoother', 'two-pass'],
+    setup: async () => ['-', '-o', 'OUT', '--whole-clip'],
     stdin: async () => readFile(good),
   },
 ];

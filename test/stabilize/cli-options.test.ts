@@ -27,6 +27,8 @@ const TOL_HALF_RES_PX = 0.1;
 const TOL_EXACT = 1e-9;
 /** The 8-bit warp against a float reference: fixed-point weights and rounding, gray levels. */
 const TOL_WARP_LEVELS = 1;
+/** Two plans count as different when some frame's corrections differ by more than this (mean corner, px). */
+const PLANS_DIFFER_PX = 0.01;
 /** Output corners may map this far outside the input frame and still count as no fill, pixels. */
 const FILL_MARGIN_PX = 1;
 const CORNERS = [
@@ -297,12 +299,28 @@ describe('steady stabilize options', () => {
     expect(gaussDiff).toBeGreaterThan(0.05);
   });
 
-  it.concurrent('--smoother two-pass reads the input twice, so it refuses standard input', async () => {
+  it.concurrent('--whole-clip reads the input twice, so it refuses standard input; without it standard input takes the one-decode defaults', async () => {
     const bytes = await readFile(clip.path);
-    const r = await runCli(['stabilize', '-', '-o', join(dir, 'two-pass-stdin.mp4'), '--smoother', 'two-pass'], { input: bytes });
+    const r = await runCli(['stabilize', '-', '-o', join(dir, 'whole-stdin.mp4'), '--whole-clip'], { input: bytes });
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/^steady: E_BAD_OPTION: .*two-pass.*\n$/);
-    expect(existsSync(join(dir, 'two-pass-stdin.mp4'))).toBe(false);
+    expect(r.stderr).toMatch(/^steady: E_BAD_OPTION: .*--whole-clip.*\n$/);
+    expect(existsSync(join(dir, 'whole-stdin.mp4'))).toBe(false);
+    const ok = await runCli(['stabilize', '-', '-o', join(dir, 'default-stdin.mp4'), '--json'], { input: bytes });
+    expect(ok.code).toBe(0);
+    expect(JSON.parse(ok.stdout.trim()).frames).toBe(clip.motion.length);
+  });
+
+  it.concurrent('--whole-clip plans over the whole clip: one static zoom for every frame, and a plan of its own', async () => {
+    const [whole, windowed] = await Promise.all([stabilize('whole-clip', ['--whole-clip']), stabilize('default', [])]);
+    const zooms = whole.motion.frames.map((f) => f.zoom);
+    expect(Math.max(...zooms) - Math.min(...zooms)).toBeLessThanOrEqual(TOL_EXACT);
+    let largest = 0;
+    for (let k = 0; k < whole.motion.frames.length; k++) {
+      const a = whole.motion.frames[k]?.correction as Mat3;
+      const b = windowed.motion.frames[k]?.correction as Mat3;
+      largest = Math.max(largest, meanCornerDistance(a, b));
+    }
+    expect(largest).toBeGreaterThan(PLANS_DIFFER_PX);
   });
 
   describe('--smoothing, on a 90-frame clip (the radius must fit in it)', () => {
