@@ -51,7 +51,7 @@ export { type MotionFile, type MotionRecord, formatMotionFile, parseMotionFile }
 export { createRoiTracker, type RoiRect, type RoiTracker } from './track/roi-tracker.js';
 
 // Video and image I/O (ffmpeg).
-export { analysisSize, downscaleYInto } from './video/analysis.js';
+export { analysisSize, downscaleYInto, integerAnalysisSize } from './video/analysis.js';
 export { resolveFfmpeg, resolveFfprobe } from './video/binaries.js';
 export { type DecodedFrame, type Decoder, type DecoderOptions, openDecoder } from './video/decoder.js';
 export { formatDoctor, runDoctor, type DoctorReport } from './video/doctor.js';

@@ -22,7 +22,7 @@ const spec: CommandSpec = {
   description: [
     'Each frame is registered onto the previous one (or a reference frame) by pyramid ECC on a small gray',
     'analysis image, seeded with the last motion. The input is decoded once: the camera path is optimised',
-    'over a look-ahead window (4 smoothing radii, re-planned as frames arrive) so that the crop window stays',
+    'over a look-ahead window (6 smoothing radii, re-planned as frames arrive) so that the crop window stays',
     'inside every frame at a zoom sized for the clip (no fill in any frame). --whole-clip registers the whole',
     'clip first and plans over all of it (exact whole-clip plan, one static zoom; decodes the input twice).',
     'All colour planes are warped and re-encoded by ffmpeg (H.264 by default). Audio is copied when the',

@@ -342,8 +342,15 @@ function planClip(o: Resolved, motions: readonly Mat3[]): ClipPlan {
  * every term that touches a frame being planned is the whole clip's term.
  */
 export const WINDOW_HISTORY_RADII = 2;
-/** Receding-horizon plan: default look-ahead, in radii (see windowLookaheadFor). */
-export const WINDOW_LOOKAHEAD_RADII = 4;
+/**
+ * Receding-horizon plan: default look-ahead, in radii (see windowLookaheadFor): 90 frames, 3 s at 30 fps,
+ * at the default radius. The 'auto' zoom is estimated from the frames known so far, look-ahead included,
+ * so a longer look-ahead starts it closer to the whole clip's: on the anchors' four synthetic clips a
+ * look-ahead of 30 / 45 / 60 / 90 frames gave a mean zoom of 1.0313 / 1.0312 / 1.0311 / 1.0308 (the
+ * whole-clip plan 1.0304, vidstab 1.0310-1.0313) and the same jitter within 0.03 px. Frames waiting for
+ * it are held in memory (90 frames of 1080p: 280 MB).
+ */
+export const WINDOW_LOOKAHEAD_RADII = 6;
 /**
  * Receding-horizon plan: share of the look-ahead committed from each solution (a re-plan every
  * L / 4 frames; every committed frame had at least three quarters of the look-ahead). On the anchors'
