@@ -312,7 +312,7 @@ describe('steady stabilize options', () => {
 
   it.concurrent('--whole-clip plans over the whole clip: one static zoom for every frame, and a plan of its own', async () => {
     const [whole, windowed] = await Promise.all([stabilize('whole-clip', ['--whole-clip']), stabilize('default', [])]);
-    const zooms = whole.motion.frames.map((f) => f.zoom);
+    const zooms = whole.motion.frames.map((f) => f.zoom as number);
     expect(Math.max(...zooms) - Math.min(...zooms)).toBeLessThanOrEqual(TOL_EXACT);
     let largest = 0;
     for (let k = 0; k < whole.motion.frames.length; k++) {

@@ -12,7 +12,7 @@ import {
 } from '../../src/stabilize/framing.js';
 import { poseMatrixInto } from '../../src/stabilize/trajectory.js';
 import { hfJitter } from '../support/jitter.js';
-import { inputCenterMotions, makeShake, outputCenterMotions, type Shake } from '../support/shake.js';
+import { cornerExcursion, inputCenterMotions, makeShake, outputCenterMotions, type Shake } from '../support/shake.js';
 
 /** A corner may map this far outside the frame and still count as inside (rounding), pixels. */
 const TOL_FILL_PX = 1e-6;
@@ -27,22 +27,6 @@ const TOL_IDENTITY = 1e-12;
 const SHAKE = makeShake({ seed: 1 });
 const SHAKE2 = makeShake({ seed: 2 });
 
-/** Slow check: the largest distance any output corner maps outside the input frame, pixels. */
-function cornerExcursion(c: Mat3, w: number, h: number): number {
-  let worst = Number.NEGATIVE_INFINITY;
-  for (const [x, y] of [
-    [0, 0],
-    [w - 1, 0],
-    [w - 1, h - 1],
-    [0, h - 1],
-  ] as const) {
-    const d = (c[6] as number) * x + (c[7] as number) * y + (c[8] as number);
-    const qx = ((c[0] as number) * x + (c[1] as number) * y + (c[2] as number)) / d;
-    const qy = ((c[3] as number) * x + (c[4] as number) * y + (c[5] as number)) / d;
-    worst = Math.max(worst, -qx, qx - (w - 1), -qy, qy - (h - 1));
-  }
-  return worst;
-}
 
 /** Streams motions through a planner, pulling after every push; returns every plan in order. */
 function stream(options: PathPlannerOptions, motions: readonly Mat3[]): { frames: PlannedFrame[]; firstOutAfter: number } {

@@ -186,3 +186,20 @@ export function hfVelocity(motions: readonly (readonly [number, number, number])
   });
   return { xyPx: Math.hypot(rms[0] as number, rms[1] as number), thetaDeg: rms[2] as number };
 }
+
+/** Slow check: the largest distance any output corner maps outside the input frame, pixels. */
+export function cornerExcursion(c: Mat3, w: number, h: number): number {
+  let worst = Number.NEGATIVE_INFINITY;
+  for (const [x, y] of [
+    [0, 0],
+    [w - 1, 0],
+    [w - 1, h - 1],
+    [0, h - 1],
+  ] as const) {
+    const d = (c[6] as number) * x + (c[7] as number) * y + (c[8] as number);
+    const qx = ((c[0] as number) * x + (c[1] as number) * y + (c[2] as number)) / d;
+    const qy = ((c[3] as number) * x + (c[4] as number) * y + (c[5] as number)) / d;
+    worst = Math.max(worst, -qx, qx - (w - 1), -qy, qy - (h - 1));
+  }
+  return worst;
+}
