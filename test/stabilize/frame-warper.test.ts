@@ -135,6 +135,39 @@ describe('frame shrinker', () => {
     });
   }
 
+  it('halves planes that do not start on a word boundary or whose rows are not whole words (byte path) as the word path does', () => {
+    for (const [sw, sh] of [
+      [64, 48],
+      [36, 20],
+    ] as const) {
+      const src = texturedFrame(sw, sh, 40 + sw);
+      const cw = sw / 2;
+      const ch = sh / 2;
+      // The same planes one byte into their buffers.
+      const shifted = (p: Uint8Array) => {
+        const b = new Uint8Array(p.length + 1);
+        b.set(p, 1);
+        return b.subarray(1);
+      };
+      const odd: YuvFrame = { ...src, y: shifted(src.y), u: shifted(src.u), v: shifted(src.v) };
+      const out = createFrameShrinker(sw, sh, sw / 2, sh / 2).shrinkInto(yuv(sw / 2, sh / 2), odd);
+      expect(maxAbsDiff(out.y, slowAreaShrink(src.y, sw, sh, sw / 2, sh / 2))).toBeLessThanOrEqual(TOL_INTEGER_FACTOR_LEVELS);
+      expect(maxAbsDiff(out.u, slowAreaShrink(src.u, cw, ch, cw / 2, ch / 2))).toBeLessThanOrEqual(TOL_INTEGER_FACTOR_LEVELS);
+      expect(maxAbsDiff(out.v, slowAreaShrink(src.v, cw, ch, cw / 2, ch / 2))).toBeLessThanOrEqual(TOL_INTEGER_FACTOR_LEVELS);
+    }
+  });
+
+  it('halves the extremes exactly (word lanes do not carry): all 255 stays 255, all 0 stays 0, 2x2 of 0,0,1,1 rounds up', () => {
+    const f = yuv(16, 8);
+    f.y.fill(255);
+    f.u.fill(0);
+    for (let i = 0; i < f.v.length; i++) f.v[i] = i % 2; // rows of 0,1,0,1: each 2x2 block sums to 2 -> 0.5 -> 1
+    const out = createFrameShrinker(16, 8, 8, 4).shrinkInto(yuv(8, 4), f);
+    expect(out.y.every((s) => s === 255)).toBe(true);
+    expect(out.u.every((s) => s === 0)).toBe(true);
+    expect(out.v.every((s) => s === 1)).toBe(true);
+  });
+
   it('keeps a flat frame flat and the mean of a frame (averages preserve level)', () => {
     const f = yuv(30, 18);
     f.y.fill(77);
