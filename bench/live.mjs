@@ -128,7 +128,7 @@ const STABILIZER_FRAMES = 90;
 /**
  * The stabilizer alone, as `steady serve` builds it (default options), on the same 720p source decoded
  * beforehand: milliseconds per frame in push (analysis: downscale, pyramid ECC, path) and per pulled frame
- * in pull (warp of the three planes), wall clock and CPU. No other thread of this process runs meanwhile,
+ * in pull (warp of the three planes to the preview size), wall clock and CPU. No other thread of this process runs meanwhile,
  * so the process's CPU time is the stabilizer's.
  */
 async function measureStabilizer(openDecoder, stab, stabilizeOptions) {
@@ -137,7 +137,10 @@ async function measureStabilizer(openDecoder, stab, stabilizeOptions) {
   for await (const f of decoder) {
     frames.push({ index: f.index, timeSec: f.timeSec, width: f.width, height: f.height, y: f.y.slice(), u: f.u.slice(), v: f.v.slice() });
   }
-  const stabilizer = stab.createStabilizer(stab.stabilizerSettingsFor(stab.resolveStabilizeOptions(stabilizeOptions), WIDTH, HEIGHT, null), stab.downscaleYInto);
+  // As `steady serve` runs it: the live defaults (streaming: gaussian, adaptive zoom) and the warp straight
+  // to the viewer's preview size.
+  const output = stab.previewSize(WIDTH, HEIGHT);
+  const stabilizer = stab.createStabilizer(stab.stabilizerSettingsFor(stab.resolveStabilizeOptions(stabilizeOptions, {}, true), WIDTH, HEIGHT, null, output), stab.downscaleYInto);
   let pushMs = 0;
   let pullMs = 0;
   let pulled = 0;
@@ -288,6 +291,7 @@ export async function runLiveBench(options = {}) {
     ...(await load('stabilize/stabilizer.js')),
     ...(await load('stabilize/options.js')),
     ...(await load('video/analysis.js')),
+    ...(await load('server/preview-encoder.js')),
   };
   const ffmpegPath = resolveFfmpeg().path;
   const mods = { LiveSession, startLiveServer, ffmpegPath };
@@ -301,7 +305,7 @@ export async function runLiveBench(options = {}) {
     const source =
       stabilizeOptions === null
         ? await openLiveSource(SHAKY_SOURCE, { inputFormat: 'lavfi', realtime: true, loop: false, ffmpegPath, signal: controller.signal })
-        : await openLiveStabilizer(SHAKY_SOURCE, { ...stabilizeOptions, inputFormat: 'lavfi', realtime: true, loop: false, ffmpegPath, signal: controller.signal });
+        : await openLiveStabilizer(SHAKY_SOURCE, { ...stabilizeOptions, inputFormat: 'lavfi', realtime: true, loop: false, ffmpegPath, signal: controller.signal, outputMaxWidth: stab.DEFAULT_PREVIEW_MAX_WIDTH });
     pipeline = await measure(mods, source, seconds);
   } catch (err) {
     if (err?.code !== 'E_NOT_IMPLEMENTED') throw err;
