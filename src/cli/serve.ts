@@ -24,7 +24,7 @@ import { resolveFfmpeg } from '../video/binaries.js';
 import { type CommandSpec, flagBool, flagString, type ParsedArgs } from './args.js';
 import type { Command, CommandContext } from './command.js';
 
-/** The camera path smoothers a live source can use (two-pass needs the whole clip). */
+/** The camera path smoothers a live source can use (two-pass plans over seconds of look-ahead). */
 const LIVE_SMOOTHERS = ['gaussian', 'causal'] as const;
 
 /** Settings shown to viewers when the source does not report its own. */

@@ -111,7 +111,7 @@ function yieldToEventLoop(): Promise<void> {
 export async function openLiveStabilizer(source: string, options: LiveStabilizerOptions): Promise<LiveStabilizer> {
   const opts: ResolvedStabilizeOptions = resolveStabilizeOptions(options, {}, true);
   if (opts.smoother === 'two-pass' || opts.zoom === 'auto') {
-    throw new InputError('E_BAD_OPTION', "A live source cannot use the 'two-pass' smoother or 'auto' zoom (they need the whole clip); use gaussian or causal");
+    throw new InputError('E_BAD_OPTION', "A live source cannot use the 'two-pass' smoother or 'auto' zoom (they plan over seconds of look-ahead); use gaussian or causal");
   }
   const realtime = options.realtime ?? true;
   // The decoder probes the source and builds ffmpeg's command; its frames are read by the worker instead.

@@ -467,6 +467,6 @@ describe('live stabilizer (decode worker + stabilizer)', () => {
   it('refuses the whole-clip smoother and zoom', async () => {
     const e = await openLiveStabilizer(numberedGraph(10), { inputFormat: 'lavfi', smoother: 'two-pass' }).catch((x: unknown) => x);
     expect(e).toBeInstanceOf(InputError);
-    expect((e as InputError).message).toBe("A live source cannot use the 'two-pass' smoother or 'auto' zoom (they need the whole clip); use gaussian or causal");
+    expect((e as InputError).message).toBe("A live source cannot use the 'two-pass' smoother or 'auto' zoom (they plan over seconds of look-ahead); use gaussian or causal");
   });
 });
