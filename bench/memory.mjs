@@ -2,7 +2,7 @@
 // Peak memory of `steady stabilize` on a 10-minute clip against a 10-second one of the same kind (issue
 // 3: within +10 % or +20 MB). Both clips are made here by ffmpeg from a lavfi test pattern cropped at a
 // wobbling position (a known shake), 640x360 at 30 fps, H.264; steady runs at its defaults with the
-// bench's encoder settings (libx264 veryfast, crf 18). Peak memory is the maximum resident set size of
+// bench's encoder settings (libx264 veryfast, crf 18), run as npx runs it (through its shebang). Peak memory is the maximum resident set size of
 // the steady process (GNU time's %M). The ffmpeg children are separate processes, not counted: their
 // memory is set by the frame size and the encoder, not by the clip's length.
 //
@@ -29,11 +29,18 @@ function makeClip(file, seconds, size) {
   execFileSync(FFMPEG, ['-nostdin', '-v', 'error', '-y', '-f', 'lavfi', '-i', src, '-t', String(seconds), '-c:v', 'libx264', '-preset', 'ultrafast', '-crf', '23', '-pix_fmt', 'yuv420p', file], { stdio: 'inherit' });
 }
 
+/** The executable as npx runs it: through its shebang (which sets Node's memory flags), so it must be executable. */
+function steadyExecutable() {
+  const main = path.join(ROOT, 'dist/cli/main.js');
+  fs.chmodSync(main, 0o755);
+  return main;
+}
+
 function runSteady(input, output) {
   const tf = path.join(os.tmpdir(), `steady-bench-mem-${process.pid}`);
   const json = execFileSync(
     '/usr/bin/time',
-    ['-f', '%e %M', '-o', tf, process.execPath, path.join(ROOT, 'dist/cli/main.js'), 'stabilize', input, '-o', output, '--overwrite', '--crf', '18', '--preset', 'veryfast', '--json'],
+    ['-f', '%e %M', '-o', tf, steadyExecutable(), 'stabilize', input, '-o', output, '--overwrite', '--crf', '18', '--preset', 'veryfast', '--json'],
     { env: { ...process.env, FFMPEG_PATH: FFMPEG, FFPROBE_PATH: FFPROBE }, stdio: ['ignore', 'pipe', 'inherit'] },
   ).toString();
   const [wall, kb] = fs.readFileSync(tf, 'utf8').trim().split('\n').pop().split(/\s+/).map(Number);

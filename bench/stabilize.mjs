@@ -39,7 +39,10 @@ function timeCmd(label, pass, cmd, args, tsv, cwd) {
 /** Runs the comparison on one clip; returns a row of figures. */
 function benchClip(input, outDir, anchors, ffmpeg) {
   const name = path.basename(input).replace(/\.[^.]+$/, '');
-  const steadyCmd = `${process.execPath} ${path.join(ROOT, 'dist/cli/main.js')}`;
+  // The executable as npx runs it, through its shebang (which sets Node's memory flags).
+  const steadyMain = path.join(ROOT, 'dist/cli/main.js');
+  fs.chmodSync(steadyMain, 0o755);
+  const steadyCmd = steadyMain;
   fs.rmSync(path.join(outDir, `${name}.steady.mp4`), { force: true });
   fs.rmSync(path.join(outDir, `${name}.steady.json`), { force: true });
   execFileSync('bash', [path.join(anchors, 'stab_vs.sh'), input, outDir, steadyCmd], {
