@@ -11,6 +11,7 @@ import { parseMotionFile, type MotionFile } from '../../src/track/motion-file.js
 import { runCli } from '../support/cli.js';
 import { makeTempDir, removeTempDir } from '../support/ffmpeg-fixtures.js';
 import { centerMotion, measureVideoJitter, type VideoJitter } from '../support/jitter.js';
+import { cornerExcursion } from '../support/shake.js';
 import { makeShakyClip, type ShakyClip } from '../support/shaky-clip.js';
 
 /** Issue 3: recovered frame-to-frame motion within this of the truth (median over frames of the mean corner error). */
@@ -134,18 +135,7 @@ describe('steady stabilize on a synthetic shaky clip with known motion', () => {
     const { width: w, height: h } = clip;
     let worst = 0;
     for (const f of motion.frames) {
-      const c = f.correction as Mat3;
-      for (const [x, y] of [
-        [0, 0],
-        [w - 1, 0],
-        [w - 1, h - 1],
-        [0, h - 1],
-      ] as const) {
-        const z = (c[6] as number) * x + (c[7] as number) * y + (c[8] as number);
-        const qx = ((c[0] as number) * x + (c[1] as number) * y + (c[2] as number)) / z;
-        const qy = ((c[3] as number) * x + (c[4] as number) * y + (c[5] as number)) / z;
-        worst = Math.max(worst, -qx, qx - (w - 1), -qy, qy - (h - 1));
-      }
+      worst = Math.max(worst, cornerExcursion(f.correction as Mat3, w, h));
     }
     expect(worst).toBeLessThanOrEqual(FILL_MARGIN_PX);
   });
