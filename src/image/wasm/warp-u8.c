@@ -1,0 +1,291 @@
+/*
+ * The interior spans of the 8-bit affine bilinear plane warp (src/image/warp.ts, warpPlaneU8Into),
+ * in WebAssembly with 128-bit SIMD: for every output row y, every pixel x in the row's interior span
+ * [lo, hi] (all four bilinear taps inside the source; the spans and all other pixels are settled by
+ * warp.ts) gets
+ *
+ *   out(x, y) = (top * 2048 + (bot - top) * fy + 2^21) >> 22
+ *   top = p00 * 2048 + (p01 - p00) * fx,  bot = p10 * 2048 + (p11 - p10) * fx
+ *
+ * with the same integers as the JavaScript kernels (bilinearSpanFixed, bilinearSpanUnitStep), so the
+ * bytes are identical. The conventions shared with warp.ts:
+ * - the source position of x is (bx + m0 x, by + m3 x), bx = m1 y + m2, by = m4 y + m5, in doubles;
+ * - positions are 16.16 fixed point, stepped by the integers dX, dY (Math.round(m0 * 2^16) and
+ *   Math.round(m3 * 2^16), passed in by warp.ts because C's round() rounds halves differently), and
+ *   re-anchored every STEP_BLOCK = 32 pixels counted from lo on trunc((bx + m0 x0) * 2^16): the
+ *   product is formed in double precision exactly as in JavaScript (no fused multiply-add exists in
+ *   this target; the build passes -ffp-contract=off all the same), and the truncation is JavaScript's
+ *   `| 0` because interior positions are positive and below 2^14;
+ * - weights are the top 11 bits of the 16-bit fraction (1/2048 px), truncated;
+ * - the source and output planes are tightly packed, i = y * width + x.
+ * `top` is written p00 (2048 - fx) + p01 fx, the same integer, so that one i32x4.dot_i16x8_s forms
+ * four of them from the interleaved tap pairs; every intermediate stays below 2^31.
+ *
+ * Four pixels per i32x4 vector; the taps are gathered by scalar 16-bit loads (one per source row
+ * and pixel: the two taps of a row are adjacent bytes) into the lanes of one vector, since wasm has
+ * no gather. A block whose fixed-point steps are exactly one source pixel along x and none along y
+ * (translations) reads its two source rows with contiguous vector loads instead.
+ *
+ * Rebuild (clang-14 and lld-14): scripts/build-wasm.sh, which also regenerates
+ * src/image/wasm/warp-u8-module.ts.
+ */
+#include <stdint.h>
+#include <wasm_simd128.h>
+
+#define INLINE static inline __attribute__((always_inline))
+
+#define FRAC_BITS 11
+#define FRAC_ONE (1 << FRAC_BITS)
+#define FRAC_MASK (FRAC_ONE - 1)
+#define COORD_BITS 16
+#define COORD_ONE 65536.0
+#define ROUND_HALF (1 << (2 * FRAC_BITS - 1))
+#define STEP_BLOCK 32
+
+/* The 16.16 anchor of a block: JavaScript's ((b + m * x0) * 65536) | 0 for in-range positions. */
+INLINE int32_t anchor(double b, double m, int32_t x0) {
+  return (int32_t)((b + m * (double)x0) * COORD_ONE);
+}
+
+/* (y >> 5) & 2047: the 1/2048 px fraction of four 16.16 coordinates, i32 lanes. */
+INLINE v128_t frac4(v128_t v) {
+  return wasm_v128_and(wasm_u32x4_shr(v, COORD_BITS - FRAC_BITS), wasm_i32x4_splat(FRAC_MASK));
+}
+
+/*
+ * The horizontal weights of eight pixels as i16 pairs (2048 - fx, fx), pixels 0..3 in *w0 and 4..7
+ * in *w1, from their 16.16 x coordinates X0 (pixels 0..3) and X1 (4..7): the fractions are the low
+ * 16 bits of each coordinate, so they are narrowed to i16 lanes first and the weights formed eight
+ * at a time.
+ */
+INLINE void weights8(v128_t X0, v128_t X1, v128_t *w0, v128_t *w1) {
+  const v128_t low = wasm_i32x4_splat(0xffff);
+  const v128_t f = wasm_u16x8_shr(wasm_u16x8_narrow_i32x4(wasm_v128_and(X0, low), wasm_v128_and(X1, low)),
+                                  COORD_BITS - FRAC_BITS);
+  const v128_t g = wasm_i16x8_sub(wasm_i16x8_splat(FRAC_ONE), f);
+  *w0 = wasm_i16x8_shuffle(g, f, 0, 8, 1, 9, 2, 10, 3, 11);
+  *w1 = wasm_i16x8_shuffle(g, f, 4, 12, 5, 13, 6, 14, 7, 15);
+}
+
+/*
+ * Four output values from their tap pairs (i16 lanes p00 p01 per pixel in top8, p10 p11 in bot8),
+ * horizontal weight pairs w and vertical fractions fy (i32 lanes): top and bot are each one
+ * i32x4.dot_i16x8_s, then (top * 2048 + (bot - top) * fy + 2^21) >> 22.
+ */
+INLINE v128_t blend4(v128_t top8, v128_t bot8, v128_t w, v128_t fy) {
+  const v128_t top = wasm_i32x4_dot_i16x8(top8, w);
+  const v128_t bot = wasm_i32x4_dot_i16x8(bot8, w);
+  const v128_t acc = wasm_i32x4_add(wasm_i32x4_add(wasm_i32x4_shl(top, FRAC_BITS), wasm_i32x4_mul(wasm_i32x4_sub(bot, top), fy)),
+                                    wasm_i32x4_splat(ROUND_HALF));
+  return wasm_u32x4_shr(acc, 2 * FRAC_BITS);
+}
+
+/* Packs four vectors of values 0..255 into sixteen bytes. */
+INLINE v128_t pack16(v128_t a, v128_t b, v128_t c, v128_t d) {
+  return wasm_u8x16_narrow_i16x8(wasm_i16x8_narrow_i32x4(a, b), wasm_i16x8_narrow_i32x4(c, d));
+}
+
+/*
+ * Sixteen output bytes from the taps of sixteen pixels, one byte per pixel and tap in a (p00),
+ * b (p01), c (p10), d (p11); w[q], fy[q]: the weights of pixels 4q..4q+3.
+ */
+INLINE v128_t blend16(v128_t a, v128_t b, v128_t c, v128_t d, const v128_t *w, const v128_t *fy) {
+  /* Tap pairs (left, right) per pixel, pixels 0..7 and 8..15, then widened to i16. */
+  const v128_t z = wasm_i32x4_splat(0);
+  const v128_t top0 = wasm_i8x16_shuffle(a, b, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+  const v128_t top1 = wasm_i8x16_shuffle(a, b, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+  const v128_t bot0 = wasm_i8x16_shuffle(c, d, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+  const v128_t bot1 = wasm_i8x16_shuffle(c, d, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+#define LO(v) wasm_i8x16_shuffle(v, z, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23)
+#define HI(v) wasm_i8x16_shuffle(v, z, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31)
+  return pack16(blend4(LO(top0), LO(bot0), w[0], fy[0]),
+                blend4(HI(top0), HI(bot0), w[1], fy[1]),
+                blend4(LO(top1), LO(bot1), w[2], fy[2]),
+                blend4(HI(top1), HI(bot1), w[3], fy[3]));
+}
+
+/* Four pixels by gather: scalar 16-bit loads of each pixel's two tap pairs into one vector. */
+INLINE v128_t gather4(const uint8_t *src, int32_t srcW, v128_t X, v128_t Y, v128_t w, v128_t fy) {
+  const v128_t idx = wasm_i32x4_add(wasm_i32x4_mul(wasm_i32x4_shr(Y, COORD_BITS), wasm_i32x4_splat(srcW)),
+                                    wasm_i32x4_shr(X, COORD_BITS));
+  const uint8_t *p0 = src + wasm_i32x4_extract_lane(idx, 0);
+  const uint8_t *p1 = src + wasm_i32x4_extract_lane(idx, 1);
+  const uint8_t *p2 = src + wasm_i32x4_extract_lane(idx, 2);
+  const uint8_t *p3 = src + wasm_i32x4_extract_lane(idx, 3);
+  v128_t t = wasm_i32x4_splat(0);
+  t = wasm_v128_load16_lane(p0, t, 0);
+  t = wasm_v128_load16_lane(p1, t, 1);
+  t = wasm_v128_load16_lane(p2, t, 2);
+  t = wasm_v128_load16_lane(p3, t, 3);
+  t = wasm_v128_load16_lane(p0 + srcW, t, 4);
+  t = wasm_v128_load16_lane(p1 + srcW, t, 5);
+  t = wasm_v128_load16_lane(p2 + srcW, t, 6);
+  t = wasm_v128_load16_lane(p3 + srcW, t, 7);
+  return blend4(wasm_u16x8_extend_low_u8x16(t), wasm_u16x8_extend_high_u8x16(t), w, fy);
+}
+
+/* Sixteen bytes of the rows of i32 lanes of four vectors (0 or -1 each): byte masks. */
+INLINE v128_t mask16(v128_t a, v128_t b, v128_t c, v128_t d) {
+  return wasm_i8x16_narrow_i16x8(wasm_i16x8_narrow_i32x4(a, b), wasm_i16x8_narrow_i32x4(c, d));
+}
+
+/*
+ * Sixteen pixels at the 16.16 coordinates in X0..X3, Y0..Y3 (lane order, every tap inside). When
+ * their left taps lie within 16 columns and on at most two consecutive source rows (a scale near one
+ * and a rotation of a few degrees at most: nearly every group of a stabilizer's correction), the
+ * taps come from vector loads of those rows and byte shuffles (i8x16.swizzle by each pixel's column
+ * in the window); otherwise by gather. Columns and rows are monotone along a group, so the ends of
+ * the group bound them.
+ */
+INLINE v128_t pixels16(const uint8_t *src, int32_t srcW, v128_t X0, v128_t X1, v128_t X2, v128_t X3, v128_t Y0,
+                       v128_t Y1, v128_t Y2, v128_t Y3) {
+  v128_t w[4], fy[4];
+  weights8(X0, X1, &w[0], &w[1]);
+  weights8(X2, X3, &w[2], &w[3]);
+  fy[0] = frac4(Y0);
+  fy[1] = frac4(Y1);
+  fy[2] = frac4(Y2);
+  fy[3] = frac4(Y3);
+  const int32_t ixFirst = wasm_i32x4_extract_lane(X0, 0) >> COORD_BITS;
+  const int32_t iyFirst = wasm_i32x4_extract_lane(Y0, 0) >> COORD_BITS;
+  const int32_t ixLast = wasm_i32x4_extract_lane(X3, 3) >> COORD_BITS;
+  const int32_t iyLast = wasm_i32x4_extract_lane(Y3, 3) >> COORD_BITS;
+  const int32_t ix0 = ixFirst < ixLast ? ixFirst : ixLast;
+  const int32_t iy0 = iyFirst < iyLast ? iyFirst : iyLast;
+  const int32_t rows = iyFirst < iyLast ? iyLast - iyFirst : iyFirst - iyLast;
+  const int32_t cols = ixFirst < ixLast ? ixLast - ixFirst : ixFirst - ixLast;
+  if (cols > 15 || rows > 1) {
+    return pack16(gather4(src, srcW, X0, Y0, w[0], fy[0]), gather4(src, srcW, X1, Y1, w[1], fy[1]),
+                  gather4(src, srcW, X2, Y2, w[2], fy[2]), gather4(src, srcW, X3, Y3, w[3], fy[3]));
+  }
+  const v128_t base = wasm_i32x4_splat(ix0);
+  const v128_t rel = wasm_u8x16_narrow_i16x8(
+      wasm_i16x8_narrow_i32x4(wasm_i32x4_sub(wasm_i32x4_shr(X0, COORD_BITS), base),
+                              wasm_i32x4_sub(wasm_i32x4_shr(X1, COORD_BITS), base)),
+      wasm_i16x8_narrow_i32x4(wasm_i32x4_sub(wasm_i32x4_shr(X2, COORD_BITS), base),
+                              wasm_i32x4_sub(wasm_i32x4_shr(X3, COORD_BITS), base)));
+  const uint8_t *p = src + iy0 * srcW + ix0;
+  const v128_t r0l = wasm_i8x16_swizzle(wasm_v128_load(p), rel);
+  const v128_t r0r = wasm_i8x16_swizzle(wasm_v128_load(p + 1), rel);
+  const v128_t r1l = wasm_i8x16_swizzle(wasm_v128_load(p + srcW), rel);
+  const v128_t r1r = wasm_i8x16_swizzle(wasm_v128_load(p + srcW + 1), rel);
+  if (rows == 0) return blend16(r0l, r0r, r1l, r1r, w, fy);
+  /* Two rows: pixels whose top row is iy0 + 1 take their taps one row down. */
+  const v128_t row = wasm_i32x4_splat(iy0);
+  const v128_t down = mask16(wasm_i32x4_gt(wasm_i32x4_shr(Y0, COORD_BITS), row), wasm_i32x4_gt(wasm_i32x4_shr(Y1, COORD_BITS), row),
+                             wasm_i32x4_gt(wasm_i32x4_shr(Y2, COORD_BITS), row), wasm_i32x4_gt(wasm_i32x4_shr(Y3, COORD_BITS), row));
+  const v128_t r2l = wasm_i8x16_swizzle(wasm_v128_load(p + 2 * srcW), rel);
+  const v128_t r2r = wasm_i8x16_swizzle(wasm_v128_load(p + 2 * srcW + 1), rel);
+  return blend16(wasm_v128_bitselect(r1l, r0l, down), wasm_v128_bitselect(r1r, r0r, down),
+                 wasm_v128_bitselect(r2l, r1l, down), wasm_v128_bitselect(r2r, r1r, down), w, fy);
+}
+
+/* Stores the first n (0..15) bytes of v at p. */
+INLINE void store_partial(uint8_t *p, v128_t v, int32_t n) {
+  if (n & 8) {
+    wasm_v128_store64_lane(p, v, 0);
+    v = wasm_i8x16_shuffle(v, v, 8, 9, 10, 11, 12, 13, 14, 15, 0, 0, 0, 0, 0, 0, 0, 0);
+    p += 8;
+  }
+  if (n & 4) {
+    wasm_v128_store32_lane(p, v, 0);
+    v = wasm_i8x16_shuffle(v, v, 4, 5, 6, 7, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+    p += 4;
+  }
+  if (n & 2) {
+    wasm_v128_store16_lane(p, v, 0);
+    v = wasm_i8x16_shuffle(v, v, 2, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+    p += 2;
+  }
+  if (n & 1) wasm_v128_store8_lane(p, v, 0);
+}
+
+/* One block of n (1..32) pixels from the anchor (X, Y), any steps. */
+INLINE void block(uint8_t *o, const uint8_t *src, int32_t srcW, int32_t X, int32_t Y, int32_t dX, int32_t dY,
+                  int32_t n) {
+  const v128_t vdX = wasm_i32x4_splat(dX);
+  const v128_t vdY = wasm_i32x4_splat(dY);
+  const v128_t lane = wasm_i32x4_make(0, 1, 2, 3);
+  v128_t Xv[4], Yv[4];
+  int32_t k = 0;
+  if (n >= 16) {
+    const v128_t sX = wasm_i32x4_shl(vdX, 2);
+    const v128_t sY = wasm_i32x4_shl(vdY, 2);
+    Xv[0] = wasm_i32x4_add(wasm_i32x4_splat(X), wasm_i32x4_mul(lane, vdX));
+    Yv[0] = wasm_i32x4_add(wasm_i32x4_splat(Y), wasm_i32x4_mul(lane, vdY));
+    for (;;) {
+      for (int q = 1; q < 4; q++) {
+        Xv[q] = wasm_i32x4_add(Xv[q - 1], sX);
+        Yv[q] = wasm_i32x4_add(Yv[q - 1], sY);
+      }
+      wasm_v128_store(o + k, pixels16(src, srcW, Xv[0], Xv[1], Xv[2], Xv[3], Yv[0], Yv[1], Yv[2], Yv[3]));
+      k += 16;
+      if (k + 16 > n) break;
+      Xv[0] = wasm_i32x4_add(Xv[3], sX);
+      Yv[0] = wasm_i32x4_add(Yv[3], sY);
+    }
+  }
+  if (k < n) {
+    /* The last pixels: lanes past the end repeat the last pixel, so that every tap stays inside. */
+    const v128_t last = wasm_i32x4_splat(n - 1 - k);
+    const v128_t Xk = wasm_i32x4_splat((int32_t)((uint32_t)X + (uint32_t)k * (uint32_t)dX));
+    const v128_t Yk = wasm_i32x4_splat((int32_t)((uint32_t)Y + (uint32_t)k * (uint32_t)dY));
+    for (int q = 0; q < 4; q++) {
+      const v128_t kk = wasm_i32x4_min(wasm_i32x4_add(lane, wasm_i32x4_splat(4 * q)), last);
+      Xv[q] = wasm_i32x4_add(Xk, wasm_i32x4_mul(kk, vdX));
+      Yv[q] = wasm_i32x4_add(Yk, wasm_i32x4_mul(kk, vdY));
+    }
+    store_partial(o + k, pixels16(src, srcW, Xv[0], Xv[1], Xv[2], Xv[3], Yv[0], Yv[1], Yv[2], Yv[3]), n - k);
+  }
+}
+
+/*
+ * One block of n (1..32) pixels from the anchor (X, Y) when the steps are (1 px, 0): the source rows
+ * and the fractions are the block's, and pixel k's taps are bytes k and k + 1 of the two rows from
+ * the anchor's column, read sixteen at a time (the last group's loads may reach 16 bytes past its
+ * pixels, into the padding after the plane; those lanes are not stored).
+ */
+INLINE void block_unit(uint8_t *o, const uint8_t *src, int32_t srcW, int32_t X, int32_t Y, int32_t n) {
+  const int32_t fx = (X >> (COORD_BITS - FRAC_BITS)) & FRAC_MASK;
+  const v128_t w = wasm_i32x4_splat((fx << 16) | (FRAC_ONE - fx));
+  const v128_t fy = wasm_i32x4_splat((Y >> (COORD_BITS - FRAC_BITS)) & FRAC_MASK);
+  const v128_t ws[4] = {w, w, w, w};
+  const v128_t fys[4] = {fy, fy, fy, fy};
+  const uint8_t *p = src + (Y >> COORD_BITS) * srcW + (X >> COORD_BITS);
+  int32_t k = 0;
+  for (; k + 16 <= n; k += 16) {
+    wasm_v128_store(o + k, blend16(wasm_v128_load(p + k), wasm_v128_load(p + k + 1), wasm_v128_load(p + srcW + k),
+                                   wasm_v128_load(p + srcW + k + 1), ws, fys));
+  }
+  if (k < n) {
+    store_partial(o + k,
+                  blend16(wasm_v128_load(p + k), wasm_v128_load(p + k + 1), wasm_v128_load(p + srcW + k),
+                          wasm_v128_load(p + srcW + k + 1), ws, fys),
+                  n - k);
+  }
+}
+
+/*
+ * Warps the interior spans of a whole plane. spans holds lo, hi per output row (lo > hi: none);
+ * m0..m5 are the first two rows of the affine map (output -> source pixel coordinates); dX, dY the
+ * 16.16 steps. Writes only the span pixels of `out` (outW bytes per row).
+ */
+__attribute__((export_name("warp_u8_spans"))) void warp_u8_spans(const uint8_t *src, int32_t srcW, uint8_t *out,
+                                                                   int32_t outW, int32_t outH, const int32_t *spans,
+                                                                   double m0, double m1, double m2, double m3,
+                                                                   double m4, double m5, int32_t dX, int32_t dY) {
+  const int unit = dX == 1 << COORD_BITS && dY == 0;
+  for (int32_t y = 0; y < outH; y++) {
+    const int32_t lo = spans[2 * y];
+    const int32_t hi = spans[2 * y + 1];
+    if (lo > hi) continue;
+    const double bx = m1 * (double)y + m2;
+    const double by = m4 * (double)y + m5;
+    uint8_t *row = out + y * outW;
+    for (int32_t x0 = lo; x0 <= hi; x0 += STEP_BLOCK) {
+      const int32_t n = hi - x0 + 1 < STEP_BLOCK ? hi - x0 + 1 : STEP_BLOCK;
+      if (unit) block_unit(row + x0, src, srcW, anchor(bx, m0, x0), anchor(by, m3, x0), n);
+      else block(row + x0, src, srcW, anchor(bx, m0, x0), anchor(by, m3, x0), dX, dY, n);
+    }
+  }
+}
