@@ -24,11 +24,14 @@
  *
  * Fast paths: affine W (third row 0 0 1) computes coordinates per row as base + step * x; the 8-bit
  * warp also solves, per row, the span of x whose taps are all inside and runs a branch-free kernel on
- * it. A homography takes the general per-pixel path. No allocation per call.
+ * it: for bilinear, the WebAssembly SIMD kernel of wasm/warp-u8.c (all the plane's spans in one call,
+ * same bytes) where the engine has it, else the JavaScript kernels below. A homography takes the
+ * general per-pixel path. No allocation per call.
  */
 import { InputError } from '../errors.js';
 import type { Mat3 } from '../motion/mat3.js';
 import type { GrayImage } from './gray-image.js';
+import { beginWasmWarp, runWasmWarp } from './wasm-warp.js';
 
 /** How the source is interpolated. */
 export type Interpolation = 'nearest' | 'bilinear' | 'bicubic';
@@ -65,6 +68,14 @@ export interface PlaneWarpOptions {
   readonly border?: BorderMode;
   /** Sample value 0..255 read outside with border 'constant' (use 128 for neutral chroma). @default 0 */
   readonly borderValue?: number;
+  /**
+   * Which kernel warps the interior of an affine bilinear plane: 'auto' takes the WebAssembly SIMD
+   * kernel (src/image/wasm/warp-u8.c, byte-identical output, several times faster) where the engine has
+   * WebAssembly with 128-bit SIMD, else the JavaScript one; 'js' always the JavaScript one (tests and
+   * benchmarks compare the two). Other interpolations, homographies and border pixels are JavaScript.
+   * @default 'auto'
+   */
+  readonly kernel?: 'auto' | 'js';
 }
 
 /** True when W's third row is (0, 0, 1), so the map is affine. */
@@ -315,7 +326,8 @@ function warpPlaneU8General(
  * out(x, y) = src(W · (x, y)). For YUV 4:2:0 call it three times: Y with the luma matrix, U and V
  * (ceil(w/2) x ceil(h/2)) with `chromaMatrixInto(m, W)` and borderValue 128 for a neutral fill.
  * Bilinear uses fixed-point weights of 1/2048 px (result within 1 gray level of exact float
- * bilinear, rounded). Returns `out`.
+ * bilinear, rounded); for an affine map its interior runs in WebAssembly where available (see
+ * `PlaneWarpOptions.kernel`), with the same bytes. Returns `out`.
  * @param out output plane, outW * outH bytes (must not share memory with src)
  * @param W 3x3 row-major, output pixel coordinates -> source pixel coordinates
  * @throws InputError E_PLANE_SIZE when a plane is shorter than its width * height
@@ -360,6 +372,16 @@ export function warpPlaneU8Into(
 
   if (isAffine(W)) {
     let srcView: DataView | null = null;
+    // The WebAssembly kernel takes the interior spans of the whole plane in one call (the call and the
+    // copies in and out are per plane, not per row): the rows' spans and border pixels are settled
+    // here as for the JavaScript kernels and written into the module's memory.
+    const wasm =
+      !nearest && fixedStep && options.kernel !== 'js' ? beginWasmWarp(src, srcW, srcH, outW, outH) : null;
+    const target = wasm === null ? out : wasm.out;
+    const wasmSpans = wasm === null ? null : wasm.spans;
+    // 'keep' leaves outside pixels as they were: the module's output plane starts as a copy of `out`
+    // (the other modes write every pixel).
+    if (wasm !== null && keep) target.set(out.length === target.length ? out : out.subarray(0, target.length));
     for (let y = 0; y < outH; y++) {
       const bx = m1 * y + m2;
       const by = m4 * y + m5;
@@ -383,13 +405,22 @@ export function warpPlaneU8Into(
       // Border pixels left and right of the interior span.
       const leftEnd = lo <= hi ? lo : outW;
       for (let x = 0; x < leftEnd; x++) {
-        borderPixel(out, row + x, src, srcW, srcH, bx + m0 * x, by + m3 * x, interp, border, value, keep, xMax, yMax);
+        borderPixel(target, row + x, src, srcW, srcH, bx + m0 * x, by + m3 * x, interp, border, value, keep, xMax, yMax);
       }
-      if (lo > hi) continue;
+      if (lo > hi) {
+        if (wasmSpans !== null) {
+          wasmSpans[2 * y] = 0;
+          wasmSpans[2 * y + 1] = -1;
+        }
+        continue;
+      }
       for (let x = hi + 1; x < outW; x++) {
-        borderPixel(out, row + x, src, srcW, srcH, bx + m0 * x, by + m3 * x, interp, border, value, keep, xMax, yMax);
+        borderPixel(target, row + x, src, srcW, srcH, bx + m0 * x, by + m3 * x, interp, border, value, keep, xMax, yMax);
       }
-      if (nearest) {
+      if (wasmSpans !== null) {
+        wasmSpans[2 * y] = lo;
+        wasmSpans[2 * y + 1] = hi;
+      } else if (nearest) {
         for (let x = lo; x <= hi; x++) {
           const ix = (bx + m0 * x + 0.5) | 0;
           const iy = (by + m3 * x + 0.5) | 0;
@@ -417,6 +448,10 @@ export function warpPlaneU8Into(
           out[row + x] = (top * FRAC_ONE + (bot - top) * fy + ROUND_HALF) >> (2 * FRAC_BITS);
         }
       }
+    }
+    if (wasm !== null) {
+      runWasmWarp(srcW, outW, outH, m0, m1, m2, m3, m4, m5, dX, dY);
+      out.set(wasm.out);
     }
     return out;
   }

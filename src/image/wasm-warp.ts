@@ -1,0 +1,207 @@
+/**
+ * Loader of the WebAssembly kernel of the 8-bit bilinear warp (src/image/wasm/warp-u8.c, embedded as
+ * base64 in wasm/warp-u8-module.ts by scripts/build-wasm.sh). warp.ts keeps the JavaScript kernels as
+ * the fallback: every function here answers false / null where the engine has no WebAssembly or no
+ * 128-bit SIMD (the module then fails validation), and warp.ts carries on in JavaScript.
+ *
+ * The module is compiled and instantiated synchronously on first use (2 kB: well under the engines'
+ * limit for synchronous compilation on a main thread). It owns its linear memory; the memory holds,
+ * from `__heap_base`, three regions sized for the largest plane pair seen so far and grown (never
+ * shrunk) when a bigger one arrives:
+ *   spans (two int32 per output row) | source plane | output plane
+ * The caller copies the source plane in, writes the border pixels and the per-row spans through the
+ * views handed out here, runs the kernel once per plane and copies the output plane out. Views are
+ * made when the layout changes, not per call: a video's planes reuse them frame after frame.
+ */
+import { WARP_U8_WASM_BASE64 } from './wasm/warp-u8-module.js';
+
+/** The parts of the WebAssembly JS API used here (the project's lib settings carry no DOM types). */
+interface WasmApi {
+  validate(bytes: Uint8Array): boolean;
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { readonly exports: Record<string, unknown> };
+}
+
+/** What the module exports. */
+interface WarpExports {
+  readonly memory: { readonly buffer: ArrayBuffer; grow(pages: number): number };
+  readonly __heap_base: { readonly value: number };
+  readonly warp_u8_spans: (
+    src: number,
+    srcW: number,
+    out: number,
+    outW: number,
+    outH: number,
+    spans: number,
+    m0: number,
+    m1: number,
+    m2: number,
+    m3: number,
+    m4: number,
+    m5: number,
+    dX: number,
+    dY: number,
+  ) => void;
+}
+
+/** Views over the module's memory for one plane pair (valid until the next `beginWasmWarp`). */
+export interface WasmWarpPlanes {
+  /** The output plane, exactly outW * outH bytes, i = y * outW + x. */
+  readonly out: Uint8Array;
+  /** Per output row y: spans[2y] = first, spans[2y + 1] = last interior x (first > last: none). */
+  readonly spans: Int32Array;
+}
+
+const PAGE_BYTES = 65536;
+/** Region alignment (bytes): whole vectors. */
+const ALIGN = 16;
+/**
+ * Bytes after the source and output regions: the kernel's vector loads and stores of a span's last
+ * pixels may touch up to 16 bytes past the last pixel, never used.
+ */
+const PAD = 32;
+
+let tried = false;
+let kernel: WarpExports | null = null;
+let heapBase = 0;
+let spansCap = 0;
+let srcCap = 0;
+let outCap = 0;
+let srcOffset = 0;
+let outOffset = 0;
+let bytes: Uint8Array | null = null;
+let spans: Int32Array = new Int32Array(0);
+/** Output views by plane length (a video alternates between its luma and chroma sizes). */
+const outViews = new Map<number, Uint8Array>();
+const planes: { out: Uint8Array; spans: Int32Array } = { out: new Uint8Array(0), spans };
+let runs = 0;
+
+/** Decodes standard base64 (no line breaks) into bytes, without depending on atob or Buffer. */
+function decodeBase64(text: string): Uint8Array {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+  const value = new Int16Array(128).fill(-1);
+  for (let i = 0; i < alphabet.length; i++) value[alphabet.charCodeAt(i)] = i;
+  let end = text.length;
+  while (end > 0 && text[end - 1] === '=') end--;
+  const result = new Uint8Array(Math.floor((end * 6) / 8));
+  let acc = 0;
+  let bits = 0;
+  let o = 0;
+  for (let i = 0; i < end; i++) {
+    const v = value[text.charCodeAt(i) & 127] as number;
+    if (v < 0) throw new RangeError(`Invalid base64 character at ${i}`);
+    acc = ((acc << 6) | v) & 0xffffff;
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      result[o++] = (acc >> bits) & 0xff;
+    }
+  }
+  return result;
+}
+
+/** Compiles and instantiates the module once; null where WebAssembly or its SIMD is missing. */
+function load(): WarpExports | null {
+  if (tried) return kernel;
+  tried = true;
+  const api = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
+  if (api === undefined) return null;
+  try {
+    const code = decodeBase64(WARP_U8_WASM_BASE64);
+    // An engine without 128-bit SIMD rejects the module here.
+    if (!api.validate(code)) return null;
+    const exports = new api.Instance(new api.Module(code), {}).exports as unknown as WarpExports;
+    if (typeof exports.warp_u8_spans !== 'function') return null;
+    heapBase = exports.__heap_base.value;
+    kernel = exports;
+  } catch {
+    kernel = null;
+  }
+  return kernel;
+}
+
+/** True when the WebAssembly kernel runs here (WebAssembly with 128-bit SIMD). Loads it on first call. */
+export function wasmWarpAvailable(): boolean {
+  return load() !== null;
+}
+
+/** How many planes the WebAssembly kernel has warped in this process (lets tests see that it ran). */
+export function wasmWarpRuns(): number {
+  return runs;
+}
+
+function alignUp(n: number): number {
+  return Math.ceil(n / ALIGN) * ALIGN;
+}
+
+/** Makes the regions hold at least these sizes, growing the memory when needed; rebuilds the views. */
+function reserve(k: WarpExports, srcLength: number, outLength: number, outH: number): void {
+  spansCap = Math.max(spansCap, 2 * outH);
+  srcCap = Math.max(srcCap, srcLength);
+  outCap = Math.max(outCap, outLength);
+  const spansOffset = alignUp(heapBase);
+  srcOffset = alignUp(spansOffset + 4 * spansCap);
+  outOffset = alignUp(srcOffset + srcCap + PAD);
+  const end = outOffset + outCap + PAD;
+  const have = k.memory.buffer.byteLength;
+  if (end > have) k.memory.grow(Math.ceil((end - have) / PAGE_BYTES));
+  const buffer = k.memory.buffer;
+  bytes = new Uint8Array(buffer);
+  spans = new Int32Array(buffer, spansOffset, spansCap);
+  planes.spans = spans;
+  outViews.clear();
+}
+
+/**
+ * Readies the module's memory for one plane warp: copies the first srcW * srcH bytes of `src` in and
+ * returns the views to fill (border pixels into `out`, the rows' interior spans into `spans`) before
+ * `runWasmWarp`. The views are reused by later calls. Returns null where the kernel is unavailable
+ * or the memory cannot grow (the caller falls back to JavaScript).
+ */
+export function beginWasmWarp(src: Uint8Array, srcW: number, srcH: number, outW: number, outH: number): WasmWarpPlanes | null {
+  const k = load();
+  if (k === null) return null;
+  const srcLength = srcW * srcH;
+  const outLength = outW * outH;
+  try {
+    if (bytes === null || srcLength > srcCap || outLength > outCap || 2 * outH > spansCap) {
+      reserve(k, srcLength, outLength, outH);
+    }
+  } catch {
+    // memory.grow failed (out of memory): JavaScript needs no extra memory.
+    return null;
+  }
+  const mem = bytes as Uint8Array;
+  mem.set(src.length === srcLength ? src : src.subarray(0, srcLength), srcOffset);
+  let out = outViews.get(outLength);
+  if (out === undefined) {
+    out = new Uint8Array(mem.buffer, outOffset, outLength);
+    outViews.set(outLength, out);
+  }
+  planes.out = out;
+  return planes;
+}
+
+/**
+ * Warps the interior spans set by the last `beginWasmWarp` into its `out` view (only those pixels are
+ * written). m0..m5: the first two rows of the affine map W (output -> source pixel coordinates);
+ * dX, dY: the 16.16 steps Math.round(m0 * 65536), Math.round(m3 * 65536). The source plane must be
+ * at most 16384 px on each side and every span pixel's taps inside it (warp.ts settles both).
+ */
+export function runWasmWarp(
+  srcW: number,
+  outW: number,
+  outH: number,
+  m0: number,
+  m1: number,
+  m2: number,
+  m3: number,
+  m4: number,
+  m5: number,
+  dX: number,
+  dY: number,
+): void {
+  const k = kernel as WarpExports;
+  k.warp_u8_spans(srcOffset, srcW, outOffset, outW, outH, spans.byteOffset, m0, m1, m2, m3, m4, m5, dX, dY);
+  runs++;
+}
