@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Per-frame kernel benchmark: the analysis downscale (8-bit Y plane -> Float32 gray image, area average,
 // src/video/analysis.ts downscaleYInto) and the 8-bit plane warp (src/image/warp.ts warpPlaneU8Into,
-// bilinear, affine fixed-point path), at the frame sizes the stabilizer sees.
+// bilinear, affine fixed-point path, its JavaScript kernel and its WebAssembly SIMD kernel), at the frame
+// sizes the stabilizer sees: Y planes and their 4:2:0 chroma planes.
 //
 // usage: npm run build && node bench/kernels.mjs [--rounds 15] [--inner 10] [--filter TEXT] [--dist DIR]
 //
@@ -23,7 +24,11 @@ function arg(name, fallback) {
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const DIST = path.resolve(arg('dist', path.resolve(HERE, '../dist')));
-const { warpPlaneU8Into } = await import(pathToFileURL(path.join(DIST, 'image/warp.js')).href);
+const { warpPlaneU8Into, chromaMatrixInto } = await import(pathToFileURL(path.join(DIST, 'image/warp.js')).href);
+// Older builds (--dist) have no WebAssembly kernel: their 'wasm' rows are then the JavaScript kernel.
+const wasmWarp = await import(pathToFileURL(path.join(DIST, 'image/wasm-warp.js')).href).catch(() => null);
+const WASM = wasmWarp?.wasmWarpAvailable() === true;
+console.log(`WebAssembly warp kernel: ${WASM ? 'available' : 'unavailable (wasm rows run JavaScript)'}`);
 const analysis = await import(pathToFileURL(path.join(DIST, 'video/analysis.js')).href);
 const { downscaleYInto } = analysis;
 const ROUNDS = Number(arg('rounds', '15'));
@@ -67,7 +72,7 @@ function bench(kernel, size, pixels, f) {
   const ms = time(f);
   const row = { kernel, size, ms: ms.toFixed(3), nsPerPx: ((ms * 1e6) / pixels).toFixed(2) };
   rows.push(row);
-  console.log(`${kernel.padEnd(28)} ${size.padEnd(22)} ${row.ms.padStart(8)} ms ${row.nsPerPx.padStart(7)} ns/px`);
+  console.log(`${kernel.padEnd(36)} ${size.padEnd(22)} ${row.ms.padStart(8)} ms ${row.nsPerPx.padStart(7)} ns/px`);
 }
 
 const SOURCES = [
@@ -104,20 +109,31 @@ if (typeof analysis.integerAnalysisSize === 'function') {
 }
 
 // Warp: the stabilizer's typical correction (a small rotation, a zoom-in crop and a fractional shift),
-// and a pure fractional translation.
+// and a pure fractional translation; each by the JavaScript kernel ('js') and by the default kernel
+// ('wasm': WebAssembly where available), on the Y plane and on a chroma plane (ceil(w/2) x ceil(h/2),
+// the matching chroma matrix).
 const a = (0.3 * Math.PI) / 180;
 const z = 1 / 1.03;
 const SIMILARITY = Float64Array.of(Math.cos(a) * z, -Math.sin(a) * z, 10.3, Math.sin(a) * z, Math.cos(a) * z, 7.7, 0, 0, 1);
 const TRANSLATION = Float64Array.of(1, 0, 3.37, 0, 1, -2.61, 0, 0, 1);
-for (const [w, h] of SOURCES) {
-  const src = plane(w, h, 3 * w + h);
-  const out = new Uint8Array(w * h);
-  for (const [name, W] of [
-    ['similarity', SIMILARITY],
-    ['translation', TRANSLATION],
-  ]) {
-    for (const border of ['replicate', 'keep']) {
-      bench(`warpPlaneU8Into ${name}`, `${w}x${h} ${border}`, w * h, () => warpPlaneU8Into(out, w, h, src, w, h, W, { border }));
+for (const [lw, lh] of SOURCES) {
+  for (const chroma of [false, true]) {
+    const [w, h] = chroma ? [Math.ceil(lw / 2), Math.ceil(lh / 2)] : [lw, lh];
+    const src = plane(w, h, 3 * w + h);
+    const out = new Uint8Array(w * h);
+    for (const [name, W] of [
+      ['similarity', SIMILARITY],
+      ['translation', TRANSLATION],
+    ]) {
+      const M = chroma ? chromaMatrixInto(new Float64Array(9), W) : W;
+      for (const border of ['replicate', 'keep']) {
+        for (const kernel of ['js', 'wasm']) {
+          const options = { border, kernel: kernel === 'js' ? 'js' : 'auto' };
+          bench(`warpPlaneU8Into ${name} ${kernel}`, `${w}x${h}${chroma ? ' UV' : ''} ${border}`, w * h, () =>
+            warpPlaneU8Into(out, w, h, src, w, h, M, options),
+          );
+        }
+      }
     }
   }
 }
