@@ -4,7 +4,9 @@
 // It runs the anchors' own scripts from ../shared/anchors (copied to a temp folder): stab_vs.sh (floor =
 // ffmpeg alone decoding and re-encoding, vidstab detect + transform, steady), metrics.py (ITF, 31-frame HF
 // jitter, window-free >= 1 Hz measure, the same method for every output) and zoomfill.py (mean zoom and
-// share of frames with fill), plus a deshake pass timed the same way.
+// share of frames with fill), plus a deshake pass timed the same way. bench/jitter_bound.py then gives, from
+// the input's trajectory as metrics.py measures it, a certified lower bound on the HF jitter any no-fill path
+// can reach at vidstab's zoom and at steady's: what the jitter target asks against what geometry allows.
 //
 // usage: npm run build && node bench/stabilize.mjs [--clips synthetic,real] [--ffmpeg /usr/bin/ffmpeg]
 //        [--seed 0] [--out DIR]
@@ -83,6 +85,8 @@ function benchClip(input, outDir, anchors, ffmpeg) {
     zoom: { vidstab: zf('vidstab').zoom_mean, deshake: zfDeshake.zoom_mean, steady: zf('steady').zoom_mean },
     fill: { vidstab: zf('vidstab').fill_share, deshake: zfDeshake.fill_share, steady: zf('steady').fill_share },
   };
+  const bound = JSON.parse(execFileSync(PY, [path.join(HERE, 'jitter_bound.py'), anchors, input, String(row.zoom.vidstab), String(row.zoom.steady)], { cwd: anchors }).toString().trim().split('\n').pop());
+  row.bound = { vidstabZoom: bound.bounds[0].bound_xy_px, steadyZoom: bound.bounds[1].bound_xy_px };
   return row;
 }
 
@@ -104,6 +108,13 @@ function toMarkdown(rows, ffmpegVersion) {
   for (const r of rows) {
     const q = (o) => `${f2(o.input)} / ${f2(o.vidstab)} / ${f2(o.deshake)} / ${f2(o.steady)}`;
     lines.push(`| ${r.clip} | ${q(r.itf)} | ${q(r.jitter)} | ${f3(r.hz1.input)} / ${f3(r.hz1.vidstab)} / ${f3(r.hz1.deshake)} / ${f3(r.hz1.steady)} | ${f2(r.jitter.steady / r.jitter.vidstab)} | ${f3(r.zoom.vidstab)} / ${f3(r.zoom.deshake)} / ${f3(r.zoom.steady)} | ${pct(r.fill.vidstab)} / ${pct(r.fill.deshake)} / ${pct(r.fill.steady)} |`);
+  }
+  lines.push('', 'What geometry allows (bench/jitter_bound.py): the least HF jitter any camera path can reach without fill at a static zoom, a certified lower bound computed from the input trajectory as metrics.py measures it. The target is half of vidstab\'s jitter at a zoom no larger than vidstab\'s; where the bound at vidstab\'s zoom exceeds the target, no no-fill path meets it. steady\'s zoom ramps a little within a clip; its bound uses the mean zoom.', '');
+  lines.push('| clip | target px (0.5 x vidstab) | bound at vidstab zoom px | target reachable | bound at steady zoom px | steady px | steady / bound |');
+  lines.push('| --- | --- | --- | --- | --- | --- | --- |');
+  for (const r of rows) {
+    const target = r.jitter.vidstab / 2;
+    lines.push(`| ${r.clip} | ${f2(target)} | ${f2(r.bound.vidstabZoom)} | ${r.bound.vidstabZoom <= target ? 'yes' : 'no'} | ${f2(r.bound.steadyZoom)} | ${f2(r.jitter.steady)} | ${f2(r.jitter.steady / r.bound.steadyZoom)} |`);
   }
   return lines.join('\n');
 }
