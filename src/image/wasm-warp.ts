@@ -136,15 +136,21 @@ function alignUp(n: number): number {
 
 /** Makes the regions hold at least these sizes, growing the memory when needed; rebuilds the views. */
 function reserve(k: WarpExports, srcLength: number, outLength: number, outH: number): void {
-  spansCap = Math.max(spansCap, 2 * outH);
-  srcCap = Math.max(srcCap, srcLength);
-  outCap = Math.max(outCap, outLength);
+  const newSpansCap = Math.max(spansCap, 2 * outH);
+  const newSrcCap = Math.max(srcCap, srcLength);
+  const newOutCap = Math.max(outCap, outLength);
   const spansOffset = alignUp(heapBase);
-  srcOffset = alignUp(spansOffset + 4 * spansCap);
-  outOffset = alignUp(srcOffset + srcCap + PAD);
-  const end = outOffset + outCap + PAD;
+  const newSrcOffset = alignUp(spansOffset + 4 * newSpansCap);
+  const newOutOffset = alignUp(newSrcOffset + newSrcCap + PAD);
+  const end = newOutOffset + newOutCap + PAD;
   const have = k.memory.buffer.byteLength;
+  // Throws when the memory cannot grow; nothing here has changed then.
   if (end > have) k.memory.grow(Math.ceil((end - have) / PAGE_BYTES));
+  spansCap = newSpansCap;
+  srcCap = newSrcCap;
+  outCap = newOutCap;
+  srcOffset = newSrcOffset;
+  outOffset = newOutOffset;
   const buffer = k.memory.buffer;
   bytes = new Uint8Array(buffer);
   spans = new Int32Array(buffer, spansOffset, spansCap);
