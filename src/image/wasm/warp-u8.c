@@ -21,10 +21,15 @@
  * `top` is written p00 (2048 - fx) + p01 fx, the same integer, so that one i32x4.dot_i16x8_s forms
  * four of them from the interleaved tap pairs; every intermediate stays below 2^31.
  *
- * Four pixels per i32x4 vector; the taps are gathered by scalar 16-bit loads (one per source row
- * and pixel: the two taps of a row are adjacent bytes) into the lanes of one vector, since wasm has
- * no gather. A block whose fixed-point steps are exactly one source pixel along x and none along y
- * (translations) reads its two source rows with contiguous vector loads instead.
+ * Sixteen pixels per step, as four i32x4 vectors of four. Where the sixteen pixels' left taps lie
+ * within 16 columns and on at most two consecutive source rows (a scale near one and a rotation below
+ * about 3.8 degrees: nearly every group of a stabilizer's correction), their taps come from 16-byte
+ * loads of those rows and i8x16.swizzle by each pixel's column in the window; otherwise they are
+ * gathered by scalar 16-bit loads (a row's two taps are adjacent bytes) into vector lanes, since wasm
+ * has no gather. Unit steps (dX = 2^16, dY = 0: translations) read the rows contiguously. In the last
+ * group of a block, lanes past the end repeat the last pixel (their taps stay inside) and only the
+ * block's bytes are stored; vector loads may read up to 16 bytes past the source plane's last byte,
+ * so the caller (src/image/wasm-warp.ts, which owns the memory from __heap_base) leaves padding there.
  *
  * Rebuild (clang-14 and lld-14): scripts/build-wasm.sh, which also regenerates
  * src/image/wasm/warp-u8-module.ts.
