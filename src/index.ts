@@ -13,7 +13,8 @@ export { EXIT, InputError, InterruptedError, RuntimeError, SteadyError, UsageErr
 
 // Images and matrices.
 export { createGrayImage, type GrayImage, grayFromBytesInto, grayToBytesInto } from './image/gray-image.js';
-export { type BorderMode, type Interpolation, type WarpOptions, warpInto, warpPlaneU8Into, chromaMatrixInto } from './image/warp.js';
+export { type BorderMode, type Interpolation, type PlaneWarpOptions, type WarpOptions, warpInto, warpPlaneU8Into, chromaMatrixInto } from './image/warp.js';
+export { wasmWarpAvailable } from './image/wasm-warp.js';
 export {
   fromRows,
   invertInto,

@@ -126,7 +126,8 @@ function randomMatrix(rng: () => number, sw: number, sh: number): Float64Array {
 
 const BORDERS: readonly BorderMode[] = ['constant', 'replicate', 'reflect', 'keep'];
 
-describe('warpPlaneU8Into bilinear fixed point (exact against a per-pixel reference)', () => {
+// 'auto' runs the WebAssembly kernel where the engine has it; 'js' forces the JavaScript kernel.
+describe.each(['auto', 'js'] as const)('warpPlaneU8Into bilinear fixed point, kernel %s (exact against a per-pixel reference)', (kernel) => {
   it('random sizes, matrices, borders and plane offsets (seeded)', () => {
     const rng = mulberry32(20240611);
     let pixels = 0;
@@ -145,7 +146,7 @@ describe('warpPlaneU8Into bilinear fixed point (exact against a per-pixel refere
       const value = Math.floor(rng() * 256);
       const got = new Uint8Array(ow * oh).fill(7);
       const want = new Uint8Array(ow * oh).fill(7);
-      warpPlaneU8Into(got, ow, oh, src, sw, sh, W, { border, borderValue: value });
+      warpPlaneU8Into(got, ow, oh, src, sw, sh, W, { border, borderValue: value, kernel });
       referenceWarp(want, ow, oh, src, sw, sh, W, border, value);
       let worst = 0;
       for (let i = 0; i < got.length; i++) worst = Math.max(worst, Math.abs(got[i]! - want[i]!));
@@ -166,7 +167,7 @@ describe('warpPlaneU8Into bilinear fixed point (exact against a per-pixel refere
       for (const border of BORDERS) {
         const got = new Uint8Array(sw * sh).fill(3);
         const want = new Uint8Array(sw * sh).fill(3);
-        warpPlaneU8Into(got, sw, sh, src, sw, sh, W, { border, borderValue: 16 });
+        warpPlaneU8Into(got, sw, sh, src, sw, sh, W, { border, borderValue: 16, kernel });
         referenceWarp(want, sw, sh, src, sw, sh, W, border, 16);
         let worst = 0;
         for (let i = 0; i < got.length; i++) worst = Math.max(worst, Math.abs(got[i]! - want[i]!));

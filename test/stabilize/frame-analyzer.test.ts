@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { createGrayImage, type GrayImage, grayFromBytesInto } from '../../src/image/gray-image.js';
+import { createGrayImage, type GrayImage } from '../../src/image/gray-image.js';
 import { invertInto, type Mat3, multiplyInto, transformPointInto } from '../../src/motion/mat3.js';
 import type { ModelName } from '../../src/motion/model-name.js';
 import { createFrameAnalyzer, type FrameAnalysis, REFERENCE_MODES, type ReferenceMode } from '../../src/stabilize/frame-analyzer.js';

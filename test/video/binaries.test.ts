@@ -98,16 +98,21 @@ describe('doctor', () => {
     expect(text).toContain(report.ffmpeg.path as string);
     expect(text).toContain('libx264:  yes');
     expect(text).toContain('ok: steady can decode');
+    // Node 20's V8 has WebAssembly with 128-bit SIMD, so the frame warp runs in the WebAssembly kernel.
+    expect(report.warpKernel).toBe('wasm-simd');
+    expect(text).toContain('frame warp: WebAssembly SIMD');
   });
 
   it('tells how to fix a broken binary', () => {
     const text = formatDoctor({
       ffmpeg: { path: null, source: null, version: null, usable: false, error: 'not found', libx264: false, vidstab: false, deshake: false, fpsMode: false, displayRotation: false },
       ffprobe: { path: '/usr/bin/ffprobe', source: 'PATH', version: 'ffprobe version 5.1', usable: true },
+      warpKernel: 'javascript',
       ok: false,
     });
     expect(text).toContain('NOT OK');
     expect(text).toContain('FFMPEG_PATH');
+    expect(text).toContain('frame warp: JavaScript');
   });
 
   it('reads version-dependent options from ffmpeg -h (a fake ffmpeg printing known help)', async () => {

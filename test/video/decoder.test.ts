@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RuntimeError, InputError } from '../../src/errors.js';
+import { InputError } from '../../src/errors.js';
 import { openDecoder, yuv420pFrameBytes } from '../../src/video/decoder.js';
 import { liveChildCount } from '../../src/video/process-registry.js';
 import { makeClip, makeClipFromYuvFrames, makeImage, makeTempDir, removeTempDir, solidYuvFrame, yuv420pBytes } from '../support/ffmpeg-fixtures.js';
