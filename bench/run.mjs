@@ -2,7 +2,7 @@
 // `npm run bench`: every benchmark of steady in one sitting, written to bench/RESULTS.md with the
 // machine's facts. Benchmarks are not part of `npm test`.
 //
-// usage: npm run bench [-- --only register,stabilize,memory,live,metrics] [-- --quick]
+// usage: npm run bench [-- --only register,stabilize,kernels,memory,live,metrics] [-- --quick]
 // --quick: fewer cases and clips (for a smoke run; the committed RESULTS.md comes from a full run).
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -14,7 +14,7 @@ const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '..');
 const args = process.argv.slice(2);
 const onlyArg = args.includes('--only') ? args[args.indexOf('--only') + 1] : undefined;
-const only = onlyArg ? onlyArg.split(',') : ['register', 'stabilize', 'memory', 'live', 'metrics'];
+const only = onlyArg ? onlyArg.split(',') : ['register', 'stabilize', 'kernels', 'memory', 'live', 'metrics'];
 const quick = args.includes('--quick');
 
 function tryRun(cmd, a) {
@@ -56,6 +56,11 @@ if (only.includes('stabilize')) {
   const r = await runStabilizeBench(quick ? { clips: ['synthetic'] } : {});
   sections.push(`## Stabilization against vidstab and deshake (issue 3)\n\n${r.markdown}`);
 }
+if (only.includes('kernels')) {
+  // The frame warp, JavaScript kernel against the WebAssembly one (bench/kernels.mjs, warp rows only).
+  const text = execFileSync(process.execPath, [path.join(HERE, 'kernels.mjs'), '--filter', 'warpPlaneU8Into', ...(quick ? ['--rounds', '3'] : [])], { cwd: ROOT }).toString();
+  sections.push(`## Frame warp kernel (issue 3)\n\n\`node bench/kernels.mjs --filter warpPlaneU8Into\`: the 8-bit bilinear warp of one plane (a 0.3 degree rotation, 3 % zoom and a fractional shift, or a fractional translation), by the JavaScript kernel ('js') and by the default kernel ('wasm': WebAssembly SIMD); the minimum over rounds of the mean per call.\n\n\`\`\`\n${text.trim()}\n\`\`\``);
+}
 if (only.includes('memory')) {
   const { runMemoryBench } = await import('./memory.mjs');
   const r = await runMemoryBench(quick ? { longSec: 60 } : {});
@@ -78,6 +83,7 @@ const out = path.join(ROOT, 'bench/RESULTS.md');
 const SECTION_HEADINGS = [
   '## Still registration (issue 2)',
   '## Stabilization against vidstab and deshake (issue 3)',
+  '## Frame warp kernel (issue 3)',
   '## Peak memory, long clip (issue 3)',
   '## Live 720p30 (issue 4)',
   '## steady metrics before and after (issue 5)',
