@@ -42,6 +42,8 @@ import type { Mat3 } from '../motion/mat3.js';
 import { invertInto, multiplyInto } from '../motion/mat3.js';
 import type { MotionModel, Polynomial } from '../motion/motion-model.js';
 import type { FailureReason } from './result.js';
+import type { WasmEccPlanes } from './wasm-ecc.js';
+import { createWasmEccPlanes } from './wasm-ecc.js';
 
 /** When to stop iterating at one level. */
 export interface EccCriteria {
@@ -82,6 +84,17 @@ export const CC_DROP_TOLERANCE = 1e-3;
 export const MAX_STEP_HALVINGS = 4;
 /** Smallest number of valid pixels per parameter. */
 export const MIN_PIXELS_PER_PARAM = 10;
+
+/** Options of `createEccWorkspace`. */
+export interface EccWorkspaceOptions {
+  /**
+   * The kernel of the unchecked row spans of affine warps: 'auto' runs the WebAssembly SIMD kernel
+   * (src/register/wasm/ecc-span.c; the same sums to rounding) where the engine has WebAssembly with
+   * 128-bit SIMD and JavaScript elsewhere; 'js' always runs JavaScript (tests compare the two).
+   * @default 'auto'
+   */
+  readonly kernel?: 'auto' | 'js';
+}
 
 /** A workspace for one level: template data and scratch, made once per resolution and model. */
 export interface EccWorkspace {
@@ -397,8 +410,10 @@ const SPAN_SUMS = 9;
  * (no checks): bilinear sample, then the sums. Affine warp: position (X, Y) + k (dX, dY).
  * Degree-specialised so that translation does not pay for the moments it does not use; the affine
  * models' Jacobians have degree <= 1, so a2 and b2 stay zero (degree 2 is the homography's, projective).
+ * ADDS [si, sii, sit, a0, a1, a2, b0, b1, b2] into out[0..8]. Exported for the tests that check the
+ * WebAssembly kernel (src/register/wasm-ecc.ts) against it; not part of the package's interface.
  */
-function spanAffine(
+export function spanAffine(
   img: Float32Array,
   t: Float32Array,
   gx: Float32Array,
@@ -737,6 +752,7 @@ function accumulate(
   bXX: Float64Array,
   bXY: Float64Array,
   bYY: Float64Array,
+  wasm: WasmEccPlanes | null,
 ): void {
   const w0 = warp[0] as number, w1 = warp[1] as number, w2 = warp[2] as number;
   const w3 = warp[3] as number, w4 = warp[4] as number, w5 = warp[5] as number;
@@ -776,6 +792,8 @@ function accumulate(
       const yn = w3 * x0 + w4 * y + w5;
       if (projective) {
         spanProjective(img, t, gx, gy, w, row, x0, x1, xn, yn, w6 * x0 + w7 * y + w8, w0, w3, w6, xt0, invS, rowSums);
+      } else if (wasm !== null) {
+        wasm.spanAffine(w, row, x0, x1, xn, yn, w0, w3, xt0, invS, deg, rowSums);
       } else {
         spanAffine(img, t, gx, gy, w, row, x0, x1, xn, yn, w0, w3, xt0, invS, deg, rowSums);
       }
@@ -805,13 +823,17 @@ const HESSIAN_SUBSAMPLE_ABOVE_PX = 40000;
 const HESSIAN_SUBSAMPLE3_ABOVE_PX = 160000;
 
 /** Makes the workspace of one level for `model` at width x height (both at least 3). */
-export function createEccWorkspace(width: number, height: number, model: MotionModel): EccWorkspace {
+export function createEccWorkspace(width: number, height: number, model: MotionModel, options: EccWorkspaceOptions = {}): EccWorkspace {
   const w = width;
   const h = height;
   const n = model.paramCount;
   const jac = model.identityJacobian;
   const deg = jac.degree;
   if (deg > 2) throw new RangeError(`ECC supports Jacobians of degree <= 2, ${model.name} has ${deg}`);
+  // The WebAssembly span kernel covers the affine models' degrees (0, 1); it holds copies of the
+  // template planes (made when an align finds the shared region holding another template) and of the
+  // moving image (once per align).
+  const wasm = (options.kernel ?? 'auto') === 'auto' && deg <= 1 ? createWasmEccPlanes(width * height) : null;
   const cx = (w - 1) / 2;
   const cy = (h - 1) / 2;
   const s = Math.max(w - 1, h - 1, 1) / 2;
@@ -937,6 +959,8 @@ export function createEccWorkspace(width: number, height: number, model: MotionM
     mXY.fill(0);
     mYY.fill(0);
     templateSums(tData, gxData, gyData, mask, w, h, s, xStart, invS, yPow, deg, scalars, mGx, mGy, mTGx, mTGy, mXX, mXY, mYY);
+    // Unmasked only: masked passes take the checked path everywhere, never the spans.
+    if (wasm !== null && mask === null) wasm.setTemplate(tData, gxData, gyData);
     nT = scalars[0] as number;
     sumT = scalars[1] as number;
     sumTT = scalars[2] as number;
@@ -1019,6 +1043,9 @@ export function createEccWorkspace(width: number, height: number, model: MotionM
     warpFamily = warpModel;
     if (warpParams.length !== warpModel.paramCount) warpParams = new Float64Array(warpModel.paramCount);
     const projective = !warpModel.isAffine;
+    // The kernel runs on unmasked affine passes, the only ones with unchecked spans.
+    const spanKernel = wasm !== null && !projective && tMask === null && imageMask === null ? wasm : null;
+    spanKernel?.setImage(image.data);
     let cc = Number.NaN;
     let bestCc = Number.NEGATIVE_INFINITY;
     wBest.set(warp);
@@ -1042,7 +1069,7 @@ export function createEccWorkspace(width: number, height: number, model: MotionM
       bXX.fill(0);
       bXY.fill(0);
       bYY.fill(0);
-      accumulate(image.data, tData, gxData, gyData, tMask, imageMask, w, h, warp, projective, xStart, invS, yPow, deg, rowSums, range, sums, mIGx, mIGy, bad, bGx, bGy, bTGx, bTGy, bXX, bXY, bYY);
+      accumulate(image.data, tData, gxData, gyData, tMask, imageMask, w, h, warp, projective, xStart, invS, yPow, deg, rowSums, range, sums, mIGx, mIGy, bad, bGx, bGy, bTGx, bTGy, bXX, bXY, bYY, spanKernel);
       const nv = nT - (bad[0] as number);
       if (nv < minValid) {
         status = 'no-overlap';

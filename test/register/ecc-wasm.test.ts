@@ -1,0 +1,170 @@
+import { describe, expect, it } from 'vitest';
+import { blurInto, gaussianKernel } from '../../src/image/blur.js';
+import { createGrayImage, type GrayImage } from '../../src/image/gray-image.js';
+import { getMotionModel } from '../../src/motion/models.js';
+import { createEccWorkspace, spanAffine } from '../../src/register/ecc.js';
+import { createWasmEccPlanes, wasmEccAvailable, wasmEccSpans } from '../../src/register/wasm-ecc.js';
+import { mulberry32 } from '../support/rng.js';
+import { centredWarp, createRng, makePair, meanCornerError } from '../support/synthetic.js';
+
+/**
+ * The WebAssembly span sums against spanAffine's, relative to the sum's scale (span length times the
+ * largest term): both are double-precision sums of the same products, differing only in the order of
+ * the additions and in the position of pixel k being X + k dX instead of a running sum.
+ */
+const TOL_SPAN_REL = 1e-12;
+/** Whole alignments with either kernel agree with each other to this (mean corner distance, px)... */
+const TOL_KERNELS_PX = 1e-6;
+/** ... and recover the known warp to this (mean corner error, px). */
+const TOL_TRUTH_PX = 0.05;
+
+const SUMS = ['si', 'sii', 'sit', 'a0', 'a1', 'a2', 'b0', 'b1', 'b2'];
+
+/** A seeded level: moving image, template and gradient planes of w x h (values like ecc.ts's). */
+function planes(rnd: () => number, w: number, h: number) {
+  const fill = (lo: number, hi: number) => Float32Array.from({ length: w * h }, () => lo + (hi - lo) * rnd());
+  return { img: fill(0, 255), t: fill(0, 255), gx: fill(-60, 60), gy: fill(-60, 60) };
+}
+
+/** The scale of each sum over n pixels: n times the largest possible magnitude of its term. */
+function scales(n: number, xtMax: number): number[] {
+  const g = 60 * 255;
+  return [n * 255, n * 255 * 255, n * 255 * 255, n * g, n * g * xtMax, 1, n * g, n * g * xtMax, 1];
+}
+
+describe('WebAssembly ECC span kernel', () => {
+  it('is available on this engine (Node has WebAssembly SIMD)', () => {
+    expect(wasmEccAvailable()).toBe(true);
+  });
+
+  it('matches spanAffine on seeded random images, warps and spans (both degrees, spans touching the edges)', () => {
+    const rnd = mulberry32(20240611);
+    let checked = 0;
+    for (let trial = 0; trial < 40; trial++) {
+      const w = 5 + Math.floor(rnd() * 90);
+      const h = 4 + Math.floor(rnd() * 60);
+      const { img, t, gx, gy } = planes(rnd, w, h);
+      const kernel = createWasmEccPlanes(w * h);
+      expect(kernel).not.toBeNull();
+      if (kernel === null) return;
+      kernel.setTemplate(t, gx, gy);
+      kernel.setImage(img);
+      const invS = 2 / Math.max(w - 1, h - 1);
+      // Span endpoints P0 = (X, Y) and P1 inside [0, w - 1 - eps] x [0, h - 1 - eps]; some on the edges.
+      const eps = 1e-6;
+      const edge = (lim: number) => {
+        const r = rnd();
+        return r < 0.2 ? 0 : r < 0.4 ? lim - 1 - eps : rnd() * (lim - 1 - eps);
+      };
+      for (let s = 0; s < 12; s++) {
+        const x0 = Math.floor(rnd() * w);
+        const n = s < 2 ? s + 1 : 1 + Math.floor(rnd() * (w - x0));
+        const x1 = Math.min(w - 1, x0 + n - 1);
+        const len = x1 - x0 + 1;
+        let X = edge(w);
+        let Y = edge(h);
+        let dX = len > 1 ? (edge(w) - X) / (len - 1) : 0;
+        let dY = len > 1 ? (edge(h) - Y) / (len - 1) : 0;
+        if (s % 2 === 1 && len > 1) {
+          // Near-identity steps (a stabilizer's warps: the kernel's contiguous-tap groups), crossing a
+          // row now and then; the span ends on the right or bottom edge when it reaches that far.
+          dX = Math.min(0.9 + 0.2 * rnd(), (w - 1 - eps) / (len - 1));
+          dY = (rnd() - 0.5) * 0.05;
+          X = Math.min(rnd() * (w - 1 - eps), w - 1 - eps - dX * (len - 1));
+          const yEnd = Y + dY * (len - 1);
+          if (yEnd < 0 || yEnd > h - 1 - eps) Y = dY > 0 ? h - 1 - eps - dY * (len - 1) : -dY * (len - 1);
+          if (Y < 0 || Y > h - 1 - eps) dY = 0;
+          Y = Math.min(Math.max(Y, 0), h - 1 - eps);
+        }
+        const row = Math.floor(rnd() * h) * w;
+        const xt = -1 + 2 * rnd();
+        for (const deg of [0, 1]) {
+          const js = new Float64Array(9).fill(0.5);
+          const wa = new Float64Array(9).fill(0.5);
+          spanAffine(img, t, gx, gy, w, row, x0, x1, X, Y, dX, dY, xt, invS, deg, js);
+          kernel.spanAffine(w, row, x0, x1, X, Y, dX, dY, xt, invS, deg, wa);
+          const scale = scales(len, Math.abs(xt) + len * invS);
+          for (let k = 0; k < 9; k++) {
+            const err = Math.abs((wa[k] as number) - (js[k] as number)) / (scale[k] as number);
+            if (!(err <= TOL_SPAN_REL)) expect.fail(`trial ${trial} span ${s} deg ${deg} ${SUMS[k]}: ${wa[k]} vs ${js[k]}`);
+            checked++;
+          }
+          if (deg === 0) expect(wa[4]).toBe(0.5);
+        }
+      }
+    }
+    expect(checked).toBe(40 * 12 * 2 * 9);
+  });
+
+  it('runs in a workspace by default, and whole alignments agree with the JavaScript kernel and the truth', () => {
+    const W = 120;
+    const H = 90;
+    const blurred = (img: GrayImage): GrayImage =>
+      blurInto(createGrayImage(img.width, img.height), img, gaussianKernel(5), new Float32Array(img.width * img.height));
+    for (const name of ['translation', 'euclidean', 'affine'] as const) {
+      const model = getMotionModel(name);
+      const rng = createRng(31);
+      const truth = centredWarp(W, H, { tx: 1.3, ty: -0.8, angleDeg: name === 'translation' ? 0 : 1.2, scale: name === 'affine' ? 1.02 : 1 });
+      const pair = makePair(rng, truth, { width: W, height: H });
+      const fixed = blurred(pair.fixed);
+      const moving = blurred(pair.moving);
+      const criteria = { maxIterations: 50, epsilonPx: 1e-4 };
+      const results = [];
+      for (const kernel of ['js', 'auto'] as const) {
+        const ws = createEccWorkspace(W, H, model, { kernel });
+        expect(ws.setTemplate(fixed, null)).toBeNull();
+        const before = wasmEccSpans();
+        const warp = Float64Array.of(1, 0, 0, 0, 1, 0, 0, 0, 1);
+        const r = ws.align(moving, null, warp, criteria);
+        const ran = wasmEccSpans() - before;
+        if (kernel === 'js') expect(ran).toBe(0);
+        else {
+          // At most one span per interior row and iteration; nearly every row has one here.
+          expect(ran).toBeGreaterThan(((H - 2) * r.iterations) / 2);
+          expect(ran).toBeLessThanOrEqual((H - 2) * r.iterations);
+        }
+        expect(meanCornerError(warp, truth, W, H)).toBeLessThan(TOL_TRUTH_PX);
+        results.push(warp);
+      }
+      expect(meanCornerError(results[0] as Float64Array, results[1] as Float64Array, W, H)).toBeLessThan(TOL_KERNELS_PX);
+    }
+  });
+
+  it('keeps workspaces of one size apart (they share a memory region, templates are recopied as needed)', () => {
+    const W = 96;
+    const H = 72;
+    const blurred = (img: GrayImage): GrayImage =>
+      blurInto(createGrayImage(img.width, img.height), img, gaussianKernel(5), new Float32Array(img.width * img.height));
+    const model = getMotionModel('euclidean');
+    const truthA = centredWarp(W, H, { tx: 0.7, ty: 1.1, angleDeg: 0.8 });
+    const truthB = centredWarp(W, H, { tx: -1.2, ty: 0.4, angleDeg: -0.6 });
+    const a = makePair(createRng(5), truthA, { width: W, height: H });
+    const b = makePair(createRng(6), truthB, { width: W, height: H });
+    const criteria = { maxIterations: 50, epsilonPx: 1e-4 };
+    const make = (kernel: 'js' | 'auto', fixed: GrayImage) => {
+      const ws = createEccWorkspace(W, H, model, { kernel });
+      expect(ws.setTemplate(blurred(fixed), null)).toBeNull();
+      return ws;
+    };
+    const jsA = make('js', a.fixed);
+    const jsB = make('js', b.fixed);
+    const wasmA = make('auto', a.fixed);
+    const wasmB = make('auto', b.fixed);
+    const movingA = blurred(a.moving);
+    const movingB = blurred(b.moving);
+    const run = (ws: ReturnType<typeof createEccWorkspace>, moving: GrayImage) => {
+      const warp = Float64Array.of(1, 0, 0, 0, 1, 0, 0, 0, 1);
+      ws.align(moving, null, warp, criteria);
+      return warp;
+    };
+    const refA = run(jsA, movingA);
+    const refB = run(jsB, movingB);
+    expect(meanCornerError(refA, truthA, W, H)).toBeLessThan(TOL_TRUTH_PX);
+    expect(meanCornerError(refB, truthB, W, H)).toBeLessThan(TOL_TRUTH_PX);
+    // Interleaved: each align must see its own workspace's template, not the last one copied in.
+    for (let round = 0; round < 2; round++) {
+      expect(meanCornerError(run(wasmA, movingA), refA, W, H)).toBeLessThan(TOL_KERNELS_PX);
+      expect(meanCornerError(run(wasmB, movingB), refB, W, H)).toBeLessThan(TOL_KERNELS_PX);
+    }
+  });
+});
