@@ -15,6 +15,7 @@ export { EXIT, InputError, InterruptedError, RuntimeError, SteadyError, UsageErr
 export { createGrayImage, type GrayImage, grayFromBytesInto, grayToBytesInto } from './image/gray-image.js';
 export { type BorderMode, type Interpolation, type PlaneWarpOptions, type WarpOptions, warpInto, warpPlaneU8Into, chromaMatrixInto } from './image/warp.js';
 export { wasmWarpAvailable } from './image/wasm-warp.js';
+export { wasmEccAvailable } from './register/wasm-ecc.js';
 export {
   fromRows,
   invertInto,

@@ -13,14 +13,8 @@
  * views handed out here, runs the kernel once per plane and copies the output plane out. Views are
  * made when the layout changes, not per call: a video's planes reuse them frame after frame.
  */
+import { instantiateSimdModule } from './wasm/instantiate.js';
 import { WARP_U8_WASM_BASE64 } from './wasm/warp-u8-module.js';
-
-/** The parts of the WebAssembly JS API used here (the project's lib settings carry no DOM types). */
-interface WasmApi {
-  validate(bytes: Uint8Array): boolean;
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: object) => { readonly exports: Record<string, unknown> };
-}
 
 /** What the module exports. */
 interface WarpExports {
@@ -76,47 +70,14 @@ const outViews = new Map<number, Uint8Array>();
 const planes: { out: Uint8Array; spans: Int32Array } = { out: new Uint8Array(0), spans };
 let runs = 0;
 
-/** Decodes standard base64 (no line breaks) into bytes, without depending on atob or Buffer. */
-function decodeBase64(text: string): Uint8Array {
-  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
-  const value = new Int16Array(128).fill(-1);
-  for (let i = 0; i < alphabet.length; i++) value[alphabet.charCodeAt(i)] = i;
-  let end = text.length;
-  while (end > 0 && text[end - 1] === '=') end--;
-  const result = new Uint8Array(Math.floor((end * 6) / 8));
-  let acc = 0;
-  let bits = 0;
-  let o = 0;
-  for (let i = 0; i < end; i++) {
-    const v = value[text.charCodeAt(i) & 127] as number;
-    if (v < 0) throw new RangeError(`Invalid base64 character at ${i}`);
-    acc = ((acc << 6) | v) & 0xffffff;
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      result[o++] = (acc >> bits) & 0xff;
-    }
-  }
-  return result;
-}
-
 /** Compiles and instantiates the module once; null where WebAssembly or its SIMD is missing. */
 function load(): WarpExports | null {
   if (tried) return kernel;
   tried = true;
-  const api = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
-  if (api === undefined) return null;
-  try {
-    const code = decodeBase64(WARP_U8_WASM_BASE64);
-    // An engine without 128-bit SIMD rejects the module here.
-    if (!api.validate(code)) return null;
-    const exports = new api.Instance(new api.Module(code), {}).exports as unknown as WarpExports;
-    if (typeof exports.warp_u8_spans !== 'function') return null;
-    heapBase = exports.__heap_base.value;
-    kernel = exports;
-  } catch {
-    kernel = null;
-  }
+  const exports = instantiateSimdModule(WARP_U8_WASM_BASE64) as unknown as WarpExports | null;
+  if (exports === null || typeof exports.warp_u8_spans !== 'function') return null;
+  heapBase = exports.__heap_base.value;
+  kernel = exports;
   return kernel;
 }
 

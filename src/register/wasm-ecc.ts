@@ -14,14 +14,8 @@
  * another one, then the moving image. So the template is copied once per template and the image once
  * per alignment, never per iteration or row, and the memory grows only when a new size arrives.
  */
+import { instantiateSimdModule } from '../image/wasm/instantiate.js';
 import { ECC_SPAN_WASM_BASE64 } from './wasm/ecc-span-module.js';
-
-/** The parts of the WebAssembly JS API used here (the project's lib settings carry no DOM types). */
-interface WasmApi {
-  validate(bytes: Uint8Array): boolean;
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: object) => { readonly exports: Record<string, unknown> };
-}
 
 /** What the module exports. */
 interface EccExports {
@@ -95,30 +89,6 @@ interface Region {
 }
 const regions = new Map<number, Region>();
 
-/** Decodes standard base64 (no line breaks) into bytes, without depending on atob or Buffer. */
-function decodeBase64(text: string): Uint8Array {
-  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
-  const value = new Int16Array(128).fill(-1);
-  for (let i = 0; i < alphabet.length; i++) value[alphabet.charCodeAt(i)] = i;
-  let end = text.length;
-  while (end > 0 && text[end - 1] === '=') end--;
-  const result = new Uint8Array(Math.floor((end * 6) / 8));
-  let acc = 0;
-  let bits = 0;
-  let o = 0;
-  for (let i = 0; i < end; i++) {
-    const v = value[text.charCodeAt(i) & 127] as number;
-    if (v < 0) throw new RangeError(`Invalid base64 character at ${i}`);
-    acc = ((acc << 6) | v) & 0xffffff;
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      result[o++] = (acc >> bits) & 0xff;
-    }
-  }
-  return result;
-}
-
 function alignUp(n: number): number {
   return Math.ceil(n / ALIGN) * ALIGN;
 }
@@ -127,22 +97,19 @@ function alignUp(n: number): number {
 function load(): EccExports | null {
   if (tried) return kernel;
   tried = true;
-  const api = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
-  if (api === undefined) return null;
-  try {
-    const code = decodeBase64(ECC_SPAN_WASM_BASE64);
-    // An engine without 128-bit SIMD rejects the module here.
-    if (!api.validate(code)) return null;
-    const exports = new api.Instance(new api.Module(code), {}).exports as unknown as EccExports;
-    if (typeof exports.ecc_span_affine !== 'function') return null;
-    sumsOffset = alignUp(exports.__heap_base.value);
-    top = alignUp(sumsOffset + 8 * SPAN_SUMS);
-    if (top > exports.memory.buffer.byteLength) exports.memory.grow(Math.ceil((top - exports.memory.buffer.byteLength) / PAGE_BYTES));
-    sums = new Float64Array(exports.memory.buffer, sumsOffset, SPAN_SUMS);
-    kernel = exports;
-  } catch {
-    kernel = null;
+  const exports = instantiateSimdModule(ECC_SPAN_WASM_BASE64) as unknown as EccExports | null;
+  if (exports === null || typeof exports.ecc_span_affine !== 'function') return null;
+  sumsOffset = alignUp(exports.__heap_base.value);
+  top = alignUp(sumsOffset + 8 * SPAN_SUMS);
+  if (top > exports.memory.buffer.byteLength) {
+    try {
+      exports.memory.grow(Math.ceil((top - exports.memory.buffer.byteLength) / PAGE_BYTES));
+    } catch {
+      return null; // the engine refused the memory: the JavaScript kernel runs
+    }
   }
+  sums = new Float64Array(exports.memory.buffer, sumsOffset, SPAN_SUMS);
+  kernel = exports;
   return kernel;
 }
 

@@ -4,6 +4,7 @@
  * deshake filters, the version-dependent options).
  */
 import { wasmWarpAvailable } from '../image/wasm-warp.js';
+import { wasmEccAvailable } from '../register/wasm-ecc.js';
 import { type BinaryInfo, type BinarySource, ffmpegFeatures, resolveFfmpeg, resolveFfprobe } from './binaries.js';
 import { runCapture } from './process-registry.js';
 
@@ -44,6 +45,8 @@ export interface DoctorReport {
    * 'javascript' (the fallback where the engine lacks either; the same bytes, about 2.5x slower).
    */
   readonly warpKernel: 'wasm-simd' | 'javascript';
+  /** Which kernel sums ECC's affine row spans in registration: as warpKernel (src/register/wasm). */
+  readonly eccKernel: 'wasm-simd' | 'javascript';
   /** Both binaries are usable and ffmpeg has libx264. */
   readonly ok: boolean;
 }
@@ -98,7 +101,7 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
     displayRotation = features.displayRotation;
   }
   const ffmpeg: FfmpegCheck = { ...ff, libx264, vidstab, deshake, fpsMode, displayRotation };
-  return { ffmpeg, ffprobe: probe, warpKernel: wasmWarpAvailable() ? 'wasm-simd' : 'javascript', ok: ff.usable && probe.usable && libx264 };
+  return { ffmpeg, ffprobe: probe, warpKernel: wasmWarpAvailable() ? 'wasm-simd' : 'javascript', eccKernel: wasmEccAvailable() ? 'wasm-simd' : 'javascript', ok: ff.usable && probe.usable && libx264 };
 }
 
 /** The report as text for people, one fact per line, ending with what to do when something is wrong. */
@@ -118,7 +121,9 @@ export function formatDoctor(report: DoctorReport): string {
   lines.push(`  deshake:  ${yes(report.ffmpeg.deshake)}`);
   lines.push(`  -fps_mode: ${yes(report.ffmpeg.fpsMode)}   -display_rotation: ${yes(report.ffmpeg.displayRotation)}`);
   binary('ffprobe', report.ffprobe);
-  lines.push(`frame warp: ${report.warpKernel === 'wasm-simd' ? 'WebAssembly SIMD' : 'JavaScript (this Node has no WebAssembly SIMD; the output is the same, slower)'}`);
+  const kernel = (k: DoctorReport['warpKernel']): string => (k === 'wasm-simd' ? 'WebAssembly SIMD' : 'JavaScript (this Node has no WebAssembly SIMD; same results, slower)');
+  lines.push(`frame warp: ${kernel(report.warpKernel)}`);
+  lines.push(`registration (ECC spans): ${kernel(report.eccKernel)}`);
   if (report.ok) {
     lines.push('ok: steady can decode, probe and encode');
   } else {

@@ -101,6 +101,8 @@ describe('doctor', () => {
     // Node 20's V8 has WebAssembly with 128-bit SIMD, so the frame warp runs in the WebAssembly kernel.
     expect(report.warpKernel).toBe('wasm-simd');
     expect(text).toContain('frame warp: WebAssembly SIMD');
+    expect(report.eccKernel).toBe('wasm-simd');
+    expect(text).toContain('registration (ECC spans): WebAssembly SIMD');
   });
 
   it('tells how to fix a broken binary', () => {
@@ -108,6 +110,7 @@ describe('doctor', () => {
       ffmpeg: { path: null, source: null, version: null, usable: false, error: 'not found', libx264: false, vidstab: false, deshake: false, fpsMode: false, displayRotation: false },
       ffprobe: { path: '/usr/bin/ffprobe', source: 'PATH', version: 'ffprobe version 5.1', usable: true },
       warpKernel: 'javascript',
+      eccKernel: 'javascript',
       ok: false,
     });
     expect(text).toContain('NOT OK');
