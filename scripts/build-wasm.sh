@@ -16,12 +16,15 @@ WASM_LD=${WASM_LD:-wasm-ld-14}
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 
-# build DIR NAME EXPORT CONST DESCRIPTION: DIR/NAME.c -> DIR/NAME-module.ts exporting CONST.
+# build DIR NAME EXPORTS CONST DESCRIPTION: DIR/NAME.c -> DIR/NAME-module.ts exporting CONST; EXPORTS is
+# the comma-separated list of the C functions the module exports.
 build() {
-  dir=$1 name=$2 export=$3 const=$4 what=$5
+  dir=$1 name=$2 exports=$3 const=$4 what=$5
+  flags=""
+  for e in $(echo "$exports" | tr ',' ' '); do flags="$flags --export=$e"; done
   "$CLANG" --target=wasm32 -O3 -msimd128 -mnontrapping-fptoint -ffp-contract=off -ffreestanding -nostdlib \
     -Wall -Wextra -Werror -c -o "$TMP/$name.o" "$dir/$name.c"
-  "$WASM_LD" --no-entry --export="$export" --export=__heap_base -z stack-size=65536 --strip-all \
+  "$WASM_LD" --no-entry $flags --export=__heap_base -z stack-size=65536 --strip-all \
     -o "$TMP/$name.wasm" "$TMP/$name.o"
   node --input-type=module - "$TMP/$name.wasm" "$dir/$name-module.ts" "$dir/$name.c" "$const" "$what" <<'JS'
 import { readFileSync, writeFileSync } from 'node:fs';
