@@ -2,7 +2,7 @@
 # Rebuilds the WebAssembly kernels from their C source and writes the TypeScript modules that embed them
 # (the .wasm bytes as base64):
 #   src/image/wasm/warp-u8.c -> src/image/wasm/warp-u8-module.ts
-#   src/register/wasm/ecc-span.c -> src/register/wasm/ecc-span-module.ts
+#   src/register/wasm/ecc.c -> src/register/wasm/ecc-module.ts
 # The generated files are committed (the build and CI need no C toolchain); run this after editing the C.
 # Needs clang-14 and wasm-ld-14 (Debian/Ubuntu: apt-get install -y clang-14 lld-14) and node.
 #
@@ -46,4 +46,4 @@ JS
 }
 
 build src/image/wasm warp-u8 warp_u8_spans WARP_U8_WASM_BASE64 "the 8-bit bilinear warp's interior spans"
-build src/register/wasm ecc-span ecc_span_affine ECC_SPAN_WASM_BASE64 "the ECC registration's affine row span"
+build src/register/wasm ecc ecc_span_affine,ecc_template_sums,ecc_hessian_moments ECC_WASM_BASE64 "the ECC registration's passes (row span, template, Hessian moments)"

@@ -65,7 +65,7 @@ export interface EccLevelResult {
   readonly iterations: number;
 }
 
-/** The template's standard deviation (gray levels) below which it is 'low-texture'. */
+/** The standard deviation (gray levels) of the template, or of the warped input over the valid pixels, below which it is 'low-texture'. */
 export const MIN_TEMPLATE_STD = 0.5;
 /** Smallest share of the template's valid pixels that must land on valid input pixels. */
 export const MIN_OVERLAP_FRACTION = 0.1;
@@ -88,8 +88,10 @@ export const MIN_PIXELS_PER_PARAM = 10;
 /** Options of `createEccWorkspace`. */
 export interface EccWorkspaceOptions {
   /**
-   * The kernel of the unchecked row spans of affine warps: 'auto' runs the WebAssembly SIMD kernel
-   * (src/register/wasm/ecc-span.c; the same sums to rounding) where the engine has WebAssembly with
+   * The kernels of the affine models' passes without masks (the template pass, its Hessian moments and
+   * the unchecked row spans of every iteration): 'auto' runs the WebAssembly SIMD kernels
+   * (src/register/wasm/ecc.c: float32 arithmetic with short float32 partial sums, so the sums agree with
+   * the JavaScript's double ones to about 1e-6 relative) where the engine has WebAssembly with
    * 128-bit SIMD and JavaScript elsewhere; 'js' always runs JavaScript (tests compare the two).
    * @default 'auto'
    */
@@ -186,8 +188,10 @@ function mIndex(a: number, b: number): number {
  * (into `scalars`) and the moments (degree <= deg <= 2) of gx, gy, t gx, t gy; for degree 0 without a
  * mask also the Hessian's moments of gx^2, gx gy, gy^2 (into mXX, mXY, mYY[0]; the tables are left as
  * they are otherwise). Border pixels are never used, so their gradients are left as they are.
+ * Exported for the tests that check the WebAssembly template pass (src/register/wasm-ecc.ts) against it;
+ * not part of the package's interface.
  */
-function templateSums(
+export function templateSums(
   t: Float32Array,
   gx: Float32Array,
   gy: Float32Array,
@@ -337,9 +341,9 @@ function foldRow5(m: Float64Array, r0: number, r1: number, r2: number, r3: numbe
 /**
  * Moments (degree <= 4) of gx^2, gx gy, gy^2 over the template's valid set, on every `step`-th row and
  * column (the Hessian only sets the speed of convergence, see the file comment). Returns the number of
- * pixels visited.
+ * pixels visited. Exported for the tests of the WebAssembly twin; not part of the package's interface.
  */
-function hessianMoments(
+export function hessianMoments(
   gx: Float32Array,
   gy: Float32Array,
   mask: Uint8Array | null,
@@ -400,6 +404,21 @@ function hessianMoments(
     foldRow5(mYY, c0, c1, c2, c3, c4, yPow, h, y, deg);
   }
   return n;
+}
+
+/** Table index of each moment (a, b) the WebAssembly Hessian pass writes, in its order. */
+const HESSIAN_WASM_INDEX = [mIndex(0, 0), mIndex(0, 1), mIndex(0, 2), mIndex(1, 0), mIndex(1, 1), mIndex(2, 0)];
+
+/** Adds the WebAssembly Hessian pass's moments (WasmEccPlanes.hessianMoments) into the tables; returns the pixels visited. */
+function wasmHessianInto(r: Float64Array, tables: readonly Float64Array[]): number {
+  for (let q = 0; q < 3; q++) {
+    const m = tables[q] as Float64Array;
+    for (let k = 0; k < 6; k++) {
+      const i = HESSIAN_WASM_INDEX[k] as number;
+      m[i] = (m[i] as number) + (r[1 + 6 * q + k] as number);
+    }
+  }
+  return r[0] as number;
 }
 
 /** Partial sums of one pass: [sum i, sum i^2, sum i t, a0, a1, a2, b0, b1, b2] with a_k = sum i gx x~^k. */
@@ -877,6 +896,9 @@ export function createEccWorkspace(width: number, height: number, model: MotionM
   const mGy = new Float64Array(tableSize);
   const mTGx = new Float64Array(tableSize);
   const mTGy = new Float64Array(tableSize);
+  // In the order of the WebAssembly passes' outputs.
+  const gradientTables = [mGx, mGy, mTGx, mTGy];
+  const hessianTables = [mXX, mXY, mYY];
 
   // Per-iteration scratch.
   const sums = new Float64Array(3);
@@ -958,9 +980,27 @@ export function createEccWorkspace(width: number, height: number, model: MotionM
     mXX.fill(0);
     mXY.fill(0);
     mYY.fill(0);
-    templateSums(tData, gxData, gyData, mask, w, h, s, xStart, invS, yPow, deg, scalars, mGx, mGy, mTGx, mTGy, mXX, mXY, mYY);
     // Unmasked only: masked passes take the checked path everywhere, never the spans.
-    if (wasm !== null && mask === null) wasm.setTemplate(tData, gxData, gyData);
+    const wasmTemplate = wasm !== null && mask === null ? wasm : null;
+    if (wasmTemplate !== null) {
+      const r = wasmTemplate.templateSums(tData, w, h, 0.5 * s, xStart, invS, cy, deg, gxData, gyData);
+      scalars[0] = r[0] as number;
+      scalars[1] = r[1] as number;
+      scalars[2] = r[2] as number;
+      for (let q = 0; q < 4; q++) {
+        const m = gradientTables[q] as Float64Array;
+        m[0] = r[3 + 3 * q] as number;
+        m[mIndex(0, 1)] = r[4 + 3 * q] as number;
+        m[mIndex(1, 0)] = r[5 + 3 * q] as number;
+      }
+      if (deg === 0) {
+        mXX[0] = r[15] as number;
+        mXY[0] = r[16] as number;
+        mYY[0] = r[17] as number;
+      }
+    } else {
+      templateSums(tData, gxData, gyData, mask, w, h, s, xStart, invS, yPow, deg, scalars, mGx, mGy, mTGx, mTGy, mXX, mXY, mYY);
+    }
     nT = scalars[0] as number;
     sumT = scalars[1] as number;
     sumTT = scalars[2] as number;
@@ -971,7 +1011,12 @@ export function createEccWorkspace(width: number, height: number, model: MotionM
     projectInto(gtFull, mTGx, mTGy);
     const step = w * h > HESSIAN_SUBSAMPLE3_ABOVE_PX ? 3 : w * h > HESSIAN_SUBSAMPLE_ABOVE_PX ? 2 : 1;
     // Degree 0 without a mask: templateSums already gave the exact moments.
-    const nH = deg === 0 && mask === null ? nT : hessianMoments(gxData, gyData, mask, w, h, xStart, invS, yPow, 2 * deg, step, mXX, mXY, mYY);
+    const nH =
+      deg === 0 && mask === null
+        ? nT
+        : wasmTemplate !== null
+          ? wasmHessianInto(wasmTemplate.hessianMoments(w, h, xStart, invS, cy, 2 * deg, step), hessianTables)
+          : hessianMoments(gxData, gyData, mask, w, h, xStart, invS, yPow, 2 * deg, step, mXX, mXY, mYY);
     if (nH === 0) return 'low-texture';
     // Full-set estimates of the Hessian moments (exact when not subsampled).
     const hScale = nT / nH;
@@ -1080,9 +1125,16 @@ export function createEccWorkspace(width: number, height: number, model: MotionM
       const tt = sumTT - (bad[2] as number) - nv * mt * mt;
       const ii = (sums[1] as number) - nv * mi * mi;
       const it = (sums[2] as number) - nv * mi * mt;
+      // The warped input must carry texture too (a flat frame: a fade, a lens cap). Testing its
+      // variance against the template's floor, rather than cc for NaN, keeps a flat input a failure
+      // when rounding leaves its variance a hair above zero (the float32 kernels' sums).
+      if (!(ii >= nv * MIN_TEMPLATE_STD * MIN_TEMPLATE_STD)) {
+        status = Number.isNaN(ii) ? 'nan' : 'low-texture';
+        break;
+      }
       cc = it / Math.sqrt(ii * tt);
       if (Number.isNaN(cc)) {
-        status = ii <= 0 ? 'low-texture' : 'nan';
+        status = 'nan';
         break;
       }
       if (cc > bestCc) {

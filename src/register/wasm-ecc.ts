@@ -1,21 +1,24 @@
 /**
- * Loader of the WebAssembly kernel of the ECC registration's unchecked row span (src/register/wasm/ecc-span.c,
- * embedded as base64 in wasm/ecc-span-module.ts by scripts/build-wasm.sh). ecc.ts keeps its JavaScript
- * spanAffine as the fallback: everything here answers false / null where the engine has no WebAssembly or
- * no 128-bit SIMD (the module then fails validation), and ecc.ts carries on in JavaScript.
+ * Loader of the WebAssembly kernels of the ECC registration (src/register/wasm/ecc.c, embedded as base64 in
+ * wasm/ecc-module.ts by scripts/build-wasm.sh): the unchecked row span of an iteration's fused pass, the
+ * template pass (gradients and their sums) and the template's Hessian moments, for the affine models without
+ * masks. ecc.ts keeps its JavaScript passes as the fallback: everything here answers false / null where the
+ * engine has no WebAssembly or no 128-bit SIMD (the module then fails validation), and ecc.ts carries on in
+ * JavaScript.
  *
- * The module is compiled and instantiated synchronously on first use (about 3 kB). It owns its linear
- * memory: from `__heap_base`, nine doubles where the kernel writes a span's sums, then one region per
+ * The module is compiled and instantiated synchronously on first use (about 5 kB). It owns its linear
+ * memory: from `__heap_base`, OUT_DOUBLES doubles where the kernels write their sums, then one region per
  * plane size (pixels) seen so far, holding four float planes of a level, in this order:
  *   moving image | template | template x gradient | template y gradient
  * Workspaces of one size share its region (a pyramid's levels have distinct sizes, so they do not
  * compete; a video after another of the same size reuses the regions): the region remembers whose
- * template it holds, and `setImage` copies a workspace's template planes in only when the region holds
- * another one, then the moving image. So the template is copied once per template and the image once
- * per alignment, never per iteration or row, and the memory grows only when a new size arrives.
+ * template it holds, and a workspace copies its template planes back in only when the region holds
+ * another one. The template pass copies the template in and its gradients out (ecc.ts keeps them for the
+ * pixels outside the spans), so the template crosses once per template and the moving image once per
+ * alignment, never per iteration or row, and the memory grows only when a new size arrives.
  */
 import { instantiateSimdModule } from '../image/wasm/instantiate.js';
-import { ECC_SPAN_WASM_BASE64 } from './wasm/ecc-span-module.js';
+import { ECC_WASM_BASE64 } from './wasm/ecc-module.js';
 
 /** What the module exports. */
 interface EccExports {
@@ -39,6 +42,8 @@ interface EccExports {
     deg: number,
     out: number,
   ) => void;
+  readonly ecc_template_sums: (t: number, gx: number, gy: number, w: number, h: number, half: number, xStart: number, invS: number, cy: number, deg: number, out: number) => void;
+  readonly ecc_hessian_moments: (gx: number, gy: number, w: number, h: number, xStart: number, invS: number, cy: number, deg: number, step: number, out: number) => void;
 }
 
 /** The module-side planes of one ECC workspace (one level), and its span kernel. */
@@ -64,12 +69,33 @@ export interface WasmEccPlanes {
    * taps must lie inside the image (ecc.ts's span guarantees it).
    */
   spanAffine(w: number, row: number, x0: number, x1: number, X: number, Y: number, dX: number, dY: number, xt: number, invS: number, deg: number, out: Float64Array): void;
+  /**
+   * The template pass of ecc.ts (templateSums without a mask, degree 0 or 1): copies the template `t` in,
+   * writes its gradients gx = (t(x+1) - t(x-1)) half, gy = (t(y+1) - t(y-1)) half for the interior pixels
+   * into the module's planes and into `gxOut`, `gyOut` (border pixels there get whatever the module's
+   * planes hold: never read), and makes it this workspace's template (as setTemplate with the three).
+   * Returns the sums, a view valid until the next call of any kernel here:
+   * [n, sum t, sum t^2, then m00, m01, m10 of gx, gy, t gx, t gy (moments sum q x~^a y~^b, y~ = (y - cy)
+   * invS, x~ = xStart + (x - 1) invS), then for degree 0 the sums of gx^2, gx gy, gy^2] (18 values; the
+   * degree-1 moments are 0 for degree 0, the last three 0 for degree 1).
+   */
+  templateSums(t: Float32Array, w: number, h: number, half: number, xStart: number, invS: number, cy: number, deg: number, gxOut: Float32Array, gyOut: Float32Array): Float64Array;
+  /**
+   * ecc.ts hessianMoments without a mask over this workspace's template gradients (copied back in first
+   * when the region holds another template): the moments of degree <= deg (<= 2) of gx^2, gx gy, gy^2 on
+   * every step-th row and column. Returns a view valid until the next call: [pixels visited, then for each
+   * of xx, xy, yy the moments (0,0) (0,1) (0,2) (1,0) (1,1) (2,0)] (19 values), the same doubles as the
+   * JavaScript.
+   */
+  hessianMoments(w: number, h: number, xStart: number, invS: number, cy: number, deg: number, step: number): Float64Array;
 }
 
 const PAGE_BYTES = 65536;
 /** Region alignment (bytes): whole vectors. */
 const ALIGN = 16;
-/** Doubles the kernel writes per span. */
+/** Doubles the kernels write (the most: the Hessian moments' 19). */
+const OUT_DOUBLES = 19;
+/** Of which a span's sums. */
 const SPAN_SUMS = 9;
 
 let tried = false;
@@ -80,7 +106,9 @@ let top = 0;
 /** Bumped whenever the memory grows (its buffer is replaced, so views over the old one are dead). */
 let generation = 0;
 let sums: Float64Array = new Float64Array(0);
+let outView: Float64Array = sums;
 let spans = 0;
+let templates = 0;
 /** One region per plane size: its offset, and which workspace's template (and which version) it holds. */
 interface Region {
   readonly offset: number;
@@ -97,10 +125,10 @@ function alignUp(n: number): number {
 function load(): EccExports | null {
   if (tried) return kernel;
   tried = true;
-  const exports = instantiateSimdModule(ECC_SPAN_WASM_BASE64) as unknown as EccExports | null;
-  if (exports === null || typeof exports.ecc_span_affine !== 'function') return null;
+  const exports = instantiateSimdModule(ECC_WASM_BASE64) as unknown as EccExports | null;
+  if (exports === null || typeof exports.ecc_span_affine !== 'function' || typeof exports.ecc_template_sums !== 'function') return null;
   sumsOffset = alignUp(exports.__heap_base.value);
-  top = alignUp(sumsOffset + 8 * SPAN_SUMS);
+  top = alignUp(sumsOffset + 8 * OUT_DOUBLES);
   if (top > exports.memory.buffer.byteLength) {
     try {
       exports.memory.grow(Math.ceil((top - exports.memory.buffer.byteLength) / PAGE_BYTES));
@@ -108,9 +136,15 @@ function load(): EccExports | null {
       return null; // the engine refused the memory: the JavaScript kernel runs
     }
   }
-  sums = new Float64Array(exports.memory.buffer, sumsOffset, SPAN_SUMS);
+  makeOutViews(exports);
   kernel = exports;
   return kernel;
+}
+
+/** The views of the kernels' output doubles over the current buffer. */
+function makeOutViews(k: EccExports): void {
+  sums = new Float64Array(k.memory.buffer, sumsOffset, SPAN_SUMS);
+  outView = new Float64Array(k.memory.buffer, sumsOffset, OUT_DOUBLES);
 }
 
 /** True when the WebAssembly ECC span kernel runs here (WebAssembly with 128-bit SIMD). Loads it on first call. */
@@ -123,6 +157,11 @@ export function wasmEccSpans(): number {
   return spans;
 }
 
+/** How many templates the WebAssembly template pass has prepared in this process (lets tests see that it ran). */
+export function wasmEccTemplates(): number {
+  return templates;
+}
+
 /** A region of `bytes` bytes carved from the end (growing the memory). */
 function allocate(k: EccExports, bytes: number): number {
   const offset = top;
@@ -132,7 +171,7 @@ function allocate(k: EccExports, bytes: number): number {
   if (end > have) {
     k.memory.grow(Math.ceil((end - have) / PAGE_BYTES));
     generation++;
-    sums = new Float64Array(k.memory.buffer, sumsOffset, SPAN_SUMS);
+    makeOutViews(k);
   }
   top = end;
   return offset;
@@ -186,6 +225,18 @@ export function createWasmEccPlanes(length: number): WasmEccPlanes | null {
   let gxSrc: Float32Array = new Float32Array(0);
   let gySrc: Float32Array = gxSrc;
   let version = 0;
+  /** Makes the region hold this workspace's current template (copying its planes in when it does not). */
+  function ensureTemplate(): void {
+    if (tSrc === null) throw new Error('a kernel that reads the template ran before setTemplate');
+    views();
+    if (shared.owner !== planes || shared.version !== version) {
+      fill(tView, tSrc);
+      fill(gxView, gxSrc);
+      fill(gyView, gySrc);
+      shared.owner = planes;
+      shared.version = version;
+    }
+  }
   const planes: WasmEccPlanes = {
     length,
     setTemplate(t, gx, gy) {
@@ -195,16 +246,28 @@ export function createWasmEccPlanes(length: number): WasmEccPlanes | null {
       version++;
     },
     setImage(img) {
-      if (tSrc === null) throw new Error('setImage before setTemplate');
-      views();
-      if (shared.owner !== planes || shared.version !== version) {
-        fill(tView, tSrc);
-        fill(gxView, gxSrc);
-        fill(gyView, gySrc);
-        shared.owner = planes;
-        shared.version = version;
-      }
+      ensureTemplate();
       fill(imgView, img);
+    },
+    templateSums(t, w, h, half, xStart, invS, cy, deg, gxOut, gyOut) {
+      views();
+      fill(tView, t);
+      k.ecc_template_sums(tOffset, gxOffset, gyOffset, w, h, half, xStart, invS, cy, deg, sumsOffset);
+      gxOut.set(gxView);
+      gyOut.set(gyView);
+      tSrc = t;
+      gxSrc = gxOut;
+      gySrc = gyOut;
+      version++;
+      shared.owner = planes;
+      shared.version = version;
+      templates++;
+      return outView;
+    },
+    hessianMoments(w, h, xStart, invS, cy, deg, step) {
+      ensureTemplate();
+      k.ecc_hessian_moments(gxOffset, gyOffset, w, h, xStart, invS, cy, deg, step, sumsOffset);
+      return outView;
     },
     spanAffine(w, row, x0, x1, X, Y, dX, dY, xt, invS, deg, out) {
       k.ecc_span_affine(imgOffset, tOffset, gxOffset, gyOffset, w, row, x0, x1, X, Y, dX, dY, xt, invS, deg, sumsOffset);

@@ -2,19 +2,25 @@ import { describe, expect, it } from 'vitest';
 import { blurInto, gaussianKernel } from '../../src/image/blur.js';
 import { createGrayImage, type GrayImage } from '../../src/image/gray-image.js';
 import { getMotionModel } from '../../src/motion/models.js';
-import { createEccWorkspace, spanAffine } from '../../src/register/ecc.js';
-import { createWasmEccPlanes, wasmEccAvailable, wasmEccSpans } from '../../src/register/wasm-ecc.js';
+import { createEccWorkspace, hessianMoments, spanAffine, templateSums } from '../../src/register/ecc.js';
+import { createWasmEccPlanes, wasmEccAvailable, wasmEccSpans, wasmEccTemplates } from '../../src/register/wasm-ecc.js';
 import { mulberry32 } from '../support/rng.js';
 import { centredWarp, createRng, makePair, meanCornerError } from '../support/synthetic.js';
 
 /**
- * The WebAssembly span sums against spanAffine's, relative to the sum's scale (span length times the
- * largest term): both are double-precision sums of the same products, differing only in the order of
- * the additions and in the position of pixel k being X + k dX instead of a running sum.
+ * The WebAssembly sums against the JavaScript's, relative to the sum's scale (pixel count times the
+ * largest term). The kernel forms each term in float32 (relative error a few times 6e-8) and sums at
+ * most 64 terms in a float32 lane before they go into a double total (error at most 64 * 6e-8 = 3.8e-6
+ * of the largest term per term summed, the worst case, with every rounding in one direction).
  */
-const TOL_SPAN_REL = 1e-12;
-/** Whole alignments with either kernel agree with each other to this (mean corner distance, px)... */
-const TOL_KERNELS_PX = 1e-6;
+const TOL_SUM_REL = 4e-6;
+/** A float32 gradient against the JavaScript's float32 rounding of the double one: a couple of float32 ulps of its scale. */
+const TOL_GRADIENT_REL = 3e-7;
+/**
+ * Whole alignments with either kernel agree with each other to this (mean corner distance, px): sum
+ * errors of 1e-6 relative move the Gauss-Newton fixed point by orders of magnitude less...
+ */
+const TOL_KERNELS_PX = 1e-4;
 /** ... and recover the known warp to this (mean corner error, px). */
 const TOL_TRUTH_PX = 0.05;
 
@@ -86,7 +92,7 @@ describe('WebAssembly ECC span kernel', () => {
           const scale = scales(len, Math.abs(xt) + len * invS);
           for (let k = 0; k < 9; k++) {
             const err = Math.abs((wa[k] as number) - (js[k] as number)) / (scale[k] as number);
-            if (!(err <= TOL_SPAN_REL)) expect.fail(`trial ${trial} span ${s} deg ${deg} ${SUMS[k]}: ${wa[k]} vs ${js[k]}`);
+            if (!(err <= TOL_SUM_REL)) expect.fail(`trial ${trial} span ${s} deg ${deg} ${SUMS[k]}: ${wa[k]} vs ${js[k]}`);
             checked++;
           }
           if (deg === 0) expect(wa[4]).toBe(0.5);
@@ -94,6 +100,100 @@ describe('WebAssembly ECC span kernel', () => {
       }
     }
     expect(checked).toBe(40 * 12 * 2 * 9);
+  });
+
+  it('template pass: the same gradients and sums as templateSums, and the Hessian moments bit for bit', () => {
+    const rnd = mulberry32(7301);
+    const MSTRIDE = 5; // ecc.ts's moment table stride (degree <= 4)
+    let checked = 0;
+    for (let trial = 0; trial < 24; trial++) {
+      // Odd and even widths, rows shorter and longer than one float32 partial sum (64 pixels).
+      const w = trial < 3 ? 3 + trial : 5 + Math.floor(rnd() * 200);
+      const h = trial < 3 ? 3 + 2 * trial : 3 + Math.floor(rnd() * 60);
+      // A smooth scene plus noise, as a pre-filtered frame looks (gradients of either sign).
+      const t = Float32Array.from({ length: w * h }, (_, i) => {
+        const x = i % w;
+        const y = Math.floor(i / w);
+        return 128 + 90 * Math.sin(x * 0.21 + trial) * Math.cos(y * 0.17) + 20 * rnd();
+      });
+      const s = Math.max(w - 1, h - 1, 1) / 2;
+      const invS = 1 / s;
+      const cx = (w - 1) / 2;
+      const cy = (h - 1) / 2;
+      const xStart = (1 - cx) * invS;
+      const yPow = new Float64Array(MSTRIDE * h);
+      for (let y = 0; y < h; y++) {
+        let v = 1;
+        for (let p = 0; p < MSTRIDE; p++) {
+          yPow[p * h + y] = v;
+          v *= (y - cy) * invS;
+        }
+      }
+      const planesW = createWasmEccPlanes(w * h);
+      expect(planesW).not.toBeNull();
+      if (planesW === null) return;
+      for (const deg of [0, 1]) {
+        const tables = () => Array.from({ length: 7 }, () => new Float64Array(MSTRIDE * MSTRIDE));
+        const [gX, gY, tgX, tgY, xx, xy, yy] = tables() as Float64Array[];
+        const scalars = new Float64Array(3);
+        const gxJs = new Float32Array(w * h);
+        const gyJs = new Float32Array(w * h);
+        templateSums(t, gxJs, gyJs, null, w, h, s, xStart, invS, yPow, deg, scalars, gX!, gY!, tgX!, tgY!, xx!, xy!, yy!);
+        const gxW = new Float32Array(w * h);
+        const gyW = new Float32Array(w * h);
+        const before = wasmEccTemplates();
+        const r = Float64Array.from(planesW.templateSums(t, w, h, 0.5 * s, xStart, invS, cy, deg, gxW, gyW));
+        expect(wasmEccTemplates()).toBe(before + 1);
+        const n = (w - 2) * (h - 2);
+        expect(r[0]).toBe(scalars[0]);
+        expect(r[0]).toBe(n);
+        const gScale = 255 * 0.5 * s;
+        for (let y = 1; y < h - 1; y++) {
+          for (let x = 1; x < w - 1; x++) {
+            const i = y * w + x;
+            if (!(Math.abs((gxW[i] as number) - (gxJs[i] as number)) <= TOL_GRADIENT_REL * gScale)) expect.fail(`gx at ${x},${y}: ${gxW[i]} vs ${gxJs[i]}`);
+            if (!(Math.abs((gyW[i] as number) - (gyJs[i] as number)) <= TOL_GRADIENT_REL * gScale)) expect.fail(`gy at ${x},${y}: ${gyW[i]} vs ${gyJs[i]}`);
+          }
+        }
+        // Each value against the JavaScript, relative to n times its term's largest magnitude.
+        const xMax = Math.max(Math.abs(xStart), 1);
+        const yMax = Math.max(Math.abs(cy * invS), 1);
+        const expectClose = (got: number, want: number, termMax: number, what: string) => {
+          if (!(Math.abs(got - want) <= TOL_SUM_REL * n * termMax)) expect.fail(`trial ${trial} deg ${deg} ${what}: ${got} vs ${want}`);
+          checked++;
+        };
+        expectClose(r[1] as number, scalars[1] as number, 255, 'sum t');
+        expectClose(r[2] as number, scalars[2] as number, 255 * 255, 'sum t^2');
+        const moments = [gX, gY, tgX, tgY] as Float64Array[];
+        for (let q = 0; q < 4; q++) {
+          const m = moments[q] as Float64Array;
+          const termMax = (q < 2 ? 1 : 255) * gScale;
+          expectClose(r[3 + 3 * q] as number, m[0] as number, termMax, `table ${q} m00`);
+          expectClose(r[4 + 3 * q] as number, m[1] as number, termMax * yMax, `table ${q} m01`);
+          expectClose(r[5 + 3 * q] as number, m[MSTRIDE] as number, termMax * xMax, `table ${q} m10`);
+        }
+        if (deg === 0) {
+          expectClose(r[15] as number, xx![0] as number, gScale * gScale, 'sum gx^2');
+          expectClose(r[16] as number, xy![0] as number, gScale * gScale, 'sum gx gy');
+          expectClose(r[17] as number, yy![0] as number, gScale * gScale, 'sum gy^2');
+        } else {
+          expect([r[15], r[16], r[17]]).toEqual([0, 0, 0]);
+        }
+        // Hessian moments over the same gradient planes: the same operations in the same order.
+        for (const hdeg of [0, 1, 2]) {
+          for (const step of [1, 2, 3]) {
+            const [hx, hy, hh] = tables() as Float64Array[];
+            const nJs = hessianMoments(gxW, gyW, null, w, h, xStart, invS, yPow, hdeg, step, hx!, hy!, hh!);
+            const hw = planesW.hessianMoments(w, h, xStart, invS, cy, hdeg, step);
+            expect(hw[0]).toBe(nJs);
+            const idx = [0, 1, 2, MSTRIDE, MSTRIDE + 1, 2 * MSTRIDE];
+            const want = [hx, hy, hh] as Float64Array[];
+            for (let q = 0; q < 3; q++) for (let k = 0; k < 6; k++) expect(hw[1 + 6 * q + k]).toBe((want[q] as Float64Array)[idx[k] as number]);
+          }
+        }
+      }
+    }
+    expect(checked).toBeGreaterThan(24 * 2 * 14);
   });
 
   it('runs in a workspace by default, and whole alignments agree with the JavaScript kernel and the truth', () => {
