@@ -5,8 +5,30 @@
  * Kernels follow OpenCV's getGaussianKernel: with no sigma given, sizes 1, 3, 5, 7 use the binomial
  * tables (size 5 is [1 4 6 4 1] / 16, the pyramid kernel, so an ECC pre-filter of size 5 equals the
  * pyramid's own blur); other sizes use sigma = 0.3 * ((size - 1) / 2 - 1) + 0.8.
+ *
+ * The [1 4 6 4 1] / 16 blur runs, where the engine has WebAssembly with 128-bit SIMD, in the kernel of
+ * wasm/blur5.c (through wasm-blur.ts; float32 arithmetic, within 1.5e-4 gray levels of the JavaScript
+ * binomial5 below, identical on integer-valued planes); binomial5 stays as the fallback and for
+ * `kernel: 'js'`.
  */
 import type { GrayImage } from './gray-image.js';
+import { wasmBinomial5 } from './wasm-blur.js';
+
+/** Options of `blurInto`. */
+export interface BlurOptions {
+  /**
+   * Which kernel runs the [1 4 6 4 1] / 16 blur (the pyramid kernel and default ECC pre-filter, on
+   * images of at least 5 x 3): 'auto' takes the WebAssembly SIMD kernel (src/image/wasm/blur5.c, float32
+   * arithmetic, within 1.5e-4 gray levels of the JavaScript, several times faster) where the engine has
+   * WebAssembly with 128-bit SIMD, else the JavaScript one; 'js' always the JavaScript one (tests and
+   * benchmarks compare the two). Other kernels and smaller images are always JavaScript.
+   * @default 'auto'
+   */
+  readonly kernel?: 'auto' | 'js';
+}
+
+/** The options of a call that gives none (one object, so that the hot path allocates nothing). */
+const NO_OPTIONS: BlurOptions = {};
 
 const BINOMIAL: Readonly<Record<number, readonly number[]>> = {
   1: [1],
@@ -55,9 +77,11 @@ export function blurScratchSize(width: number, height: number, taps: number): nu
 /**
  * out = src blurred by the separable kernel `kernel` (odd length, applied along x then y) with a
  * reflect-101 border. `tmp` is a scratch buffer of at least blurScratchSize(width, height, taps) samples
- * (6 rows for a 5-tap kernel, the whole image otherwise). `out` may be `src`. Returns `out`.
+ * (6 rows for a 5-tap kernel, the whole image otherwise; required even where the WebAssembly kernel runs,
+ * which keeps its scratch in its own memory). `out` may be `src`. `options` picks the kernel of the
+ * [1 4 6 4 1] / 16 blur (see `BlurOptions`). Returns `out`.
  */
-export function blurInto(out: GrayImage, src: GrayImage, kernel: Float64Array, tmp: Float32Array): GrayImage {
+export function blurInto(out: GrayImage, src: GrayImage, kernel: Float64Array, tmp: Float32Array, options: BlurOptions = NO_OPTIONS): GrayImage {
   const { width: w, height: h } = src;
   if (out.width !== w || out.height !== h) throw new RangeError(`blur: output ${out.width}x${out.height} differs from input ${w}x${h}`);
   const fast5 = kernel.length === 5 && kernel[0] === kernel[4] && kernel[1] === kernel[3] && w >= 5 && h >= 3;
@@ -72,7 +96,7 @@ export function blurInto(out: GrayImage, src: GrayImage, kernel: Float64Array, t
     return out;
   }
   if (binomial) {
-    binomial5(out.data, src.data, w, h, tmp);
+    if (options.kernel === 'js' || !wasmBinomial5(out.data, src.data, w, h)) binomial5(out.data, src.data, w, h, tmp);
   } else if (fast5) {
     blur5(out.data, src.data, w, h, kernel, tmp);
   } else {
