@@ -48,3 +48,4 @@ JS
 build src/image/wasm warp-u8 warp_u8_spans WARP_U8_WASM_BASE64 "the 8-bit bilinear warp's interior spans"
 build src/register/wasm ecc ecc_span_affine,ecc_template_sums,ecc_hessian_moments ECC_WASM_BASE64 "the ECC registration's passes (row span, template, Hessian moments)"
 build src/image/wasm blur5 blur5_binomial BLUR5_WASM_BASE64 "the [1 4 6 4 1] / 16 binomial blur of a float plane"
+build src/video/wasm downscale ds_weighted16,ds_weighted32,ds_blocks DOWNSCALE_WASM_BASE64 "the analysis downscale (area average of an 8-bit plane into floats)"
