@@ -29,8 +29,24 @@
  * Planes that are not word-aligned are first copied (two native memory moves) to an aligned scratch
  * with rows padded to a multiple of 4. Every path gives the same integers; byte kernels remain for
  * sums too large for 16-bit lanes (more than 64 rows per block, or 128 units per output row).
+ * Where the engine has WebAssembly with 128-bit SIMD, the same sums are formed by the kernel of
+ * wasm/downscale.c (loader wasm-downscale.ts) instead, with the same single final scaling, so the
+ * floats are identical; these JavaScript kernels are its fallback and the reference it is tested on.
  */
 import type { GrayImage } from '../image/gray-image.js';
+import { runWasmDownscaleBlocks, runWasmDownscaleWeighted } from './wasm-downscale.js';
+
+/** Options of `downscaleYInto`. */
+export interface DownscaleOptions {
+  /**
+   * Which kernel shrinks the plane: 'auto' takes the WebAssembly SIMD kernel (src/video/wasm/downscale.c,
+   * the same floats, several times faster on fractional scales) where the engine has WebAssembly with
+   * 128-bit SIMD and the scale's integer sums fit its lanes, else the JavaScript kernels; 'js' always the
+   * JavaScript kernels (tests and benchmarks compare the two).
+   * @default 'auto'
+   */
+  readonly kernel?: 'auto' | 'js';
+}
 
 /**
  * The analysis size for a frame: scaled down (never up) so that the longer side is at most `maxSide`,
@@ -255,16 +271,26 @@ function alignedCopy(y: Uint8Array, width: number, height: number, stride: numbe
  * other scales use exact integer overlap weights (see the file comment). Tables are made once per pair
  * of sizes and reused, so a video allocates nothing per frame. Samples are read four at a time; a plane
  * whose rows do not start on 4-byte boundaries (width or byteOffset not a multiple of 4) is copied to
- * an aligned scratch first, which costs little. Returns `out`.
+ * an aligned scratch first, which costs little. Where WebAssembly SIMD is available the plane is copied
+ * into the module of src/video/wasm/downscale.c instead and shrunk there, with the same integers and the
+ * same final scaling, so the floats are identical (see `DownscaleOptions.kernel`). Returns `out`.
  *
  * @param factor optional block size k (integer >= 1): out(ox, oy) is the mean of the k x k source block
  *   at (k*ox, k*oy), and `out` may be smaller than the source by up to k-1 pixels per side, the last
  *   partial block being ignored (see `integerAnalysisSize` for the exact mapping). Requires
  *   out.width * k <= width and out.height * k <= height.
+ * @param options which kernel runs (WebAssembly or JavaScript); the result is the same.
  * @throws RangeError when `out` is larger than the source (or than the source over `factor`), or `y` is
  *   shorter than width * height.
  */
-export function downscaleYInto(out: GrayImage, y: Uint8Array, width: number, height: number, factor?: number): GrayImage {
+export function downscaleYInto(
+  out: GrayImage,
+  y: Uint8Array,
+  width: number,
+  height: number,
+  factor?: number,
+  options?: DownscaleOptions,
+): GrayImage {
   const ow = out.width;
   const oh = out.height;
   if (y.length < width * height) throw new RangeError(`expected ${width * height} samples (${width}x${height}), got ${y.length}`);
@@ -284,6 +310,10 @@ export function downscaleYInto(out: GrayImage, y: Uint8Array, width: number, hei
   }
   const whole = Number.isInteger(kx) && Number.isInteger(ky);
   const ws = whole ? null : workspaceFor(width, height, ow, oh);
+  if (options?.kernel !== 'js') {
+    const done = ws === null ? runWasmDownscaleBlocks(out, y, width, height, kx, ky) : runWasmDownscaleWeighted(out, y, width, height, ws.cols, ws.rows, ws.inv);
+    if (done) return out;
+  }
   // Word kernels whenever the lane sums fit (always, at usual sizes); else byte kernels.
   if (!LITTLE_ENDIAN || (ws === null ? ky > MAX_LANE_UNITS / 2 : ws.rows.units > MAX_LANE_UNITS)) {
     if (ws === null) blockMeanBytes(out.data, ow, oh, y, width, kx, ky);
