@@ -16,6 +16,8 @@ export { createGrayImage, type GrayImage, grayFromBytesInto, grayToBytesInto } f
 export { type BorderMode, type Interpolation, type PlaneWarpOptions, type WarpOptions, warpInto, warpPlaneU8Into, chromaMatrixInto } from './image/warp.js';
 export { wasmWarpAvailable } from './image/wasm-warp.js';
 export { wasmEccAvailable } from './register/wasm-ecc.js';
+export { wasmBlurAvailable } from './image/wasm-blur.js';
+export { wasmDownscaleAvailable } from './video/wasm-downscale.js';
 export {
   fromRows,
   invertInto,
@@ -53,7 +55,7 @@ export { type MotionFile, type MotionRecord, formatMotionFile, parseMotionFile }
 export { createRoiTracker, type RoiRect, type RoiTracker } from './track/roi-tracker.js';
 
 // Video and image I/O (ffmpeg).
-export { analysisSize, downscaleYInto, integerAnalysisSize } from './video/analysis.js';
+export { analysisSize, type DownscaleOptions, downscaleYInto, integerAnalysisSize } from './video/analysis.js';
 export { resolveFfmpeg, resolveFfprobe } from './video/binaries.js';
 export { type DecodedFrame, type Decoder, type DecoderOptions, openDecoder } from './video/decoder.js';
 export { formatDoctor, runDoctor, type DoctorReport } from './video/doctor.js';

@@ -5,6 +5,8 @@
  */
 import { wasmWarpAvailable } from '../image/wasm-warp.js';
 import { wasmEccAvailable } from '../register/wasm-ecc.js';
+import { wasmBlurAvailable } from '../image/wasm-blur.js';
+import { wasmDownscaleAvailable } from './wasm-downscale.js';
 import { type BinaryInfo, type BinarySource, ffmpegFeatures, resolveFfmpeg, resolveFfprobe } from './binaries.js';
 import { runCapture } from './process-registry.js';
 
@@ -45,8 +47,12 @@ export interface DoctorReport {
    * 'javascript' (the fallback where the engine lacks either; the same bytes, about 2.5x slower).
    */
   readonly warpKernel: 'wasm-simd' | 'javascript';
-  /** Which kernel sums ECC's affine row spans in registration: as warpKernel (src/register/wasm). */
+  /** Which kernels run ECC's per-pixel passes in registration (template, Hessian, row spans): as warpKernel (src/register/wasm). */
   readonly eccKernel: 'wasm-simd' | 'javascript';
+  /** Which kernel blurs the pyramid levels (the [1 4 6 4 1] / 16 blur): as warpKernel (src/image/wasm). */
+  readonly blurKernel: 'wasm-simd' | 'javascript';
+  /** Which kernel shrinks the Y plane into the analysis image: as warpKernel (src/video/wasm; the same floats). */
+  readonly downscaleKernel: 'wasm-simd' | 'javascript';
   /** Both binaries are usable and ffmpeg has libx264. */
   readonly ok: boolean;
 }
@@ -77,6 +83,11 @@ function listed(text: string, name: string): boolean {
   return new RegExp(`^\\s*[A-Z.|]+\\s+${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s`, 'm').test(text);
 }
 
+/** How a kernel runs: 'wasm-simd' where its WebAssembly module loads, else 'javascript'. */
+function simd(available: boolean): 'wasm-simd' | 'javascript' {
+  return available ? 'wasm-simd' : 'javascript';
+}
+
 /** Checks ffmpeg and ffprobe; never throws (a problem is reported in the result). */
 export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorReport> {
   const timeoutMs = options.timeoutMs ?? 15_000;
@@ -101,7 +112,13 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
     displayRotation = features.displayRotation;
   }
   const ffmpeg: FfmpegCheck = { ...ff, libx264, vidstab, deshake, fpsMode, displayRotation };
-  return { ffmpeg, ffprobe: probe, warpKernel: wasmWarpAvailable() ? 'wasm-simd' : 'javascript', eccKernel: wasmEccAvailable() ? 'wasm-simd' : 'javascript', ok: ff.usable && probe.usable && libx264 };
+  return {
+    ffmpeg,
+    ffprobe: probe,
+    warpKernel: simd(wasmWarpAvailable()), eccKernel: simd(wasmEccAvailable()),
+    blurKernel: simd(wasmBlurAvailable()),
+    downscaleKernel: simd(wasmDownscaleAvailable()),
+    ok: ff.usable && probe.usable && libx264 };
 }
 
 /** The report as text for people, one fact per line, ending with what to do when something is wrong. */
@@ -123,7 +140,9 @@ export function formatDoctor(report: DoctorReport): string {
   binary('ffprobe', report.ffprobe);
   const kernel = (k: DoctorReport['warpKernel']): string => (k === 'wasm-simd' ? 'WebAssembly SIMD' : 'JavaScript (this Node has no WebAssembly SIMD; same results, slower)');
   lines.push(`frame warp: ${kernel(report.warpKernel)}`);
-  lines.push(`registration (ECC spans): ${kernel(report.eccKernel)}`);
+  lines.push(`registration (ECC passes): ${kernel(report.eccKernel)}`);
+  lines.push(`pyramid blur: ${kernel(report.blurKernel)}`);
+  lines.push(`analysis downscale: ${kernel(report.downscaleKernel)}`);
   if (report.ok) {
     lines.push('ok: steady can decode, probe and encode');
   } else {

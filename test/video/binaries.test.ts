@@ -102,7 +102,11 @@ describe('doctor', () => {
     expect(report.warpKernel).toBe('wasm-simd');
     expect(text).toContain('frame warp: WebAssembly SIMD');
     expect(report.eccKernel).toBe('wasm-simd');
-    expect(text).toContain('registration (ECC spans): WebAssembly SIMD');
+    expect(text).toContain('registration (ECC passes): WebAssembly SIMD');
+    expect(report.blurKernel).toBe('wasm-simd');
+    expect(text).toContain('pyramid blur: WebAssembly SIMD');
+    expect(report.downscaleKernel).toBe('wasm-simd');
+    expect(text).toContain('analysis downscale: WebAssembly SIMD');
   });
 
   it('tells how to fix a broken binary', () => {
@@ -111,6 +115,8 @@ describe('doctor', () => {
       ffprobe: { path: '/usr/bin/ffprobe', source: 'PATH', version: 'ffprobe version 5.1', usable: true },
       warpKernel: 'javascript',
       eccKernel: 'javascript',
+      blurKernel: 'javascript',
+      downscaleKernel: 'javascript',
       ok: false,
     });
     expect(text).toContain('NOT OK');
