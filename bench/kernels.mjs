@@ -1,8 +1,9 @@
 #!/usr/bin/env node
-// Per-frame kernel benchmark: the analysis downscale (8-bit Y plane -> Float32 gray image, area average,
-// src/video/analysis.ts downscaleYInto) and the 8-bit plane warp (src/image/warp.ts warpPlaneU8Into,
-// bilinear, affine fixed-point path, its JavaScript kernel and its WebAssembly SIMD kernel), at the frame
-// sizes the stabilizer sees: Y planes and their 4:2:0 chroma planes.
+// Per-frame kernel benchmark, each kernel in JavaScript ('js') and WebAssembly SIMD ('wasm', the default):
+// the analysis downscale (8-bit Y plane -> Float32 gray image, area average, src/video/analysis.ts
+// downscaleYInto), the pyramid blur (src/image/blur.ts), ECC's template pass and one iteration
+// (src/register/ecc.ts) and the 8-bit plane warp (src/image/warp.ts warpPlaneU8Into, bilinear, affine
+// fixed-point path), at the sizes the stabilizer sees: Y planes and their 4:2:0 chroma planes.
 //
 // usage: npm run build && node bench/kernels.mjs [--rounds 15] [--inner 10] [--filter TEXT] [--dist DIR]
 //
@@ -75,6 +76,12 @@ function bench(kernel, size, pixels, f) {
   console.log(`${kernel.padEnd(36)} ${size.padEnd(22)} ${row.ms.padStart(8)} ms ${row.nsPerPx.padStart(7)} ns/px`);
 }
 
+/** A downscale case by the JavaScript kernel ('js') and the default one ('wasm'; older builds ignore the option). */
+function downscaleBoth(name, size, pixels, f) {
+  bench(`${name} js`, size, pixels, () => f('js'));
+  bench(`${name} wasm`, size, pixels, () => f('auto'));
+}
+
 const SOURCES = [
   [640, 360],
   [1280, 720],
@@ -89,7 +96,7 @@ for (const [w, h] of SOURCES) {
     const out = { width: ow, height: oh, data: new Float32Array(ow * oh) };
     const factor = w / ow;
     const kind = Number.isInteger(factor) && Number.isInteger(h / oh) ? `x1/${factor}` : 'fractional';
-    bench(`downscaleYInto ${kind}`, `${w}x${h}->${ow}x${oh}`, w * h, () => downscaleYInto(out, src, w, h));
+    downscaleBoth(`downscaleYInto ${kind}`, `${w}x${h}->${ow}x${oh}`, w * h, (kernel) => downscaleYInto(out, src, w, h, undefined, { kernel }));
   }
 }
 // The whole-block size of integerAnalysisSize for 1280x720 at 480 (factor 3, the last column pair
@@ -99,13 +106,67 @@ if (typeof analysis.integerAnalysisSize === 'function') {
   const { width: ow, height: oh, factor } = analysis.integerAnalysisSize(w, h, 480);
   const src = plane(w, h, 7);
   const out = { width: ow, height: oh, data: new Float32Array(ow * oh) };
-  bench(`downscaleYInto factor ${factor}`, `${w}x${h}->${ow}x${oh}`, w * h, () => downscaleYInto(out, src, w, h, factor));
+  downscaleBoth(`downscaleYInto factor ${factor}`, `${w}x${h}->${ow}x${oh}`, w * h, (kernel) => downscaleYInto(out, src, w, h, factor, { kernel }));
 }
 {
   const [w, h, ow, oh] = [854, 480, 320, 180];
   const src = plane(w, h, 8);
   const out = { width: ow, height: oh, data: new Float32Array(ow * oh) };
-  bench('downscaleYInto fractional', `${w}x${h}->${ow}x${oh}`, w * h, () => downscaleYInto(out, src, w, h));
+  downscaleBoth('downscaleYInto fractional', `${w}x${h}->${ow}x${oh}`, w * h, (kernel) => downscaleYInto(out, src, w, h, undefined, { kernel }));
+}
+
+// The pyramid blur ([1 4 6 4 1] / 16, image/blur.ts blurInto) at the analysis sizes and their levels, each
+// kernel; per pixel of the plane.
+{
+  const blur = await import(pathToFileURL(path.join(DIST, 'image/blur.js')).href);
+  const k5 = blur.gaussianKernel(5);
+  for (const [w, h] of [
+    [320, 180],
+    [320, 240],
+    [160, 120],
+    [640, 360],
+  ]) {
+    const r = rng(w * 7 + h);
+    const src = { width: w, height: h, data: Float32Array.from({ length: w * h }, () => 255 * r()) };
+    const out = { width: w, height: h, data: new Float32Array(w * h) };
+    const tmp = new Float32Array(blur.blurScratchSize(w, h, 5));
+    for (const kernel of ['js', 'wasm']) {
+      bench(`blurInto binomial5 ${kernel}`, `${w}x${h}`, w * h, () => blur.blurInto(out, src, k5, tmp, { kernel: kernel === 'js' ? 'js' : 'auto' }));
+    }
+  }
+}
+
+// ECC at one level (register/ecc.ts), similarity model, a smooth textured 320x240 template and the same
+// scene shifted by a fraction of a pixel: the template pass (setTemplate: gradients, sums, Hessian) and
+// one iteration of align (warp, sample and sum every pixel, solve), each kernel; per template pixel.
+{
+  const { createEccWorkspace } = await import(pathToFileURL(path.join(DIST, 'register/ecc.js')).href);
+  const { getMotionModel } = await import(pathToFileURL(path.join(DIST, 'motion/models.js')).href);
+  const [w, h] = [320, 240];
+  const scene = (dx, dy) => {
+    const d = new Float32Array(w * h);
+    for (let y = 0; y < h; y++) {
+      for (let x = 0; x < w; x++) {
+        const u = x + dx;
+        const v = y + dy;
+        d[y * w + x] = 128 + 60 * Math.sin(u * 0.13) * Math.cos(v * 0.11) + 40 * Math.sin((u + 2 * v) * 0.047);
+      }
+    }
+    return { width: w, height: h, data: d };
+  };
+  const template = scene(0, 0);
+  const moving = scene(0.3, -0.2);
+  const model = getMotionModel('similarity');
+  for (const kernel of ['js', 'wasm']) {
+    const ws = createEccWorkspace(w, h, model, { kernel: kernel === 'js' ? 'js' : 'auto' });
+    ws.setTemplate(template, null);
+    bench(`ecc setTemplate similarity ${kernel}`, `${w}x${h}`, w * h, () => ws.setTemplate(template, null));
+    const warp = new Float64Array(9);
+    bench(`ecc align 1 iteration ${kernel}`, `${w}x${h}`, w * h, () => {
+      warp.set([1, 0, 0, 0, 1, 0, 0, 0, 1]);
+      ws.align(moving, null, warp, { maxIterations: 1, epsilonPx: 0 });
+    });
+  }
 }
 
 // Warp: the stabilizer's typical correction (a small rotation, a zoom-in crop and a fractional shift),

@@ -57,9 +57,11 @@ if (only.includes('stabilize')) {
   sections.push(`## Stabilization against vidstab and deshake (issue 3)\n\n${r.markdown}`);
 }
 if (only.includes('kernels')) {
-  // The frame warp, JavaScript kernel against the WebAssembly one (bench/kernels.mjs, warp rows only).
-  const text = execFileSync(process.execPath, [path.join(HERE, 'kernels.mjs'), '--filter', 'warpPlaneU8Into', ...(quick ? ['--rounds', '3'] : [])], { cwd: ROOT }).toString();
-  sections.push(`## Frame warp kernel (issue 3)\n\n\`node bench/kernels.mjs --filter warpPlaneU8Into\`: the 8-bit bilinear warp of one plane (a 0.3 degree rotation, 3 % zoom and a fractional shift, or a fractional translation), by the JavaScript kernel ('js') and by the default kernel ('wasm': WebAssembly SIMD); the minimum over rounds of the mean per call.\n\n\`\`\`\n${text.trim()}\n\`\`\``);
+  // The per-pixel kernels, JavaScript against WebAssembly (bench/kernels.mjs, every row).
+  const text = execFileSync(process.execPath, [path.join(HERE, 'kernels.mjs'), ...(quick ? ['--rounds', '3'] : [])], { cwd: ROOT }).toString();
+  sections.push(
+    `## Per-pixel kernels (issue 3)\n\n\`node bench/kernels.mjs\`: each kernel in JavaScript ('js') and in WebAssembly SIMD ('wasm', the default where the engine has it): the analysis downscale (per source pixel), the pyramid blur, ECC's template pass and one ECC iteration at the default analysis size (per template pixel), and the 8-bit bilinear warp of one plane (a 0.3 degree rotation, 3 % zoom and a fractional shift, or a fractional translation; per output pixel); the minimum over rounds of the mean per call.\n\n\`\`\`\n${text.trim()}\n\`\`\``,
+  );
 }
 if (only.includes('memory')) {
   const { runMemoryBench } = await import('./memory.mjs');
@@ -83,18 +85,24 @@ const out = path.join(ROOT, 'bench/RESULTS.md');
 const SECTION_HEADINGS = [
   '## Still registration (issue 2)',
   '## Stabilization against vidstab and deshake (issue 3)',
-  '## Frame warp kernel (issue 3)',
+  '## Per-pixel kernels (issue 3)',
   '## Peak memory, long clip (issue 3)',
   '## Live 720p30 (issue 4)',
   '## steady metrics before and after (issue 5)',
   '## Soak',
 ];
+// Headings of sections no run writes any more (renamed or merged): dropped, not kept.
+const RETIRED_HEADINGS = ['## Frame warp kernel (issue 3)'];
 const headingOf = (sec) => sec.split('\n')[0];
 const fresh = new Map(sections.slice(1).map((sec) => [headingOf(sec), sec]));
 const kept = [];
 if (fs.existsSync(out)) {
   let current = null;
   for (const line of fs.readFileSync(out, 'utf8').split('\n')) {
+    if (RETIRED_HEADINGS.includes(line)) {
+      current = [];
+      continue;
+    }
     if (SECTION_HEADINGS.includes(line) || line === '## Machine') {
       current = [];
       if (!fresh.has(line) && line !== '## Machine') kept.push(current);
