@@ -14,18 +14,15 @@
  * reuse theirs frame after frame.
  */
 import { BLUR5_WASM_BASE64 } from './wasm/blur5-module.js';
-import { instantiateSimdModule } from './wasm/instantiate.js';
+import { alignUp, growMemoryTo, lazySimdModule, type WasmMemory } from './wasm/instantiate.js';
 
 /** What the module exports. */
 interface BlurExports {
-  readonly memory: { readonly buffer: ArrayBuffer; grow(pages: number): number };
+  readonly memory: WasmMemory;
   readonly __heap_base: { readonly value: number };
   readonly blur5_binomial: (dst: number, src: number, w: number, h: number, ring: number, stride: number) => void;
 }
 
-const PAGE_BYTES = 65536;
-/** Region alignment (bytes): whole vectors. */
-const ALIGN = 16;
 /** Rows in the kernel's ring of horizontally filtered rows. */
 const RING_ROWS = 6;
 /**
@@ -34,9 +31,7 @@ const RING_ROWS = 6;
  */
 const PAD = 32;
 
-let tried = false;
-let kernel: BlurExports | null = null;
-let heapBase = 0;
+const load = lazySimdModule<BlurExports>(BLUR5_WASM_BASE64, ['blur5_binomial']);
 /** Widest row (samples) and largest plane (samples) the regions hold. */
 let widthCap = 0;
 let planeCap = 0;
@@ -48,17 +43,6 @@ let floats: Float32Array | null = null;
 const planeViews = new Map<number, Float32Array>();
 let runs = 0;
 
-/** Compiles and instantiates the module once; null where WebAssembly or its SIMD is missing. */
-function load(): BlurExports | null {
-  if (tried) return kernel;
-  tried = true;
-  const exports = instantiateSimdModule(BLUR5_WASM_BASE64) as unknown as BlurExports | null;
-  if (exports === null || typeof exports.blur5_binomial !== 'function') return null;
-  heapBase = exports.__heap_base.value;
-  kernel = exports;
-  return kernel;
-}
-
 /** True when the WebAssembly blur kernel runs here (WebAssembly with 128-bit SIMD). Loads it on first call. */
 export function wasmBlurAvailable(): boolean {
   return load() !== null;
@@ -69,31 +53,28 @@ export function wasmBlurRuns(): number {
   return runs;
 }
 
-function alignUp(n: number): number {
-  return Math.ceil(n / ALIGN) * ALIGN;
-}
-
 /** Ring row stride (floats): at least w + 1 (the vector loop writes one past the row), whole vectors. */
 function ringStride(w: number): number {
   return (w + 4) & ~3;
 }
 
-/** Makes the regions hold a row of `width` and a plane of `length` samples, growing the memory when needed. */
-function reserve(k: BlurExports, width: number, length: number): void {
+/**
+ * Makes the regions hold a row of `width` and a plane of `length` samples, growing the memory when needed.
+ * False when the memory cannot grow (nothing has changed then).
+ */
+function reserve(k: BlurExports, width: number, length: number): boolean {
   const newWidthCap = Math.max(widthCap, width);
   const newPlaneCap = Math.max(planeCap, length);
-  const newRingOffset = alignUp(heapBase);
+  const newRingOffset = alignUp(k.__heap_base.value);
   const newPlaneOffset = alignUp(newRingOffset + 4 * RING_ROWS * ringStride(newWidthCap));
-  const end = newPlaneOffset + 4 * newPlaneCap + PAD;
-  const have = k.memory.buffer.byteLength;
-  // Throws when the memory cannot grow; nothing here has changed then.
-  if (end > have) k.memory.grow(Math.ceil((end - have) / PAGE_BYTES));
+  if (!growMemoryTo(k.memory, newPlaneOffset + 4 * newPlaneCap + PAD)) return false;
   widthCap = newWidthCap;
   planeCap = newPlaneCap;
   ringOffset = newRingOffset;
   planeOffset = newPlaneOffset;
   floats = new Float32Array(k.memory.buffer);
   planeViews.clear();
+  return true;
 }
 
 /**
@@ -106,12 +87,8 @@ export function wasmBinomial5(dst: Float32Array, src: Float32Array, w: number, h
   const k = load();
   if (k === null) return false;
   const length = w * h;
-  try {
-    if (floats === null || w > widthCap || length > planeCap) reserve(k, w, length);
-  } catch {
-    // memory.grow failed (out of memory): JavaScript needs no extra memory.
-    return false;
-  }
+  // Out of memory: JavaScript needs no extra memory.
+  if ((floats === null || w > widthCap || length > planeCap) && !reserve(k, w, length)) return false;
   const mem = floats as Float32Array;
   mem.set(src.length === length ? src : src.subarray(0, length), planeOffset >> 2);
   k.blur5_binomial(planeOffset, planeOffset, w, h, ringOffset, ringStride(w));

@@ -17,12 +17,12 @@
  * pixels outside the spans), so the template crosses once per template and the moving image once per
  * alignment, never per iteration or row, and the memory grows only when a new size arrives.
  */
-import { instantiateSimdModule } from '../image/wasm/instantiate.js';
+import { alignUp, growMemoryTo, lazySimdModule, type WasmMemory } from '../image/wasm/instantiate.js';
 import { ECC_WASM_BASE64 } from './wasm/ecc-module.js';
 
 /** What the module exports. */
 interface EccExports {
-  readonly memory: { readonly buffer: ArrayBuffer; grow(pages: number): number };
+  readonly memory: WasmMemory;
   readonly __heap_base: { readonly value: number };
   readonly ecc_span_affine: (
     img: number,
@@ -90,14 +90,12 @@ export interface WasmEccPlanes {
   hessianMoments(w: number, h: number, xStart: number, invS: number, cy: number, deg: number, step: number): Float64Array;
 }
 
-const PAGE_BYTES = 65536;
-/** Region alignment (bytes): whole vectors. */
-const ALIGN = 16;
 /** Doubles the kernels write (the most: the Hessian moments' 19). */
 const OUT_DOUBLES = 19;
 /** Of which a span's sums. */
 const SPAN_SUMS = 9;
 
+const loadModule = lazySimdModule<EccExports>(ECC_WASM_BASE64, ['ecc_span_affine', 'ecc_template_sums', 'ecc_hessian_moments']);
 let tried = false;
 let kernel: EccExports | null = null;
 let sumsOffset = 0;
@@ -117,25 +115,16 @@ interface Region {
 }
 const regions = new Map<number, Region>();
 
-function alignUp(n: number): number {
-  return Math.ceil(n / ALIGN) * ALIGN;
-}
-
-/** Compiles and instantiates the module once; null where WebAssembly or its SIMD is missing. */
+/** The module, with room for the kernels' output doubles; null where WebAssembly or its SIMD is missing. */
 function load(): EccExports | null {
   if (tried) return kernel;
   tried = true;
-  const exports = instantiateSimdModule(ECC_WASM_BASE64) as unknown as EccExports | null;
-  if (exports === null || typeof exports.ecc_span_affine !== 'function' || typeof exports.ecc_template_sums !== 'function') return null;
+  const exports = loadModule();
+  if (exports === null) return null;
   sumsOffset = alignUp(exports.__heap_base.value);
   top = alignUp(sumsOffset + 8 * OUT_DOUBLES);
-  if (top > exports.memory.buffer.byteLength) {
-    try {
-      exports.memory.grow(Math.ceil((top - exports.memory.buffer.byteLength) / PAGE_BYTES));
-    } catch {
-      return null; // the engine refused the memory: the JavaScript kernel runs
-    }
-  }
+  // The engine refused the memory: the JavaScript kernels run.
+  if (!growMemoryTo(exports.memory, top)) return null;
   makeOutViews(exports);
   kernel = exports;
   return kernel;
@@ -162,14 +151,13 @@ export function wasmEccTemplates(): number {
   return templates;
 }
 
-/** A region of `bytes` bytes carved from the end (growing the memory). */
-function allocate(k: EccExports, bytes: number): number {
+/** A region of `bytes` bytes carved from the end (growing the memory); null when it cannot grow (nothing has changed then). */
+function allocate(k: EccExports, bytes: number): number | null {
   const offset = top;
   const end = offset + bytes;
-  const have = k.memory.buffer.byteLength;
-  // Throws when the memory cannot grow; nothing here has changed then.
-  if (end > have) {
-    k.memory.grow(Math.ceil((end - have) / PAGE_BYTES));
+  const buffer = k.memory.buffer;
+  if (!growMemoryTo(k.memory, end)) return null;
+  if (k.memory.buffer !== buffer) {
     generation++;
     makeOutViews(k);
   }
@@ -189,12 +177,10 @@ export function createWasmEccPlanes(length: number): WasmEccPlanes | null {
   const planeBytes = alignUp(4 * length);
   let region = regions.get(length);
   if (region === undefined) {
-    try {
-      region = { offset: allocate(k, 4 * planeBytes), owner: null, version: 0 };
-    } catch {
-      // memory.grow failed (out of memory): JavaScript needs no extra memory.
-      return null;
-    }
+    const offset = allocate(k, 4 * planeBytes);
+    // Out of memory: JavaScript needs no extra memory.
+    if (offset === null) return null;
+    region = { offset, owner: null, version: 0 };
     regions.set(length, region);
   }
   const shared: Region = region;

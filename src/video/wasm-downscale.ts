@@ -14,7 +14,7 @@
  * the whole plane and copies the floats out. The tap tables of a fractional scale are written when the
  * scale changes (analysis.ts hands the same table objects back frame after frame), not per frame.
  */
-import { instantiateSimdModule } from '../image/wasm/instantiate.js';
+import { alignUp, growMemoryTo, lazySimdModule, type WasmMemory } from '../image/wasm/instantiate.js';
 import type { GrayImage } from '../image/gray-image.js';
 import { DOWNSCALE_WASM_BASE64 } from './wasm/downscale-module.js';
 
@@ -32,7 +32,7 @@ export interface DownscaleAxisTaps {
 
 /** What the module exports. */
 interface DownscaleExports {
-  readonly memory: { readonly buffer: ArrayBuffer; grow(pages: number): number };
+  readonly memory: WasmMemory;
   readonly __heap_base: { readonly value: number };
   readonly ds_weighted16: (
     src: number,
@@ -85,9 +85,6 @@ interface DownscaleExports {
   ) => void;
 }
 
-const PAGE_BYTES = 65536;
-/** Region alignment (bytes): whole vectors. */
-const ALIGN = 16;
 /** Bytes after the source plane and after the output plane: vector loads and stores run past the end by at most 15 bytes / 15 floats. */
 const PAD = 64;
 /** Largest integer sum the kernels' 32-bit lanes hold. */
@@ -99,9 +96,7 @@ const MAX_BLOCK_ROWS = 128;
 /** Largest block height whose pairwise column sums stay below 2^15 (read as signed 16-bit by the horizontal pass). */
 const MAX_PAIR_ROWS = 64;
 
-let tried = false;
-let kernel: DownscaleExports | null = null;
-let heapBase = 0;
+const load = lazySimdModule<DownscaleExports>(DOWNSCALE_WASM_BASE64, ['ds_weighted16', 'ds_weighted32', 'ds_blocks']);
 let tablesCap = 0;
 let accCap = 0;
 let srcCap = 0;
@@ -142,17 +137,6 @@ let loadedPlan: TablePlan | null = null;
 let blockCols: DownscaleAxisTaps | null = null;
 let blockKey = '';
 
-/** Compiles and instantiates the module once; null where WebAssembly or its SIMD is missing. */
-function load(): DownscaleExports | null {
-  if (tried) return kernel;
-  tried = true;
-  const exports = instantiateSimdModule(DOWNSCALE_WASM_BASE64) as unknown as DownscaleExports | null;
-  if (exports === null || typeof exports.ds_weighted16 !== 'function' || typeof exports.ds_blocks !== 'function') return null;
-  heapBase = exports.__heap_base.value;
-  kernel = exports;
-  return kernel;
-}
-
 /** True when the WebAssembly downscale kernel runs here (WebAssembly with 128-bit SIMD). Loads it on first call. */
 export function wasmDownscaleAvailable(): boolean {
   return load() !== null;
@@ -161,10 +145,6 @@ export function wasmDownscaleAvailable(): boolean {
 /** How many planes the WebAssembly kernel has downscaled in this process (lets tests see that it ran). */
 export function wasmDownscaleRuns(): number {
   return runs;
-}
-
-function alignUp(n: number): number {
-  return Math.ceil(n / ALIGN) * ALIGN;
 }
 
 /**
@@ -178,17 +158,12 @@ function reserve(k: DownscaleExports, tablesBytes: number, accBytes: number, src
   const newAccCap = alignUp(Math.max(accCap, accBytes));
   const newSrcCap = alignUp(Math.max(srcCap, srcBytes));
   const newOutCap = alignUp(Math.max(outCap, outBytes));
-  const newAccOffset = alignUp(heapBase) + newTablesCap;
+  const newAccOffset = alignUp(k.__heap_base.value) + newTablesCap;
   const newSrcOffset = newAccOffset + newAccCap;
   const newOutOffset = newSrcOffset + newSrcCap + PAD;
   const end = newOutOffset + newOutCap + PAD;
-  const have = k.memory.buffer.byteLength;
-  try {
-    if (end > have) k.memory.grow(Math.ceil((end - have) / PAGE_BYTES));
-  } catch {
-    // Out of memory: JavaScript needs no extra memory.
-    return false;
-  }
+  // Out of memory: JavaScript needs no extra memory.
+  if (!growMemoryTo(k.memory, end)) return false;
   tablesCap = newTablesCap;
   accCap = newAccCap;
   srcCap = newSrcCap;
@@ -251,7 +226,8 @@ function planTables(cols: DownscaleAxisTaps, rows: DownscaleAxisTaps | null, ow:
     if (T <= 4 && !groupsFit(cols.start, ow, groupSize(T), T)) T = 8;
   }
   const groups = groupSize(T) === 0 || wide ? 0 : ow4 / groupSize(T);
-  const cs = alignUp(heapBase);
+  // Planned only once the module loaded: its heap base is known.
+  const cs = alignUp((load() as DownscaleExports).__heap_base.value);
   const cw = cs + alignUp(4 * ow4);
   const gb = cw + alignUp(wide ? 4 * tx * ow : 2 * T * ow4);
   const gm = gb + alignUp(4 * groups);

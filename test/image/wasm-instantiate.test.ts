@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { decodeBase64, instantiateSimdModule } from '../../src/image/wasm/instantiate.js';
+import { alignUp, decodeBase64, growMemoryTo, instantiateSimdModule, lazySimdModule, SIMD_ALIGN, WASM_PAGE_BYTES, type WasmMemory } from '../../src/image/wasm/instantiate.js';
+import { BLUR5_WASM_BASE64 } from '../../src/image/wasm/blur5-module.js';
 
 // Ground truth: the bytes of a known text and base64 strings of every padding length (RFC 4648 test vectors).
 const VECTORS: ReadonlyArray<readonly [string, string]> = [
@@ -30,5 +31,39 @@ describe('WebAssembly module loading', () => {
     expect(instantiateSimdModule('Zm9vYmFy')).toBeNull();
     // The smallest valid module: magic "\0asm" and version 1, no sections (no exports).
     expect(instantiateSimdModule(btoa('\0asm\x01\0\0\0'))).toEqual({});
+  });
+
+  it('rounds region sizes up to whole vectors', () => {
+    expect(SIMD_ALIGN).toBe(16);
+    for (const [n, want] of [
+      [0, 0],
+      [1, 16],
+      [16, 16],
+      [17, 32],
+      [1000, 1008],
+    ] as const) expect(alignUp(n)).toBe(want);
+  });
+
+  it('grows a memory by whole pages to the size asked, and reports a refused growth without changing anything', () => {
+    // The project's lib settings carry no WebAssembly types: the constructor is typed here.
+    const api = (globalThis as unknown as { WebAssembly: { Memory: new (d: { initial: number; maximum: number }) => WasmMemory } }).WebAssembly;
+    const memory = new api.Memory({ initial: 1, maximum: 3 });
+    expect(growMemoryTo(memory, 100)).toBe(true);
+    expect(memory.buffer.byteLength).toBe(WASM_PAGE_BYTES);
+    expect(growMemoryTo(memory, WASM_PAGE_BYTES + 1)).toBe(true);
+    expect(memory.buffer.byteLength).toBe(2 * WASM_PAGE_BYTES);
+    // Past the maximum the engine refuses: false, and the memory keeps its size.
+    expect(growMemoryTo(memory, 3 * WASM_PAGE_BYTES + 1)).toBe(false);
+    expect(memory.buffer.byteLength).toBe(2 * WASM_PAGE_BYTES);
+  });
+
+  it('loads a module once on first use, and answers null when a function it needs is missing', () => {
+    const blur = lazySimdModule<{ blur5_binomial: unknown }>(BLUR5_WASM_BASE64, ['blur5_binomial']);
+    const first = blur();
+    expect(typeof first?.blur5_binomial).toBe('function');
+    expect(blur()).toBe(first);
+    const missing = lazySimdModule(BLUR5_WASM_BASE64, ['blur5_binomial', 'no_such_kernel']);
+    expect(missing()).toBeNull();
+    expect(lazySimdModule('Zm9vYmFy', [])()).toBeNull();
   });
 });

@@ -52,3 +52,52 @@ export function instantiateSimdModule(base64: string): Record<string, unknown> |
     return null;
   }
 }
+
+/** The linear memory a kernel module exports. */
+export interface WasmMemory {
+  readonly buffer: ArrayBuffer;
+  grow(pages: number): number;
+}
+
+/** Bytes per WebAssembly memory page. */
+export const WASM_PAGE_BYTES = 65536;
+/** Alignment (bytes) of the regions the loaders carve from a module's memory: whole 128-bit vectors. */
+export const SIMD_ALIGN = 16;
+
+/** n rounded up to a multiple of SIMD_ALIGN. */
+export function alignUp(n: number): number {
+  return Math.ceil(n / SIMD_ALIGN) * SIMD_ALIGN;
+}
+
+/**
+ * Grows `memory` (never shrinks it) so that it holds at least `bytes` bytes. Returns false, having changed
+ * nothing, when the engine refuses the memory (the caller then runs its JavaScript kernel, which needs none).
+ * Growing replaces `memory.buffer`: views over the old buffer must be remade.
+ */
+export function growMemoryTo(memory: WasmMemory, bytes: number): boolean {
+  const have = memory.buffer.byteLength;
+  if (bytes <= have) return true;
+  try {
+    memory.grow(Math.ceil((bytes - have) / WASM_PAGE_BYTES));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A kernel module compiled and instantiated on first use: the returned function gives its exports, or null
+ * (and keeps answering null without trying again) where instantiateSimdModule fails or one of the
+ * `functions` is not exported.
+ */
+export function lazySimdModule<T>(base64: string, functions: readonly string[]): () => T | null {
+  let tried = false;
+  let exports: T | null = null;
+  return () => {
+    if (tried) return exports;
+    tried = true;
+    const e = instantiateSimdModule(base64);
+    if (e !== null && functions.every((name) => typeof e[name] === 'function')) exports = e as unknown as T;
+    return exports;
+  };
+}
