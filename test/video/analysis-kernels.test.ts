@@ -10,18 +10,10 @@
 import { describe, expect, it } from 'vitest';
 import { createGrayImage } from '../../src/image/gray-image.js';
 import { downscaleYInto, integerAnalysisSize } from '../../src/video/analysis.js';
-import { mulberry32, randomInt } from '../support/video-rng.js';
+import { mulberry32, planeAt, randomInt } from '../support/video-rng.js';
 
 /** Float32 output of an exact mean of 8-bit samples. */
 const TOL_LEVEL = 1e-4;
-
-/** A plane of `w * h` random samples at byte `offset` of a larger buffer (as decoders hand them out). */
-function planeAt(w: number, h: number, offset: number, seed: number): Uint8Array {
-  const rng = mulberry32(seed);
-  const buffer = new Uint8Array(offset + w * h + 4);
-  for (let i = 0; i < buffer.length; i++) buffer[i] = randomInt(rng, 0, 255);
-  return buffer.subarray(offset, offset + w * h);
-}
 
 /** The same samples at another offset. */
 function copyAt(src: Uint8Array, offset: number): Uint8Array {

@@ -14,18 +14,10 @@ import { describe, expect, it } from 'vitest';
 import { createGrayImage, type GrayImage } from '../../src/image/gray-image.js';
 import { downscaleYInto, integerAnalysisSize } from '../../src/video/analysis.js';
 import { wasmDownscaleAvailable, wasmDownscaleRuns } from '../../src/video/wasm-downscale.js';
-import { mulberry32, randomInt } from '../support/video-rng.js';
+import { planeAt } from '../support/video-rng.js';
 
 /** The WebAssembly kernel must give the JavaScript kernels' floats exactly (count of differing outputs). */
 const TOL_MISMATCHES = 0;
-
-/** A plane of `w * h` random samples at byte `offset` of a larger buffer (as decoders hand them out). */
-function planeAt(w: number, h: number, offset: number, seed: number): Uint8Array {
-  const rng = mulberry32(seed);
-  const buffer = new Uint8Array(offset + w * h + 5);
-  for (let i = 0; i < buffer.length; i++) buffer[i] = randomInt(rng, 0, 255);
-  return buffer.subarray(offset, offset + w * h);
-}
 
 /** Outputs whose float bits differ (NaN never occurs; -0 cannot either, sums are >= 0). */
 function mismatches(a: GrayImage, b: GrayImage): number {

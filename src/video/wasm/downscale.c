@@ -223,6 +223,18 @@ __attribute__((export_name("ds_weighted32"))) void ds_weighted32(const uint8_t *
 
 /* ---- whole-number blocks -------------------------------------------------------------------------- */
 
+/* The column sums of 16 columns over ky rows (stride w) from p, as 16-bit lanes: columns 0-7 in lo, 8-15 in hi. */
+INLINE void column_sums16(const uint8_t *p, int32_t w, int32_t ky, v128_t *lo, v128_t *hi) {
+  v128_t l = wasm_i32x4_splat(0), h = l;
+  for (int32_t j = 0; j < ky; j++) {
+    const v128_t b = wasm_v128_load(p + j * w);
+    l = wasm_i16x8_add(l, wasm_u16x8_extend_low_u8x16(b));
+    h = wasm_i16x8_add(h, wasm_u16x8_extend_high_u8x16(b));
+  }
+  *lo = l;
+  *hi = h;
+}
+
 /*
  * Means of kx x ky blocks: output (k, r) sums source columns [kx k, kx k + kx) of rows [ky r, ky r + ky).
  * Widths other than 1, 2 and 4 sum the rows into a 16-bit row and take the horizontal pass of the
@@ -241,12 +253,8 @@ __attribute__((export_name("ds_blocks"))) void ds_blocks(const uint8_t *src, int
       const uint8_t *p = src + r * ky * w;
       float *o = out + r * ow;
       for (int32_t v = 0; v < nv; v++) {
-        v128_t lo = wasm_i32x4_splat(0), hi = lo;
-        for (int32_t j = 0; j < ky; j++) {
-          const v128_t b = wasm_v128_load(p + j * w + 16 * v);
-          lo = wasm_i16x8_add(lo, wasm_u16x8_extend_low_u8x16(b));
-          hi = wasm_i16x8_add(hi, wasm_u16x8_extend_high_u8x16(b));
-        }
+        v128_t lo, hi;
+        column_sums16(p + 16 * v, w, ky, &lo, &hi);
         store_means8(o + 16 * v, lo, vinv);
         store_means8(o + 16 * v + 8, hi, vinv);
       }
@@ -278,12 +286,8 @@ __attribute__((export_name("ds_blocks"))) void ds_blocks(const uint8_t *src, int
       continue;
     }
     for (int32_t v = 0; v < nv; v++) {
-      v128_t lo = wasm_i32x4_splat(0), hi = lo;
-      for (int32_t j = 0; j < ky; j++) {
-        const v128_t b = wasm_v128_load(p + j * w + 16 * v);
-        lo = wasm_i16x8_add(lo, wasm_u16x8_extend_low_u8x16(b));
-        hi = wasm_i16x8_add(hi, wasm_u16x8_extend_high_u8x16(b));
-      }
+      v128_t lo, hi;
+      column_sums16(p + 16 * v, w, ky, &lo, &hi);
       wasm_v128_store(acc + 16 * v, lo);
       wasm_v128_store(acc + 16 * v + 8, hi);
     }
