@@ -247,7 +247,15 @@ export async function runServe(options: ServeOptions, ctx: CommandContext, deps:
     zoom: s.zoom ?? FALLBACK_SETTINGS.zoom,
     border: s.border ?? FALLBACK_SETTINGS.border,
   };
+  // A file's URLs are printed once its first frame is out, so that a file with no decodable frame fails
+  // (E_NO_FRAMES, exit 2) without having announced a viewer; a live source's URLs come at once (its
+  // first frame may be a while coming, and the viewer shows the wait).
+  const fileSource = isLocalFile(options.source, options.sourceOptions.inputFormat);
+  let announce: (() => void) | null = null;
   const session = new LiveSession(source, {
+    onFirstFrame: () => {
+      if (fileSource) announce?.();
+    },
     ffmpegPath,
     initialSettings,
     fps: source.info?.fps ?? 0,
@@ -276,8 +284,12 @@ export async function runServe(options: ServeOptions, ctx: CommandContext, deps:
     }
     try {
       if (!ctx.signal.aborted) {
-        ctx.stdout.write(`viewer:    ${server.httpUrl}\n`);
-        ctx.stdout.write(`websocket: ${server.wsUrl}\n`);
+        const urls = server;
+        announce = () => {
+          ctx.stdout.write(`viewer:    ${urls.httpUrl}\n`);
+          ctx.stdout.write(`websocket: ${urls.wsUrl}\n`);
+        };
+        if (!fileSource) announce();
         await session.run();
       }
     } finally {

@@ -92,6 +92,8 @@ export interface LiveSessionOptions {
   readonly onFrameSent?: (header: FrameHeader, messageBytes: number) => void;
   /** Monotonic clock in ms (the clock of StabilizedFrame.decodedAtMs). @default performance.now */
   readonly nowMs?: () => number;
+  /** Called once, when the source hands out its first frame (before the frame is sent). @default none */
+  readonly onFirstFrame?: () => void;
 }
 
 /** Counters of a session. */
@@ -224,10 +226,15 @@ export class LiveSession {
     const interval = this.options.statsIntervalMs ?? 500;
     this.statsTimer = setInterval(() => this.broadcastStats(), interval);
     this.statsTimer.unref();
+    let first = true;
     try {
       for await (const frame of this.source.frames) {
         if (this.encoderError) throw this.encoderError;
         if (this.stopping) break;
+        if (first) {
+          first = false;
+          this.options.onFirstFrame?.();
+        }
         this.acceptFrame(frame);
         // A source whose frames are already buffered resolves each pull as a microtask; without a turn
         // of the event loop per frame the sockets and the encoder's pipes would never be served.

@@ -1,3 +1,4 @@
+import { writeFile } from 'node:fs/promises';
 import { get } from 'node:http';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -125,6 +126,37 @@ describe('steady serve (command)', () => {
     expect(reportError(err, ctx)).toBe(2);
     expect(stderr.text).toBe('steady: E_INPUT_UNREADABLE: rtsp://nowhere/stream: cannot be opened\n');
     expect(stdout.text).toBe('');
+  });
+
+  it('prints the URLs of a file once its first frame is out: a file with no decodable frame fails (exit 2) with no URL', async () => {
+    // The source opens (the file exists) but its first pull fails, as a header-only or corrupt file does.
+    const dir = await makeTempDir();
+    try {
+      const file = join(dir, 'no-frames.mp4');
+      await writeFile(file, 'not really a video');
+      const { ctx, stdout, stderr } = context();
+      const err = await runServe(options([file, '--port', '0']), ctx, {
+        openSource: async () => {
+          const source = new FakeLiveSource({ fps: 0, frames: 0 });
+          Object.defineProperty(source, 'frames', {
+            value: (async function* () {
+              yield* [];
+              throw new InputError('E_NO_FRAMES', `${file} has a video stream but no frame could be decoded from it`);
+            })(),
+          });
+          return source;
+        },
+      }).catch((e: unknown) => e);
+      expect(reportError(err, ctx)).toBe(2);
+      expect(stderr.text).toMatch(/^steady: E_NO_FRAMES: .*no frame could be decoded/);
+      expect(stdout.text).toBe('');
+      // The same file with frames: the URLs come once the first frame is out.
+      const ok = context();
+      expect(await runServe(options([file, '--port', '0']), ok.ctx, { openSource: async () => new FakeLiveSource({ fps: 0, frames: 5 }) })).toBe(0);
+      expect(ok.stdout.text).toMatch(/^viewer: +http:\/\/127\.0\.0\.1:\d+\/\nwebsocket: +ws:\/\/127\.0\.0\.1:\d+\/ws\n$/);
+    } finally {
+      await removeTempDir(dir);
+    }
   });
 
   it('refuses a missing file with exit 2 without opening anything', async () => {
