@@ -21,15 +21,30 @@
  * `top` is written p00 (2048 - fx) + p01 fx, the same integer, so that one i32x4.dot_i16x8_s forms
  * four of them from the interleaved tap pairs; every intermediate stays below 2^31.
  *
- * Sixteen pixels per step, as four i32x4 vectors of four. Where the sixteen pixels' left taps lie
- * within 16 columns and on at most two consecutive source rows (a scale near one and a rotation below
- * about 3.8 degrees: nearly every group of a stabilizer's correction), their taps come from 16-byte
- * loads of those rows and i8x16.swizzle by each pixel's column in the window; otherwise they are
- * gathered by scalar 16-bit loads (a row's two taps are adjacent bytes) into vector lanes, since wasm
- * has no gather. Unit steps (dX = 2^16, dY = 0: translations) read the rows contiguously. In the last
- * group of a block, lanes past the end repeat the last pixel (their taps stay inside) and only the
- * block's bytes are stored; vector loads may read up to 16 bytes past the source plane's last byte,
- * so the caller (src/image/wasm-warp.ts, which owns the memory from __heap_base) leaves padding there.
+ * Sixteen pixels per step, as four i32x4 vectors of four, by one of three paths:
+ * - unit steps (dX = 2^16, dY = 0: translations) read the rows contiguously (block_unit);
+ * - the window path (block_window), every whole block when 0 <= dX <= 2 px, i.e. any zoom in and a
+ *   zoom out to half size, mirrors aside: the left taps of eight consecutive pixels then lie within
+ *   14 columns of the first one's, so the taps of pixels 0..7 and 8..15 of a group come from two
+ *   16-byte loads of each source row, at the columns of pixels 0 and 8, and one i8x16.swizzle per
+ *   row and four pixels puts them directly in the zero-extended (p00, p01) pairs that
+ *   i32x4.dot_i16x8_s takes. The per-pixel quantities are the block's anchor plus per-lane offsets
+ *   set once per plane (see Steps). A group whose pixels cross one source row takes each pixel's
+ *   pair of rows from three windows by a lane mask; one crossing two or more rows goes by pixels16;
+ * - otherwise (other steps, and the last, partial block of a span) pixels16: where the sixteen
+ *   pixels' left taps lie within 16 columns and on at most two consecutive source rows, 16-byte loads
+ *   of those rows and i8x16.swizzle by each pixel's column in the window, else scalar 16-bit loads
+ *   (a row's two taps are adjacent bytes) into vector lanes, since wasm has no gather. In the last
+ *   group of a block, lanes past the end repeat the last pixel (their taps stay inside) and only the
+ *   block's bytes are stored.
+ * Vector loads may read up to 16 bytes past the source plane's last byte, so the caller
+ * (src/image/wasm-warp.ts, which owns the memory from __heap_base) leaves padding there.
+ *
+ * The window path is shaped by how the engine (V8) compiles it, since its vector instructions set
+ * the pace: per-plane vectors are loaded from memory rather than rebuilt, per-block and per-group
+ * scalars reach all four lanes by a store and a broadcast load (v128.load32_splat) rather than by
+ * i32x4.splat (two shuffles), the final rounding is i16x8.avgr_u, and vertical fractions of groups
+ * that stay on one source row come from a table instead of a shift per quad.
  *
  * Rebuild (clang-14 and lld-14): scripts/build-wasm.sh, which also regenerates
  * src/image/wasm/warp-u8-module.ts.
@@ -49,7 +64,9 @@
 
 /* The 16.16 anchor of a block: JavaScript's ((b + m * x0) * 65536) | 0 for in-range positions. */
 INLINE int32_t anchor(double b, double m, int32_t x0) {
-  return (int32_t)((b + m * (double)x0) * COORD_ONE);
+  /* Through int64: the engine's saturating f64 -> i64 conversion is a few instructions shorter than its
+     f64 -> i32 one, and the value is the same for positions below 2^31. */
+  return (int32_t)(int64_t)((b + m * (double)x0) * COORD_ONE);
 }
 
 /* (y >> 5) & 2047: the 1/2048 px fraction of four 16.16 coordinates, i32 lanes. */
@@ -271,6 +288,196 @@ INLINE void block_unit(uint8_t *o, const uint8_t *src, int32_t srcW, int32_t X, 
 }
 
 /*
+ * The window path's per-plane vectors. Per pixel (one i32 lane), three quantities, each the block's
+ * anchor plus the pixel's offset from it:
+ *   X, the whole 16.16 column coordinate (its high half is the column);
+ *   W, the i16 pair (~F, F), F the low 16 bits of X: then (~F >> 5) + 1 = 2048 - fx and F >> 5 = fx,
+ *      the weight pair itself; the halves wrap as F does, so offsets add by i16x8.add;
+ *   V, the low 16 bits of Y in the low half and zero in the high half: V >> 5 = fy;
+ * and Y itself where a group crosses a source row.
+ */
+typedef struct {
+  v128_t x[8], w[8], v[8], y[8]; /* offsets of pixels 4q..4q+3 from the block's anchor */
+  v128_t one;                    /* the i16 pair (1, 0) */
+  /*
+   * For a group that stays on one source row, with V = 32 h + r at its first pixel (no wrap within
+   * the group): fy of its pixel j is h + ((r + j dY) >> 5), and fyr[r][q] holds the second term for
+   * j = 4q..4q+3.
+   */
+  v128_t fyr[32][4];
+} Steps;
+
+static Steps warp_steps;
+
+/*
+ * Scalars on their way to a broadcast load, reached through a volatile pointer so that the compiler
+ * cannot see the load reading back the store and fold the pair into i32x4.splat.
+ */
+static int32_t splat_slots[8];
+static int32_t *volatile warp_splat = splat_slots;
+
+/* The four-lane splat of v by way of warp_splat[slot]. */
+INLINE v128_t splat_mem(int slot, int32_t v) {
+  warp_splat[slot] = v;
+  return wasm_v128_load32_splat(warp_splat + slot);
+}
+
+/* (~F, F) of a 16.16 coordinate, as the i32 lane (F << 16) | (0xffff - F). */
+INLINE int32_t wpair(uint32_t X) {
+  return (int32_t)((X << 16) | (~X & 0xffffu));
+}
+
+/*
+ * The swizzle index pairs of four pixels at 16.16 columns X in windows loaded at column c, B being
+ * (c - 0x8000, c - 0x8001) in i16 halves (the i32 c * 0x10001 + 0x7fff8000): each pixel's column,
+ * copied into both halves, minus B is (c' | 0x8000, c' + 1 | 0x8000), c' its column in the window,
+ * which selects bytes c' and c' + 1 zero-extended to i16 (an index byte of 0x80 selects zero).
+ */
+INLINE v128_t window_index(v128_t X, v128_t B) {
+  return wasm_i16x8_sub(wasm_i8x16_swizzle(X, wasm_i8x16_const(2, 3, 2, 3, 6, 7, 6, 7, 10, 11, 10, 11, 14, 15, 14, 15)), B);
+}
+
+/*
+ * Four values from the tap pairs top8 (p00, p01 per pixel) and bot8 (p10, p11), W as in Steps and
+ * fy: u = ((top << 11) + (bot - top) * fy) >> 21, rounded by round_pack.
+ */
+INLINE v128_t blend_u(v128_t top8, v128_t bot8, v128_t W, v128_t fy, v128_t one) {
+  const v128_t w = wasm_i16x8_add(wasm_u16x8_shr(W, COORD_BITS - FRAC_BITS), one);
+  const v128_t t = wasm_i32x4_dot_i16x8(top8, w);
+  const v128_t b = wasm_i32x4_dot_i16x8(bot8, w);
+  return wasm_u32x4_shr(wasm_i32x4_add(wasm_i32x4_shl(t, FRAC_BITS), wasm_i32x4_mul(wasm_i32x4_sub(b, t), fy)),
+                        2 * FRAC_BITS - 1);
+}
+
+/*
+ * Sixteen bytes from four vectors of u = acc >> 21 (0..511): (acc + 2^21) >> 22 = (u + 1) >> 1, which
+ * is i16x8.avgr_u with zero.
+ */
+INLINE v128_t round_pack(v128_t a, v128_t b, v128_t c, v128_t d) {
+  const v128_t z = wasm_i32x4_splat(0);
+  return wasm_u8x16_narrow_i16x8(wasm_u16x8_avgr(wasm_i16x8_narrow_i32x4(a, b), z),
+                                 wasm_u16x8_avgr(wasm_i16x8_narrow_i32x4(c, d), z));
+}
+
+/*
+ * Sixteen pixels of a window-path group spanning three or more source rows (a steep rotation), by
+ * pixels16: X0..X3 their 16.16 columns, Y the first one's 16.16 row. Out of line: rare, and it keeps
+ * the window path's registers free.
+ */
+__attribute__((noinline)) static void group_steep(uint8_t *o, const uint8_t *src, int32_t srcW, v128_t X0, v128_t X1,
+                                                   v128_t X2, v128_t X3, int32_t Y, int32_t dY) {
+  const v128_t vdY = wasm_i32x4_splat(dY);
+  const v128_t Y0 = wasm_i32x4_add(wasm_i32x4_splat(Y), wasm_i32x4_mul(wasm_i32x4_make(0, 1, 2, 3), vdY));
+  const v128_t sY = wasm_i32x4_shl(vdY, 2);
+  const v128_t Y1 = wasm_i32x4_add(Y0, sY), Y2 = wasm_i32x4_add(Y1, sY), Y3 = wasm_i32x4_add(Y2, sY);
+  wasm_v128_store(o, pixels16(src, srcW, X0, X1, X2, X3, Y0, Y1, Y2, Y3));
+}
+
+/*
+ * Pixels 16g..16g+15 of a window-path block from the anchor (X, Y) and the splats Xs, Ws of X and
+ * W: from the windows of rows iy and iy + 1 when all sixteen lie on source row iy; when they cross
+ * one row boundary (rows r, r + 1 and r + 2, r the lower of the ends' rows), each pixel takes its
+ * pair of rows by a lane mask; across more, by group_steep.
+ */
+INLINE void group_window(uint8_t *o, const uint8_t *src, int32_t srcW, uint32_t X, uint32_t Y, int32_t dX, int32_t dY,
+                         v128_t Xs, v128_t Ws, int g, const Steps *s) {
+  const uint32_t Xg = X + (uint32_t)(16 * g) * (uint32_t)dX;
+  const uint32_t Yg = Y + (uint32_t)(16 * g) * (uint32_t)dY;
+  const int32_t iyF = (int32_t)Yg >> COORD_BITS;
+  const int32_t iyL = (int32_t)(Yg + 15u * (uint32_t)dY) >> COORD_BITS;
+  const int32_t cA = (int32_t)Xg >> COORD_BITS;
+  const int32_t cB = (int32_t)(Xg + 8u * (uint32_t)dX) >> COORD_BITS;
+  const v128_t BA = splat_mem(2 * g, (int32_t)((uint32_t)cA * 0x10001u + 0x7fff8000u));
+  const v128_t BB = splat_mem(2 * g + 1, (int32_t)((uint32_t)cB * 0x10001u + 0x7fff8000u));
+  v128_t X0 = wasm_i32x4_add(Xs, s->x[4 * g]), X1 = wasm_i32x4_add(Xs, s->x[4 * g + 1]);
+  v128_t X2 = wasm_i32x4_add(Xs, s->x[4 * g + 2]), X3 = wasm_i32x4_add(Xs, s->x[4 * g + 3]);
+  const v128_t i0 = window_index(X0, BA), i1 = window_index(X1, BA);
+  const v128_t i2 = window_index(X2, BB), i3 = window_index(X3, BB);
+  const v128_t W0 = wasm_i16x8_add(Ws, s->w[4 * g]), W1 = wasm_i16x8_add(Ws, s->w[4 * g + 1]);
+  const v128_t W2 = wasm_i16x8_add(Ws, s->w[4 * g + 2]), W3 = wasm_i16x8_add(Ws, s->w[4 * g + 3]);
+  const v128_t one = s->one;
+  v128_t u0, u1, u2, u3;
+  if (iyF == iyL) {
+    const uint8_t *pA = src + iyF * srcW + cA;
+    const uint8_t *pB = src + iyF * srcW + cB;
+    const v128_t tA = wasm_v128_load(pA), bA = wasm_v128_load(pA + srcW);
+    const v128_t tB = wasm_v128_load(pB), bB = wasm_v128_load(pB + srcW);
+    const uint32_t Vg = Yg & 0xffffu;
+    const v128_t h = splat_mem(7, (int32_t)(Vg >> (COORD_BITS - FRAC_BITS)));
+    const v128_t *fyr = s->fyr[Vg & 31];
+    u0 = blend_u(wasm_i8x16_swizzle(tA, i0), wasm_i8x16_swizzle(bA, i0), W0, wasm_i32x4_add(h, fyr[0]), one);
+    u1 = blend_u(wasm_i8x16_swizzle(tA, i1), wasm_i8x16_swizzle(bA, i1), W1, wasm_i32x4_add(h, fyr[1]), one);
+    u2 = blend_u(wasm_i8x16_swizzle(tB, i2), wasm_i8x16_swizzle(bB, i2), W2, wasm_i32x4_add(h, fyr[2]), one);
+    u3 = blend_u(wasm_i8x16_swizzle(tB, i3), wasm_i8x16_swizzle(bB, i3), W3, wasm_i32x4_add(h, fyr[3]), one);
+  } else if (iyL - iyF == 1 || iyF - iyL == 1) {
+    const int32_t r = iyF < iyL ? iyF : iyL;
+    const uint8_t *pA = src + r * srcW + cA;
+    const uint8_t *pB = src + r * srcW + cB;
+    const v128_t rA0 = wasm_v128_load(pA), rA1 = wasm_v128_load(pA + srcW), rA2 = wasm_v128_load(pA + 2 * srcW);
+    const v128_t rB0 = wasm_v128_load(pB), rB1 = wasm_v128_load(pB + srcW), rB2 = wasm_v128_load(pB + 2 * srcW);
+    /* Lanes whose Y >= (r + 1) << 16 take rows r + 1, r + 2. */
+    const v128_t Ya = wasm_i32x4_splat((int32_t)Y);
+    const v128_t lim = wasm_i32x4_splat(((r + 1) << COORD_BITS) - 1);
+    v128_t m, a0, a1, a2;
+#define CROSS(u, i, rr0, rr1, rr2, q, Wq)                                                     \
+  m = wasm_i32x4_gt(wasm_i32x4_add(Ya, s->y[q]), lim);                                           \
+  a0 = wasm_i8x16_swizzle(rr0, i);                                                               \
+  a1 = wasm_i8x16_swizzle(rr1, i);                                                               \
+  a2 = wasm_i8x16_swizzle(rr2, i);                                                               \
+  u = blend_u(wasm_v128_bitselect(a1, a0, m), wasm_v128_bitselect(a2, a1, m), Wq,                   \
+              wasm_u32x4_shr(wasm_i16x8_add(Vs, s->v[q]), COORD_BITS - FRAC_BITS), one);
+    const v128_t Vs = wasm_i32x4_splat((int32_t)(Y & 0xffffu));
+    CROSS(u0, i0, rA0, rA1, rA2, 4 * g, W0)
+    CROSS(u1, i1, rA0, rA1, rA2, 4 * g + 1, W1)
+    CROSS(u2, i2, rB0, rB1, rB2, 4 * g + 2, W2)
+    CROSS(u3, i3, rB0, rB1, rB2, 4 * g + 3, W3)
+#undef CROSS
+  } else {
+    /* Three or more source rows (a steep rotation): pixels16 gathers. */
+    group_steep(o + 16 * g, src, srcW, X0, X1, X2, X3, (int32_t)Yg, dY);
+    return;
+  }
+  wasm_v128_store(o + 16 * g, round_pack(u0, u1, u2, u3));
+}
+
+/* One block of 32 pixels from the anchor (X, Y) by the window path. */
+INLINE void block_window(uint8_t *o, const uint8_t *src, int32_t srcW, int32_t X, int32_t Y, int32_t dX, int32_t dY,
+                         const Steps *s) {
+  const v128_t Xs = splat_mem(4, X);
+  const v128_t Ws = splat_mem(5, wpair((uint32_t)X));
+  group_window(o, src, srcW, (uint32_t)X, (uint32_t)Y, dX, dY, Xs, Ws, 0, s);
+  group_window(o, src, srcW, (uint32_t)X, (uint32_t)Y, dX, dY, Xs, Ws, 1, s);
+}
+
+/* Sets the window path's per-lane offsets for the steps dX, dY. */
+static void set_steps(int32_t dX, int32_t dY) {
+  for (uint32_t k = 0; k < STEP_BLOCK; k += 4) {
+    int32_t x[4], w[4], v[4], y[4];
+    for (uint32_t j = 0; j < 4; j++) {
+      const uint32_t ox = (k + j) * (uint32_t)dX;
+      const uint32_t oy = (k + j) * (uint32_t)dY;
+      x[j] = (int32_t)ox;
+      /* W(X + ox) - W(X) in wrapping i16 halves: F advances by ox, ~F by -ox. */
+      w[j] = (int32_t)((ox << 16) | ((0u - ox) & 0xffffu));
+      v[j] = (int32_t)(oy & 0xffffu);
+      y[j] = (int32_t)oy;
+    }
+    warp_steps.x[k / 4] = wasm_i32x4_make(x[0], x[1], x[2], x[3]);
+    warp_steps.w[k / 4] = wasm_i32x4_make(w[0], w[1], w[2], w[3]);
+    warp_steps.v[k / 4] = wasm_i32x4_make(v[0], v[1], v[2], v[3]);
+    warp_steps.y[k / 4] = wasm_i32x4_make(y[0], y[1], y[2], y[3]);
+  }
+  warp_steps.one = wasm_i32x4_splat(1);
+  for (int32_t r = 0; r < 32; r++) {
+    for (int32_t q = 0; q < 4; q++) {
+      int32_t f[4];
+      for (int32_t j = 0; j < 4; j++) f[j] = (int32_t)((uint32_t)r + (uint32_t)(4 * q + j) * (uint32_t)dY) >> (COORD_BITS - FRAC_BITS);
+      warp_steps.fyr[r][q] = wasm_i32x4_make(f[0], f[1], f[2], f[3]);
+    }
+  }
+}
+
+/*
  * Warps the interior spans of a whole plane. spans holds lo, hi per output row (lo > hi: none);
  * m0..m5 are the first two rows of the affine map (output -> source pixel coordinates); dX, dY the
  * 16.16 steps. Writes only the span pixels of `out` (outW bytes per row).
@@ -280,6 +487,9 @@ __attribute__((export_name("warp_u8_spans"))) void warp_u8_spans(const uint8_t *
                                                                    double m0, double m1, double m2, double m3,
                                                                    double m4, double m5, int32_t dX, int32_t dY) {
   const int unit = dX == 1 << COORD_BITS && dY == 0;
+  const int window = !unit && dX >= 0 && dX <= 2 << COORD_BITS;
+  if (window) set_steps(dX, dY);
+  const Steps *s = &warp_steps;
   for (int32_t y = 0; y < outH; y++) {
     const int32_t lo = spans[2 * y];
     const int32_t hi = spans[2 * y + 1];
@@ -290,6 +500,7 @@ __attribute__((export_name("warp_u8_spans"))) void warp_u8_spans(const uint8_t *
     for (int32_t x0 = lo; x0 <= hi; x0 += STEP_BLOCK) {
       const int32_t n = hi - x0 + 1 < STEP_BLOCK ? hi - x0 + 1 : STEP_BLOCK;
       if (unit) block_unit(row + x0, src, srcW, anchor(bx, m0, x0), anchor(by, m3, x0), n);
+      else if (window && n == STEP_BLOCK) block_window(row + x0, src, srcW, anchor(bx, m0, x0), anchor(by, m3, x0), dX, dY, s);
       else block(row + x0, src, srcW, anchor(bx, m0, x0), anchor(by, m3, x0), dX, dY, n);
     }
   }
