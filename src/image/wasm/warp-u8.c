@@ -374,25 +374,22 @@ __attribute__((noinline)) static void group_steep(uint8_t *o, const uint8_t *src
 }
 
 /*
- * Pixels 16g..16g+15 of a window-path block from the anchor (X, Y) and the splats Xs, Ws of X and
- * W: from the windows of rows iy and iy + 1 when all sixteen lie on source row iy; when they cross
- * one row boundary (rows r, r + 1 and r + 2, r the lower of the ends' rows), each pixel takes its
- * pair of rows by a lane mask; across more, by group_steep.
+ * Pixels 16g..16g+15 of a window-path block from the anchor (X, Y), the splat Ws of W and the
+ * group's 16.16 columns Xq and swizzle indices iq per quad: from the windows of rows iy and iy + 1
+ * when all sixteen lie on source row iy; when they cross one row boundary (rows r, r + 1 and r + 2,
+ * r the lower of the ends' rows), each pixel takes its pair of rows by a lane mask; across more, by
+ * group_steep.
  */
 INLINE void group_window(uint8_t *o, const uint8_t *src, int32_t srcW, uint32_t X, uint32_t Y, int32_t dX, int32_t dY,
-                         v128_t Xs, v128_t Ws, int g, const Steps *s) {
+                         v128_t Ws, int g, const Steps *s, const v128_t *Xq, const v128_t *iq) {
   const uint32_t Xg = X + (uint32_t)(16 * g) * (uint32_t)dX;
   const uint32_t Yg = Y + (uint32_t)(16 * g) * (uint32_t)dY;
   const int32_t iyF = (int32_t)Yg >> COORD_BITS;
   const int32_t iyL = (int32_t)(Yg + 15u * (uint32_t)dY) >> COORD_BITS;
   const int32_t cA = (int32_t)Xg >> COORD_BITS;
   const int32_t cB = (int32_t)(Xg + 8u * (uint32_t)dX) >> COORD_BITS;
-  const v128_t BA = splat_mem(2 * g, (int32_t)((uint32_t)cA * 0x10001u + 0x7fff8000u));
-  const v128_t BB = splat_mem(2 * g + 1, (int32_t)((uint32_t)cB * 0x10001u + 0x7fff8000u));
-  v128_t X0 = wasm_i32x4_add(Xs, s->x[4 * g]), X1 = wasm_i32x4_add(Xs, s->x[4 * g + 1]);
-  v128_t X2 = wasm_i32x4_add(Xs, s->x[4 * g + 2]), X3 = wasm_i32x4_add(Xs, s->x[4 * g + 3]);
-  const v128_t i0 = window_index(X0, BA), i1 = window_index(X1, BA);
-  const v128_t i2 = window_index(X2, BB), i3 = window_index(X3, BB);
+  const v128_t i0 = iq[0], i1 = iq[1], i2 = iq[2], i3 = iq[3];
+  const v128_t X0 = Xq[0], X1 = Xq[1], X2 = Xq[2], X3 = Xq[3];
   const v128_t W0 = wasm_i16x8_add(Ws, s->w[4 * g]), W1 = wasm_i16x8_add(Ws, s->w[4 * g + 1]);
   const v128_t W2 = wasm_i16x8_add(Ws, s->w[4 * g + 2]), W3 = wasm_i16x8_add(Ws, s->w[4 * g + 3]);
   const v128_t one = s->one;
@@ -445,8 +442,24 @@ INLINE void block_window(uint8_t *o, const uint8_t *src, int32_t srcW, int32_t X
                          const Steps *s) {
   const v128_t Xs = splat_mem(4, X);
   const v128_t Ws = splat_mem(5, wpair((uint32_t)X));
-  group_window(o, src, srcW, (uint32_t)X, (uint32_t)Y, dX, dY, Xs, Ws, 0, s);
-  group_window(o, src, srcW, (uint32_t)X, (uint32_t)Y, dX, dY, Xs, Ws, 1, s);
+  /*
+   * The columns and swizzle indices of both groups before either runs: the engine builds
+   * window_index's constant shuffle pattern once per block instead of once per group.
+   */
+  v128_t Xq[8], iq[8];
+  for (int g = 0; g < 2; g++) {
+    const uint32_t Xg = (uint32_t)X + (uint32_t)(16 * g) * (uint32_t)dX;
+    const int32_t cA = (int32_t)Xg >> COORD_BITS;
+    const int32_t cB = (int32_t)(Xg + 8u * (uint32_t)dX) >> COORD_BITS;
+    const v128_t BA = splat_mem(2 * g, (int32_t)((uint32_t)cA * 0x10001u + 0x7fff8000u));
+    const v128_t BB = splat_mem(2 * g + 1, (int32_t)((uint32_t)cB * 0x10001u + 0x7fff8000u));
+    for (int q = 0; q < 4; q++) {
+      Xq[4 * g + q] = wasm_i32x4_add(Xs, s->x[4 * g + q]);
+      iq[4 * g + q] = window_index(Xq[4 * g + q], q < 2 ? BA : BB);
+    }
+  }
+  group_window(o, src, srcW, (uint32_t)X, (uint32_t)Y, dX, dY, Ws, 0, s, Xq, iq);
+  group_window(o, src, srcW, (uint32_t)X, (uint32_t)Y, dX, dY, Ws, 1, s, Xq + 4, iq + 4);
 }
 
 /* Sets the window path's per-lane offsets for the steps dX, dY. */
