@@ -500,6 +500,11 @@ __attribute__((export_name("warp_u8_spans"))) void warp_u8_spans(const uint8_t *
                                                                    double m0, double m1, double m2, double m3,
                                                                    double m4, double m5, int32_t dX, int32_t dY) {
   const int unit = dX == 1 << COORD_BITS && dY == 0;
+  /*
+   * The window path's bound: pixel 7's left tap is floor((F + 7 dX) / 2^16) <= 14 columns after pixel
+   * 0's for every fraction F < 2^16 exactly when 7 dX < 15 * 2^16 - (2^16 - 1), i.e. dX <= 2^17; its
+   * right tap is then still inside the 16-byte window.
+   */
   const int window = !unit && dX >= 0 && dX <= 2 << COORD_BITS;
   if (window) set_steps(dX, dY);
   const Steps *s = &warp_steps;
