@@ -118,5 +118,12 @@ if (fs.existsSync(out)) {
   }
 }
 const keptText = kept.map((lines) => lines.join('\n').trimEnd());
-fs.writeFileSync(out, `${[sections[0], ...fresh.values(), ...keptText].join('\n\n')}\n`);
+// In the order of SECTION_HEADINGS, whichever run made each section.
+const all = [...fresh.values(), ...keptText];
+const rank = (sec) => {
+  const i = SECTION_HEADINGS.indexOf(headingOf(sec));
+  return i < 0 ? SECTION_HEADINGS.length : i;
+};
+all.sort((a, b) => rank(a) - rank(b));
+fs.writeFileSync(out, `${[sections[0], ...all].join('\n\n')}\n`);
 console.log(`wrote ${out}`);
