@@ -13,12 +13,12 @@
  * views handed out here, runs the kernel once per plane and copies the output plane out. Views are
  * made when the layout changes, not per call: a video's planes reuse them frame after frame.
  */
-import { instantiateSimdModule } from './wasm/instantiate.js';
+import { alignUp, growMemoryTo, lazySimdModule, type WasmMemory } from './wasm/instantiate.js';
 import { WARP_U8_WASM_BASE64 } from './wasm/warp-u8-module.js';
 
 /** What the module exports. */
 interface WarpExports {
-  readonly memory: { readonly buffer: ArrayBuffer; grow(pages: number): number };
+  readonly memory: WasmMemory;
   readonly __heap_base: { readonly value: number };
   readonly warp_u8_spans: (
     src: number,
@@ -46,18 +46,13 @@ export interface WasmWarpPlanes {
   readonly spans: Int32Array;
 }
 
-const PAGE_BYTES = 65536;
-/** Region alignment (bytes): whole vectors. */
-const ALIGN = 16;
 /**
  * Bytes after the source and output regions: the kernel's vector loads and stores of a span's last
  * pixels may touch up to 16 bytes past the last pixel, never used.
  */
 const PAD = 32;
 
-let tried = false;
-let kernel: WarpExports | null = null;
-let heapBase = 0;
+const load = lazySimdModule<WarpExports>(WARP_U8_WASM_BASE64, ['warp_u8_spans']);
 let spansCap = 0;
 let srcCap = 0;
 let outCap = 0;
@@ -70,17 +65,6 @@ const outViews = new Map<number, Uint8Array>();
 const planes: { out: Uint8Array; spans: Int32Array } = { out: new Uint8Array(0), spans };
 let runs = 0;
 
-/** Compiles and instantiates the module once; null where WebAssembly or its SIMD is missing. */
-function load(): WarpExports | null {
-  if (tried) return kernel;
-  tried = true;
-  const exports = instantiateSimdModule(WARP_U8_WASM_BASE64) as unknown as WarpExports | null;
-  if (exports === null || typeof exports.warp_u8_spans !== 'function') return null;
-  heapBase = exports.__heap_base.value;
-  kernel = exports;
-  return kernel;
-}
-
 /** True when the WebAssembly kernel runs here (WebAssembly with 128-bit SIMD). Loads it on first call. */
 export function wasmWarpAvailable(): boolean {
   return load() !== null;
@@ -91,22 +75,19 @@ export function wasmWarpRuns(): number {
   return runs;
 }
 
-function alignUp(n: number): number {
-  return Math.ceil(n / ALIGN) * ALIGN;
-}
-
-/** Makes the regions hold at least these sizes, growing the memory when needed; rebuilds the views. */
-function reserve(k: WarpExports, srcLength: number, outLength: number, outH: number): void {
+/**
+ * Makes the regions hold at least these sizes, growing the memory when needed; rebuilds the views. False
+ * when the memory cannot grow (nothing has changed then).
+ */
+function reserve(k: WarpExports, srcLength: number, outLength: number, outH: number): boolean {
   const newSpansCap = Math.max(spansCap, 2 * outH);
   const newSrcCap = Math.max(srcCap, srcLength);
   const newOutCap = Math.max(outCap, outLength);
-  const spansOffset = alignUp(heapBase);
+  const spansOffset = alignUp(k.__heap_base.value);
   const newSrcOffset = alignUp(spansOffset + 4 * newSpansCap);
   const newOutOffset = alignUp(newSrcOffset + newSrcCap + PAD);
   const end = newOutOffset + newOutCap + PAD;
-  const have = k.memory.buffer.byteLength;
-  // Throws when the memory cannot grow; nothing here has changed then.
-  if (end > have) k.memory.grow(Math.ceil((end - have) / PAGE_BYTES));
+  if (!growMemoryTo(k.memory, end)) return false;
   spansCap = newSpansCap;
   srcCap = newSrcCap;
   outCap = newOutCap;
@@ -117,6 +98,7 @@ function reserve(k: WarpExports, srcLength: number, outLength: number, outH: num
   spans = new Int32Array(buffer, spansOffset, spansCap);
   planes.spans = spans;
   outViews.clear();
+  return true;
 }
 
 /**
@@ -130,14 +112,8 @@ export function beginWasmWarp(src: Uint8Array, srcW: number, srcH: number, outW:
   if (k === null) return null;
   const srcLength = srcW * srcH;
   const outLength = outW * outH;
-  try {
-    if (bytes === null || srcLength > srcCap || outLength > outCap || 2 * outH > spansCap) {
-      reserve(k, srcLength, outLength, outH);
-    }
-  } catch {
-    // memory.grow failed (out of memory): JavaScript needs no extra memory.
-    return null;
-  }
+  // Out of memory: JavaScript needs no extra memory.
+  if ((bytes === null || srcLength > srcCap || outLength > outCap || 2 * outH > spansCap) && !reserve(k, srcLength, outLength, outH)) return null;
   const mem = bytes as Uint8Array;
   mem.set(src.length === srcLength ? src : src.subarray(0, srcLength), srcOffset);
   let out = outViews.get(outLength);
@@ -168,7 +144,8 @@ export function runWasmWarp(
   dX: number,
   dY: number,
 ): void {
-  const k = kernel as WarpExports;
+  // beginWasmWarp, called first, loaded the module.
+  const k = load() as WarpExports;
   k.warp_u8_spans(srcOffset, srcW, outOffset, outW, outH, spans.byteOffset, m0, m1, m2, m3, m4, m5, dX, dY);
   runs++;
 }
