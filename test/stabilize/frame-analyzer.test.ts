@@ -4,7 +4,8 @@ import { createGrayImage, type GrayImage } from '../../src/image/gray-image.js';
 import { invertInto, type Mat3, multiplyInto, transformPointInto } from '../../src/motion/mat3.js';
 import type { ModelName } from '../../src/motion/model-name.js';
 import { createFrameAnalyzer, type FrameAnalysis, REFERENCE_MODES, type ReferenceMode } from '../../src/stabilize/frame-analyzer.js';
-import { KEYFRAME_MIN_CC, KEYFRAME_MIN_OVERLAP } from '../../src/stabilize/stabilizer.js';
+import { resolveStabilizeOptions } from '../../src/stabilize/options.js';
+import { KEYFRAME_MIN_CC, KEYFRAME_MIN_OVERLAP, stabilizerSettingsFor } from '../../src/stabilize/stabilizer.js';
 import { downscaleYInto } from '../../src/video/analysis.js';
 import { openDecoder } from '../../src/video/decoder.js';
 import { realPath, renderInto, similarityAbout, smoothTexture } from '../support/track-fixtures.js';
@@ -93,6 +94,33 @@ describe('frame analyzer (camera motion) on a synthetic shaky clip', () => {
       }
     });
   }
+
+  it('its ECC options reach the registration: the iteration cap and the stop change the recovered motion', () => {
+    // The worst frame's corner error over the clip (reference previous), for an analyzer built with `extra`.
+    const worst = (extra: { iterations?: number; epsilonPx?: number }): number => {
+      const analyzer = analyzerFor(W, H, 'similarity', 'previous', extra);
+      let e = 0;
+      for (let k = 0; k < N; k++) {
+        const r = analyzer.analyzeGray(k, frames[k] as GrayImage);
+        if (k > 0) e = Math.max(e, cornerError(r.motion, motionTruth[k] as Mat3, 0, 0, W - 1, H - 1));
+      }
+      return e;
+    };
+    // The stabilizer's defaults (30 iterations, stop at 0.1 px) meet the tolerance; one iteration per level
+    // cannot follow the first frames' shift (several pixels, from an identity seed).
+    const byDefault = worst({ iterations: 30, epsilonPx: 0.1 });
+    expect(byDefault).toBeLessThan(TOL_PX);
+    expect(worst({ iterations: 1, epsilonPx: 0.1 })).toBeGreaterThan(10 * TOL_PX);
+    // The stop: each level applies the step that meets it before stopping, so even a 3 px stop stays within
+    // the tolerance here, but a strict stop (0.001 px) ends closer to the truth than a 3 px one.
+    const strict = worst({ iterations: 30, epsilonPx: 0.001 });
+    const loose = worst({ iterations: 30, epsilonPx: 3 });
+    expect(loose).toBeLessThan(TOL_PX);
+    expect(strict).toBeLessThan(loose);
+    // The stabilizer's options are what its analyzer gets (defaults: 30 iterations, stop at 0.1 px).
+    expect(stabilizerSettingsFor(resolveStabilizeOptions({}), 640, 360, null).analyzer).toMatchObject({ iterations: 30, epsilonPx: 0.1 });
+    expect(stabilizerSettingsFor(resolveStabilizeOptions({ iterations: 7, epsilonPx: 0.3 }), 640, 360, null).analyzer).toMatchObject({ iterations: 7, epsilonPx: 0.3 });
+  });
 
   it('reports a flat frame as failed and holds the last motion', () => {
     const analyzer = analyzerFor(W, H, 'euclidean', 'previous');
