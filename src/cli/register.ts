@@ -36,7 +36,7 @@ const spec: CommandSpec = {
     { name: 'model', type: 'string', value: 'NAME', help: `motion model: ${MODEL_NAMES.join('|')}`, defaultText: 'affine' },
     { name: 'levels', type: 'string', value: 'N', help: 'pyramid levels 1..8 (auto: coarsest level about 40-80 px)', defaultText: 'auto' },
     { name: 'iterations', type: 'string', value: 'N', help: 'most ECC iterations per pyramid level', defaultText: '50' },
-    { name: 'epsilon', type: 'string', value: 'PX', help: 'stop a level when an update moves every corner by less than PX (full-resolution) pixels', defaultText: '0.05' },
+    { name: 'epsilon', type: 'string', value: 'PX', help: 'stop a pyramid level when an update moves every corner by less than PX pixels of that level (at full resolution: the final accuracy)', defaultText: '0.05' },
     { name: 'mask', type: 'string', value: 'IMAGE', help: 'mask for <fixed>: same size, pixels above 127 are used' },
     { name: 'mask-moving', type: 'string', value: 'IMAGE', help: 'mask for <moving>: same size, pixels above 127 are used' },
     { name: 'init', type: 'string', value: 'JSON', help: 'start from this 3x3 matrix, e.g. "[[1,0,5],[0,1,-3],[0,0,1]]"' },

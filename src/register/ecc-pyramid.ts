@@ -38,8 +38,9 @@ export interface EccPyramidSettings {
   /** Most iterations per level. */
   readonly iterations: number;
   /**
-   * A level stops when an update moves every warped corner by less than this many full-resolution
-   * pixels (epsilonPx / 2^l pixels of level l, but not below MIN_LEVEL_EPSILON_PX of that level).
+   * A level stops when an update moves every warped corner by less than this many pixels of that level:
+   * at full resolution the final accuracy; on a coarse level the warp only has to come well inside the
+   * next level's reach, which refines it anyway (not below MIN_LEVEL_EPSILON_PX there).
    */
   readonly epsilonPx: number;
   /** Gaussian pre-filter taps per level (odd; 0 or 1 = none). */
@@ -257,7 +258,10 @@ export function createEccPyramid(width: number, height: number, settings: EccPyr
         const mask = movingMaskSet && movingMasks !== null ? (movingMasks[l] as Uint8Array) : null;
         const criteria = {
           maxIterations: settings.iterations,
-          epsilonPx: Math.max(settings.epsilonPx / 2 ** l, Math.min(settings.epsilonPx, MIN_LEVEL_EPSILON_PX)),
+          // Stricter coarse stops (epsilonPx full-resolution pixels on every level) buy nothing: on the
+          // stabilizer's clips they took the two coarse levels from 1-2 iterations per frame to about 13
+          // each, and the motions found agreed within 0.004 px at the 95th percentile.
+          epsilonPx: l === 0 ? settings.epsilonPx : Math.max(settings.epsilonPx, MIN_LEVEL_EPSILON_PX),
         };
         const coarse = coarseWorkspaces[l] ?? null;
         // The fewer-parameter model first; its result only seeds this level's full model.
