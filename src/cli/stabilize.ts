@@ -8,10 +8,6 @@ import { expectInteger, expectNumber, expectPositive } from '../validate.js';
 import { type CommandSpec, flagBool, flagString, type ParsedArgs } from './args.js';
 import type { Command, CommandContext } from './command.js';
 import { createProgressLine } from './progress.js';
-import { createPreviewSource } from '../pipeline/preview-source.js';
-import { LiveSession } from '../server/live-session.js';
-import { startLiveServer } from '../server/server.js';
-import { resolveFfmpeg } from '../video/binaries.js';
 
 const d = STABILIZE_DEFAULTS;
 
@@ -159,6 +155,13 @@ async function run(args: ParsedArgs, ctx: CommandContext): Promise<number> {
 
 /** Starts the live preview page of a file job; its URL goes to stderr (stdout may carry the video). */
 async function startPreview(port: number, smoothingRadius: number, ctx: CommandContext) {
+  // Loaded only here: the server (and ws) would otherwise cost every plain run their load time.
+  const [{ createPreviewSource }, { LiveSession }, { startLiveServer }, { resolveFfmpeg }] = await Promise.all([
+    import('../pipeline/preview-source.js'),
+    import('../server/live-session.js'),
+    import('../server/server.js'),
+    import('../video/binaries.js'),
+  ]);
   const ps = createPreviewSource(0, 0);
   const session = new LiveSession(ps.source, {
     ffmpegPath: resolveFfmpeg().path,

@@ -15,6 +15,7 @@ import { accessSync, constants, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { delimiter, join } from 'node:path';
 import { RuntimeError } from '../errors.js';
+import { runCapture } from './process-registry.js';
 
 /** Where a binary was found. */
 export type BinarySource = 'env' | 'ffmpeg-static' | '@ffmpeg-installer/ffmpeg' | '@ffprobe-installer/ffprobe' | 'PATH';
@@ -149,6 +150,7 @@ export function clearBinaryCache(): void {
   cachedFfmpeg = undefined;
   cachedFfprobe = undefined;
   featureCache.clear();
+  featureLoads.clear();
 }
 
 /** Optional command-line features that differ between ffmpeg versions. */
@@ -160,21 +162,44 @@ export interface FfmpegFeatures {
 }
 
 const featureCache = new Map<string, FfmpegFeatures>();
+const featureLoads = new Map<string, Promise<FfmpegFeatures>>();
+const FEATURE_ARGS = ['-hide_banner', '-h', 'long'];
+const FEATURE_TIMEOUT_MS = 10_000;
+
+function parseFeatures(help: string): FfmpegFeatures {
+  return { fpsMode: /^-fps_mode\b/m.test(help), displayRotation: /^-display_rotation\b/m.test(help) };
+}
 
 /**
  * Which version-dependent options `ffmpegPath` understands, read once from `ffmpeg -h long` and cached
  * per path. A binary that cannot run gives all-false (the caller's own spawn then reports the failure).
+ * Synchronous when not cached yet; loadFfmpegFeatures fills the cache without blocking.
  */
 export function ffmpegFeatures(ffmpegPath: string = resolveFfmpeg().path): FfmpegFeatures {
   const hit = featureCache.get(ffmpegPath);
   if (hit !== undefined) return hit;
-  // Synchronous on purpose: it runs once per binary (about 30 ms) and keeps the callers' setup simple.
-  const r = spawnSync(ffmpegPath, ['-hide_banner', '-h', 'long'], { encoding: 'utf8', timeout: 10_000, maxBuffer: 8 << 20 });
-  const text = `${r.stdout ?? ''}${r.stderr ?? ''}`;
-  const features: FfmpegFeatures = {
-    fpsMode: /^-fps_mode\b/m.test(text),
-    displayRotation: /^-display_rotation\b/m.test(text),
-  };
+  const r = spawnSync(ffmpegPath, FEATURE_ARGS, { encoding: 'utf8', timeout: FEATURE_TIMEOUT_MS, maxBuffer: 8 << 20 });
+  const features = parseFeatures(`${r.stdout ?? ''}${r.stderr ?? ''}`);
   featureCache.set(ffmpegPath, features);
   return features;
+}
+
+/**
+ * ffmpegFeatures without blocking the event loop: the same answer, cached the same way. Starting it next
+ * to other start-up work (the input's probe) hides its cost: a dynamically linked ffmpeg takes about
+ * 0.1 s only to start.
+ */
+export function loadFfmpegFeatures(ffmpegPath: string = resolveFfmpeg().path): Promise<FfmpegFeatures> {
+  const hit = featureCache.get(ffmpegPath);
+  if (hit !== undefined) return Promise.resolve(hit);
+  const pending = featureLoads.get(ffmpegPath);
+  if (pending !== undefined) return pending;
+  const load = runCapture(ffmpegPath, FEATURE_ARGS, { timeoutMs: FEATURE_TIMEOUT_MS }).then((r) => {
+    const features = parseFeatures(`${r.stdout.toString('utf8')}${r.stderr}`);
+    featureCache.set(ffmpegPath, features);
+    featureLoads.delete(ffmpegPath);
+    return features;
+  });
+  featureLoads.set(ffmpegPath, load);
+  return load;
 }
