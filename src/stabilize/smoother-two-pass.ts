@@ -26,7 +26,7 @@
  * not optimised: it follows g (held within the zoom by the projection).
  */
 import type { CropGeometry } from './path-constraints.js';
-import { pullCorrectionInto } from './path-constraints.js';
+import { type PullLimits, pullCorrectionInto } from './path-constraints.js';
 import { gaussianSmoothPathInto } from './smoother-gaussian.js';
 import type { PathSmoother } from './smoother.js';
 import { PATH_ANGLE, PATH_DIMS, PATH_LOG_SCALE, PATH_X, PATH_Y, PathBuffer } from './trajectory.js';
@@ -200,6 +200,63 @@ function applyOperatorInto(
   }
 }
 
+/** What projectPath needs of one optimizePathInto call (plain values; no closure per call). */
+interface ProjectionState {
+  readonly n: number;
+  readonly fixed: number;
+  readonly kappa: number;
+  readonly noFill: boolean;
+  readonly capped: boolean;
+  readonly constraint: PathConstraint | null;
+  /** Rewritten per sample (zoom, anglePx). */
+  readonly limits: { -readonly [K in keyof PullLimits]: PullLimits[K] };
+  readonly g: Float64Array;
+  readonly frame: Float64Array;
+  readonly pulled: Float64Array;
+}
+
+/**
+ * Projects the iterate v (component-major) onto the constraint: the held leading samples back to their
+ * values, every other sample onto its frame's crop polytope and caps.
+ */
+function projectPath(v: Float64Array, p: ProjectionState): void {
+  const { n, fixed, kappa, noFill, capped, constraint, limits, g, frame, pulled } = p;
+  for (let k = 0; k < fixed; k++) {
+    v[k] = g[k] as number;
+    v[n + k] = g[n + k] as number;
+    v[2 * n + k] = g[2 * n + k] as number;
+  }
+  if (constraint === null || (!noFill && !capped)) return;
+  const geom = constraint.geometry;
+  for (let k = fixed; k < n; k++) {
+    const o = FRAME_NUMBERS * k;
+    const px = frame[o] as number;
+    const py = frame[o + 1] as number;
+    const pa = frame[o + 2] as number;
+    const s = frame[o + 3] as number;
+    const c = frame[o + 4] as number;
+    const sn = frame[o + 5] as number;
+    const dx = (v[k] as number) - px;
+    const dy = (v[n + k] as number) - py;
+    const ax = (c * dx + sn * dy) / s;
+    const ay = (-sn * dx + c * dy) / s;
+    const beta = (v[2 * n + k] as number) / kappa - pa;
+    // Inside the polytope and the caps: the projection leaves the sample as it is.
+    if (noFill && !capped) {
+      const t = beta < 0 ? -beta : beta;
+      if ((ax < 0 ? -ax : ax) + (frame[o + 8] as number) * t <= (frame[o + 10] as number) && (ay < 0 ? -ay : ay) + (frame[o + 9] as number) * t <= (frame[o + 11] as number)) continue;
+    }
+    limits.zoom = noFill ? (frame[o + 7] as number) : 1;
+    limits.anglePx = kappa / s;
+    pullCorrectionInto(pulled, geom, ax, ay, beta, frame[o + 6] as number, limits);
+    const qx = pulled[0] as number;
+    const qy = pulled[1] as number;
+    v[k] = px + s * (c * qx - sn * qy);
+    v[n + k] = py + s * (sn * qx + c * qy);
+    v[2 * n + k] = kappa * (pa + (pulled[2] as number));
+  }
+  }
+
 /**
  * Optimises the path of n frames (see the file comment). raw: the raw poses (frames firstFrame ..
  * firstFrame + n - 1 held); target: the anchor path g (PATH_DIMS numbers per frame; its first
@@ -239,8 +296,6 @@ export function optimizePathInto(
     rk[k] = q;
     inv[k] = 1 / (2 * q + 1);
   }
-  const applyM = (dst: Float64Array, oo: number, v: Float64Array, vo: number): void =>
-    applyOperatorInto(dst, oo, v, vo, n, rk, inv, lambda, eps, prefix, diff, res);
   // Largest eigenvalue of M by power iteration (the same operator for every component), kept for the
   // next call of the same size.
   if (ws.eigN !== n || ws.eigRadius !== r || ws.eigLambda !== lambda || ws.eigEps !== eps) {
@@ -251,7 +306,7 @@ export function optimizePathInto(
       for (let k = 0; k < n; k++) norm += (pv[k] as number) * (pv[k] as number);
       norm = Math.sqrt(norm);
       for (let k = 0; k < n; k++) pv[k] = (pv[k] as number) / norm;
-      applyM(pw, 0, pv, 0);
+      applyOperatorInto(pw, 0, pv, 0, n, rk, inv, lambda, eps, prefix, diff, res);
       let dot = 0;
       for (let k = 0; k < n; k++) dot += (pv[k] as number) * (pw[k] as number);
       eig = dot;
@@ -271,7 +326,7 @@ export function optimizePathInto(
   const noFill = constraint?.noFill ?? false;
   const maxShift = constraint?.maxShiftPx ?? Number.POSITIVE_INFINITY;
   const maxAngle = constraint?.maxAngleRad ?? Number.POSITIVE_INFINITY;
-  const limits = { zoom: 1, maxShiftPx: maxShift, maxAngleRad: maxAngle, anglePx: kappa, noFill };
+  const limits: ProjectionState['limits'] = { zoom: 1, maxShiftPx: maxShift, maxAngleRad: maxAngle, anglePx: kappa, noFill };
   for (let k = 0; k < n; k++) {
     const o = FRAME_NUMBERS * k;
     const pa = raw.get(f0 + k, PATH_ANGLE);
@@ -300,42 +355,6 @@ export function optimizePathInto(
     frame[o + 6] = sigma;
   }
   const capped = maxShift !== Number.POSITIVE_INFINITY || maxAngle !== Number.POSITIVE_INFINITY;
-  const project = (v: Float64Array): void => {
-    for (let k = 0; k < fixed; k++) {
-      v[k] = g[k] as number;
-      v[n + k] = g[n + k] as number;
-      v[2 * n + k] = g[2 * n + k] as number;
-    }
-    if (constraint === null || (!noFill && !capped)) return;
-    const geom = constraint.geometry;
-    for (let k = fixed; k < n; k++) {
-      const o = FRAME_NUMBERS * k;
-      const px = frame[o] as number;
-      const py = frame[o + 1] as number;
-      const pa = frame[o + 2] as number;
-      const s = frame[o + 3] as number;
-      const c = frame[o + 4] as number;
-      const sn = frame[o + 5] as number;
-      const dx = (v[k] as number) - px;
-      const dy = (v[n + k] as number) - py;
-      const ax = (c * dx + sn * dy) / s;
-      const ay = (-sn * dx + c * dy) / s;
-      const beta = (v[2 * n + k] as number) / kappa - pa;
-      // Inside the polytope and the caps: the projection leaves the sample as it is.
-      if (noFill && !capped) {
-        const t = beta < 0 ? -beta : beta;
-        if ((ax < 0 ? -ax : ax) + (frame[o + 8] as number) * t <= (frame[o + 10] as number) && (ay < 0 ? -ay : ay) + (frame[o + 9] as number) * t <= (frame[o + 11] as number)) continue;
-      }
-      limits.zoom = noFill ? (frame[o + 7] as number) : 1;
-      limits.anglePx = kappa / s;
-      pullCorrectionInto(pulled, geom, ax, ay, beta, frame[o + 6] as number, limits);
-      const qx = pulled[0] as number;
-      const qy = pulled[1] as number;
-      v[k] = px + s * (c * qx - sn * qy);
-      v[n + k] = py + s * (sn * qx + c * qy);
-      v[2 * n + k] = kappa * (pa + (pulled[2] as number));
-    }
-  };
 
   const { x, y, xn, grad } = ws;
   const init = options.initial;
@@ -348,15 +367,16 @@ export function optimizePathInto(
       x[2 * n + k] = kappa * (init[o + PATH_ANGLE] as number);
     }
   }
-  project(x);
+  const p: ProjectionState = { n, fixed, kappa, noFill, capped, constraint, limits, g, frame, pulled };
+  projectPath(x, p);
   for (let i = 0; i < m; i++) y[i] = x[i] as number;
   let t = 1;
   let iterations = 0;
   let lastStep = 0;
   for (let it = 0; it < maxIt; it++) {
-    for (let c = 0; c < 3; c++) applyM(grad, c * n, y, c * n);
+    for (let c = 0; c < 3; c++) applyOperatorInto(grad, c * n, y, c * n, n, rk, inv, lambda, eps, prefix, diff, res);
     for (let i = 0; i < m; i++) xn[i] = (y[i] as number) - step * ((grad[i] as number) - eps * (g[i] as number));
-    project(xn);
+    projectPath(xn, p);
     // Restart the momentum when it points against the step just taken.
     let dot = 0;
     let maxStep = 0;
