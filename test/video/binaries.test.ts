@@ -1,8 +1,8 @@
-import { chmod, writeFile } from 'node:fs/promises';
+import { chmod, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RuntimeError } from '../../src/errors.js';
-import { ffmpegFeatures, resolveFfmpeg, resolveFfprobe } from '../../src/video/binaries.js';
+import { ffmpegFeatures, loadFfmpegFeatures, resolveFfmpeg, resolveFfprobe } from '../../src/video/binaries.js';
 import { formatDoctor, runDoctor } from '../../src/video/doctor.js';
 import { makeTempDir, removeTempDir } from '../support/ffmpeg-fixtures.js';
 
@@ -129,5 +129,18 @@ describe('doctor', () => {
     await writeFile(fake, '#!/bin/sh\necho "-fps_mode           set framerate mode"\necho "-vsync              video sync method"\n');
     await chmod(fake, 0o755);
     expect(ffmpegFeatures(fake)).toEqual({ fpsMode: true, displayRotation: false });
+  });
+
+  it('reads the same options without blocking (loadFfmpegFeatures), and the synchronous call then reuses the answer', async () => {
+    const fake = join(dir, 'fake-ffmpeg-async');
+    const count = join(dir, 'fake-ffmpeg-async.runs');
+    // Each run appends a line to `count`, so the test sees how often the binary ran.
+    await writeFile(fake, `#!/bin/sh\necho run >> "${count}"\necho "-display_rotation   set rotation"\n`);
+    await chmod(fake, 0o755);
+    const [a, b] = await Promise.all([loadFfmpegFeatures(fake), loadFfmpegFeatures(fake)]);
+    expect(a).toEqual({ fpsMode: false, displayRotation: true });
+    expect(b).toBe(a);
+    expect(ffmpegFeatures(fake)).toBe(a);
+    expect((await readFile(count, 'utf8')).trim().split('\n')).toHaveLength(1);
   });
 });
