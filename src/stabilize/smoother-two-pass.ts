@@ -258,6 +258,49 @@ function projectPath(v: Float64Array, p: ProjectionState): void {
   }
 
 /**
+ * FISTA from ws.x (projected): gradient steps on the quadratic, each followed by the projection, with
+ * adaptive restart. Leaves the last projected iterate in ws.x.
+ */
+function fistaLoop(ws: PathOptimizeWorkspace, p: ProjectionState, m: number, step: number, maxIt: number, tol: number, lambda: number, eps: number): PathOptimizeReport {
+  const { x, y, xn, grad, g, rk, inv, prefix, diff, res } = ws;
+  const n = p.n;
+  for (let i = 0; i < m; i++) y[i] = x[i] as number;
+  let t = 1;
+  let iterations = 0;
+  let lastStep = 0;
+  for (let it = 0; it < maxIt; it++) {
+    for (let c = 0; c < 3; c++) applyOperatorInto(grad, c * n, y, c * n, n, rk, inv, lambda, eps, prefix, diff, res);
+    for (let i = 0; i < m; i++) xn[i] = (y[i] as number) - step * ((grad[i] as number) - eps * (g[i] as number));
+    projectPath(xn, p);
+    // Restart the momentum when it points against the step just taken.
+    let dot = 0;
+    let maxStep = 0;
+    for (let i = 0; i < m; i++) {
+      const d = (xn[i] as number) - (x[i] as number);
+      dot += ((y[i] as number) - (xn[i] as number)) * d;
+      const a = d < 0 ? -d : d;
+      if (a > maxStep) maxStep = a;
+    }
+    let tn: number;
+    if (dot > 0) {
+      t = 1;
+      tn = 1;
+    } else tn = 0.5 * (1 + Math.sqrt(1 + 4 * t * t));
+    const mom = (t - 1) / tn;
+    for (let i = 0; i < m; i++) {
+      const xi = xn[i] as number;
+      y[i] = xi + mom * (xi - (x[i] as number));
+      x[i] = xi;
+    }
+    t = tn;
+    iterations = it + 1;
+    lastStep = maxStep;
+    if (it >= 10 && maxStep < tol) break;
+  }
+  return { iterations, lastStepPx: lastStep };
+}
+
+/**
  * Optimises the path of n frames (see the file comment). raw: the raw poses (frames firstFrame ..
  * firstFrame + n - 1 held); target: the anchor path g (PATH_DIMS numbers per frame; its first
  * fixedLeading samples are the held ones); out: the optimised path (PATH_DIMS per frame; may alias
@@ -356,7 +399,7 @@ export function optimizePathInto(
   }
   const capped = maxShift !== Number.POSITIVE_INFINITY || maxAngle !== Number.POSITIVE_INFINITY;
 
-  const { x, y, xn, grad } = ws;
+  const x = ws.x;
   const init = options.initial;
   if (init === undefined) for (let i = 0; i < m; i++) x[i] = g[i] as number;
   else {
@@ -369,40 +412,10 @@ export function optimizePathInto(
   }
   const p: ProjectionState = { n, fixed, kappa, noFill, capped, constraint, limits, g, frame, pulled };
   projectPath(x, p);
-  for (let i = 0; i < m; i++) y[i] = x[i] as number;
-  let t = 1;
-  let iterations = 0;
-  let lastStep = 0;
-  for (let it = 0; it < maxIt; it++) {
-    for (let c = 0; c < 3; c++) applyOperatorInto(grad, c * n, y, c * n, n, rk, inv, lambda, eps, prefix, diff, res);
-    for (let i = 0; i < m; i++) xn[i] = (y[i] as number) - step * ((grad[i] as number) - eps * (g[i] as number));
-    projectPath(xn, p);
-    // Restart the momentum when it points against the step just taken.
-    let dot = 0;
-    let maxStep = 0;
-    for (let i = 0; i < m; i++) {
-      const d = (xn[i] as number) - (x[i] as number);
-      dot += ((y[i] as number) - (xn[i] as number)) * d;
-      const a = d < 0 ? -d : d;
-      if (a > maxStep) maxStep = a;
-    }
-    let tn: number;
-    if (dot > 0) {
-      t = 1;
-      tn = 1;
-    } else tn = 0.5 * (1 + Math.sqrt(1 + 4 * t * t));
-    const mom = (t - 1) / tn;
-    for (let i = 0; i < m; i++) {
-      const xi = xn[i] as number;
-      y[i] = xi + mom * (xi - (x[i] as number));
-      x[i] = xi;
-    }
-    t = tn;
-    iterations = it + 1;
-    lastStep = maxStep;
-    if (it >= 10 && maxStep < tol) break;
-  }
-  // y carries the momentum; x is the last projected (feasible) iterate.
+  // The iteration is a function of its own: V8 then optimises the loop once, not the whole optimizer
+  // again for each call that enters it (an on-stack replacement that left for the code after the loop).
+  const report = fistaLoop(ws, p, m, step, maxIt, tol, lambda, eps);
+  // The loop's y carries the momentum; x is the last projected (feasible) iterate.
   for (let k = 0; k < n; k++) {
     const o = k * PATH_DIMS;
     out[o + PATH_X] = x[k] as number;
@@ -410,7 +423,7 @@ export function optimizePathInto(
     out[o + PATH_ANGLE] = k < fixed ? (heldAngle[k] as number) : (x[2 * n + k] as number) / kappa;
     out[o + PATH_LOG_SCALE] = logScale[k] as number;
   }
-  return { iterations, lastStepPx: lastStep };
+  return report;
 }
 
 /**
