@@ -43,46 +43,65 @@ function machineFacts() {
   ].join('\n');
 }
 
+/** When, on which commit and at what load a section's run started (the file keeps sections of several runs). */
+function stamp() {
+  const sha = tryRun('git', ['-C', ROOT, 'rev-parse', '--short', 'HEAD']);
+  const dirty = tryRun('git', ['-C', ROOT, 'status', '--porcelain', '--untracked-files=no', '--', 'src', 'bench', 'package.json']) === '' ? '' : ' plus uncommitted changes';
+  return `_Run ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC on git ${sha}${dirty}; load average at start ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}._`;
+}
+
+/** A section: its heading, the stamp taken before its bench ran, then its text. */
+function section(heading, stampLine, body) {
+  return `${heading}\n\n${stampLine}\n\n${body}`;
+}
+
 const sections = [];
 sections.push(`# steady benchmark results\n\nMade by \`npm run bench\`${quick ? ' --quick' : ''}. Timings are wall-clock on a shared VM and drift by up to ~30% over an hour (see ../shared/anchors/RESULTS.md); every ratio below compares tools run back to back in the same sitting.\n\n## Machine\n\n${machineFacts()}`);
 
 if (only.includes('register')) {
+  const st = stamp();
   const { runRegisterBench } = await import('./register.mjs');
   const r = await runRegisterBench(quick ? { seeds: [0, 1, 2], n: 3 } : { seeds: [0, 1, 2], n: 8 });
-  sections.push(`## Still registration (issue 2)\n\n${r.markdown}`);
+  sections.push(section('## Still registration (issue 2)', st, r.markdown));
 }
 if (only.includes('stabilize')) {
+  const st = stamp();
   const { runStabilizeBench } = await import('./stabilize.mjs');
   const r = await runStabilizeBench(quick ? { clips: ['synthetic'] } : {});
-  sections.push(`## Stabilization against vidstab and deshake (issue 3)\n\n${r.markdown}`);
+  sections.push(section('## Stabilization against vidstab and deshake (issue 3)', st, r.markdown));
 }
 if (only.includes('passthrough')) {
+  const st = stamp();
   // After the stabilize bench, which makes the synthetic clips.
   const { runPassthroughBench } = await import('./passthrough.mjs');
   const r = await runPassthroughBench(quick ? { rounds: 1 } : {});
-  sections.push(`## Where the wall time goes (issue 3)\n\n${r.markdown}`);
+  sections.push(section('## Where the wall time goes (issue 3)', st, r.markdown));
 }
 if (only.includes('kernels')) {
+  const st = stamp();
   // The per-pixel kernels, JavaScript against WebAssembly (bench/kernels.mjs, every row).
   const text = execFileSync(process.execPath, [path.join(HERE, 'kernels.mjs'), ...(quick ? ['--rounds', '3'] : [])], { cwd: ROOT }).toString();
   sections.push(
-    `## Per-pixel kernels (issue 3)\n\n\`node bench/kernels.mjs\`: each kernel in JavaScript ('js') and in WebAssembly SIMD ('wasm', the default where the engine has it): the analysis downscale (per source pixel), the pyramid blur, ECC's template pass and one ECC iteration at the default analysis size (per template pixel), and the 8-bit bilinear warp of one plane (a 0.3 degree rotation, 3 % zoom and a fractional shift, or a fractional translation; per output pixel); the minimum over rounds of the mean per call.\n\n\`\`\`\n${text.trim()}\n\`\`\``,
+    `## Per-pixel kernels (issue 3)\n\n${st}\n\n\`node bench/kernels.mjs\`: each kernel in JavaScript ('js') and in WebAssembly SIMD ('wasm', the default where the engine has it): the analysis downscale (per source pixel), the pyramid blur, ECC's template pass and one ECC iteration at the default analysis size (per template pixel), and the 8-bit bilinear warp of one plane (a 0.3 degree rotation, 3 % zoom and a fractional shift, or a fractional translation; per output pixel); the minimum over rounds of the mean per call.\n\n\`\`\`\n${text.trim()}\n\`\`\``,
   );
 }
 if (only.includes('memory')) {
+  const st = stamp();
   const { runMemoryBench } = await import('./memory.mjs');
   const r = await runMemoryBench(quick ? { longSec: 60 } : {});
-  sections.push(`## Peak memory, long clip (issue 3)\n\n${r.markdown}`);
+  sections.push(section('## Peak memory, long clip (issue 3)', st, r.markdown));
 }
 if (only.includes('live')) {
+  const st = stamp();
   const { runLiveBench } = await import('./live.mjs');
   const r = await runLiveBench(quick ? { seconds: 5 } : {});
-  sections.push(`## Live 720p30 (issue 4)\n\n${r.markdown}`);
+  sections.push(section('## Live 720p30 (issue 4)', st, r.markdown));
 }
 if (only.includes('metrics')) {
+  const st = stamp();
   const { runMetricsBench } = await import('./metrics.mjs');
   const r = await runMetricsBench(quick ? { clips: 'park_walk_handheld_480x360.mp4' } : {});
-  sections.push(`## steady metrics before and after (issue 5)\n\n${r.markdown}`);
+  sections.push(section('## steady metrics before and after (issue 5)', st, r.markdown));
 }
 
 const out = path.join(ROOT, 'bench/RESULTS.md');
