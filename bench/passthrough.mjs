@@ -34,7 +34,11 @@ const CLIPS = [
 async function pipe(input, output) {
   const { openDecoder } = await import(pathToFileURL(path.join(ROOT, 'dist/video/decoder.js')).href);
   const { openEncoder } = await import(pathToFileURL(path.join(ROOT, 'dist/video/encoder.js')).href);
-  const decoder = await openDecoder(input);
+  const { probeVideo } = await import(pathToFileURL(path.join(ROOT, 'dist/video/probe.js')).href);
+  const { loadFfmpegFeatures } = await import(pathToFileURL(path.join(ROOT, 'dist/video/binaries.js')).href);
+  // As `steady stabilize` starts: ffprobe and ffmpeg's option check side by side.
+  const [probe] = await Promise.all([probeVideo(input), loadFfmpegFeatures()]);
+  const decoder = await openDecoder(input, { probe });
   const encoder = await openEncoder(output, { width: decoder.width, height: decoder.height, fps: decoder.fpsRational });
   for await (const f of decoder.frames()) await encoder.write(f.data);
   await encoder.finish();
