@@ -82,7 +82,11 @@ if (only.includes('kernels')) {
   // The per-pixel kernels, JavaScript against WebAssembly (bench/kernels.mjs, every row).
   const text = execFileSync(process.execPath, [path.join(HERE, 'kernels.mjs'), ...(quick ? ['--rounds', '3'] : [])], { cwd: ROOT }).toString();
   sections.push(
-    `## Per-pixel kernels (issue 3)\n\n${st}\n\n\`node bench/kernels.mjs\`: each kernel in JavaScript ('js') and in WebAssembly SIMD ('wasm', the default where the engine has it): the analysis downscale (per source pixel), the pyramid blur, ECC's template pass and one ECC iteration at the default analysis size (per template pixel), and the 8-bit bilinear warp of one plane (a 0.3 degree rotation, 3 % zoom and a fractional shift, or a fractional translation; per output pixel); the minimum over rounds of the mean per call.\n\n\`\`\`\n${text.trim()}\n\`\`\``,
+    section(
+      '## Per-pixel kernels (issue 3)',
+      st,
+      `\`node bench/kernels.mjs\`: each kernel in JavaScript ('js') and in WebAssembly SIMD ('wasm', the default where the engine has it): the analysis downscale (per source pixel), the pyramid blur, ECC's template pass and one ECC iteration at the default analysis size (per template pixel), and the 8-bit bilinear warp of one plane (a 0.3 degree rotation, 3 % zoom and a fractional shift, or a fractional translation; per output pixel); the minimum over rounds of the mean per call.\n\n\`\`\`\n${text.trim()}\n\`\`\``,
+    ),
   );
 }
 if (only.includes('memory')) {
