@@ -36,7 +36,7 @@ const spec: CommandSpec = {
     { name: 'smoothing', type: 'string', value: 'N', help: `smoothing radius in frames (0..${MAX_SMOOTHING_RADIUS}); the gaussian look-ahead`, defaultText: String(d.smoothingRadius) },
     { name: 'max-shift', type: 'string', value: 'PX', help: 'largest correction shift in pixels', defaultText: 'no limit' },
     { name: 'max-angle', type: 'string', value: 'DEG', help: 'largest correction rotation in degrees', defaultText: 'no limit' },
-    { name: 'zoom', type: 'string', value: 'MODE', help: 'auto (sized for the clip) | adaptive (follows need) | none | <percent> in; never shows fill except none', defaultText: 'auto' },
+    { name: 'zoom', type: 'string', value: 'MODE', help: 'auto (sized for the clip, further in for a large shake) | adaptive (follows need) | none | <percent> in; never shows fill except none', defaultText: 'auto' },
     { name: 'whole-clip', type: 'boolean', help: 'register the whole clip first, plan the path over all of it (decodes twice; not for standard input)' },
     { name: 'border', type: 'string', value: 'FILL', help: `fill where no input pixel maps: ${BORDER_FILLS.join('|')}`, defaultText: d.border },
     { name: 'interpolation', type: 'string', value: 'NAME', help: `output warp: ${FRAME_INTERPOLATIONS.join('|')}`, defaultText: d.interpolation },

@@ -28,6 +28,12 @@
  *               smallest static zoom that hides every border of the final path. Streaming, the same RMS
  *               over the frames known so far (look-ahead included), followed within ZOOM_RATE_PER_FRAME /
  *               ZOOM_RELEASE_PER_FRAME per frame (see WindowedPlan).
+ *               With the two-pass path, where the path optimised at that zoom still keeps more than
+ *               AUTO_SHAKE_RATIO of the input's high-frequency shake, the zoom is raised until it keeps that
+ *               share, if a zoom no larger than the AUTO_NEED_QUANTILE quantile of the frames' needs gets
+ *               there (steadierZoom; streaming, judged over each re-plan's window). Large shakes within the
+ *               crop margin get the zoom that removes them; shakes larger than the margin (walking) keep
+ *               the RMS zoom, where more zoom would buy little.
  * Caps: maxShiftPx (length of the correction's shift) and maxAngleRad bound every correction.
  *
  * Latency (frames between push(motion k) and the pull that returns frame k): gaussian = its look-ahead
@@ -76,6 +82,99 @@ export const ZOOM_RATE_PER_FRAME = 0.002;
  * need instead of dropping between the peaks of a shake, which would let the pull follow the shake.
  */
 export const ZOOM_RELEASE_PER_FRAME = 0.0005;
+/**
+ * Zoom 'auto' with the two-pass path: the share of the input's high-frequency shake (the moving-average
+ * residual the path optimiser minimises, xy, in output pixels) the output may keep before the zoom is
+ * raised above the RMS rule to bring it down to this share. Chosen on the benchmark clips (bench/RESULTS.md,
+ * motions from steady's registration): at the RMS zoom the anchors' synthetic clips keep 0.13 of their
+ * shake, the Seattle clip 0.32 and the NUS clip 0.25; at 0.2 the latter two come out with half of vid.stab's
+ * jitter or less at less zoom than vid.stab uses, and the synthetic clips keep their zoom. The walking clips
+ * (park, forest) keep 0.49 and 0.51 and cannot reach it within their needs' quantile.
+ */
+export const AUTO_SHAKE_RATIO = 0.2;
+/**
+ * Zoom 'auto': the most the raise may zoom is the zoom that hides the target path of this share of the
+ * frames (their need); when even that zoom leaves more than AUTO_SHAKE_RATIO of the shake (walking clips,
+ * where the shake is larger than the crop margin) the zoom stays at the RMS rule: spending zoom there buys
+ * little steadiness.
+ */
+export const AUTO_NEED_QUANTILE = 0.9;
+
+/** Squared high-frequency residual (sample minus its centred (2r+1)-sample mean, x and y) summed over samples [a, b) of a path; samples a - r .. b - 1 + r are read. */
+function shakeEnergy(p: Float64Array, r: number, a: number, b: number): number {
+  const w = 2 * r + 1;
+  let sx = 0;
+  let sy = 0;
+  for (let j = a - r; j <= a + r; j++) {
+    sx += p[j * PATH_DIMS + PATH_X] as number;
+    sy += p[j * PATH_DIMS + PATH_Y] as number;
+  }
+  let e = 0;
+  for (let j = a; j < b; j++) {
+    if (j > a) {
+      sx += (p[(j + r) * PATH_DIMS + PATH_X] as number) - (p[(j - r - 1) * PATH_DIMS + PATH_X] as number);
+      sy += (p[(j + r) * PATH_DIMS + PATH_Y] as number) - (p[(j - r - 1) * PATH_DIMS + PATH_Y] as number);
+    }
+    const dx = (p[j * PATH_DIMS + PATH_X] as number) - sx / w;
+    const dy = (p[j * PATH_DIMS + PATH_Y] as number) - sy / w;
+    e += dx * dx + dy * dy;
+  }
+  return e;
+}
+
+/** Share of the raw path's high-frequency shake a path keeps in output pixels (at that zoom), samples [a, b). */
+function shakeRatio(path: Float64Array, raw: Float64Array, r: number, a: number, b: number, zoom: number): number {
+  const er = shakeEnergy(raw, r, a, b);
+  return er > 0 ? zoom * Math.sqrt(shakeEnergy(path, r, a, b) / er) : 0;
+}
+
+/** What the 'auto' rule asks of a plan: the shake ratio its optimised path keeps at a static zoom. */
+interface ShakeProbe {
+  shakeRatioAt(zoom: number): number;
+}
+
+/**
+ * Zoom 'auto', two-pass: the RMS-rule zoom est, raised toward cap (the need quantile) until the optimised
+ * path keeps AUTO_SHAKE_RATIO of the shake, when cap reaches it; two secant steps on the ratio (it falls
+ * with the zoom), so at most four solves.
+ */
+function steadierZoom(est: number, cap: number, probe: ShakeProbe): number {
+  if (!(cap > est + 1e-4)) return est;
+  const rho = AUTO_SHAKE_RATIO;
+  const rEst = probe.shakeRatioAt(est);
+  if (rEst <= rho) return est;
+  const rCap = probe.shakeRatioAt(cap);
+  if (rCap > rho) return est;
+  const z1 = est + ((cap - est) * (rEst - rho)) / (rEst - rCap);
+  const r1 = probe.shakeRatioAt(z1);
+  if (r1 > rho) return r1 > rCap ? z1 + ((cap - z1) * (r1 - rho)) / (r1 - rCap) : cap;
+  return r1 < rEst ? est + ((z1 - est) * (rEst - rho)) / (rEst - r1) : z1;
+}
+
+/** Counts of zoom needs in steps of NEED_BIN from 1 (needs above the top bin count in it), for their quantiles while streaming. */
+const NEED_BIN = 0.0005;
+class NeedHistogram {
+  private readonly counts: Float64Array;
+  total = 0;
+  constructor(maxZoom: number) {
+    this.counts = new Float64Array(Math.ceil((maxZoom - 1) / NEED_BIN) + 1);
+  }
+  add(need: number, count: number): void {
+    const b = Math.min(this.counts.length - 1, Math.max(0, Math.ceil((need - 1) / NEED_BIN - 1e-9)));
+    this.counts[b] = (this.counts[b] as number) + count;
+    this.total += count;
+  }
+  /** The smallest bin top at or under which a share q of the needs lies. */
+  quantile(q: number): number {
+    const want = q * this.total;
+    let c = 0;
+    for (let b = 0; b < this.counts.length; b++) {
+      c += this.counts[b] as number;
+      if (c >= want) return 1 + b * NEED_BIN;
+    }
+    return 1 + (this.counts.length - 1) * NEED_BIN;
+  }
+}
 
 /** Options of a path planner (the settings object of path-planner.ts, PlannerSettings, is accepted as it is). */
 export interface PathPlannerOptions {
@@ -248,6 +347,31 @@ function neededZoom(g: CropGeometry, e: Float64Array, maxShiftPx: number, maxAng
   return requiredZoom(g, ax, ay, b, e[3] as number);
 }
 
+/** The shake ratio of the whole-clip optimised path at a static zoom (ShakeProbe of planClip). */
+class ClipShakeProbe implements ShakeProbe {
+  private readonly out: Float64Array;
+  private readonly zoom: Float64Array;
+  constructor(
+    private readonly o: Resolved,
+    private readonly geom: CropGeometry,
+    private readonly raw: PathBuffer,
+    private readonly rawFlat: Float64Array,
+    private readonly target: Float64Array,
+    private readonly n: number,
+  ) {
+    this.out = new Float64Array(n * PATH_DIMS);
+    this.zoom = new Float64Array(n);
+  }
+  shakeRatioAt(z: number): number {
+    const { o, n } = this;
+    this.zoom.fill(z);
+    const anglePx = Math.sqrt(o.rotationWeight) * this.geom.cornerRadius;
+    const constraint = { geometry: this.geom, zoom: this.zoom, maxShiftPx: o.maxShiftPx, maxAngleRad: o.maxAngleRad, anglePx, noFill: true };
+    optimizePathInto(this.out, this.raw, this.target, n, constraint, { radius: o.radius });
+    return shakeRatio(this.out, this.rawFlat, o.radius, o.radius, n - o.radius, z);
+  }
+}
+
 /** Whole-clip plan: every frame's final path sample, correction parameters and zoom. */
 interface ClipPlan {
   readonly raw: PathBuffer;
@@ -286,7 +410,13 @@ function planClip(o: Resolved, motions: readonly Mat3[]): ClipPlan {
       const ex = Math.min(need[k] as number, o.maxZoom) - 1;
       ss += ex > 0 ? ex * ex : 0;
     }
-    zoom.fill(Math.min(o.maxZoom, 1 + Math.sqrt(ss / Math.max(1, n))));
+    let z = Math.min(o.maxZoom, 1 + Math.sqrt(ss / Math.max(1, n)));
+    if (o.smoother === 'two-pass' && n >= 4 * o.radius + 2) {
+      const sorted = Float64Array.from(need, (v) => Math.min(v, o.maxZoom)).sort();
+      const cap = sorted[Math.min(n - 1, Math.floor(AUTO_NEED_QUANTILE * n))] as number;
+      z = steadierZoom(z, cap, new ClipShakeProbe(o, geom, raw, rawFlat, target, n));
+    }
+    zoom.fill(z);
   } else {
     // Tent dilation: z_k = max_j (need_j - rate |j - k|), in two linear passes; then the cap.
     let run = 1;
@@ -394,7 +524,7 @@ const REC_RAW = 9;
  * per frame; the first frame starts at the estimate. 'adaptive': the whole-clip tent over the window's
  * needs, reached from the last committed zoom within the same rates.
  */
-class WindowedPlan {
+class WindowedPlan implements ShakeProbe {
   private radius: number;
   zoomSetting: ZoomSetting;
   private readonly explicitLookahead: number | null;
@@ -418,6 +548,18 @@ class WindowedPlan {
   private init = new Float64Array(0);
   private zoomW = new Float64Array(0);
   private needW = new Float64Array(0);
+  /** 'auto', two-pass: the window's raw path, a probe solution and its zoom; the needs of committed frames; the last goal. */
+  private rawW = new Float64Array(0);
+  private probeSol = new Float64Array(0);
+  private probeZoom = new Float64Array(0);
+  private readonly needs: NeedHistogram;
+  private autoGoal = 1;
+  /** The window the probe solves: first frame, samples, held samples, shake measured over samples [a, b). */
+  private probeS = 0;
+  private probeN = 0;
+  private probeHeld = 0;
+  private probeA = 0;
+  private probeB = 0;
   private prevSol = new Float64Array(0);
   private prevStart = 0;
   private prevEnd = 0;
@@ -441,6 +583,24 @@ class WindowedPlan {
     this.weights = gaussianWeights(this.radius);
     this.weightsRadius = this.radius;
     this.limits = { zoom: 1, maxShiftPx: o.maxShiftPx, maxAngleRad: o.maxAngleRad, anglePx, noFill: true };
+    this.needs = new NeedHistogram(o.maxZoom);
+  }
+
+  /** ShakeProbe: the window (as set up by plan()) solved at a static zoom; the shake ratio of its solution. */
+  shakeRatioAt(z: number): number {
+    const { o, probeN: wn, probeZoom, probeSol } = this;
+    probeZoom.fill(z, 0, wn);
+    const constraint = { geometry: this.geom, zoom: probeZoom, maxShiftPx: o.maxShiftPx, maxAngleRad: o.maxAngleRad, anglePx: this.anglePx, noFill: true };
+    optimizePathInto(probeSol, this.raw, this.tgt, wn, constraint, {
+      radius: this.radius,
+      firstFrame: this.probeS,
+      fixedLeading: this.probeHeld,
+      initial: this.init,
+      workspace: this.ws,
+      maxIterations: WINDOW_MAX_ITERATIONS,
+      tolerancePx: WINDOW_TOLERANCE_PX,
+    });
+    return shakeRatio(probeSol, this.rawW, this.radius, this.probeA, this.probeB, z);
   }
 
   /** The current look-ahead L, frames. */
@@ -499,6 +659,9 @@ class WindowedPlan {
     this.init = new Float64Array(c * PATH_DIMS);
     this.zoomW = new Float64Array(c);
     this.needW = new Float64Array(c);
+    this.rawW = new Float64Array(c * PATH_DIMS);
+    this.probeSol = new Float64Array(c * PATH_DIMS);
+    this.probeZoom = new Float64Array(c);
     this.prevSol = new Float64Array(c * PATH_DIMS);
     this.prevSol.set(prev);
   }
@@ -540,6 +703,15 @@ class WindowedPlan {
       const ex = Math.min(need, o.maxZoom) - 1;
       if (ex > 0) ss += ex * ex;
     }
+    // Where the solves start: the previous window's solution where it reaches, the target after.
+    if (!gaussian) {
+      const init = this.init;
+      for (let j = s; j < e; j++) {
+        const src = j >= this.prevStart && j < this.prevEnd ? this.prevSol : tgt;
+        const so = src === tgt ? (j - s) * PATH_DIMS : (j - this.prevStart) * PATH_DIMS;
+        for (let c = 0; c < PATH_DIMS; c++) init[(j - s) * PATH_DIMS + c] = src[so + c] as number;
+      }
+    }
     // Zoom of the frames to plan: from the last committed zoom toward the setting's goal, within the rates.
     const zs = this.zoomSetting;
     const noFill = zs !== 'none';
@@ -548,7 +720,8 @@ class WindowedPlan {
       for (let j = k; j < e; j++) zoomW[j - s] = z;
     } else {
       if (zs === 'auto') {
-        const est = Math.min(o.maxZoom, 1 + Math.sqrt(ss / e));
+        let est = Math.min(o.maxZoom, 1 + Math.sqrt(ss / e));
+        if (!gaussian) est = this.raisedAutoZoom(est, s, e, k);
         for (let j = k; j < e; j++) zoomW[j - s] = est;
       } else {
         // Tent dilation of the window's needs (as the whole-clip 'adaptive').
@@ -576,11 +749,6 @@ class WindowedPlan {
     if (gaussian) sol.set(tgt.subarray(0, wn * PATH_DIMS));
     else {
       const init = this.init;
-      for (let j = s; j < e; j++) {
-        const src = j >= this.prevStart && j < this.prevEnd ? this.prevSol : tgt;
-        const so = src === tgt ? (j - s) * PATH_DIMS : (j - this.prevStart) * PATH_DIMS;
-        for (let c = 0; c < PATH_DIMS; c++) init[(j - s) * PATH_DIMS + c] = src[so + c] as number;
-      }
       optimizePathInto(
         sol,
         raw,
@@ -620,8 +788,34 @@ class WindowedPlan {
       rec[ro + REC_ZOOM] = z;
       const ex = Math.min(needW[j - s] as number, o.maxZoom) - 1;
       if (ex > 0) this.ssNeed += ex * ex;
+      this.needs.add(ex + 1, 1);
     }
     this.next = last;
+  }
+
+  /**
+   * Zoom 'auto', two-pass: the RMS-rule zoom est raised by steadierZoom over the window [s, e) (frame k
+   * the first to commit), the cap the need quantile over the committed frames and the window's. Where the
+   * window is too short to measure the shake (the clip's last frames), the last goal holds.
+   */
+  private raisedAutoZoom(est: number, s: number, e: number, k: number): number {
+    const r = this.radius;
+    const wn = e - s;
+    const a = Math.max(r, k - s);
+    const b = wn - r;
+    if (r === 0 || b - a < 2 * r + 1) return Math.max(est, this.autoGoal);
+    const { needs, needW, rawW, o } = this;
+    for (let j = k; j < e; j++) needs.add(Math.min(needW[j - s] as number, o.maxZoom), 1);
+    const cap = Math.min(o.maxZoom, needs.quantile(AUTO_NEED_QUANTILE));
+    for (let j = k; j < e; j++) needs.add(Math.min(needW[j - s] as number, o.maxZoom), -1);
+    for (let j = s; j < e; j++) this.raw.read(j, rawW, (j - s) * PATH_DIMS);
+    this.probeS = s;
+    this.probeN = wn;
+    this.probeHeld = k - s;
+    this.probeA = a;
+    this.probeB = b;
+    this.autoGoal = steadierZoom(est, cap, this);
+    return this.autoGoal;
   }
 }
 
