@@ -117,6 +117,8 @@ export class PathOptimizeWorkspace {
   readonly pulled = new Float64Array(4);
   /** Angles of the held leading samples, radians (kept apart so that they come back bit for bit). */
   heldAngle = new Float64Array(0);
+  /** Largest change of a path value in the last iteration of the last solve, pixels. */
+  lastStepPx = 0;
   /** The largest eigenvalue of the last operator, and the (n, radius, lambda, eps) it belongs to. */
   eig = 0;
   eigN = -1;
@@ -259,15 +261,18 @@ function projectPath(v: Float64Array, p: ProjectionState): void {
 
 /**
  * FISTA from ws.x (projected): gradient steps on the quadratic, each followed by the projection, with
- * adaptive restart. Leaves the last projected iterate in ws.x.
+ * adaptive restart. Leaves the last projected iterate in ws.x and its last step in ws.lastStepPx (set in
+ * the loop); returns the iterations run. (Nothing but the return after the loop: V8 first optimises this
+ * function on stack, in its loop, and code after the loop that had not run yet had no type feedback, which
+ * threw the optimised code away on every call.)
  */
-function fistaLoop(ws: PathOptimizeWorkspace, p: ProjectionState, m: number, step: number, maxIt: number, tol: number, lambda: number, eps: number): PathOptimizeReport {
+function fistaLoop(ws: PathOptimizeWorkspace, p: ProjectionState, m: number, step: number, maxIt: number, tol: number, lambda: number, eps: number): number {
   const { x, y, xn, grad, g, rk, inv, prefix, diff, res } = ws;
   const n = p.n;
   for (let i = 0; i < m; i++) y[i] = x[i] as number;
   let t = 1;
   let iterations = 0;
-  let lastStep = 0;
+  ws.lastStepPx = 0;
   for (let it = 0; it < maxIt; it++) {
     for (let c = 0; c < 3; c++) applyOperatorInto(grad, c * n, y, c * n, n, rk, inv, lambda, eps, prefix, diff, res);
     for (let i = 0; i < m; i++) xn[i] = (y[i] as number) - step * ((grad[i] as number) - eps * (g[i] as number));
@@ -294,10 +299,10 @@ function fistaLoop(ws: PathOptimizeWorkspace, p: ProjectionState, m: number, ste
     }
     t = tn;
     iterations = it + 1;
-    lastStep = maxStep;
+    ws.lastStepPx = maxStep;
     if (it >= 10 && maxStep < tol) break;
   }
-  return { iterations, lastStepPx: lastStep };
+  return iterations;
 }
 
 /**
@@ -414,7 +419,7 @@ export function optimizePathInto(
   projectPath(x, p);
   // The iteration is a function of its own: V8 then optimises the loop once, not the whole optimizer
   // again for each call that enters it (an on-stack replacement that left for the code after the loop).
-  const report = fistaLoop(ws, p, m, step, maxIt, tol, lambda, eps);
+  const iterations = fistaLoop(ws, p, m, step, maxIt, tol, lambda, eps);
   // The loop's y carries the momentum; x is the last projected (feasible) iterate.
   for (let k = 0; k < n; k++) {
     const o = k * PATH_DIMS;
@@ -423,7 +428,7 @@ export function optimizePathInto(
     out[o + PATH_ANGLE] = k < fixed ? (heldAngle[k] as number) : (x[2 * n + k] as number) / kappa;
     out[o + PATH_LOG_SCALE] = logScale[k] as number;
   }
-  return report;
+  return { iterations, lastStepPx: ws.lastStepPx };
 }
 
 /**
