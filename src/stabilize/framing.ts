@@ -31,7 +31,8 @@
  *               With the two-pass path, where the path optimised at that zoom still keeps more than
  *               AUTO_SHAKE_RATIO of the input's high-frequency shake, the zoom is raised until it keeps that
  *               share, if a zoom no larger than the AUTO_NEED_QUANTILE quantile of the frames' needs gets
- *               there (steadierZoom; streaming, judged over each re-plan's window). Large shakes within the
+ *               there (steadierZoom; streaming, judged over each re-plan's window, which needs a look-ahead
+ *               of at least 3 radii, the default's half). Large shakes within the
  *               crop margin get the zoom that removes them; shakes larger than the margin (walking) keep
  *               the RMS zoom, where more zoom would buy little.
  * Caps: maxShiftPx (length of the correction's shift) and maxAngleRad bound every correction.
@@ -796,14 +797,19 @@ class WindowedPlan implements ShakeProbe {
   /**
    * Zoom 'auto', two-pass: the RMS-rule zoom est raised by steadierZoom over the window [s, e) (frame k
    * the first to commit), the cap the need quantile over the committed frames and the window's. Where the
-   * window is too short to measure the shake (the clip's last frames), the last goal holds.
+   * window is too short to measure the shake (the clip's last frames; a look-ahead under 3 radii, where
+   * the zoom stays at the RMS rule) the last goal holds. Radius 0 smooths nothing: no raise.
    */
   private raisedAutoZoom(est: number, s: number, e: number, k: number): number {
     const r = this.radius;
     const wn = e - s;
     const a = Math.max(r, k - s);
     const b = wn - r;
-    if (r === 0 || b - a < 2 * r + 1) return Math.max(est, this.autoGoal);
+    if (r === 0) {
+      this.autoGoal = est;
+      return est;
+    }
+    if (b - a < 2 * r + 1) return Math.max(est, this.autoGoal);
     const { needs, needW, rawW, o } = this;
     for (let j = k; j < e; j++) needs.add(Math.min(needW[j - s] as number, o.maxZoom), 1);
     const cap = Math.min(o.maxZoom, needs.quantile(AUTO_NEED_QUANTILE));
