@@ -355,6 +355,7 @@ class ClipShakeProbe implements ShakeProbe {
   constructor(
     private readonly o: Resolved,
     private readonly geom: CropGeometry,
+    private readonly anglePx: number,
     private readonly raw: PathBuffer,
     private readonly rawFlat: Float64Array,
     private readonly target: Float64Array,
@@ -366,8 +367,7 @@ class ClipShakeProbe implements ShakeProbe {
   shakeRatioAt(z: number): number {
     const { o, n } = this;
     this.zoom.fill(z);
-    const anglePx = Math.sqrt(o.rotationWeight) * this.geom.cornerRadius;
-    const constraint = { geometry: this.geom, zoom: this.zoom, maxShiftPx: o.maxShiftPx, maxAngleRad: o.maxAngleRad, anglePx, noFill: true };
+    const constraint = { geometry: this.geom, zoom: this.zoom, maxShiftPx: o.maxShiftPx, maxAngleRad: o.maxAngleRad, anglePx: this.anglePx, noFill: true };
     optimizePathInto(this.out, this.raw, this.target, n, constraint, { radius: o.radius });
     return shakeRatio(this.out, this.rawFlat, o.radius, o.radius, n - o.radius, z);
   }
@@ -386,6 +386,7 @@ interface ClipPlan {
 function planClip(o: Resolved, motions: readonly Mat3[]): ClipPlan {
   const n = motions.length;
   const geom = createCropGeometry(o.width, o.height);
+  const anglePx = Math.sqrt(o.rotationWeight) * geom.cornerRadius;
   const raw = new PathBuffer(Math.max(1, n));
   const traj = new CameraTrajectory(o.width, o.height, raw);
   for (const m of motions) traj.push(m);
@@ -415,7 +416,7 @@ function planClip(o: Resolved, motions: readonly Mat3[]): ClipPlan {
     if (o.smoother === 'two-pass' && n >= 4 * o.radius + 2) {
       const sorted = Float64Array.from(need, (v) => Math.min(v, o.maxZoom)).sort();
       const cap = sorted[Math.min(n - 1, Math.floor(AUTO_NEED_QUANTILE * n))] as number;
-      z = steadierZoom(z, cap, new ClipShakeProbe(o, geom, raw, rawFlat, target, n));
+      z = steadierZoom(z, cap, new ClipShakeProbe(o, geom, anglePx, raw, rawFlat, target, n));
     }
     zoom.fill(z);
   } else {
@@ -432,7 +433,6 @@ function planClip(o: Resolved, motions: readonly Mat3[]): ClipPlan {
     }
   }
   const noFill = zs !== 'none';
-  const anglePx = Math.sqrt(o.rotationWeight) * geom.cornerRadius;
   const path = new Float64Array(n * PATH_DIMS);
   if (o.smoother === 'two-pass') {
     optimizePathInto(path, raw, target, n, { geometry: geom, zoom, maxShiftPx: o.maxShiftPx, maxAngleRad: o.maxAngleRad, anglePx, noFill }, { radius: o.radius });
