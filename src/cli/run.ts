@@ -10,14 +10,38 @@ import { formatHelp, parseArgs } from './args.js';
 import type { Command, CommandContext } from './command.js';
 
 /** Commands, loaded on demand so `steady --help` stays fast. */
-const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
-  stabilize: { summary: 'Stabilize a shaky video: steady colour video out, audio kept', load: async () => (await import('./stabilize.js')).command },
+const COMMANDS: Record<string, { summary: string; load: () => Promise<Command>; prefetch?: (args: readonly string[]) => Promise<void> }> = {
+  stabilize: {
+    summary: 'Stabilize a shaky video: steady colour video out, audio kept',
+    load: async () => (await import('./stabilize.js')).command,
+    prefetch: prefetchInput,
+  },
   register: { summary: 'Align one image onto another (ECC) and report MSE/PSNR/NCC/SSIM', load: async () => (await import('./register.js')).command },
   track: { summary: 'Track motion through a clip (and a region of interest) as data', load: async () => (await import('./track.js')).command },
   metrics: { summary: 'Measure steadiness: ITF, stability, cropping, distortion', load: async () => (await import('./metrics.js')).command },
   serve: { summary: 'Live stabilization with a browser viewer over WebSocket', load: async () => (await import('./serve.js')).command },
   doctor: { summary: 'Show which ffmpeg/ffprobe binaries are used and whether they work', load: async () => (await import('./doctor.js')).command },
 };
+
+/**
+ * Starts what a video command asks ffmpeg first (ffprobe on the input, ffmpeg's option check) while the
+ * command's modules load: each takes 0.05-0.1 s, mostly the start of a dynamically linked binary, and so
+ * does loading the modules. The input is taken to be the first argument when it is not a flag (the usual
+ * `steady stabilize in.mp4 -o out.mp4`); otherwise, or with --framerate (an image sequence, probed with
+ * it), nothing starts early. Only a speed-up: the command asks for its own probe as always and gets
+ * this one only when it is of the same input with the same options (see prefetchProbe).
+ */
+async function prefetchInput(args: readonly string[]): Promise<void> {
+  const input = args[0];
+  if (input === undefined || input.startsWith('-') || args.some((a) => a === '--framerate' || a.startsWith('--framerate='))) return;
+  const [{ prefetchProbe }, { loadFfmpegFeatures }] = await Promise.all([import('../video/probe.js'), import('../video/binaries.js')]);
+  prefetchProbe(input);
+  try {
+    loadFfmpegFeatures().catch(() => {});
+  } catch {
+    // No ffmpeg found: the command reports it when it needs one.
+  }
+}
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -69,8 +93,10 @@ export async function main(argv: readonly string[], ctx: CommandContext): Promis
     if (!entry) {
       throw new UsageError('E_UNKNOWN_COMMAND', `Unknown command ${JSON.stringify(first)}; expected one of ${Object.keys(COMMANDS).join(', ')} (see steady --help)`);
     }
+    const wantsHelp = rest.includes('--help') || rest.includes('-h');
+    if (!wantsHelp) await entry.prefetch?.(rest);
     const command = await entry.load();
-    if (rest.includes('--help') || rest.includes('-h')) {
+    if (wantsHelp) {
       ctx.stdout.write(formatHelp(command.spec));
       return EXIT.ok;
     }

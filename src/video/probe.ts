@@ -279,6 +279,8 @@ function notVideo(input: string, stderr: string): InputError {
  *   video, or no video stream; names the input); RuntimeError E_FFMPEG_NOT_FOUND, E_PROBE_TIMEOUT.
  */
 export async function probeVideo(input: string, options: ProbeOptions = {}): Promise<VideoProbe> {
+  const early = takePrefetched(input, options);
+  if (early !== null) return early;
   if (input === '-') return probeStream(options.stdin ?? process.stdin, options);
   // A name with '%' that is not a file is an image-sequence pattern (frames/%04d.png): ffprobe expands it.
   if (isPlainFile(input, options) && !(input.includes('%') && !existsSync(input))) checkInputFile(input, 'video');
@@ -293,6 +295,49 @@ export async function probeVideo(input: string, options: ProbeOptions = {}): Pro
   }
   if (r.code !== 0) throw notVideo(input, r.stderr);
   return interpretProbe(input, parseJson(input, r.stdout));
+}
+
+/** A probe started before anyone asked for it (see prefetchProbe); taken at most once. */
+let prefetched: { input: string; ffprobe: string; startedMs: number; result: Promise<VideoProbe> } | null = null;
+/** A prefetched probe older than this is not used: the file may have changed since. */
+const PREFETCH_MAX_AGE_MS = 10_000;
+
+/**
+ * Starts probing a plain file now, so that the first probeVideo(input) with default options gets the
+ * answer without waiting for it. ffprobe takes 0.05-0.1 s only to start (a dynamically linked build);
+ * the command line starts it while the command's modules load, which takes about as long. Only a file
+ * that exists is probed; anything else (a URL, a pattern, standard input) is left to probeVideo.
+ * An answer nobody takes is dropped, and its ffprobe is killed at exit like every tracked child.
+ */
+export function prefetchProbe(input: string): void {
+  let ffprobe: string;
+  try {
+    if (input === '-' || !isPlainFile(input, {}) || !statSync(input).isFile()) return;
+    ffprobe = resolveFfprobe().path;
+  } catch {
+    // probeVideo reports a missing input or ffprobe with its own error when it is asked.
+    return;
+  }
+  prefetched = null;
+  const result = probeVideo(input);
+  // The answer (or its error) belongs to whoever takes it; untaken, it must not be an unhandled rejection.
+  result.catch(() => {});
+  prefetched = { input, ffprobe, startedMs: performance.now(), result };
+}
+
+/** The prefetched probe of `input` when it answers exactly this call (same input, ffprobe and default options). */
+function takePrefetched(input: string, options: ProbeOptions): Promise<VideoProbe> | null {
+  const p = prefetched;
+  if (p === null || p.input !== input || Object.keys(options).length > 0) return null;
+  prefetched = null;
+  if (performance.now() - p.startedMs > PREFETCH_MAX_AGE_MS) return null;
+  let ffprobe: string;
+  try {
+    ffprobe = resolveFfprobe().path;
+  } catch {
+    return null;
+  }
+  return ffprobe === p.ffprobe ? p.result : null;
 }
 
 /**

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InputError } from '../../src/errors.js';
-import { normaliseRotation, parseRational, probeStream, probeVideo } from '../../src/video/probe.js';
+import { normaliseRotation, parseRational, prefetchProbe, probeStream, probeVideo } from '../../src/video/probe.js';
+import { liveChildCount } from '../../src/video/process-registry.js';
 import { ffmpeg, makeClip, makeTempDir, removeTempDir } from '../support/ffmpeg-fixtures.js';
 
 const TOL_SEC = 0.05;
@@ -96,6 +97,43 @@ describe('probeVideo', () => {
     const sub = join(dir, 'a-directory');
     await mkdir(sub);
     expect(await codeOf(probeVideo(sub))).toMatch(/^E_NOT_VIDEO: .*a-directory/);
+  });
+});
+
+describe('prefetchProbe', () => {
+  it('starts ffprobe at once, and the next probeVideo of the same file takes that answer instead of starting another', async () => {
+    const before = liveChildCount();
+    prefetchProbe(mp4);
+    expect(liveChildCount()).toBe(before + 1);
+    const p = probeVideo(mp4);
+    // probeVideo starts its ffprobe synchronously when it needs one: none was started.
+    expect(liveChildCount()).toBe(before + 1);
+    const probe = await p;
+    expect([probe.width, probe.height, probe.frameCount]).toEqual([64, 48, 10]);
+    // Taken once only: the next probe runs its own ffprobe.
+    const again = probeVideo(mp4);
+    expect(liveChildCount()).toBe(before + 1);
+    expect((await again).width).toBe(64);
+  });
+
+  it('answers only the same input with default options; other probes run as before', async () => {
+    const before = liveChildCount();
+    prefetchProbe(mp4);
+    const other = probeVideo(mkv10);
+    const counted = probeVideo(mp4, { countPackets: true });
+    expect(liveChildCount()).toBe(before + 3);
+    expect([(await other).width, (await counted).frameCount]).toEqual([65, 10]);
+    const taken = probeVideo(mp4);
+    expect(liveChildCount()).toBeLessThanOrEqual(before + 1);
+    expect((await taken).width).toBe(64);
+  });
+
+  it('starts nothing for a missing file or standard input; probeVideo still reports the missing file', async () => {
+    const before = liveChildCount();
+    prefetchProbe(join(dir, 'nowhere.mp4'));
+    prefetchProbe('-');
+    expect(liveChildCount()).toBe(before);
+    expect(await codeOf(probeVideo(join(dir, 'nowhere.mp4')))).toMatch(/^E_INPUT_NOT_FOUND: .*nowhere\.mp4/);
   });
 });
 
