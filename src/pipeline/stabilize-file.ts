@@ -216,10 +216,6 @@ export async function stabilizeFile(o: StabilizeFileOptions): Promise<StabilizeS
   }
 
   const known: Mat3[] | null = knownFrames === null ? null : knownFrames.map((f) => f.motion);
-  const stabilizer: Stabilizer = createStabilizer(stabilizerSettingsFor(opts, width, height, known), downscaleYInto);
-  checkHeldFrameMemory(width, height, stabilizer.latencyFrames);
-  o.onStabilizer?.(stabilizer);
-
   const decoder: Decoder = await openDecoder(o.input, decoderOptions(o, probe));
   const encoderCommon = {
     fps: decoder.fpsRational,
@@ -238,13 +234,23 @@ export async function stabilizeFile(o: StabilizeFileOptions): Promise<StabilizeS
   let encoder: Encoder | null = null;
   let compare: Encoder | null = null;
   let compareBuf: Uint8Array | null = null;
-  const motionOut = o.transforms ? await openMotionWriter(o.transforms, width, height, probe.fps) : null;
+  let motionOut: Awaited<ReturnType<typeof openMotionWriter>> | null = null;
   let frames = 0;
   let zoomSum = 0;
   let maxZoom = 1;
   let interrupted: InterruptedError | null = null;
   try {
+    // Asking for the first frame starts ffmpeg now: it takes about 0.1 s to give its first frame, and the
+    // encoder and the stabilizer's buffers are set up meanwhile.
+    const frameSource = decoder.frames();
+    const firstFrame = frameSource.next();
+    // Awaited by the loop below; failing before that must not count as an unhandled rejection.
+    firstFrame.catch(() => {});
     encoder = await openEncoder(o.output, { width, height, rotationDeg: probe.rotationDeg, ...encoderCommon, ...audio });
+    const stabilizer: Stabilizer = createStabilizer(stabilizerSettingsFor(opts, width, height, known), downscaleYInto);
+    checkHeldFrameMemory(width, height, stabilizer.latencyFrames);
+    o.onStabilizer?.(stabilizer);
+    if (o.transforms) motionOut = await openMotionWriter(o.transforms, width, height, probe.fps);
     if (o.compare) {
       // Each half is padded to an even width so that both halves' chroma columns line up (see sideBySideInto).
       const half = 2 * Math.ceil(width / 2);
@@ -261,7 +267,8 @@ export async function stabilizeFile(o: StabilizeFileOptions): Promise<StabilizeS
       if (s.motion.zoom > maxZoom) maxZoom = s.motion.zoom;
       if (frames % 10 === 0) report('stabilize', frames);
     };
-    for await (const f of decoder.frames()) {
+    for (let next = await firstFrame; next.done !== true; next = await frameSource.next()) {
+      const f = next.value;
       if (o.signal?.aborted) {
         interrupted = new InterruptedError(o.signal.reason === 'SIGTERM' ? 'SIGTERM' : 'SIGINT');
         break;
