@@ -9,7 +9,8 @@
 // can reach at vidstab's zoom and at steady's: what the jitter target asks against what geometry allows.
 // Wall times on a shared 2-core machine swing by up to 1.5x between runs, so the floor, vidstab and steady
 // are timed TIMING_ROUNDS times in turn (stab_vs.sh's run, then the same commands again in the same order)
-// and each is reported as its median; the budget is judged on the medians.
+// and each is reported as its median; the budget is judged on the medians (STEADY_BENCH_ROUNDS=N sets the
+// number of rounds; 1 times stab_vs.sh's run alone).
 //
 // usage: npm run build && node bench/stabilize.mjs [--clips synthetic,real] [--ffmpeg /usr/bin/ffmpeg]
 //        [--seed 0] [--out DIR]
