@@ -17,7 +17,8 @@ const spec: CommandSpec = {
   summary: 'stabilize a shaky video: steady colour video out, audio and timing kept',
   description: [
     'Each frame is registered onto the previous one (or a reference frame) by pyramid ECC on a small gray',
-    'analysis image, seeded with the last motion. The input is decoded once: the camera path is optimised',
+    'analysis image, seeded with the last motion. A frame that does not register (a scene cut, a flash) holds',
+    'the last motion and is counted as failed. The input is decoded once: the camera path is optimised',
     'over a look-ahead window (6 smoothing radii, re-planned as frames arrive) so that the crop window stays',
     'inside every frame at a zoom sized for the clip (no fill in any frame). --whole-clip registers the whole',
     'clip first and plans over all of it (exact whole-clip plan, one static zoom; decodes the input twice).',
@@ -145,7 +146,7 @@ async function run(args: ParsedArgs, ctx: CommandContext): Promise<number> {
     const where = toStdout ? 'standard output' : output;
     out.write(
       `stabilized ${summary.frames} frames in ${summary.seconds.toFixed(1)} s (${summary.fps.toFixed(1)} fps), ` +
-        `${summary.failedFrames} failed frames, zoom ${(100 * (summary.zoom - 1)).toFixed(1)}% mean / ${(100 * (summary.maxZoom - 1)).toFixed(1)}% max, ` +
+        `${summary.failedFrames} failed frame${summary.failedFrames === 1 ? '' : 's'}, zoom ${(100 * (summary.zoom - 1)).toFixed(1)}% mean / ${(100 * (summary.maxZoom - 1)).toFixed(1)}% max, ` +
         `audio ${summary.audio}: ${where}\n`,
     );
     for (const n of summary.notes) out.write(`note: ${n}\n`);

@@ -7,10 +7,18 @@
  * - 'previous' (default): frame k onto frame k-1; motion[k] is the registration itself.
  * - 'first' (tripod): frame k onto frame 0; fromReference[k] is the registration and
  *   motion[k] = fromReference[k] · fromReference[k-1]^-1.
- * - 'keyframe': like 'first' against a keyframe, re-anchored on the previous frame when the correlation
- *   falls below `keyframeMinCc` or less than `keyframeMinOverlap` of the keyframe stays in view.
+ * - 'keyframe': like 'first' against a keyframe, re-anchored on the previous frame when the registration
+ *   fails, the correlation falls below `keyframeMinCc` or less than `keyframeMinOverlap` of the keyframe
+ *   stays in view.
  * A failed frame never stops the run: the registrar already retries from a phase-correlation start; if
  * that fails too, the last motion is held and the frame is reported with ok = false.
+ *
+ * A registration the registrar calls a success is still refused when it cannot be camera motion between two
+ * neighbouring frames: a correlation below `MIN_FRAME_CC`, or a frame-to-frame motion that turns, scales or
+ * shears the frame by more than `MAX_FRAME_DEFORMATION` (see frameDeformation). At a scene cut, ECC and its
+ * robust starts find no true match and can settle on a wild warp (on a real cut: 144 degrees of rotation at
+ * twice the scale, cc 0.43); taken as motion, that one frame would tilt and zoom the whole smoothed path
+ * around it. Refused, the frame counts as failed and holds the last motion like any other failure.
  *
  * Conventions: motion[k] maps pixel coordinates of frame k-1 to frame k; fromReference[k] maps the
  * reference frame's pixel coordinates to frame k's (steady's registration convention, motion/mat3.ts).
@@ -20,6 +28,52 @@ import { invertInto, type Mat3, multiplyInto, setIdentityInto, transformPointInt
 import type { ModelName } from '../motion/model-name.js';
 import { createRegistrar, type Registrar } from '../register/register.js';
 import { type AnalysisGrid, createAnalysisGrid, motionToFullInto } from './analysis-grid.js';
+
+/**
+ * A frame whose registration ends below this correlation coefficient is treated as failed. Neighbouring
+ * frames of real footage score far higher (0.95 and up on the shaky clips in ../shared, 640x360); a scene
+ * cut scored 0.43.
+ */
+export const MIN_FRAME_CC = 0.5;
+
+/**
+ * Most change of shape between neighbouring frames (frameDeformation), as a share of the distance from the
+ * centre to a corner: 0.25 allows about 14 degrees of rotation or a 25 % change of scale in one frame. Real
+ * handheld footage stays below 0.02 (1 degree, 0.5 % of scale per frame).
+ */
+export const MAX_FRAME_DEFORMATION = 0.25;
+
+/**
+ * How much a motion changes the frame's shape, without its translation: the four corners of a
+ * width x height frame are mapped by `m`, each is taken relative to where the centre goes, and the largest
+ * distance from where it started (relative to the centre) is divided by the centre-to-corner distance.
+ * 0 for a pure translation; 2 sin(a/2) for a rotation by a; |s - 1| for a scale s. Infinity when a corner
+ * or the centre maps to infinity or behind the camera (a homography's w <= 0).
+ */
+export function frameDeformation(m: Mat3, width: number, height: number): number {
+  const cx = (width - 1) / 2;
+  const cy = (height - 1) / 2;
+  const m0 = m[0] as number, m1 = m[1] as number, m2 = m[2] as number;
+  const m3 = m[3] as number, m4 = m[4] as number, m5 = m[5] as number;
+  const m6 = m[6] as number, m7 = m[7] as number, m8 = m[8] as number;
+  const wc = m6 * cx + m7 * cy + m8;
+  if (!(wc > 0)) return Number.POSITIVE_INFINITY;
+  const qcx = (m0 * cx + m1 * cy + m2) / wc;
+  const qcy = (m3 * cx + m4 * cy + m5) / wc;
+  const radius = Math.hypot(cx, cy);
+  let worst = 0;
+  for (let c = 0; c < 4; c++) {
+    const x = c & 1 ? width - 1 : 0;
+    const y = c & 2 ? height - 1 : 0;
+    const w = m6 * x + m7 * y + m8;
+    if (!(w > 0)) return Number.POSITIVE_INFINITY;
+    const dx = (m0 * x + m1 * y + m2) / w - qcx - (x - cx);
+    const dy = (m3 * x + m4 * y + m5) / w - qcy - (y - cy);
+    const d = Math.hypot(dx, dy) / radius;
+    if (!(d <= worst)) worst = d;
+  }
+  return Number.isFinite(worst) ? worst : Number.POSITIVE_INFINITY;
+}
 
 /** How frames are registered. */
 export type ReferenceMode = 'previous' | 'first' | 'keyframe';
@@ -138,6 +192,18 @@ export function createFrameAnalyzer(settings: FrameAnalyzerSettings, downscale: 
     return inside / (OVERLAP_GRID * OVERLAP_GRID);
   }
 
+  /** Whether a registration's frame-to-frame motion `m` (analysis grid) can be camera motion (file comment). */
+  function plausible(m: Mat3, cc: number): boolean {
+    return cc >= MIN_FRAME_CC && frameDeformation(m, aw, ah) <= MAX_FRAME_DEFORMATION;
+  }
+
+  /** plausible() for a registration onto the reference: judges the motion from the previous frame it implies. */
+  function plausibleFromReference(fromRef: Mat3, cc: number): boolean {
+    if (invertInto(inv, prevFromRefA) === null) return false;
+    multiplyInto(motionA, fromRef, inv);
+    return plausible(motionA, cc);
+  }
+
   function finish(ok: boolean, cc: number): FrameAnalysis {
     motionToFullInto(motion, grid, motionA);
     motionToFullInto(fromReference, grid, fromRefA);
@@ -188,7 +254,8 @@ export function createFrameAnalyzer(settings: FrameAnalyzerSettings, downscale: 
       // Frame to frame: the registrar keeps frame k-1's pyramid from the last call (no rebuild).
       const r = chained ? registrar.registerNext(cur, seedA) : registrar.register(prev, cur, seedA);
       chained = true;
-      if (r.ok) {
+      const ok = r.ok && plausible(r.matrix, r.cc);
+      if (ok) {
         motionA.set(r.matrix);
         lastMotionA.set(r.matrix);
       } else {
@@ -198,17 +265,19 @@ export function createFrameAnalyzer(settings: FrameAnalyzerSettings, downscale: 
       // The reference of frame k is frame k-1: fromReference is the motion itself.
       fromRefA.set(motionA);
       referenceIndex = lastIndex;
-      return finish(r.ok, r.cc);
+      return finish(ok, r.cc);
     }
     // 'first' or 'keyframe': register onto the reference, seeded with the last frame's fromReference.
     prevFromRefA.set(fromRefA);
     seedA.set(fromRefA);
     let r = registrar.register(ref, cur, seedA);
+    let ok = r.ok && plausibleFromReference(r.matrix, r.cc);
     if (
       settings.reference === 'keyframe' &&
-      // A previous frame that did not register (a blank or corrupt frame) would be a worse keyframe.
-      prevOk &&
-      (!r.ok || r.cc < settings.keyframeMinCc || overlapShare(r.matrix) < settings.keyframeMinOverlap)
+      // The keyframe is lost: re-anchor even on a previous frame that failed (after a scene cut, that frame
+      // is the first of the new shot, and the old keyframe never comes back). A merely weak registration
+      // re-anchors only on a previous frame that registered: a blank or corrupt frame is a worse keyframe.
+      (!ok || !r.ok || (prevOk && (r.cc < settings.keyframeMinCc || overlapShare(r.matrix) < settings.keyframeMinOverlap)))
     ) {
       // Re-anchor on the previous frame: its motion to this frame is a short, easy registration.
       ref.data.set(prev.data);
@@ -216,9 +285,10 @@ export function createFrameAnalyzer(settings: FrameAnalyzerSettings, downscale: 
       setIdentityInto(prevFromRefA);
       seedA.set(lastMotionA);
       r = registrar.register(ref, cur, seedA);
+      ok = r.ok && plausibleFromReference(r.matrix, r.cc);
     }
-    prevOk = r.ok;
-    if (r.ok) {
+    prevOk = ok;
+    if (ok && r.ok) {
       fromRefA.set(r.matrix);
     } else {
       failedFrames++;
@@ -229,7 +299,7 @@ export function createFrameAnalyzer(settings: FrameAnalyzerSettings, downscale: 
     if (invertInto(inv, prevFromRefA) === null) setIdentityInto(inv);
     multiplyInto(motionA, fromRefA, inv);
     lastMotionA.set(motionA);
-    return finish(r.ok, r.cc);
+    return finish(ok, r.cc);
   }
 
   return {

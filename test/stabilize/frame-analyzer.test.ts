@@ -3,7 +3,16 @@ import { describe, expect, it } from 'vitest';
 import { createGrayImage, type GrayImage } from '../../src/image/gray-image.js';
 import { invertInto, type Mat3, multiplyInto, transformPointInto } from '../../src/motion/mat3.js';
 import type { ModelName } from '../../src/motion/model-name.js';
-import { createFrameAnalyzer, type FrameAnalysis, REFERENCE_MODES, type ReferenceMode } from '../../src/stabilize/frame-analyzer.js';
+import { createRegistrar } from '../../src/register/register.js';
+import {
+  createFrameAnalyzer,
+  type FrameAnalysis,
+  frameDeformation,
+  MAX_FRAME_DEFORMATION,
+  MIN_FRAME_CC,
+  REFERENCE_MODES,
+  type ReferenceMode,
+} from '../../src/stabilize/frame-analyzer.js';
 import { resolveStabilizeOptions } from '../../src/stabilize/options.js';
 import { KEYFRAME_MIN_CC, KEYFRAME_MIN_OVERLAP, stabilizerSettingsFor } from '../../src/stabilize/stabilizer.js';
 import { downscaleYInto } from '../../src/video/analysis.js';
@@ -135,6 +144,77 @@ describe('frame analyzer (camera motion) on a synthetic shaky clip', () => {
     for (let i = 0; i < 9; i++) expect(r2.motion[i]).toBeCloseTo(r1.motion[i] as number, 12);
     expect(analyzer.failedFrames).toBe(1);
   });
+});
+
+describe('frameDeformation: change of shape between neighbouring frames', () => {
+  const W = 640;
+  const H = 360;
+  /** Agreement with the closed forms, a share of the centre-to-corner distance. */
+  const TOL = 1e-9;
+  it('is 0 for a translation, 2 sin(a/2) for a rotation by a, |s - 1| for a scale s (about any point)', () => {
+    expect(frameDeformation(Float64Array.of(1, 0, 37.5, 0, 1, -12, 0, 0, 1), W, H)).toBeLessThan(TOL);
+    for (const deg of [0.5, 5, 14, 30, 150]) {
+      const a = (deg * Math.PI) / 180;
+      // About a point off the centre: the translation this adds does not count.
+      expect(frameDeformation(similarityAbout(1, a, 3, -4, 100, 50), W, H)).toBeCloseTo(2 * Math.sin(a / 2), 9);
+    }
+    for (const s of [0.8, 0.99, 1.01, 1.25, 2.1]) expect(frameDeformation(similarityAbout(s, 0, 0, 0, 10, 300), W, H)).toBeCloseTo(Math.abs(s - 1), 9);
+  });
+  it('counts shear and perspective, and is infinite for a homography that sends a corner to infinity', () => {
+    // x' = x + 0.2 y: the top corners move by 0.2 * cy relative to the centre.
+    const shear = frameDeformation(Float64Array.of(1, 0.2, 0, 0, 1, 0, 0, 0, 1), W, H);
+    expect(shear).toBeCloseTo((0.2 * ((H - 1) / 2)) / Math.hypot((W - 1) / 2, (H - 1) / 2), 9);
+    // w = 1 - x / 600 is 0 at x = 600 and negative at the right corners.
+    expect(frameDeformation(Float64Array.of(1, 0, 0, 0, 1, 0, -1 / 600, 0, 1), W, H)).toBe(Number.POSITIVE_INFINITY);
+    expect(frameDeformation(Float64Array.of(1, 0, 0, 0, 1, 0, Number.NaN, 0, 1), W, H)).toBe(Number.POSITIVE_INFINITY);
+  });
+  it('lets real handheld motion through and refuses a turn of 20 degrees or a 1.5x scale in one frame', () => {
+    // The largest frame-to-frame motion on the real shaky clips: 1 degree, 0.5 % scale, 19 px.
+    expect(frameDeformation(similarityAbout(1.005, Math.PI / 180, 19, 0, W / 2, H / 2), W, H)).toBeLessThan(0.1 * MAX_FRAME_DEFORMATION);
+    expect(frameDeformation(similarityAbout(1, (20 * Math.PI) / 180, 0, 0, W / 2, H / 2), W, H)).toBeGreaterThan(MAX_FRAME_DEFORMATION);
+    expect(frameDeformation(similarityAbout(1.5, 0, 0, 0, W / 2, H / 2), W, H)).toBeGreaterThan(MAX_FRAME_DEFORMATION);
+  });
+});
+
+describe('frame analyzer across a scene cut', () => {
+  const W = 200;
+  const H = 150;
+  const PER_SHOT = 8;
+  // Two shots of unrelated scenes; within each, the camera pans with a known shake.
+  const sceneA = smoothTexture(W + 120, H + 120, 55);
+  const sceneB = smoothTexture(W + 120, H + 120, 158);
+  const rng = createRng(57);
+  const V: Mat3[] = [];
+  for (let k = 0; k < 2 * PER_SHOT; k++) V.push(similarityAbout(1, 0.004 * gaussian(rng), 50 + 1.5 * (k % PER_SHOT) + gaussian(rng), 60 + gaussian(rng), W / 2, H / 2));
+  const frames = V.map((v, k) => renderInto(createGrayImage(W, H), k < PER_SHOT ? sceneA : sceneB, v));
+  const motionTruth = (k: number): Mat3 => multiplyInto(new Float64Array(9), invertInto(new Float64Array(9), V[k] as Mat3) as Mat3, V[k - 1] as Mat3);
+  /** Mean corner error of the recovered motion within a shot, px. */
+  const TOL_PX = 0.05;
+
+  it('the cut fools the registrar on its own: it reports a wild warp as a success', () => {
+    // The premise of the analyzer's check: across the cut there is no true match, yet ECC's robust starts
+    // settle on a warp it calls ok.
+    const r = createRegistrar(W, H, { model: 'similarity', robustStart: 'auto' }).register(frames[PER_SHOT - 1] as GrayImage, frames[PER_SHOT] as GrayImage, null);
+    expect(r.ok).toBe(true);
+    if (r.ok) expect(r.cc < MIN_FRAME_CC || frameDeformation(r.matrix, W, H) > MAX_FRAME_DEFORMATION).toBe(true);
+  });
+
+  for (const reference of ['previous', 'keyframe'] as const) {
+    it(`refuses the cut, holds the last motion there and tracks the new shot (reference ${reference})`, () => {
+      const analyzer = analyzerFor(W, H, 'similarity', reference, { epsilonPx: 0.001, iterations: 100 });
+      const out = frames.map((f, k) => keep(analyzer.analyzeGray(k, f)));
+      expect(analyzer.failedFrames).toBe(1);
+      const cut = out[PER_SHOT] as FrameAnalysis;
+      expect(cut.ok).toBe(false);
+      const before = out[PER_SHOT - 1] as FrameAnalysis;
+      for (let i = 0; i < 9; i++) expect(cut.motion[i]).toBeCloseTo(before.motion[i] as number, 9);
+      for (let k = 1; k < 2 * PER_SHOT; k++) {
+        if (k === PER_SHOT) continue;
+        expect((out[k] as FrameAnalysis).ok).toBe(true);
+        expect(cornerError((out[k] as FrameAnalysis).motion, motionTruth(k), 0, 0, W - 1, H - 1)).toBeLessThan(TOL_PX);
+      }
+    });
+  }
 });
 
 describe('camera motion on the real car sequence with gyroscope ground truth', () => {

@@ -5,6 +5,8 @@
  * - the handheld clips stabilize with at most 2% failed frames and less jitter out than in;
  * - the 1080p near-static aerial clip (a negative control) comes out with no motion added: output jitter
  *   at most the input's plus 0.02 px.
+ * - a clip cut together from two of them (a scene cut) fails only at the cut, and is framed no wider than
+ *   its two shots are on their own.
  * Jitter is the anchors' measure (test/support/jitter.ts) on the same span of input and output.
  * With CI=true a missing folder fails; elsewhere the tests are skipped with the reason printed.
  */
@@ -15,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Mat3 } from '../../src/motion/mat3.js';
 import { parseMotionFile } from '../../src/track/motion-file.js';
 import { REPO_ROOT, runCli } from '../support/cli.js';
-import { makeTempDir, removeTempDir } from '../support/ffmpeg-fixtures.js';
+import { countFrames, ffmpeg, makeTempDir, removeTempDir } from '../support/ffmpeg-fixtures.js';
 import { measureVideoJitter } from '../support/jitter.js';
 
 /** Issue 3: at most this share of failed frames per clip. */
@@ -24,6 +26,8 @@ const MAX_FAILED_SHARE = 0.02;
 const STATIC_MAX_ADDED_PX = 0.02;
 /** No fill at the default settings: output corners map inside the input frame to within this, pixels. */
 const FILL_MARGIN_PX = 1;
+/** A clip with a scene cut may need at most this much more zoom than the wider of its two shots alone. */
+const CUT_ZOOM_TOL = 0.005;
 /** Seconds of each clip stabilized. */
 const SPAN_SEC = 3;
 
@@ -103,6 +107,27 @@ describe.skipIf(videos === null)('steady stabilize on real clips', () => {
       expect(fill).toBeLessThanOrEqual(FILL_MARGIN_PX);
     }, 180_000);
   }
+
+  it('[real] a scene cut (park walk, then forest trail) fails at the cut frame only and adds no zoom', async () => {
+    // Two 3-s shots at 480x360, 30 fps, and the two joined: the cut is at the first frame of the second.
+    const shot = (name: string) => join(dir, `${name}.mp4`);
+    const enc = ['-c:v', 'libx264', '-preset', 'veryfast', '-crf', '16', '-an'];
+    await ffmpeg(['-i', join(videos as string, SHAKY[0]), '-t', '3', '-vf', 'fps=30,format=yuv420p', ...enc, shot('cut-a')]);
+    await ffmpeg(['-ss', '5', '-i', join(videos as string, SHAKY[1]), '-t', '3', '-vf', 'scale=480:360,setsar=1,fps=30,format=yuv420p', ...enc, shot('cut-b')]);
+    await ffmpeg(['-i', shot('cut-a'), '-i', shot('cut-b'), '-filter_complex', '[0:v][1:v]concat=n=2:v=1:a=0', ...enc, shot('cut-ab')]);
+    const cutAt = await countFrames(shot('cut-a'));
+    const stabilize = async (name: string) => {
+      const transforms = join(dir, `${name}.json`);
+      const r = await runCli(['stabilize', shot(name), '-o', join(dir, `${name}.steady.mp4`), '--transforms', transforms, '--json'], { timeoutMs: 170_000 });
+      if (r.code !== 0) throw new Error(`steady stabilize ${name} exited ${r.code}: ${r.stderr}`);
+      return { summary: JSON.parse(r.stdout.trim()) as { frames: number; failedFrames: number; zoom: number }, motion: parseMotionFile(await readFile(transforms, 'utf8')) };
+    };
+    const [a, b, ab] = [await stabilize('cut-a'), await stabilize('cut-b'), await stabilize('cut-ab')];
+    console.log(`scene cut at frame ${cutAt}: zoom ${a.summary.zoom} and ${b.summary.zoom} alone, ${ab.summary.zoom} joined; failed ${ab.summary.failedFrames}`);
+    expect(a.summary.failedFrames + b.summary.failedFrames).toBe(0);
+    expect(ab.motion.frames.filter((f) => !f.ok).map((f) => f.index)).toEqual([cutAt]);
+    expect(ab.summary.zoom).toBeLessThanOrEqual(Math.max(a.summary.zoom, b.summary.zoom) + CUT_ZOOM_TOL);
+  }, 180_000);
 
   it(`[real] ${NEAR_STATIC}: the near-static 1080p clip comes out with no motion added`, async () => {
     const { summary, jin, jout } = await run(NEAR_STATIC);
