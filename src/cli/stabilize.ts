@@ -145,7 +145,7 @@ async function run(args: ParsedArgs, ctx: CommandContext): Promise<number> {
   else if (!quiet) {
     const where = toStdout ? 'standard output' : output;
     out.write(
-      `stabilized ${summary.frames} frames in ${summary.seconds.toFixed(1)} s (${summary.fps.toFixed(1)} fps), ` +
+      `stabilized ${summary.frames} frame${summary.frames === 1 ? '' : 's'} in ${summary.seconds.toFixed(1)} s (${summary.fps.toFixed(1)} fps), ` +
         `${summary.failedFrames} failed frame${summary.failedFrames === 1 ? '' : 's'}, zoom ${(100 * (summary.zoom - 1)).toFixed(1)}% mean / ${(100 * (summary.maxZoom - 1)).toFixed(1)}% max, ` +
         `audio ${summary.audio}: ${where}\n`,
     );
