@@ -17,9 +17,10 @@
  * Timestamps: frames are passed through as decoded (`-fps_mode passthrough`, `-vsync passthrough` on
  * ffmpeg before 5.1: no frame dropped or duplicated) and frame k is given ptsSec = start + k / fps with
  * the probed average frame rate. That is exact for constant-frame-rate input. For variable-frame-rate
- * input it is the time on a uniform clock with the same average rate, the clock the encoder writes the
- * output with, so the output keeps the frame count and the overall duration but not the original
- * spacing between frames.
+ * input, ask for `timestamps`: the same ffmpeg then also writes each frame's own timestamp, in the
+ * source's time base, as one line of its `framecrc` format (the frame itself wrapped, not copied) to a
+ * third pipe (fd 3), flushed per frame; frame k's timeSec is its timestamp less the first frame's. A
+ * timestamp that is missing or not after the previous one is replaced by the previous time + 1 / fps.
  */
 import type { ChildProcess } from 'node:child_process';
 import type { Readable } from 'node:stream';
@@ -90,6 +91,11 @@ export interface DecoderOptions {
    * @default false
    */
   readonly allowPartial?: boolean;
+  /**
+   * Give each frame its own timestamp from the source (variable frame rate) instead of k / fps; see the
+   * file comment. @default false
+   */
+  readonly timestamps?: boolean;
   /** Kills ffmpeg and ends the iteration with an error when aborted. */
   readonly signal?: AbortSignal;
   /** ffmpeg to run. @default resolveFfmpeg().path */
@@ -124,6 +130,71 @@ export interface Decoder extends AsyncIterable<DecodedFrame> {
   frames(): AsyncGenerator<DecodedFrame, void, undefined>;
   /** Stops ffmpeg if it runs and waits for it to exit. Safe to call at any time, more than once. */
   close(): Promise<void>;
+}
+
+/**
+ * Reads ffmpeg's framecrc lines (`#tb 0: num/den`, then `stream, dts, pts, duration, size, crc` per frame)
+ * and hands out each frame's pts in seconds, in order; null for a frame with no usable pts, or once the
+ * stream has ended.
+ */
+class TimestampReader {
+  private readonly times: (number | null)[] = [];
+  private head = 0;
+  private text = '';
+  private tb = Number.NaN;
+  private ended = false;
+  private waiter: (() => void) | null = null;
+
+  attach(stream: Readable): void {
+    stream.setEncoding('utf8');
+    stream.on('data', (chunk: string) => {
+      this.text += chunk;
+      let nl = this.text.indexOf('\n');
+      while (nl >= 0) {
+        this.line(this.text.slice(0, nl));
+        this.text = this.text.slice(nl + 1);
+        nl = this.text.indexOf('\n');
+      }
+      this.wake();
+    });
+    const end = (): void => {
+      this.ended = true;
+      this.wake();
+    };
+    stream.on('end', end);
+    stream.on('close', end);
+    stream.on('error', end);
+  }
+
+  private line(l: string): void {
+    const tb = /^#tb 0: (\d+)\/(\d+)/.exec(l);
+    if (tb !== null) {
+      this.tb = Number(tb[1]) / Number(tb[2]);
+      return;
+    }
+    if (l.startsWith('#') || l.trim() === '') return;
+    const pts = Number(l.split(',')[2]);
+    // AV_NOPTS_VALUE prints as -2^63: no usable time.
+    this.times.push(Number.isFinite(pts) && pts > -(2 ** 62) && Number.isFinite(this.tb) ? pts * this.tb : null);
+  }
+
+  private wake(): void {
+    const w = this.waiter;
+    this.waiter = null;
+    w?.();
+  }
+
+  /** The next frame's time, seconds (waits for its line). */
+  async next(): Promise<number | null> {
+    while (this.head >= this.times.length && !this.ended) await new Promise<void>((resolve) => (this.waiter = resolve));
+    if (this.head >= this.times.length) return null;
+    const t = this.times[this.head++] ?? null;
+    if (this.head > 1024) {
+      this.times.splice(0, this.head);
+      this.head = 0;
+    }
+    return t;
+  }
 }
 
 /** Bytes of one yuv420p frame of the given size (chroma planes rounded up for odd sizes). */
@@ -230,6 +301,24 @@ export async function openDecoder(input: string, options: DecoderOptions = {}): 
     '-f',
     'rawvideo',
     'pipe:1',
+    ...(options.timestamps === true
+      ? [
+          '-map',
+          '0:v:0',
+          ...(features.fpsMode ? ['-fps_mode', 'passthrough'] : ['-vsync', 'passthrough']),
+          // The source's time base, and the decoded frame wrapped by reference: nothing is copied or hashed
+          // but a pointer-sized struct.
+          '-enc_time_base',
+          '-1',
+          '-c:v',
+          'wrapped_avframe',
+          '-flush_packets',
+          '1',
+          '-f',
+          'framecrc',
+          'pipe:3',
+        ]
+      : []),
   ];
   const startSec = options.startSec ?? 0;
   const fps = probe.fps;
@@ -251,7 +340,11 @@ export async function openDecoder(input: string, options: DecoderOptions = {}): 
     started = true;
     if (isAborted(options.signal)) throw abortError(options.signal as AbortSignal);
     const source = input === '-' ? (probe.stdin ?? options.stdin ?? process.stdin) : null;
-    const proc = spawnTracked(ffmpeg, args, { stdio: [source === null ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+    const stamps = options.timestamps === true ? new TimestampReader() : null;
+    const proc = spawnTracked(ffmpeg, args, { stdio: [source === null ? 'ignore' : 'pipe', 'pipe', 'pipe', ...(stamps === null ? [] : ['pipe' as const])] });
+    if (stamps !== null) stamps.attach(proc.stdio[3] as Readable);
+    let firstSec = 0;
+    let lastSec = Number.NEGATIVE_INFINITY;
     child = proc;
     proc.stderr?.on('data', (c: Buffer) => stderr.push(c));
     if (source !== null && proc.stdin !== null) {
@@ -276,7 +369,13 @@ export async function openDecoder(input: string, options: DecoderOptions = {}): 
       try {
         for await (const buf of splitFrames(stdout, frameBytes)) {
           const index = framesDecoded;
-          const timeSec = index / fps;
+          let timeSec = index / fps;
+          if (stamps !== null) {
+            const t = await stamps.next();
+            if (index === 0 && t !== null) firstSec = t;
+            timeSec = t !== null && t - firstSec > lastSec ? t - firstSec : index === 0 ? 0 : lastSec + 1 / fps;
+            lastSec = timeSec;
+          }
           const frame: DecodedFrame = {
             index,
             ptsSec: startSec + timeSec,

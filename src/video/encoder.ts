@@ -4,7 +4,10 @@
  * output path only when ffmpeg succeeded (temp-output.ts), or to standard output.
  *
  * Timing: the frame rate is given as a rational (`30000/1001`), so frame k is at k / fps exactly, the
- * clock the decoder's timestamps use.
+ * clock the decoder's timestamps use. With `timeBase` (variable frame rate input) each frame is written
+ * at its own time instead: the frames go to ffmpeg as a Matroska stream with a timestamp each
+ * (mkv-raw.ts), passed through unchanged (`-fps_mode passthrough`) in the source's time base
+ * (`-enc_time_base`), so the output keeps the source's spacing and its timestamps.
  *
  * Audio: the original's audio is mapped with `-map 1:a?` (no error when it has none) and copied when
  * the output container can hold its codec, else re-encoded to AAC (Opus for WebM), which is reported in
@@ -24,6 +27,7 @@ import { InputError, InterruptedError, RuntimeError } from '../errors.js';
 import { expectInteger, expectNumber, expectString } from '../validate.js';
 import { ffmpegFeatures, resolveFfmpeg } from './binaries.js';
 import { parseRational, probeVideo, type Rotation, type VideoProbe } from './probe.js';
+import { MKV_FRAME_HEADER_BYTES, mkvFrameHeaderInto, mkvRawHeader } from './mkv-raw.js';
 import { killAndWait, runCapture, spawnTracked, TailBuffer, waitForExit } from './process-registry.js';
 import { createTempOutput, type TempOutput } from './temp-output.js';
 
@@ -42,6 +46,12 @@ export interface EncoderOptions {
   readonly height: number;
   /** Frames per second: a rational string (`30000/1001`, keeps timing exact) or a number. */
   readonly fps: number | string;
+  /**
+   * Keep each frame's own time (variable frame rate): the time base of the output's video stream, as
+   * `num/den` (the source's, e.g. `1/12800`). write() then needs each frame's time. `fps` is still used
+   * to check and describe the rate. @default none: frame k at k / fps
+   */
+  readonly timeBase?: string;
   /** Take the audio from this file (usually the original input). @default no audio */
   readonly audioFrom?: string;
   /** The probe of audioFrom, when already done. @default probed here */
@@ -104,9 +114,12 @@ export interface Encoder {
    * buffer of the whole frame's size, like a DecodedFrame, is written from `data`). Resolves when ffmpeg's pipe has
    * taken all its bytes (which is also the backpressure: the buffer never holds more than one frame),
    * so the caller may reuse its buffers at once.
+   * @param timeSec the frame's time from the first frame, seconds: needed with `timeBase` (taken from the
+   *   frame's own `timeSec` when it has one), ignored otherwise. Times must increase; one that does not is
+   *   moved just after the previous one.
    * @throws RuntimeError E_ENCODE_FAILED with ffmpeg's stderr tail when ffmpeg died.
    */
-  write(frame: Uint8Array | YuvPlanes): Promise<void>;
+  write(frame: Uint8Array | YuvPlanes, timeSec?: number): Promise<void>;
   /** Closes ffmpeg's input, waits for it, stores the rotation, renames the file into place. */
   finish(): Promise<EncodeResult>;
   /** Kills ffmpeg and removes the temporary file. Safe to call at any time, more than once. */
@@ -169,6 +182,15 @@ export function canCopyAudio(container: string, audioCodec: string): boolean {
   return allowed === 'any' || allowed.has(audioCodec);
 }
 
+/** A time base `num/den` (or `num:den`) checked, with its tick in nanoseconds. */
+function timeBaseArg(tb: string): { text: string; tickNs: number } {
+  const r = typeof tb === 'string' ? parseRational(tb) : null;
+  if (r === null || !Number.isInteger(r.num) || !Number.isInteger(r.den) || r.num / r.den > 1) {
+    throw new InputError('E_BAD_OPTION', `Expected a time base like 1/12800 for timeBase but received ${JSON.stringify(tb)}`);
+  }
+  return { text: `${r.num}:${r.den}`, tickNs: (1e9 * r.num) / r.den };
+}
+
 function fpsArg(fps: number | string): string {
   if (typeof fps === 'number') {
     expectNumber('fps', fps, 1e-6, 1e6);
@@ -213,6 +235,7 @@ export async function openEncoder(output: string, options: EncoderOptions): Prom
   const width = expectInteger('width', options.width, 1, 65536);
   const height = expectInteger('height', options.height, 1, 65536);
   const fps = fpsArg(options.fps);
+  const timeBase = options.timeBase === undefined ? null : timeBaseArg(options.timeBase);
   const crf = options.crf === undefined ? 18 : expectNumber('crf', options.crf, 0, 63);
   const preset = options.preset === undefined ? 'veryfast' : expectString('preset', options.preset);
   if (options.threads !== undefined) expectInteger('threads', options.threads, 0, 1024);
@@ -283,14 +306,7 @@ export async function openEncoder(output: string, options: EncoderOptions): Prom
     '-loglevel',
     'error',
     '-y',
-    '-f',
-    'rawvideo',
-    '-pix_fmt',
-    'yuv420p',
-    '-s',
-    `${width}x${height}`,
-    '-framerate',
-    fps,
+    ...(timeBase === null ? ['-f', 'rawvideo', '-pix_fmt', 'yuv420p', '-s', `${width}x${height}`, '-framerate', fps] : ['-f', 'matroska']),
     ...(rotationInEncode ? ['-display_rotation:v:0', String((360 - rotationDeg) % 360)] : []),
     '-i',
     'pipe:0',
@@ -301,6 +317,7 @@ export async function openEncoder(output: string, options: EncoderOptions): Prom
     ...cropArgs,
     ...videoCodecArgs,
     ...(options.threads !== undefined ? ['-threads', String(options.threads)] : []),
+    ...(timeBase === null ? [] : [...(features.fpsMode ? ['-fps_mode', 'passthrough'] : ['-vsync', 'passthrough']), '-enc_time_base:v', timeBase.text]),
     '-pix_fmt',
     'yuv420p',
     ...(!toStdout && storesRotation ? ['-movflags', '+faststart'] : []),
@@ -335,6 +352,16 @@ export async function openEncoder(output: string, options: EncoderOptions): Prom
   stdin.on('error', (e: Error) => {
     stdinError = e;
   });
+  // With timestamps: the Matroska header now, then a small header before each frame (reused: each write
+  // is complete before the next starts). Times are kept increasing by at least one tick of the time base.
+  const frameHeader = timeBase === null ? null : new Uint8Array(MKV_FRAME_HEADER_BYTES);
+  const minStepNs = timeBase === null ? 0 : Math.max(1, Math.ceil(timeBase.tickNs));
+  let lastTimeNs = Number.NEGATIVE_INFINITY;
+  if (timeBase !== null) {
+    // fps was checked by fpsArg: the nominal frame length gives the last frame its duration.
+    const rate = parseRational(fps) as { num: number; den: number };
+    stdin.write(mkvRawHeader(width, height, (1e9 * rate.den) / rate.num));
+  }
   let spawnError: Error | null = null;
   child.once('error', (e: Error) => {
     spawnError = e;
@@ -374,7 +401,7 @@ export async function openEncoder(output: string, options: EncoderOptions): Prom
   };
   options.signal?.addEventListener('abort', onAbort, { once: true });
 
-  const write = async (frame: Uint8Array | YuvPlanes): Promise<void> => {
+  const write = async (frame: Uint8Array | YuvPlanes, timeSec?: number): Promise<void> => {
     if (state !== 'open') {
       if (state === 'aborted' && options.signal?.aborted === true) throw abortReason(options.signal);
       throw new RuntimeError('E_ENCODE_FAILED', `Cannot write a frame to ${describe()}: the encoder is ${state === 'aborted' ? 'aborted' : 'finished'}`);
@@ -392,6 +419,14 @@ export async function openEncoder(output: string, options: EncoderOptions): Prom
         throw new RangeError(`expected planes of ${lumaBytes}, ${chromaBytes}, ${chromaBytes} bytes (${width}x${height} yuv420p), got ${frame.y.length}, ${frame.u.length}, ${frame.v.length}`);
       }
       parts.push(frame.y, frame.u, frame.v);
+    }
+    if (frameHeader !== null) {
+      const t = timeSec ?? (frame as { timeSec?: unknown }).timeSec;
+      if (typeof t !== 'number' || !Number.isFinite(t)) throw new RangeError(`a frame time (timeSec, seconds) is needed with timeBase, got ${String(t)}`);
+      const timeNs = Math.max(0, Math.round(t * 1e9), lastTimeNs + minStepNs);
+      lastTimeNs = timeNs;
+      mkvFrameHeaderInto(frameHeader, timeNs, frameBytes);
+      parts.unshift(frameHeader);
     }
     if (stdinError !== null || spawnError !== null || stdin.destroyed) throw await failure('ffmpeg stopped reading frames');
     const written = new Promise<Error | null | undefined>((resolve) => {

@@ -47,6 +47,8 @@ export interface VideoProbe {
   readonly avgFrameRate: string;
   /** r_frame_rate and avg_frame_rate disagree: probably variable frame rate. A guess, not a proof. */
   readonly variableFrameRate: boolean;
+  /** The video stream's time base as `num/den` (its timestamps count in these units); null when not given. */
+  readonly timeBase: string | null;
   /** Exact number of frames when the container says so (or when packets were counted); else null. */
   readonly frameCount: number | null;
   /** frameCount, or duration x fps rounded, or null when neither is known (live streams, pipes). */
@@ -101,6 +103,7 @@ interface FfStream {
   pix_fmt?: string;
   r_frame_rate?: string;
   avg_frame_rate?: string;
+  time_base?: string;
   nb_frames?: string;
   nb_read_packets?: string;
   duration?: string;
@@ -207,6 +210,7 @@ export function interpretProbe(input: string, json: FfProbeJson): VideoProbe {
     rFrameRate: video.r_frame_rate ?? '0/0',
     avgFrameRate: video.avg_frame_rate ?? '0/0',
     variableFrameRate,
+    timeBase: parseRational(video.time_base) === null ? null : (video.time_base as string),
     frameCount,
     estimatedFrameCount: frameCount ?? (durationSec === null ? null : Math.round(durationSec * fps)),
     durationSec,

@@ -213,3 +213,34 @@ export async function listStreams(path: string): Promise<{ codec_type: string; c
   const json = (await ffprobeJson(['-show_streams', path])) as { streams?: { codec_type: string; codec_name: string; r_frame_rate: string; avg_frame_rate: string; duration?: string }[] };
   return json.streams ?? [];
 }
+
+/**
+ * Makes a variable-frame-rate clip: testsrc2 at 25 fps (96x64) of which only frames `keep` (default: 0-9
+ * and 25-49, a 0.64 s gap) are kept with their original times, so frame j is at keep[j] / 25 s. Returns
+ * the path and those times (the ground truth, fixed by the construction). The probe tells such a clip
+ * by its r_frame_rate and avg_frame_rate, which MP4 fills in and Matroska does not (there both say 25).
+ */
+export async function makeVfrClip(path: string, options: { audio?: boolean; keep?: readonly number[] } = {}): Promise<{ path: string; timesSec: number[] }> {
+  const keep = options.keep ?? [...Array.from({ length: 10 }, (_, i) => i), ...Array.from({ length: 25 }, (_, i) => 25 + i)];
+  const last = keep[keep.length - 1] as number;
+  const select = keep.map((n) => `eq(n\\,${n})`).join('+');
+  await ffmpeg([
+    '-f', 'lavfi', '-i', `testsrc2=size=96x64:rate=25:duration=${(last + 1) / 25}`,
+    ...(options.audio === true ? ['-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=8000:duration=${(last + 1) / 25}`] : []),
+    '-vf', `select='${select}'`, '-vsync', 'vfr',
+    '-c:v', 'libx264', '-preset', 'veryfast', '-pix_fmt', 'yuv420p',
+    // MP4 from ffmpeg before 5 (the bundled build): without B-frames and an edit list, every frame shows.
+    ...(path.endsWith('.mp4') ? ['-bf', '0', '-use_editlist', '0'] : []),
+    ...(options.audio === true ? ['-c:a', 'aac'] : []),
+    path,
+  ]);
+  return { path, timesSec: keep.map((n) => n / 25) };
+}
+
+/** The presentation times of a file's video frames in seconds, as ffprobe reads them (display order). */
+export async function videoFrameTimes(path: string): Promise<number[]> {
+  const json = (await ffprobeJson(['-select_streams', 'v:0', '-show_entries', 'frame=pts_time,best_effort_timestamp_time', path])) as {
+    frames?: { pts_time?: string; best_effort_timestamp_time?: string }[];
+  };
+  return (json.frames ?? []).map((f) => Number(f.pts_time ?? f.best_effort_timestamp_time));
+}

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InputError } from '../../src/errors.js';
 import { openDecoder, yuv420pFrameBytes } from '../../src/video/decoder.js';
 import { liveChildCount } from '../../src/video/process-registry.js';
-import { makeClip, makeClipFromYuvFrames, makeImage, makeTempDir, removeTempDir, solidYuvFrame, yuv420pBytes } from '../support/ffmpeg-fixtures.js';
+import { makeClip, makeClipFromYuvFrames, makeImage, makeTempDir, makeVfrClip, removeTempDir, solidYuvFrame, yuv420pBytes } from '../support/ffmpeg-fixtures.js';
 import { mulberry32, randomInt } from '../support/video-rng.js';
 
 /** BT.601 limited-range conversion of 8-bit colours is exact to the 8-bit step; allow one step of rounding. */
@@ -134,6 +134,41 @@ describe('openDecoder', () => {
     const got: [number, number][] = [];
     for await (const f of dec) got.push([Math.round(f.ptsSec * 1000), f.y[0] as number]);
     expect(got).toEqual([3, 4, 5, 6, 7].map((k) => [k * 100, solidValues(k)[0]]));
+  });
+
+  it('timestamps: true gives each frame of a variable-frame-rate clip its own time (without: an even clock)', async () => {
+    /** Times are exact multiples of Matroska's 1 ms; this leaves room for the float product only. */
+    const TIME_TOL_SEC = 1e-9;
+    const clip = await makeVfrClip(join(dir, 'vfr.mkv'), { keep: [0, 1, 2, 3, 10, 11, 12, 13, 14, 30, 31] });
+    const read = async (timestamps: boolean) => {
+      const dec = await openDecoder(clip.path, { timestamps });
+      const t: number[] = [];
+      for await (const f of dec) {
+        expect(f.ptsSec).toBeCloseTo(f.timeSec, 12);
+        t.push(f.timeSec);
+      }
+      return t;
+    };
+    const own = await read(true);
+    expect(own.length).toBe(clip.timesSec.length);
+    for (let k = 0; k < own.length; k++) expect(Math.abs((own[k] as number) - (clip.timesSec[k] as number))).toBeLessThan(TIME_TOL_SEC);
+    // Without: frame k at k / (average rate), which misses the gaps by up to a quarter of a second here.
+    const even = await read(false);
+    expect(even.length).toBe(clip.timesSec.length);
+    expect(Math.max(...even.map((t, k) => Math.abs(t - (clip.timesSec[k] as number))))).toBeGreaterThan(0.2);
+    expect(liveChildCount()).toBe(0);
+  });
+
+  it('timestamps: true with a trim starts the times at 0 at the first frame kept', async () => {
+    const TIME_TOL_SEC = 1e-9;
+    const clip = await makeVfrClip(join(dir, 'vfr-trim.mkv'), { keep: [0, 1, 2, 3, 10, 11, 12, 13, 14, 30, 31] });
+    // From 0.1 s: the first frame kept is the one at 0.12 s (frame 3 of the source's 25 fps clock).
+    const dec = await openDecoder(clip.path, { timestamps: true, startSec: 0.1 });
+    const t: number[] = [];
+    for await (const f of dec) t.push(f.timeSec);
+    const truth = clip.timesSec.filter((x) => x >= 0.1).map((x) => x - 0.12);
+    expect(t.length).toBe(truth.length);
+    for (let k = 0; k < t.length; k++) expect(Math.abs((t[k] as number) - (truth[k] as number))).toBeLessThan(TIME_TOL_SEC);
   });
 
   it('rotates to display orientation by default and keeps stored orientation with autorotate: false', async () => {

@@ -7,7 +7,7 @@ import { openDecoder } from '../../src/video/decoder.js';
 import { canCopyAudio, containerOf, openEncoder } from '../../src/video/encoder.js';
 import { probeVideo } from '../../src/video/probe.js';
 import { liveChildCount } from '../../src/video/process-registry.js';
-import { countFrames, listStreams, makeClip, makeTempDir, removeTempDir, solidYuvFrame } from '../support/ffmpeg-fixtures.js';
+import { countFrames, listStreams, makeClip, makeTempDir, removeTempDir, solidYuvFrame, videoFrameTimes } from '../support/ffmpeg-fixtures.js';
 
 const TOL_SEC = 0.05;
 
@@ -101,6 +101,41 @@ describe('openEncoder', () => {
       k += 1;
     }
     expect(k).toBe(6);
+  });
+
+  it('timeBase: each frame is written at its own time (variable frame rate); a time that goes back moves after the last', async () => {
+    /** Matroska keeps milliseconds: the output time base here, so times come back exactly. */
+    const TIME_TOL_SEC = 1e-6;
+    const out = join(dir, 'vfr-out.mkv');
+    const enc = await openEncoder(out, { width: 32, height: 24, fps: 25, timeBase: '1/1000' });
+    expect(enc.args).toContain('matroska');
+    const given = [0, 0.04, 0.08, 1.0, 1.04, 1.04, 1.02, 2.5];
+    // The duplicate and the step back are moved one tick (1 ms) after the time before them.
+    const truth = [0, 0.04, 0.08, 1.0, 1.04, 1.041, 1.042, 2.5];
+    for (let k = 0; k < given.length; k++) {
+      const f = solidYuvFrame(32, 24, 20 + 20 * k, 128, 128);
+      // As a frame with its own timeSec, or as bytes with the time given.
+      if (k % 2 === 0) await enc.write(Object.assign({ data: f, y: f.subarray(0, 768), u: f.subarray(768, 960), v: f.subarray(960) }, { timeSec: given[k] as number }));
+      else await enc.write(f, given[k] as number);
+    }
+    await enc.finish();
+    const got = await videoFrameTimes(out);
+    expect(got.length).toBe(truth.length);
+    for (let k = 0; k < truth.length; k++) expect(Math.abs((got[k] as number) - (truth[k] as number))).toBeLessThan(TIME_TOL_SEC);
+    // Without timeBase the same frames are evenly spaced at 1 / fps.
+    const even = join(dir, 'even-out.mkv');
+    const enc2 = await openEncoder(even, { width: 32, height: 24, fps: 25 });
+    for (let k = 0; k < given.length; k++) await enc2.write(solidYuvFrame(32, 24, 20 + 20 * k, 128, 128), given[k] as number);
+    await enc2.finish();
+    expect((await videoFrameTimes(even)).map((t) => Math.round(t * 1000))).toEqual(given.map((_, k) => 40 * k));
+  });
+
+  it('timeBase: refuses a malformed time base, and a frame without a time', async () => {
+    await expect(openEncoder(join(dir, 'bad-tb.mkv'), { width: 32, height: 24, fps: 25, timeBase: 'fast' })).rejects.toMatchObject({ code: 'E_BAD_OPTION' });
+    const enc = await openEncoder(join(dir, 'no-time.mkv'), { width: 32, height: 24, fps: 25, timeBase: '1/1000' });
+    await expect(enc.write(solidYuvFrame(32, 24, 50, 128, 128))).rejects.toThrow(RangeError);
+    await enc.abort();
+    expect(liveChildCount()).toBe(0);
   });
 
   it('crops odd sizes to even for libx264 and notes it', async () => {

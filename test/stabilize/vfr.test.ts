@@ -1,0 +1,105 @@
+/**
+ * `steady stabilize` on a variable-frame-rate clip (frames 0-9 and 25-49 of a 25 fps source, so a 0.64 s
+ * gap): with ffmpeg 5.1 or later every output frame keeps its input time (as ffprobe reads the input's
+ * frames; the bundled 2018 ffmpeg that makes the clip shifts them a little from keep[j] / 25 s), in the
+ * output, the side-by-side and the motion file; with an older ffmpeg the frames are evenly spaced and a
+ * note says so.
+ *
+ * The run with a modern ffmpeg uses FFMPEG_PATH / FFPROBE_PATH when they name one, else Debian's
+ * /usr/bin/ffmpeg (.ci/run installs it). With CI=true a missing one fails; elsewhere that test is skipped
+ * with the reason printed.
+ */
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { OLD_FFMPEG_VFR_NOTE } from '../../src/pipeline/stabilize-file.js';
+import { parseMotionFile } from '../../src/track/motion-file.js';
+import { ffmpegFeatures, resolveFfmpeg } from '../../src/video/binaries.js';
+import { runCli } from '../support/cli.js';
+import { listStreams, makeTempDir, makeVfrClip, removeTempDir, videoFrameTimes } from '../support/ffmpeg-fixtures.js';
+
+/** The output keeps the input's time base, so its times are the input's to ffprobe's 6 decimals. */
+const TIME_TOL_SEC = 1e-6;
+
+/** An ffmpeg 5.1+ with its ffprobe: FFMPEG_PATH / FFPROBE_PATH, else Debian's; null when there is none. */
+function modernFfmpeg(): { ffmpeg: string; ffprobe: string } | null {
+  const pairs = [
+    { ffmpeg: process.env.FFMPEG_PATH, ffprobe: process.env.FFPROBE_PATH },
+    { ffmpeg: '/usr/bin/ffmpeg', ffprobe: '/usr/bin/ffprobe' },
+  ];
+  for (const p of pairs) {
+    if (p.ffmpeg && p.ffprobe && existsSync(p.ffmpeg) && existsSync(p.ffprobe) && ffmpegFeatures(p.ffmpeg).fpsMode) return { ffmpeg: p.ffmpeg, ffprobe: p.ffprobe };
+  }
+  return null;
+}
+
+const modern = modernFfmpeg();
+if (modern === null) {
+  if (process.env.CI === 'true') throw new Error('no ffmpeg 5.1 or later for the variable-frame-rate test: install Debian ffmpeg or set FFMPEG_PATH / FFPROBE_PATH');
+  console.warn('skipping the variable-frame-rate run with a modern ffmpeg: none found (set FFMPEG_PATH / FFPROBE_PATH)');
+}
+
+let dir = '';
+let clip: { path: string; timesSec: number[] } = { path: '', timesSec: [] };
+/** The input's frame times as ffprobe reads them. */
+let inputTimes: number[] = [];
+beforeAll(async () => {
+  dir = await makeTempDir('steady-vfr-');
+  clip = await makeVfrClip(join(dir, 'vfr.mp4'), { audio: true });
+  inputTimes = await videoFrameTimes(clip.path);
+  // The premise: every frame is there, and the gap of 15 frames is (0.64 s between two frames).
+  expect(inputTimes.length).toBe(clip.timesSec.length);
+  expect(Math.max(...inputTimes.slice(1).map((t, k) => t - (inputTimes[k] as number)))).toBeGreaterThan(0.6);
+});
+afterAll(async () => {
+  await removeTempDir(dir);
+});
+
+/** Stabilizes the clip with the given ffmpeg; returns the summary, the output's and the side-by-side's frame times, and the motion file's. */
+async function stabilize(name: string, env: NodeJS.ProcessEnv) {
+  const out = join(dir, `${name}.mp4`);
+  const side = join(dir, `${name}-side.mp4`);
+  const transforms = join(dir, `${name}.json`);
+  const r = await runCli(['stabilize', clip.path, '-o', out, '--compare', side, '--transforms', transforms, '--json'], { env });
+  if (r.code !== 0) throw new Error(`steady stabilize exited ${r.code}: ${r.stderr}`);
+  const summary = JSON.parse(r.stdout.trim()) as { frames: number; audio: string; notes: string[] };
+  const motion = parseMotionFile(await readFile(transforms, 'utf8'));
+  return { summary, out: await videoFrameTimes(out), side: await videoFrameTimes(side), motion: motion.frames.map((f) => f.timeSec), streams: await listStreams(out) };
+}
+
+function expectTimes(got: number[], truth: number[]): void {
+  expect(got.length).toBe(truth.length);
+  for (let k = 0; k < truth.length; k++) expect(Math.abs((got[k] as number) - (truth[k] as number))).toBeLessThan(TIME_TOL_SEC);
+}
+
+describe('steady stabilize on a variable-frame-rate clip', () => {
+  it.skipIf(modern === null)('with ffmpeg 5.1+, every frame keeps its time in the output, the side-by-side and the motion file; audio is kept', async () => {
+    const m = modern as { ffmpeg: string; ffprobe: string };
+    const r = await stabilize('modern', { FFMPEG_PATH: m.ffmpeg, FFPROBE_PATH: m.ffprobe });
+    expect(r.summary.frames).toBe(clip.timesSec.length);
+    expect(r.summary.notes).not.toContain(OLD_FFMPEG_VFR_NOTE);
+    expect(r.summary.audio).toBe('copied');
+    expect(r.streams.map((s) => s.codec_type).sort()).toEqual(['audio', 'video']);
+    expectTimes(r.out, inputTimes);
+    expectTimes(r.side, inputTimes);
+    // The motion file counts from the first frame.
+    expectTimes(r.motion, inputTimes.map((t) => t - (inputTimes[0] as number)));
+  });
+
+  it('with the ffmpeg steady finds by itself: its own times (5.1+) or even spacing with a note (older)', async () => {
+    const r = await stabilize('default', {});
+    expect(r.summary.frames).toBe(clip.timesSec.length);
+    expect(r.out.length).toBe(clip.timesSec.length);
+    if (ffmpegFeatures(resolveFfmpeg().path).fpsMode) {
+      expect(r.summary.notes).not.toContain(OLD_FFMPEG_VFR_NOTE);
+      expectTimes(r.out, inputTimes);
+    } else {
+      expect(r.summary.notes).toContain(OLD_FFMPEG_VFR_NOTE);
+      // Evenly spaced at the average rate: the same span, every step the same (within the output's ticks).
+      const steps = r.out.slice(1).map((t, k) => t - (r.out[k] as number));
+      expect(Math.max(...steps) - Math.min(...steps)).toBeLessThan(2e-3);
+      expect(Math.max(...r.out.map((t, k) => Math.abs(t - (inputTimes[k] as number))))).toBeGreaterThan(0.2);
+    }
+  });
+});
