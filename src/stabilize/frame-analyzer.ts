@@ -11,7 +11,8 @@
  *   fails, the correlation falls below `keyframeMinCc` or less than `keyframeMinOverlap` of the keyframe
  *   stays in view.
  * A failed frame never stops the run: the registrar already retries from a phase-correlation start; if
- * that fails too, the last motion is held and the frame is reported with ok = false.
+ * that fails too, the last motion is held ('first': the camera is held still) and the frame is reported
+ * with ok = false.
  *
  * A registration the registrar calls a success is still refused when it cannot be camera motion between two
  * neighbouring frames: a correlation below `MIN_FRAME_CC`, or a frame-to-frame motion that turns, scales or
@@ -292,8 +293,12 @@ export function createFrameAnalyzer(settings: FrameAnalyzerSettings, downscale: 
       fromRefA.set(r.matrix);
     } else {
       failedFrames++;
-      // Hold the last motion: fromRef[k] = lastMotion · fromRef[k-1].
-      multiplyInto(fromRefA, lastMotionA, prevFromRefA);
+      // 'first' (tripod): the camera is taken to be still, fromRef[k] = fromRef[k-1]. Once the reference is
+      // gone for good (a cut, a pan away from it) every later frame fails, and repeating the last motion
+      // would drift the path further with each one. Otherwise hold the last motion:
+      // fromRef[k] = lastMotion · fromRef[k-1] (keyframe mode re-anchors on the next frame).
+      if (settings.reference === 'first') fromRefA.set(prevFromRefA);
+      else multiplyInto(fromRefA, lastMotionA, prevFromRefA);
     }
     // motion[k] = fromRef[k] · fromRef[k-1]^-1
     if (invertInto(inv, prevFromRefA) === null) setIdentityInto(inv);

@@ -199,6 +199,23 @@ describe('frame analyzer across a scene cut', () => {
     if (r.ok) expect(r.cc < MIN_FRAME_CC || frameDeformation(r.matrix, W, H) > MAX_FRAME_DEFORMATION).toBe(true);
   });
 
+  it('reference first: every frame after the cut fails and holds the camera still (no drift)', () => {
+    const analyzer = analyzerFor(W, H, 'similarity', 'first', { epsilonPx: 0.001, iterations: 100 });
+    const out = frames.map((f, k) => keep(analyzer.analyzeGray(k, f)));
+    expect(analyzer.failedFrames).toBe(PER_SHOT);
+    const identity = Float64Array.of(1, 0, 0, 0, 1, 0, 0, 0, 1);
+    for (let k = 1; k < 2 * PER_SHOT; k++) {
+      const r = out[k] as FrameAnalysis;
+      expect(r.ok).toBe(k < PER_SHOT);
+      if (k < PER_SHOT) expect(cornerError(r.motion, motionTruth(k), 0, 0, W - 1, H - 1)).toBeLessThan(TOL_PX);
+      else {
+        // Exact up to rounding (the motion is fromRef[k] times the inverse of fromRef[k-1]).
+        expect(cornerError(r.motion, identity, 0, 0, W - 1, H - 1)).toBeLessThan(1e-9);
+        expect(cornerError(r.fromReference, (out[PER_SHOT - 1] as FrameAnalysis).fromReference, 0, 0, W - 1, H - 1)).toBeLessThan(1e-9);
+      }
+    }
+  });
+
   for (const reference of ['previous', 'keyframe'] as const) {
     it(`refuses the cut, holds the last motion there and tracks the new shot (reference ${reference})`, () => {
       const analyzer = analyzerFor(W, H, 'similarity', reference, { epsilonPx: 0.001, iterations: 100 });
