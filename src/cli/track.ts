@@ -25,7 +25,9 @@ import { expectInteger, expectNumber, expectOneOf } from '../validate.js';
 import { downscaleYInto } from '../video/analysis.js';
 import { type Decoder, openDecoder } from '../video/decoder.js';
 import { type Encoder, openEncoder } from '../video/encoder.js';
+import { probeVideo } from '../video/probe.js';
 import { createTempOutput, type TempOutput } from '../video/temp-output.js';
+import { variableTimingFor } from '../video/vfr.js';
 import { type CommandSpec, flagBool, flagString, type ParsedArgs } from './args.js';
 import type { Command, CommandContext } from './command.js';
 
@@ -150,7 +152,12 @@ async function run(args: ParsedArgs, ctx: CommandContext): Promise<number> {
   if (overlay !== null && output !== '-' && sameFile(overlay, output)) throw new UsageError('E_BAD_OPTION', '--overlay and -o name the same file');
   const format: MotionFileFormat = output === '-' ? 'json' : motionFormatFromPath(output);
 
+  const probe = await probeVideo(input, framerate !== undefined ? { framerate } : {});
+  // A variable frame rate: the motion file (and the overlay, with ffmpeg 5.1+) keeps each frame's time.
+  const timing = variableTimingFor(probe, framerate !== undefined);
   const decoder: Decoder = await openDecoder(input, {
+    probe,
+    ...(timing.decoderTimestamps ? { timestamps: true } : {}),
     ...(startSec !== undefined ? { startSec } : {}),
     ...(durationSec !== undefined ? { durationSec } : {}),
     ...(framerate !== undefined ? { framerate } : {}),
@@ -193,6 +200,7 @@ async function run(args: ParsedArgs, ctx: CommandContext): Promise<number> {
         width,
         height,
         fps: decoder.fpsRational,
+        ...(timing.encoderTimeBase !== null ? { timeBase: timing.encoderTimeBase } : {}),
         ...(input !== '-' ? { audioFrom: input } : {}),
         ...(startSec !== undefined ? { audioStartSec: startSec } : {}),
         ...(durationSec !== undefined ? { audioDurationSec: durationSec } : {}),
@@ -262,7 +270,7 @@ async function run(args: ParsedArgs, ctx: CommandContext): Promise<number> {
       if (encoder !== null) {
         if (vectors && f.index > 0) drawMotionVectors(f, motion, OVERLAY_YELLOW);
         if (roiResult?.corners) drawQuad(f, roiResult.corners, OVERLAY_GREEN, Math.max(2, Math.round(width / 320)));
-        await encoder.write(f.data);
+        await encoder.write(f.data, f.timeSec);
       }
     }
     if (frames === 0) throw new InputError('E_NO_FRAMES', `${JSON.stringify(input)} gave no frames to track${startSec !== undefined ? ` after --start ${startSec}` : ''}`);
@@ -299,7 +307,8 @@ async function run(args: ParsedArgs, ctx: CommandContext): Promise<number> {
       if (roi !== null) parts.push(`region: ${counts.tracked} tracked, ${counts.lost} lost, ${counts.recovered} recovered${counts.before ? `, ${counts.before} before frame ${roiFrame}` : ''}`);
       if (output !== '-') parts.push(`wrote ${output}`);
       if (trf !== null) parts.push(`wrote ${trf}`);
-      if (overlay !== null) parts.push(`wrote ${overlay}${encodeResult?.notes.length ? ` (${encodeResult.notes.join('; ')})` : ''}`);
+      const overlayNotes = [...(encodeResult?.notes ?? []), ...(timing.note === null ? [] : [timing.note])];
+      if (overlay !== null) parts.push(`wrote ${overlay}${overlayNotes.length ? ` (${overlayNotes.join('; ')})` : ''}`);
       ctx.stderr.write(`steady track: ${parts.join('; ')}\n`);
     }
     return 0;

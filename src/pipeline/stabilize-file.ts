@@ -17,11 +17,12 @@ import { performance } from 'node:perf_hooks';
 import { InputError, InterruptedError, RuntimeError } from '../errors.js';
 import type { Mat3 } from '../motion/mat3.js';
 import { downscaleYInto } from '../video/analysis.js';
-import { ffmpegFeatures, loadFfmpegFeatures } from '../video/binaries.js';
+import { loadFfmpegFeatures } from '../video/binaries.js';
 import { type Decoder, type DecoderOptions, openDecoder } from '../video/decoder.js';
 import { checkOutputContainer, type Encoder, openEncoder } from '../video/encoder.js';
 import { probeVideo, type VideoProbe } from '../video/probe.js';
 import { checkOutputWritable, createTempOutput } from '../video/temp-output.js';
+import { variableTimingFor } from '../video/vfr.js';
 import { createFrameAnalyzer } from '../stabilize/frame-analyzer.js';
 import type { FrameMotion, StabilizedFrame } from '../stabilize/frame-types.js';
 import { type ResolvedStabilizeOptions, resolveStabilizeOptions, type StabilizeOptions } from '../stabilize/options.js';
@@ -135,30 +136,12 @@ function checkOutputs(o: StabilizeFileOptions): void {
   }
 }
 
-/**
- * Whether frames keep their own timestamps: the probe says the frame rate varies (and knows the time
- * base), the input is not an image sequence (those are timed by --framerate), and ffmpeg is 5.1 or later
- * (`-fps_mode`). Older builds (the bundled one is from 2018) end an MP4 at its last frame's decode time
- * when frames come with their own times, so the last B-frames are cut off in players; they get evenly
- * spaced frames at the average rate instead, and a note.
- */
-function keepsTimestamps(o: StabilizeFileOptions, probe: VideoProbe): boolean {
-  return variableRate(o, probe) && ffmpegFeatures().fpsMode;
-}
-
-function variableRate(o: StabilizeFileOptions, probe: VideoProbe): boolean {
-  return probe.variableFrameRate && probe.timeBase !== null && o.framerate === undefined;
-}
-
-/** Said when a variable-frame-rate input is written with evenly spaced frames. */
-export const OLD_FFMPEG_VFR_NOTE =
-  'the input has a variable frame rate, and this ffmpeg (before 5.1) cannot keep each frame\'s time: frames are evenly spaced at the average rate (same count and length); set FFMPEG_PATH to ffmpeg 5.1 or later to keep them';
-
 function decoderOptions(o: StabilizeFileOptions, probe: VideoProbe): DecoderOptions {
   return {
     autorotate: false,
     probe,
-    ...(keepsTimestamps(o, probe) ? { timestamps: true } : {}),
+    // A variable frame rate: frames keep their own times (video/vfr.ts).
+    ...(variableTimingFor(probe, o.framerate !== undefined).decoderTimestamps ? { timestamps: true } : {}),
     ...(o.startSec !== undefined ? { startSec: o.startSec } : {}),
     ...(o.durationSec !== undefined ? { durationSec: o.durationSec } : {}),
     ...(o.framerate !== undefined ? { framerate: o.framerate } : {}),
@@ -237,9 +220,10 @@ export async function stabilizeFile(o: StabilizeFileOptions): Promise<StabilizeS
 
   const known: Mat3[] | null = knownFrames === null ? null : knownFrames.map((f) => f.motion);
   const decoder: Decoder = await openDecoder(o.input, decoderOptions(o, probe));
+  const timing = variableTimingFor(probe, o.framerate !== undefined);
   const encoderCommon = {
     fps: decoder.fpsRational,
-    ...(keepsTimestamps(o, probe) ? { timeBase: probe.timeBase as string } : {}),
+    ...(timing.encoderTimeBase !== null ? { timeBase: timing.encoderTimeBase } : {}),
     ...(o.crf !== undefined ? { crf: o.crf } : {}),
     ...(o.preset !== undefined ? { preset: o.preset } : {}),
     ...(o.codec !== undefined ? { codec: o.codec } : {}),
@@ -334,7 +318,7 @@ export async function stabilizeFile(o: StabilizeFileOptions): Promise<StabilizeS
       seconds,
       output: o.output,
       audio: result.audio,
-      notes: variableRate(o, probe) && !keepsTimestamps(o, probe) ? [...result.notes, OLD_FFMPEG_VFR_NOTE] : result.notes,
+      notes: timing.note === null ? result.notes : [...result.notes, timing.note],
       partial: false,
     };
   } catch (err) {

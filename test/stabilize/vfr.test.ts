@@ -2,8 +2,8 @@
  * `steady stabilize` on a variable-frame-rate clip (frames 0-9 and 25-49 of a 25 fps source, so a 0.64 s
  * gap): with ffmpeg 5.1 or later every output frame keeps its input time (as ffprobe reads the input's
  * frames; the bundled 2018 ffmpeg that makes the clip shifts them a little from keep[j] / 25 s), in the
- * output, the side-by-side and the motion file; with an older ffmpeg the frames are evenly spaced and a
- * note says so.
+ * output, the side-by-side and the motion file; with an older ffmpeg the output's frames are evenly
+ * spaced and a note says so, and the motion file still has each frame's time (so has `steady track`'s).
  *
  * The run with a modern ffmpeg uses FFMPEG_PATH / FFPROBE_PATH when they name one, else Debian's
  * /usr/bin/ffmpeg (.ci/run installs it). With CI=true a missing one fails; elsewhere that test is skipped
@@ -13,9 +13,9 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { OLD_FFMPEG_VFR_NOTE } from '../../src/pipeline/stabilize-file.js';
 import { parseMotionFile } from '../../src/track/motion-file.js';
 import { ffmpegFeatures, resolveFfmpeg } from '../../src/video/binaries.js';
+import { OLD_FFMPEG_VFR_NOTE } from '../../src/video/vfr.js';
 import { runCli } from '../support/cli.js';
 import { listStreams, makeTempDir, makeVfrClip, removeTempDir, videoFrameTimes } from '../support/ffmpeg-fixtures.js';
 
@@ -91,6 +91,7 @@ describe('steady stabilize on a variable-frame-rate clip', () => {
     const r = await stabilize('default', {});
     expect(r.summary.frames).toBe(clip.timesSec.length);
     expect(r.out.length).toBe(clip.timesSec.length);
+    expectTimes(r.motion, inputTimes.map((t) => t - (inputTimes[0] as number)));
     if (ffmpegFeatures(resolveFfmpeg().path).fpsMode) {
       expect(r.summary.notes).not.toContain(OLD_FFMPEG_VFR_NOTE);
       expectTimes(r.out, inputTimes);
@@ -101,5 +102,23 @@ describe('steady stabilize on a variable-frame-rate clip', () => {
       expect(Math.max(...steps) - Math.min(...steps)).toBeLessThan(2e-3);
       expect(Math.max(...r.out.map((t, k) => Math.abs(t - (inputTimes[k] as number))))).toBeGreaterThan(0.2);
     }
+  });
+
+  it('steady track writes each frame\'s own time into the motion file (any ffmpeg)', async () => {
+    const out = join(dir, 'track.json');
+    const r = await runCli(['track', clip.path, '-o', out, '--quiet']);
+    if (r.code !== 0) throw new Error(`steady track exited ${r.code}: ${r.stderr}`);
+    expectTimes(
+      parseMotionFile(await readFile(out, 'utf8')).frames.map((f) => f.timeSec),
+      inputTimes.map((t) => t - (inputTimes[0] as number)),
+    );
+  });
+
+  it.skipIf(modern === null)('with ffmpeg 5.1+, steady track --overlay keeps each frame\'s time in the overlay video', async () => {
+    const m = modern as { ffmpeg: string; ffprobe: string };
+    const overlay = join(dir, 'overlay.mp4');
+    const r = await runCli(['track', clip.path, '-o', join(dir, 'track-overlay.json'), '--overlay', overlay, '--quiet'], { env: { FFMPEG_PATH: m.ffmpeg, FFPROBE_PATH: m.ffprobe } });
+    if (r.code !== 0) throw new Error(`steady track exited ${r.code}: ${r.stderr}`);
+    expectTimes(await videoFrameTimes(overlay), inputTimes);
   });
 });
