@@ -127,7 +127,7 @@ async function* decodeGray(input: string, probe: VideoProbe, signal: AbortSignal
     '-i',
     input,
     '-map',
-    '0:v:0',
+    probe.videoMap,
     '-an',
     '-sn',
     '-dn',

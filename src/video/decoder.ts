@@ -287,7 +287,7 @@ export async function openDecoder(input: string, options: DecoderOptions = {}): 
     ...(input === '-' ? [] : ['-nostdin']),
     ...inputArgs(input, options),
     '-map',
-    '0:v:0',
+    probe.videoMap,
     '-an',
     '-sn',
     '-dn',
@@ -304,7 +304,7 @@ export async function openDecoder(input: string, options: DecoderOptions = {}): 
     ...(options.timestamps === true
       ? [
           '-map',
-          '0:v:0',
+          probe.videoMap,
           ...(features.fpsMode ? ['-fps_mode', 'passthrough'] : ['-vsync', 'passthrough']),
           // The source's time base, and the decoded frame wrapped by reference: nothing is copied or hashed
           // but a pointer-sized struct.

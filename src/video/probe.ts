@@ -29,6 +29,11 @@ export interface VideoProbe {
   readonly format: string;
   /** Video codec name (e.g. `h264`). */
   readonly codec: string;
+  /**
+   * `-map` specifier of the video stream described here (`0:<index>`): the first video stream that is
+   * not cover art, which need not be ffmpeg's `0:v:0`.
+   */
+  readonly videoMap: string;
   /** Stored frame width in pixels (before display rotation). */
   readonly width: number;
   /** Stored frame height in pixels (before display rotation). */
@@ -201,6 +206,7 @@ export function interpretProbe(input: string, json: FfProbeJson): VideoProbe {
     input,
     format: json.format?.format_name ?? 'unknown',
     codec: video.codec_name ?? 'unknown',
+    videoMap: `0:${video.index ?? streams.indexOf(video)}`,
     width,
     height,
     displayWidth: swap ? height : width,

@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InputError } from '../../src/errors.js';
 import { openDecoder, yuv420pFrameBytes } from '../../src/video/decoder.js';
 import { liveChildCount } from '../../src/video/process-registry.js';
-import { makeClip, makeClipFromYuvFrames, makeImage, makeTempDir, makeVfrClip, removeTempDir, solidYuvFrame, yuv420pBytes } from '../support/ffmpeg-fixtures.js';
+import { ffmpeg, makeClip, makeClipFromYuvFrames, makeImage, makeTempDir, makeVfrClip, removeTempDir, solidYuvFrame, yuv420pBytes } from '../support/ffmpeg-fixtures.js';
+import { probeVideo } from '../../src/video/probe.js';
 import { mulberry32, randomInt } from '../support/video-rng.js';
 
 /** BT.601 limited-range conversion of 8-bit colours is exact to the 8-bit step; allow one step of rounding. */
@@ -169,6 +170,22 @@ describe('openDecoder', () => {
     const truth = clip.timesSec.filter((x) => x >= 0.1).map((x) => x - 0.12);
     expect(t.length).toBe(truth.length);
     for (let k = 0; k < t.length; k++) expect(Math.abs((t[k] as number) - (truth[k] as number))).toBeLessThan(TIME_TOL_SEC);
+  });
+
+  it("decodes the probe's video stream even when it is not ffmpeg's first (a one-frame picture stream before it)", async () => {
+    const pic = await makeClip(join(dir, 'pic.mkv'), { frames: 1, width: 32, height: 24, source: 'color', color: 'red' });
+    const movie = await makeClip(join(dir, 'movie.mkv'), { frames: 7, width: 32, height: 24, source: 'testsrc' });
+    const both = join(dir, 'pic-then-movie.mkv');
+    await ffmpeg(['-i', pic, '-i', movie, '-map', '0:v', '-map', '1:v', '-c', 'copy', both]);
+    const probe = await probeVideo(both);
+    expect(probe.videoMap).toBe('0:0');
+    const count = async (videoMap: string) => {
+      let n = 0;
+      for await (const _ of await openDecoder(both, { probe: { ...probe, videoMap } })) n++;
+      return n;
+    };
+    expect(await count('0:0')).toBe(1);
+    expect(await count('0:1')).toBe(7);
   });
 
   it('rotates to display orientation by default and keeps stored orientation with autorotate: false', async () => {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InputError } from '../../src/errors.js';
-import { normaliseRotation, parseRational, prefetchProbe, probeStream, probeVideo } from '../../src/video/probe.js';
+import { interpretProbe, normaliseRotation, parseRational, prefetchProbe, probeStream, probeVideo } from '../../src/video/probe.js';
 import { liveChildCount } from '../../src/video/process-registry.js';
 import { ffmpeg, makeClip, makeTempDir, removeTempDir } from '../support/ffmpeg-fixtures.js';
 
@@ -162,6 +162,21 @@ describe('probeStream (standard input)', () => {
 
   it('fails E_INPUT_EMPTY for an empty pipe', async () => {
     expect(await codeOf(probeStream(Readable.from([])))).toMatch(/^E_INPUT_EMPTY/);
+  });
+});
+
+describe('interpretProbe', () => {
+  it('describes the first video stream that is not cover art, and maps exactly that stream', () => {
+    const p = interpretProbe('x.mp4', {
+      streams: [
+        { index: 0, codec_type: 'video', codec_name: 'mjpeg', width: 300, height: 300, disposition: { attached_pic: 1 } },
+        { index: 1, codec_type: 'audio', codec_name: 'aac' },
+        { index: 2, codec_type: 'video', codec_name: 'h264', width: 640, height: 360, r_frame_rate: '30/1', avg_frame_rate: '30/1', time_base: '1/15360' },
+      ],
+    });
+    expect([p.codec, p.width, p.height, p.videoMap, p.timeBase, p.variableFrameRate]).toEqual(['h264', 640, 360, '0:2', '1/15360', false]);
+    const vfr = interpretProbe('y.mp4', { streams: [{ index: 0, codec_type: 'video', codec_name: 'h264', width: 64, height: 48, r_frame_rate: '30/1', avg_frame_rate: '2500/100' }] });
+    expect([vfr.videoMap, vfr.variableFrameRate, vfr.timeBase]).toEqual(['0:0', true, null]);
   });
 });
 
