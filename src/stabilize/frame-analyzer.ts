@@ -15,11 +15,15 @@
  * with ok = false.
  *
  * A registration the registrar calls a success is still refused when it cannot be camera motion between two
- * neighbouring frames: a correlation below `MIN_FRAME_CC`, or a frame-to-frame motion that turns, scales or
- * shears the frame by more than `MAX_FRAME_DEFORMATION` (see frameDeformation). At a scene cut, ECC and its
- * robust starts find no true match and can settle on a wild warp (on a real cut: 144 degrees of rotation at
- * twice the scale, cc 0.43); taken as motion, that one frame would tilt and zoom the whole smoothed path
- * around it. Refused, the frame counts as failed and holds the last motion like any other failure.
+ * neighbouring frames (framePlausible): below a correlation of `TRUSTED_FRAME_CC`, a frame-to-frame motion
+ * that turns, scales or shears the frame by more than `MAX_FRAME_DEFORMATION` (frameDeformation), or, below
+ * `MIN_FRAME_CC`, one that moves it by more than `LOW_CC_MAX_MOVE` at all. At a scene cut, ECC and its robust
+ * starts find no true match and can settle on a wild warp (on a real cut: 144 degrees of rotation at twice
+ * the scale, cc 0.43); taken as motion, that one frame would tilt and zoom the whole smoothed path around
+ * it. Refused, the frame counts as failed and holds the last motion like any other failure. A well
+ * correlated registration is always taken: a fast pan through a wide lens changes the frame's shape by
+ * perspective (0.3 at 8.5 degrees per frame with a 110 degree lens), and noisy, flat footage registers
+ * correctly at a low correlation (0.29 on a darkened, noisy forest clip registered at full size).
  *
  * Conventions: motion[k] maps pixel coordinates of frame k-1 to frame k; fromReference[k] maps the
  * reference frame's pixel coordinates to frame k's (steady's registration convention, motion/mat3.ts).
@@ -31,18 +35,49 @@ import { createRegistrar, type Registrar } from '../register/register.js';
 import { type AnalysisGrid, createAnalysisGrid, motionToFullInto } from './analysis-grid.js';
 
 /**
- * A frame whose registration ends below this correlation coefficient is treated as failed. Neighbouring
- * frames of real footage score far higher (0.95 and up on the shaky clips in ../shared, 640x360); a scene
- * cut scored 0.43.
+ * A registration at or above this correlation coefficient is taken whatever its motion (the registrar's
+ * own mark of a good result, register.ts POOR_CC). Cuts scored 0.34-0.58 (a real one and eight synthetic).
+ */
+export const TRUSTED_FRAME_CC = 0.8;
+
+/**
+ * Below this correlation a registration may move the frame only a little (LOW_CC_MAX_MOVE). Neighbouring
+ * frames of the shaky clips in ../shared score 0.95 and up at the stabilizer's analysis size.
  */
 export const MIN_FRAME_CC = 0.5;
 
 /**
- * Most change of shape between neighbouring frames (frameDeformation), as a share of the distance from the
- * centre to a corner: 0.25 allows about 14 degrees of rotation or a 25 % change of scale in one frame. Real
- * handheld footage stays below 0.02 (1 degree, 0.5 % of scale per frame).
+ * Most change of shape between neighbouring frames (frameDeformation) below TRUSTED_FRAME_CC, as a share of
+ * the distance from the centre to a corner: 0.25 allows about 14 degrees of rotation or a 25 % change of
+ * scale in one frame. Real handheld footage stays below 0.02 (1 degree, 0.5 % of scale per frame).
  */
 export const MAX_FRAME_DEFORMATION = 0.25;
+
+/**
+ * Most motion below MIN_FRAME_CC: the larger of frameDeformation and the centre's displacement, both as a
+ * share of the centre-to-corner distance (0.1: 37 px at 640x360, about 6 degrees).
+ */
+export const LOW_CC_MAX_MOVE = 0.1;
+
+/** How far a motion moves the frame's centre, as a share of the centre-to-corner distance (Infinity if it goes to infinity). */
+export function frameShift(m: Mat3, width: number, height: number): number {
+  const cx = (width - 1) / 2;
+  const cy = (height - 1) / 2;
+  const w = (m[6] as number) * cx + (m[7] as number) * cy + (m[8] as number);
+  if (!(w > 0)) return Number.POSITIVE_INFINITY;
+  const dx = ((m[0] as number) * cx + (m[1] as number) * cy + (m[2] as number)) / w - cx;
+  const dy = ((m[3] as number) * cx + (m[4] as number) * cy + (m[5] as number)) / w - cy;
+  const d = Math.hypot(dx, dy) / Math.hypot(cx, cy);
+  return Number.isFinite(d) ? d : Number.POSITIVE_INFINITY;
+}
+
+/** Whether a frame-to-frame motion `m` registered at correlation `cc` can be camera motion (file comment). */
+export function framePlausible(m: Mat3, cc: number, width: number, height: number): boolean {
+  if (cc >= TRUSTED_FRAME_CC) return true;
+  const deformation = frameDeformation(m, width, height);
+  if (!(deformation <= MAX_FRAME_DEFORMATION)) return false;
+  return cc >= MIN_FRAME_CC || Math.max(deformation, frameShift(m, width, height)) <= LOW_CC_MAX_MOVE;
+}
 
 /**
  * How much a motion changes the frame's shape, without its translation: the four corners of a
@@ -195,7 +230,7 @@ export function createFrameAnalyzer(settings: FrameAnalyzerSettings, downscale: 
 
   /** Whether a registration's frame-to-frame motion `m` (analysis grid) can be camera motion (file comment). */
   function plausible(m: Mat3, cc: number): boolean {
-    return cc >= MIN_FRAME_CC && frameDeformation(m, aw, ah) <= MAX_FRAME_DEFORMATION;
+    return framePlausible(m, cc, aw, ah);
   }
 
   /** plausible() for a registration onto the reference: judges the motion from the previous frame it implies. */
