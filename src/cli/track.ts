@@ -195,18 +195,19 @@ async function run(args: ParsedArgs, ctx: CommandContext): Promise<number> {
       motionStream.on('error', () => {});
     }
     const sink: NodeJS.WritableStream = motionStream ?? ctx.stdout;
-    if (overlay !== null) {
-      encoder = await openEncoder(overlay, {
+    const openOverlay = (file: string): Promise<Encoder> =>
+      openEncoder(file, {
         width,
         height,
         fps: decoder.fpsRational,
-        ...(timing.encoderTimeBase !== null ? { timeBase: timing.encoderTimeBase } : {}),
+        ...(timing.encoderTimeBase !== null ? { timeBase: timing.encoderTimeBase, timeOffsetSec: decoder.timeOffsetSec } : {}),
         ...(input !== '-' ? { audioFrom: input } : {}),
         ...(startSec !== undefined ? { audioStartSec: startSec } : {}),
         ...(durationSec !== undefined ? { audioDurationSec: durationSec } : {}),
         signal: ctx.signal,
       });
-    }
+    // With variable timing the overlay starts at the first frame, which says where it is against the audio.
+    if (overlay !== null && timing.encoderTimeBase === null) encoder = await openOverlay(overlay);
 
     const a = width <= analysisWidth ? { width, height } : { width: analysisWidth, height: Math.max(1, Math.round((height * analysisWidth) / width)) };
     // Camera motion: the stabilizer's frame analyzer (no pre-filter: sharp frames at up to full size).
@@ -267,7 +268,8 @@ async function run(args: ParsedArgs, ctx: CommandContext): Promise<number> {
         counts[record.roiStatus]++;
       }
       await writeChunk(sink, enc.encodeFrame(record));
-      if (encoder !== null) {
+      if (overlay !== null) {
+        encoder ??= await openOverlay(overlay);
         if (vectors && f.index > 0) drawMotionVectors(f, motion, OVERLAY_YELLOW);
         if (roiResult?.corners) drawQuad(f, roiResult.corners, OVERLAY_GREEN, Math.max(2, Math.round(width / 320)));
         await encoder.write(f.data, f.timeSec);

@@ -251,7 +251,11 @@ export async function stabilizeFile(o: StabilizeFileOptions): Promise<StabilizeS
     const firstFrame = frameSource.next();
     // Awaited by the loop below; failing before that must not count as an unhandled rejection.
     firstFrame.catch(() => {});
-    encoder = await openEncoder(o.output, { width, height, rotationDeg: probe.rotationDeg, ...encoderCommon, ...audio });
+    // With variable timing the encoder needs to know where the first frame is against the audio (after
+    // the start point by up to a gap of the source): it starts once that frame is here.
+    if (timing.encoderTimeBase !== null) await firstFrame;
+    const offset = timing.encoderTimeBase !== null ? { timeOffsetSec: decoder.timeOffsetSec } : {};
+    encoder = await openEncoder(o.output, { width, height, rotationDeg: probe.rotationDeg, ...encoderCommon, ...offset, ...audio });
     const stabilizer: Stabilizer = createStabilizer(stabilizerSettingsFor(opts, width, height, known), downscaleYInto);
     checkHeldFrameMemory(width, height, stabilizer.latencyFrames);
     o.onStabilizer?.(stabilizer);
@@ -259,10 +263,11 @@ export async function stabilizeFile(o: StabilizeFileOptions): Promise<StabilizeS
     if (o.compare) {
       // Each half is padded to an even width so that both halves' chroma columns line up (see sideBySideInto).
       const half = 2 * Math.ceil(width / 2);
-      compare = await openEncoder(o.compare, { width: 2 * half, height, rotationDeg: probe.rotationDeg, ...encoderCommon, ...audio });
+      compare = await openEncoder(o.compare, { width: 2 * half, height, rotationDeg: probe.rotationDeg, ...encoderCommon, ...offset, ...audio });
       compareBuf = new Uint8Array(2 * half * height + 2 * half * Math.ceil(height / 2));
     }
     const emit = async (s: StabilizedFrame) => {
+      // With variable timing, each frame goes at its own time (encoder `timeBase`).
       await (encoder as Encoder).write(s.output);
       if (compare && compareBuf) await compare.write(sideBySideInto(compareBuf, s), s.output.timeSec);
       if (motionOut) await motionOut.write(s.motion);

@@ -19,8 +19,10 @@
  * the probed average frame rate. That is exact for constant-frame-rate input. For variable-frame-rate
  * input, ask for `timestamps`: the same ffmpeg then also writes each frame's own timestamp, in the
  * source's time base, as one line of its `framecrc` format (the frame itself wrapped, not copied) to a
- * third pipe (fd 3), flushed per frame; frame k's timeSec is its timestamp less the first frame's. A
- * timestamp that is missing or not after the previous one is replaced by the previous time + 1 / fps.
+ * third pipe (fd 3), flushed per frame; frame k's timeSec is its timestamp less the first frame's, and
+ * `timeOffsetSec` says where the first frame is on the audio's clock (after the start point, by up to a gap
+ * of the source). A timestamp that is missing or not after the previous one is replaced by the previous
+ * time + 1 / fps.
  */
 import type { ChildProcess } from 'node:child_process';
 import type { Readable } from 'node:stream';
@@ -36,9 +38,9 @@ import { killAndWait, spawnTracked, TailBuffer, waitForExit } from './process-re
 export interface DecodedFrame extends YuvFrame {
   /** 0-based index in decode order (continues across loops with `loop`). */
   readonly index: number;
-  /** Presentation time in the source, seconds: start + index / fps. */
+  /** Presentation time in the source, seconds: start + index / fps (with `timestamps`: start + timeOffsetSec + timeSec). */
   readonly ptsSec: number;
-  /** Time from the first decoded frame, seconds: index / fps. */
+  /** Time from the first decoded frame, seconds: index / fps (with `timestamps`: the frame's own, less the first's). */
   readonly timeSec: number;
   readonly width: number;
   readonly height: number;
@@ -124,6 +126,12 @@ export interface Decoder extends AsyncIterable<DecodedFrame> {
   readonly args: readonly string[];
   /** Frames handed out so far. */
   readonly framesDecoded: number;
+  /**
+   * With `timestamps`: when the first frame comes after the start point (the source's start, or
+   * startSec), seconds; frame times count from the first frame, so a frame is at timeOffsetSec + timeSec
+   * on the audio's clock. 0 otherwise, or before the first frame.
+   */
+  readonly timeOffsetSec: number;
   /** The last few KiB of what ffmpeg logged (errors only), for warnings; empty when all went well. */
   readonly stderrTail: string;
   /** The frames; may be called once. */
@@ -279,6 +287,11 @@ export async function openDecoder(input: string, options: DecoderOptions = {}): 
   const chromaBytes = chromaWidth * chromaHeight;
   const frameBytes = lumaBytes + 2 * chromaBytes;
   const features = ffmpegFeatures(ffmpeg);
+  const passthrough = features.fpsMode ? ['-fps_mode', 'passthrough'] : ['-vsync', 'passthrough'];
+  // The scale keeps every frame at the probed size even if the stream changes resolution midway (a no-op
+  // otherwise); format converts 10-bit / 4:2:2 / RGB sources to 8-bit 4:2:0.
+  const filters = `scale=${width}:${height},format=yuv420p`;
+  const rawOut = [...passthrough, '-pix_fmt', 'yuv420p', '-f', 'rawvideo', 'pipe:1'];
   const args = [
     '-hide_banner',
     '-nostats',
@@ -286,30 +299,21 @@ export async function openDecoder(input: string, options: DecoderOptions = {}): 
     'error',
     ...(input === '-' ? [] : ['-nostdin']),
     ...inputArgs(input, options),
-    '-map',
-    probe.videoMap,
-    '-an',
-    '-sn',
-    '-dn',
-    ...(features.fpsMode ? ['-fps_mode', 'passthrough'] : ['-vsync', 'passthrough']),
-    // The scale keeps every frame at the probed size even if the stream changes resolution midway (a
-    // no-op otherwise); format converts 10-bit / 4:2:2 / RGB sources to 8-bit 4:2:0.
-    '-vf',
-    `scale=${width}:${height},format=yuv420p`,
-    '-pix_fmt',
-    'yuv420p',
-    '-f',
-    'rawvideo',
-    'pipe:1',
     ...(options.timestamps === true
       ? [
+          // One graph split in two, so that the frames are rotated (autorotate) and converted once: the
+          // second output wraps each frame by reference (nothing copied or hashed but a small struct) and
+          // writes its timestamp in the source's time base, one line per frame, flushed at once.
+          '-filter_complex',
+          `[${probe.videoMap}]${filters},split=2[frames][stamps]`,
           '-map',
-          probe.videoMap,
-          ...(features.fpsMode ? ['-fps_mode', 'passthrough'] : ['-vsync', 'passthrough']),
-          // The source's time base, and the decoded frame wrapped by reference: nothing is copied or hashed
-          // but a pointer-sized struct.
+          '[frames]',
+          ...rawOut,
+          '-map',
+          '[stamps]',
+          ...passthrough,
           '-enc_time_base',
-          '-1',
+          probe.timeBase === null ? '-1' : probe.timeBase.replace('/', ':'),
           '-c:v',
           'wrapped_avframe',
           '-flush_packets',
@@ -318,11 +322,13 @@ export async function openDecoder(input: string, options: DecoderOptions = {}): 
           'framecrc',
           'pipe:3',
         ]
-      : []),
+      : ['-map', probe.videoMap, '-an', '-sn', '-dn', '-vf', filters, ...rawOut]),
   ];
   const startSec = options.startSec ?? 0;
   const fps = probe.fps;
   let child: ChildProcess | null = null;
+  /** With timestamps: the first frame's time on ffmpeg's output clock (0 at the start point); null until known. */
+  let firstSec: number | null = null;
   let started = false;
   let framesDecoded = 0;
   /** close() was called: the end of ffmpeg's output is then expected, not an error. */
@@ -343,7 +349,6 @@ export async function openDecoder(input: string, options: DecoderOptions = {}): 
     const stamps = options.timestamps === true ? new TimestampReader() : null;
     const proc = spawnTracked(ffmpeg, args, { stdio: [source === null ? 'ignore' : 'pipe', 'pipe', 'pipe', ...(stamps === null ? [] : ['pipe' as const])] });
     if (stamps !== null) stamps.attach(proc.stdio[3] as Readable);
-    let firstSec = 0;
     let lastSec = Number.NEGATIVE_INFINITY;
     child = proc;
     proc.stderr?.on('data', (c: Buffer) => stderr.push(c));
@@ -372,13 +377,15 @@ export async function openDecoder(input: string, options: DecoderOptions = {}): 
           let timeSec = index / fps;
           if (stamps !== null) {
             const t = await stamps.next();
-            if (index === 0 && t !== null) firstSec = t;
-            timeSec = t !== null && t - firstSec > lastSec ? t - firstSec : index === 0 ? 0 : lastSec + 1 / fps;
+            const guess = index === 0 ? 0 : lastSec + 1 / fps;
+            // The first usable timestamp sets the offset: this frame lands where the guess puts it.
+            if (t !== null && firstSec === null) firstSec = t - guess;
+            timeSec = t !== null && firstSec !== null && t - firstSec > lastSec ? t - firstSec : guess;
             lastSec = timeSec;
           }
           const frame: DecodedFrame = {
             index,
-            ptsSec: startSec + timeSec,
+            ptsSec: startSec + (firstSec ?? 0) + timeSec,
             timeSec,
             width,
             height,
@@ -449,6 +456,9 @@ export async function openDecoder(input: string, options: DecoderOptions = {}): 
     args,
     get framesDecoded() {
       return framesDecoded;
+    },
+    get timeOffsetSec() {
+      return firstSec ?? 0;
     },
     get stderrTail() {
       return stderr.toString();

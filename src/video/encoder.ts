@@ -52,6 +52,11 @@ export interface EncoderOptions {
    * to check and describe the rate. @default none: frame k at k / fps
    */
   readonly timeBase?: string;
+  /**
+   * With `timeBase`: where the first frame goes on the audio's clock, seconds (ffmpeg `-itsoffset` on the
+   * frames; the times given to write() count from the first frame). @default 0
+   */
+  readonly timeOffsetSec?: number;
   /** Take the audio from this file (usually the original input). @default no audio */
   readonly audioFrom?: string;
   /** The probe of audioFrom, when already done. @default probed here */
@@ -236,6 +241,7 @@ export async function openEncoder(output: string, options: EncoderOptions): Prom
   const height = expectInteger('height', options.height, 1, 65536);
   const fps = fpsArg(options.fps);
   const timeBase = options.timeBase === undefined ? null : timeBaseArg(options.timeBase);
+  const timeOffsetSec = options.timeOffsetSec === undefined ? 0 : expectNumber('timeOffsetSec', options.timeOffsetSec, 0, 1e7);
   const crf = options.crf === undefined ? 18 : expectNumber('crf', options.crf, 0, 63);
   const preset = options.preset === undefined ? 'veryfast' : expectString('preset', options.preset);
   if (options.threads !== undefined) expectInteger('threads', options.threads, 0, 1024);
@@ -306,7 +312,9 @@ export async function openEncoder(output: string, options: EncoderOptions): Prom
     '-loglevel',
     'error',
     '-y',
-    ...(timeBase === null ? ['-f', 'rawvideo', '-pix_fmt', 'yuv420p', '-s', `${width}x${height}`, '-framerate', fps] : ['-f', 'matroska']),
+    ...(timeBase === null
+      ? ['-f', 'rawvideo', '-pix_fmt', 'yuv420p', '-s', `${width}x${height}`, '-framerate', fps]
+      : [...(timeOffsetSec > 0 ? ['-itsoffset', String(timeOffsetSec)] : []), '-f', 'matroska']),
     ...(rotationInEncode ? ['-display_rotation:v:0', String((360 - rotationDeg) % 360)] : []),
     '-i',
     'pipe:0',

@@ -121,4 +121,25 @@ describe('steady stabilize on a variable-frame-rate clip', () => {
     if (r.code !== 0) throw new Error(`steady track exited ${r.code}: ${r.stderr}`);
     expectTimes(await videoFrameTimes(overlay), inputTimes);
   });
+
+  it.skipIf(modern === null)('with ffmpeg 5.1+ and --start inside the gap, the first frame stays where it was against the audio', async () => {
+    const m = modern as { ffmpeg: string; ffprobe: string };
+    // The gap runs from 0.36 s to 1.0 s (construction): from 0.5 s the first frame kept is 0.5 s later.
+    const start = 0.5;
+    const out = join(dir, 'from-gap.mp4');
+    const r = await runCli(['stabilize', clip.path, '-o', out, '--start', String(start), '--quiet'], { env: { FFMPEG_PATH: m.ffmpeg, FFPROBE_PATH: m.ffprobe } });
+    if (r.code !== 0) throw new Error(`steady stabilize exited ${r.code}: ${r.stderr}`);
+    // The offset goes through ffmpeg's -itsoffset (microseconds) and the MP4 edit list (the movie's 1/1000 s
+    // timescale): within a millisecond; the spacing stays exact.
+    const OFFSET_TOL_SEC = 1e-3;
+    const truth = inputTimes.filter((t) => t >= start).map((t) => t - start);
+    const got = await videoFrameTimes(out);
+    expect(got.length).toBe(truth.length);
+    expect(Math.abs((got[0] as number) - (truth[0] as number))).toBeLessThan(OFFSET_TOL_SEC);
+    expect((truth[0] as number) > 0.6).toBe(true);
+    expectTimes(
+      got.map((t) => t - (got[0] as number)),
+      truth.map((t) => t - (truth[0] as number)),
+    );
+  });
 });

@@ -160,7 +160,7 @@ describe('openDecoder', () => {
     expect(liveChildCount()).toBe(0);
   });
 
-  it('timestamps: true with a trim starts the times at 0 at the first frame kept', async () => {
+  it('timestamps: true with a trim starts the times at 0 at the first frame kept, and says where that frame is (timeOffsetSec)', async () => {
     const TIME_TOL_SEC = 1e-9;
     const clip = await makeVfrClip(join(dir, 'vfr-trim.mkv'), { keep: [0, 1, 2, 3, 10, 11, 12, 13, 14, 30, 31] });
     // From 0.1 s: the first frame kept is the one at 0.12 s (frame 3 of the source's 25 fps clock).
@@ -170,6 +170,14 @@ describe('openDecoder', () => {
     const truth = clip.timesSec.filter((x) => x >= 0.1).map((x) => x - 0.12);
     expect(t.length).toBe(truth.length);
     for (let k = 0; k < t.length; k++) expect(Math.abs((t[k] as number) - (truth[k] as number))).toBeLessThan(TIME_TOL_SEC);
+    // The first frame kept is 0.02 s after the start point: where it goes on the audio's clock.
+    expect(Math.abs(dec.timeOffsetSec - 0.02)).toBeLessThan(TIME_TOL_SEC);
+    // Starting inside the gap (0.12 -> 0.40 s), the first frame comes 0.2 s after the start point.
+    const inGap = await openDecoder(clip.path, { timestamps: true, startSec: 0.2 });
+    const first: number[] = [];
+    for await (const f of inGap) first.push(f.timeSec);
+    expect(first[0]).toBe(0);
+    expect(Math.abs(inGap.timeOffsetSec - 0.2)).toBeLessThan(TIME_TOL_SEC);
   });
 
   it("decodes the probe's video stream even when it is not ffmpeg's first (a one-frame picture stream before it)", async () => {

@@ -130,6 +130,19 @@ describe('openEncoder', () => {
     expect((await videoFrameTimes(even)).map((t) => Math.round(t * 1000))).toEqual(given.map((_, k) => 40 * k));
   });
 
+  it('timeOffsetSec: with timeBase, the first frame goes that late and the spacing stays', async () => {
+    /** ffmpeg takes the offset in microseconds; Matroska keeps milliseconds. */
+    const TIME_TOL_SEC = 1e-3;
+    const out = join(dir, 'vfr-offset.mkv');
+    const enc = await openEncoder(out, { width: 32, height: 24, fps: 25, timeBase: '1/1000', timeOffsetSec: 0.5 });
+    const given = [0, 0.04, 0.5, 0.54];
+    for (let k = 0; k < given.length; k++) await enc.write(solidYuvFrame(32, 24, 40 + 30 * k, 128, 128), given[k] as number);
+    await enc.finish();
+    const got = await videoFrameTimes(out);
+    expect(got.length).toBe(given.length);
+    for (let k = 0; k < given.length; k++) expect(Math.abs((got[k] as number) - 0.5 - (given[k] as number))).toBeLessThan(TIME_TOL_SEC);
+  });
+
   it('timeBase: refuses a malformed time base, and a frame without a time', async () => {
     await expect(openEncoder(join(dir, 'bad-tb.mkv'), { width: 32, height: 24, fps: 25, timeBase: 'fast' })).rejects.toMatchObject({ code: 'E_BAD_OPTION' });
     const enc = await openEncoder(join(dir, 'no-time.mkv'), { width: 32, height: 24, fps: 25, timeBase: '1/1000' });
