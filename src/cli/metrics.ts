@@ -21,7 +21,7 @@ import type { ModelName } from '../motion/model-name.js';
 import { createEccPyramid, type EccPyramid } from '../register/ecc-pyramid.js';
 import { expectInteger } from '../validate.js';
 import { downscaleYInto } from '../video/analysis.js';
-import { ffmpegFeatures, resolveFfmpeg } from '../video/binaries.js';
+import { ffmpegFeatures, passthroughArgs, resolveFfmpeg } from '../video/binaries.js';
 import { PartialFrameError, splitFrames } from '../video/frame-splitter.js';
 import { probeVideo, type VideoProbe } from '../video/probe.js';
 import { killAndWait, spawnTracked, TailBuffer, waitForExit } from '../video/process-registry.js';
@@ -131,7 +131,7 @@ async function* decodeGray(input: string, probe: VideoProbe, signal: AbortSignal
     '-an',
     '-sn',
     '-dn',
-    ...(ffmpegFeatures(ffmpeg).fpsMode ? ['-fps_mode', 'passthrough'] : ['-vsync', 'passthrough']),
+    ...passthroughArgs(ffmpegFeatures(ffmpeg)),
     '-vf',
     `scale=${w}:${h}`,
     '-pix_fmt',

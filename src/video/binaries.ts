@@ -161,6 +161,11 @@ export interface FfmpegFeatures {
   readonly displayRotation: boolean;
 }
 
+/** The output options that pass frames through with their timestamps, no frame dropped or duplicated. */
+export function passthroughArgs(features: FfmpegFeatures): string[] {
+  return features.fpsMode ? ['-fps_mode', 'passthrough'] : ['-vsync', 'passthrough'];
+}
+
 const featureCache = new Map<string, FfmpegFeatures>();
 const featureLoads = new Map<string, Promise<FfmpegFeatures>>();
 const FEATURE_ARGS = ['-hide_banner', '-h', 'long'];

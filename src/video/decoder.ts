@@ -29,7 +29,7 @@ import type { Readable } from 'node:stream';
 import { InputError, InterruptedError, RuntimeError } from '../errors.js';
 import type { YuvFrame } from '../stabilize/frame-types.js';
 import { expectNumber, expectPositive } from '../validate.js';
-import { ffmpegFeatures, resolveFfmpeg } from './binaries.js';
+import { ffmpegFeatures, passthroughArgs, resolveFfmpeg } from './binaries.js';
 import { PartialFrameError, splitFrames } from './frame-splitter.js';
 import { type ProbeOptions, probeVideo, type VideoProbe } from './probe.js';
 import { killAndWait, spawnTracked, TailBuffer, waitForExit } from './process-registry.js';
@@ -287,7 +287,7 @@ export async function openDecoder(input: string, options: DecoderOptions = {}): 
   const chromaBytes = chromaWidth * chromaHeight;
   const frameBytes = lumaBytes + 2 * chromaBytes;
   const features = ffmpegFeatures(ffmpeg);
-  const passthrough = features.fpsMode ? ['-fps_mode', 'passthrough'] : ['-vsync', 'passthrough'];
+  const passthrough = passthroughArgs(features);
   // The scale keeps every frame at the probed size even if the stream changes resolution midway (a no-op
   // otherwise); format converts 10-bit / 4:2:2 / RGB sources to 8-bit 4:2:0.
   const filters = `scale=${width}:${height},format=yuv420p`;

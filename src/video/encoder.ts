@@ -25,7 +25,7 @@ import type { ChildProcess } from 'node:child_process';
 import type { Writable } from 'node:stream';
 import { InputError, InterruptedError, RuntimeError } from '../errors.js';
 import { expectInteger, expectNumber, expectString } from '../validate.js';
-import { ffmpegFeatures, resolveFfmpeg } from './binaries.js';
+import { ffmpegFeatures, passthroughArgs, resolveFfmpeg } from './binaries.js';
 import { parseRational, probeVideo, type Rotation, type VideoProbe } from './probe.js';
 import { MKV_FRAME_HEADER_BYTES, mkvFrameHeaderInto, mkvRawHeader } from './mkv-raw.js';
 import { killAndWait, runCapture, spawnTracked, TailBuffer, waitForExit } from './process-registry.js';
@@ -325,7 +325,7 @@ export async function openEncoder(output: string, options: EncoderOptions): Prom
     ...cropArgs,
     ...videoCodecArgs,
     ...(options.threads !== undefined ? ['-threads', String(options.threads)] : []),
-    ...(timeBase === null ? [] : [...(features.fpsMode ? ['-fps_mode', 'passthrough'] : ['-vsync', 'passthrough']), '-enc_time_base:v', timeBase.text]),
+    ...(timeBase === null ? [] : [...passthroughArgs(features), '-enc_time_base:v', timeBase.text]),
     '-pix_fmt',
     'yuv420p',
     ...(!toStdout && storesRotation ? ['-movflags', '+faststart'] : []),

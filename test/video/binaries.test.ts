@@ -2,7 +2,7 @@ import { chmod, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RuntimeError } from '../../src/errors.js';
-import { ffmpegFeatures, loadFfmpegFeatures, resolveFfmpeg, resolveFfprobe } from '../../src/video/binaries.js';
+import { ffmpegFeatures, loadFfmpegFeatures, passthroughArgs, resolveFfmpeg, resolveFfprobe } from '../../src/video/binaries.js';
 import { formatDoctor, runDoctor } from '../../src/video/doctor.js';
 import { makeTempDir, removeTempDir } from '../support/ffmpeg-fixtures.js';
 
@@ -129,6 +129,9 @@ describe('doctor', () => {
     await writeFile(fake, '#!/bin/sh\necho "-fps_mode           set framerate mode"\necho "-vsync              video sync method"\n');
     await chmod(fake, 0o755);
     expect(ffmpegFeatures(fake)).toEqual({ fpsMode: true, displayRotation: false });
+    // Frames pass through with -fps_mode where it exists, with the older -vsync elsewhere.
+    expect(passthroughArgs(ffmpegFeatures(fake))).toEqual(['-fps_mode', 'passthrough']);
+    expect(passthroughArgs({ fpsMode: false, displayRotation: false })).toEqual(['-vsync', 'passthrough']);
   });
 
   it('reads the same options without blocking (loadFfmpegFeatures), and the synchronous call then reuses the answer', async () => {
