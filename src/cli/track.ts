@@ -27,7 +27,7 @@ import { type Decoder, openDecoder } from '../video/decoder.js';
 import { type Encoder, openEncoder } from '../video/encoder.js';
 import { probeVideo } from '../video/probe.js';
 import { createTempOutput, type TempOutput } from '../video/temp-output.js';
-import { variableTimingFor } from '../video/vfr.js';
+import { evenSpacingWatch, variableTimingFor } from '../video/vfr.js';
 import { type CommandSpec, flagBool, flagString, type ParsedArgs } from './args.js';
 import type { Command, CommandContext } from './command.js';
 
@@ -164,6 +164,7 @@ async function run(args: ParsedArgs, ctx: CommandContext): Promise<number> {
     ...(ctx.signal ? { signal: ctx.signal } : {}),
   });
   const { width, height, fps } = decoder;
+  const spacing = evenSpacingWatch(timing, fps);
   if (width < MIN_SIDE_PX || height < MIN_SIDE_PX) {
     // Registration on a few pixels gives only failures: refuse as `steady stabilize` does.
     await decoder.close();
@@ -273,6 +274,7 @@ async function run(args: ParsedArgs, ctx: CommandContext): Promise<number> {
         if (vectors && f.index > 0) drawMotionVectors(f, motion, OVERLAY_YELLOW);
         if (roiResult?.corners) drawQuad(f, roiResult.corners, OVERLAY_GREEN, Math.max(2, Math.round(width / 320)));
         await encoder.write(f.data, f.timeSec);
+        spacing.see(f.index, f.timeSec);
       }
     }
     if (frames === 0) throw new InputError('E_NO_FRAMES', `${JSON.stringify(input)} gave no frames to track${startSec !== undefined ? ` after --start ${startSec}` : ''}`);
@@ -309,7 +311,7 @@ async function run(args: ParsedArgs, ctx: CommandContext): Promise<number> {
       if (roi !== null) parts.push(`region: ${counts.tracked} tracked, ${counts.lost} lost, ${counts.recovered} recovered${counts.before ? `, ${counts.before} before frame ${roiFrame}` : ''}`);
       if (output !== '-') parts.push(`wrote ${output}`);
       if (trf !== null) parts.push(`wrote ${trf}`);
-      const overlayNotes = [...(encodeResult?.notes ?? []), ...(timing.note === null ? [] : [timing.note])];
+      const overlayNotes = [...(encodeResult?.notes ?? []), ...(spacing.note() === null ? [] : [spacing.note() as string])];
       if (overlay !== null) parts.push(`wrote ${overlay}${overlayNotes.length ? ` (${overlayNotes.join('; ')})` : ''}`);
       ctx.stderr.write(`steady track: ${parts.join('; ')}\n`);
     }

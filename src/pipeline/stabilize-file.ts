@@ -22,7 +22,7 @@ import { type Decoder, type DecoderOptions, openDecoder } from '../video/decoder
 import { checkOutputContainer, type Encoder, openEncoder } from '../video/encoder.js';
 import { probeVideo, type VideoProbe } from '../video/probe.js';
 import { checkOutputWritable, createTempOutput } from '../video/temp-output.js';
-import { variableTimingFor } from '../video/vfr.js';
+import { evenSpacingWatch, variableTimingFor } from '../video/vfr.js';
 import { createFrameAnalyzer } from '../stabilize/frame-analyzer.js';
 import type { FrameMotion, StabilizedFrame } from '../stabilize/frame-types.js';
 import { type ResolvedStabilizeOptions, resolveStabilizeOptions, type StabilizeOptions } from '../stabilize/options.js';
@@ -221,6 +221,7 @@ export async function stabilizeFile(o: StabilizeFileOptions): Promise<StabilizeS
   const known: Mat3[] | null = knownFrames === null ? null : knownFrames.map((f) => f.motion);
   const decoder: Decoder = await openDecoder(o.input, decoderOptions(o, probe));
   const timing = variableTimingFor(probe, o.framerate !== undefined);
+  const spacing = evenSpacingWatch(timing, decoder.fps);
   const encoderCommon = {
     fps: decoder.fpsRational,
     ...(timing.encoderTimeBase !== null ? { timeBase: timing.encoderTimeBase } : {}),
@@ -269,6 +270,7 @@ export async function stabilizeFile(o: StabilizeFileOptions): Promise<StabilizeS
     const emit = async (s: StabilizedFrame) => {
       // With variable timing, each frame goes at its own time (encoder `timeBase`).
       await (encoder as Encoder).write(s.output);
+      spacing.see(frames, s.output.timeSec);
       if (compare && compareBuf) await compare.write(sideBySideInto(compareBuf, s), s.output.timeSec);
       if (motionOut) await motionOut.write(s.motion);
       o.onFrame?.(s);
@@ -323,7 +325,7 @@ export async function stabilizeFile(o: StabilizeFileOptions): Promise<StabilizeS
       seconds,
       output: o.output,
       audio: result.audio,
-      notes: timing.note === null ? result.notes : [...result.notes, timing.note],
+      notes: [...result.notes, ...(spacing.note() === null ? [] : [spacing.note() as string])],
       partial: false,
     };
   } catch (err) {

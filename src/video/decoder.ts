@@ -242,6 +242,38 @@ function expectedFrames(input: string, probe: VideoProbe, options: DecoderOption
   return { count: Math.max(0, Math.round(n)), exact: false };
 }
 
+/**
+ * With timestamps: how many seconds of the source a clean decode covers, from the probe's duration and
+ * the trim; null when unknown. `count` is in seconds here.
+ */
+function expectedSpan(input: string, probe: VideoProbe, options: DecoderOptions): { count: number; exact: boolean } | null {
+  if (options.loop === true || input === '-' || options.inputFormat !== undefined || probe.durationSec === null) return null;
+  let span = probe.durationSec - (options.startSec ?? 0);
+  if (options.durationSec !== undefined) span = Math.min(span, options.durationSec);
+  return { count: Math.max(0, span), exact: false };
+}
+
+/**
+ * With timestamps: puts a frame time (from the first frame) that lies within one tick of the source's
+ * time base of the nominal rate's grid (r_frame_rate) exactly on it, so that a constant-rate file whose
+ * container rounds times (Matroska: 1 ms) keeps its exact rate; other times are left as they are.
+ */
+function gridSnapper(probe: VideoProbe): (t: number) => number {
+  const r = /^(\d+)\/(\d+)$/.exec(probe.rFrameRate);
+  const tb = probe.timeBase === null ? null : /^(\d+)\/(\d+)$/.exec(probe.timeBase);
+  if (r === null || tb === null || Number(r[1]) === 0 || Number(r[2]) === 0 || Number(tb[2]) === 0) return (t) => t;
+  const rate = Number(r[1]) / Number(r[2]);
+  const tick = Number(tb[1]) / Number(tb[2]);
+  // A tick a sizeable part of a frame would move frames that are truly off the grid.
+  if (!(tick * rate < 0.25)) return (t) => t;
+  const tolerance = tick * 1.000001;
+  return (t) => {
+    const k = Math.round(t * rate);
+    const onGrid = (k * Number(r[2])) / Number(r[1]);
+    return Math.abs(t - onGrid) <= tolerance ? onGrid : t;
+  };
+}
+
 function validate(options: DecoderOptions): void {
   if (options.startSec !== undefined) expectNumber('startSec', options.startSec, 0, Number.POSITIVE_INFINITY);
   if (options.durationSec !== undefined) expectPositive('durationSec', options.durationSec);
@@ -308,6 +340,9 @@ export async function openDecoder(input: string, options: DecoderOptions = {}): 
           `[${probe.videoMap}]${filters},split=2[frames][stamps]`,
           '-map',
           '[frames]',
+          // In the source's time base: the default (1/rate) can put two frames closer than a tick on one
+          // time, which the raw muxer logs as an error.
+          ...(probe.timeBase === null ? [] : ['-enc_time_base', probe.timeBase.replace('/', ':')]),
           ...rawOut,
           '-map',
           '[stamps]',
@@ -327,6 +362,7 @@ export async function openDecoder(input: string, options: DecoderOptions = {}): 
   const startSec = options.startSec ?? 0;
   const fps = probe.fps;
   let child: ChildProcess | null = null;
+  const snap = gridSnapper(probe);
   /** With timestamps: the first frame's time on ffmpeg's output clock (0 at the start point); null until known. */
   let firstSec: number | null = null;
   let started = false;
@@ -380,7 +416,8 @@ export async function openDecoder(input: string, options: DecoderOptions = {}): 
             const guess = index === 0 ? 0 : lastSec + 1 / fps;
             // The first usable timestamp sets the offset: this frame lands where the guess puts it.
             if (t !== null && firstSec === null) firstSec = t - guess;
-            timeSec = t !== null && firstSec !== null && t - firstSec > lastSec ? t - firstSec : guess;
+            const own = t !== null && firstSec !== null ? snap(t - firstSec) : Number.NEGATIVE_INFINITY;
+            timeSec = own > lastSec ? own : guess;
             lastSec = timeSec;
           }
           const frame: DecodedFrame = {
@@ -423,14 +460,18 @@ export async function openDecoder(input: string, options: DecoderOptions = {}): 
       if (code !== 0) throw failure(signal !== null ? `ffmpeg was killed by ${signal}` : `ffmpeg exited with code ${code}`);
       // ffmpeg exits 0 on a truncated or corrupt file: errors in its log plus missing frames mean damage.
       if (stderr.toString() !== '' && options.allowPartial !== true) {
-        const expected = expectedFrames(input, probe, options);
-        const slack = expected === null || expected.exact ? 0 : 2;
-        if (framesDecoded === 0 || (expected !== null && framesDecoded < expected.count - slack)) {
+        // With its own times a frame count says little (a gap holds no frames): how far the frames reach does.
+        const expected = stamps === null ? expectedFrames(input, probe, options) : expectedSpan(input, probe, options);
+        const got = stamps === null ? framesDecoded : (firstSec ?? 0) + lastSec + 1 / fps;
+        const slack = expected === null || expected.exact ? 0 : stamps === null ? 2 : Math.max(2 / fps, 0.5);
+        if (framesDecoded === 0 || (expected !== null && got < expected.count - slack)) {
           // ffmpeg ran to its end and said why: the file is damaged, which is bad input (exit 2).
           const tail = stderr.toString();
           throw new InputError(
             'E_INPUT_CORRUPT',
-            `${describe()} looks truncated or corrupt: ${framesDecoded} frames decoded${expected === null ? '' : ` of ${expected.exact ? '' : 'about '}${expected.count}`}${tail ? `; ffmpeg said: ${tail}` : ''}`,
+            stamps === null
+              ? `${describe()} looks truncated or corrupt: ${framesDecoded} frames decoded${expected === null ? '' : ` of ${expected.exact ? '' : 'about '}${expected.count}`}${tail ? `; ffmpeg said: ${tail}` : ''}`
+              : `${describe()} looks truncated or corrupt: ${framesDecoded} frames decoded, reaching ${got.toFixed(2)} s${expected === null ? '' : ` of ${expected.count.toFixed(2)} s`}${tail ? `; ffmpeg said: ${tail}` : ''}`,
           );
         }
       }

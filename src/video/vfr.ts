@@ -1,10 +1,12 @@
 /**
  * Variable frame rate: which parts of a run keep each frame's own time.
  *
- * Raw frames on a pipe carry no time. When the probe says the frame rate varies (r_frame_rate and
- * avg_frame_rate disagree, and the stream's time base is known; image sequences are timed by
- * --framerate instead), the decoder reads each frame's timestamp as well (decoder.ts `timestamps`,
- * any ffmpeg), so the motion file's times are the frames' own. The encoder writes them
+ * Raw frames on a pipe carry no time. When the frame rate may vary, the decoder reads each frame's
+ * timestamp as well (decoder.ts `timestamps`, any ffmpeg), so the motion file's times are the frames'
+ * own. It may vary when the probe says so (r_frame_rate and avg_frame_rate disagree), and always in a
+ * container that stores a time per frame and no rate (Matroska, WebM: ffprobe reports the rate of the
+ * first frames for both there, so a gap later in the clip does not show). The stream's time base must be
+ * known; image sequences are timed by --framerate instead. The encoder writes them
  * (encoder.ts `timeBase`) only with ffmpeg 5.1 or later (`-fps_mode`): older builds (the bundled one
  * is from 2018) end an MP4 at its last frame's decode time when frames come with their own times, so
  * players would drop the last B-frames; there the output's frames are evenly spaced at the average
@@ -33,8 +35,52 @@ export interface VariableTiming {
  * @param ffmpegPath the ffmpeg that will encode. @default the resolved one
  */
 export function variableTimingFor(probe: VideoProbe, framerateGiven: boolean, ffmpegPath?: string): VariableTiming {
-  const variable = probe.variableFrameRate && probe.timeBase !== null && !framerateGiven;
-  if (!variable) return { decoderTimestamps: false, encoderTimeBase: null, note: null };
+  const variable = (probe.variableFrameRate || timedPerFrame(probe.format)) && probe.timeBase !== null && !framerateGiven;
+  if (!variable || probe.timeBase === null) return { decoderTimestamps: false, encoderTimeBase: null, note: null };
   const modern = ffmpegFeatures(ffmpegPath).fpsMode;
-  return { decoderTimestamps: true, encoderTimeBase: modern ? probe.timeBase : null, note: modern ? null : OLD_FFMPEG_VFR_NOTE };
+  if (!modern) return { decoderTimestamps: true, encoderTimeBase: null, note: probe.variableFrameRate ? OLD_FFMPEG_VFR_NOTE : null };
+  return { decoderTimestamps: true, encoderTimeBase: gridTimeBase(probe.timeBase, probe.rFrameRate), note: null };
+}
+
+/** Containers whose frames carry their own times and no declared rate (ffprobe format_name). */
+function timedPerFrame(format: string): boolean {
+  return format.split(',').some((f) => f === 'matroska' || f === 'webm');
+}
+
+/**
+ * The output's time base: the finest tick that both the source's time base and the grid of its nominal
+ * rate (r_frame_rate) fall on, 1/lcm(source denominator, rate numerator), so that frames the decoder
+ * puts on that grid (a constant-rate Matroska file stores 1 ms ticks: 0.033, 0.067 s at 29.97 fps) come
+ * out on it exactly, and the rest keep their own ticks. The source's own when there is no such tick
+ * (a time base with a numerator above 1, an unknown rate, a tick finer than 1/2^31 s).
+ */
+export function gridTimeBase(timeBase: string, rFrameRate: string): string {
+  const tb = /^(\d+)\/(\d+)$/.exec(timeBase);
+  const r = /^(\d+)\/(\d+)$/.exec(rFrameRate);
+  if (tb === null || r === null || Number(tb[1]) !== 1 || Number(r[2]) === 0 || Number(r[1]) === 0) return timeBase;
+  const den = Number(tb[2]);
+  const num = Number(r[1]) / gcd(Number(r[1]), Number(r[2]));
+  const lcm = (den / gcd(den, num)) * num;
+  return Number.isSafeInteger(lcm) && lcm < 2 ** 31 ? `1/${lcm}` : timeBase;
+}
+
+function gcd(a: number, b: number): number {
+  while (b !== 0) [a, b] = [b, a % b];
+  return a;
+}
+
+/**
+ * A run that read each frame's own time but writes evenly spaced frames (ffmpeg before 5.1) cannot tell
+ * from the probe alone whether a Matroska / WebM input's rate varies: this watches the times and gives
+ * the note when some frame lies more than half a frame from its evenly spaced place.
+ */
+export function evenSpacingWatch(timing: VariableTiming, fps: number): { see(index: number, timeSec: number): void; note(): string | null } {
+  const watch = timing.decoderTimestamps && timing.encoderTimeBase === null && timing.note === null;
+  let uneven = false;
+  return {
+    see(index, timeSec) {
+      if (watch && !uneven && Math.abs(timeSec - index / fps) > 0.5 / fps) uneven = true;
+    },
+    note: () => timing.note ?? (uneven ? OLD_FFMPEG_VFR_NOTE : null),
+  };
 }

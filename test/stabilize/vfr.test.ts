@@ -15,9 +15,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseMotionFile } from '../../src/track/motion-file.js';
 import { ffmpegFeatures, resolveFfmpeg } from '../../src/video/binaries.js';
+import { probeVideo } from '../../src/video/probe.js';
 import { OLD_FFMPEG_VFR_NOTE } from '../../src/video/vfr.js';
 import { runCli } from '../support/cli.js';
-import { listStreams, makeTempDir, makeVfrClip, removeTempDir, videoFrameTimes } from '../support/ffmpeg-fixtures.js';
+import { ffmpeg as ffmpegRun, listStreams, makeTempDir, makeVfrClip, removeTempDir, videoFrameTimes } from '../support/ffmpeg-fixtures.js';
 
 /** The output keeps the input's time base, so its times are the input's to ffprobe's 6 decimals. */
 const TIME_TOL_SEC = 1e-6;
@@ -120,6 +121,42 @@ describe('steady stabilize on a variable-frame-rate clip', () => {
     const r = await runCli(['track', clip.path, '-o', join(dir, 'track-overlay.json'), '--overlay', overlay, '--quiet'], { env: { FFMPEG_PATH: m.ffmpeg, FFPROBE_PATH: m.ffprobe } });
     if (r.code !== 0) throw new Error(`steady track exited ${r.code}: ${r.stderr}`);
     expectTimes(await videoFrameTimes(overlay), inputTimes);
+  });
+
+  it('a Matroska clip, which reports one rate for both of ffprobe\'s rates, keeps its gap too (5.1+), or gets the note (older)', async () => {
+    const mkv = await makeVfrClip(join(dir, 'vfr.mkv'));
+    const mkvTimes = await videoFrameTimes(mkv.path);
+    // The premise: ffprobe sees nothing variable in it.
+    const probe = await probeVideo(mkv.path);
+    expect(probe.variableFrameRate).toBe(false);
+    const runWith = async (name: string, env: NodeJS.ProcessEnv) => {
+      const out = join(dir, `${name}.mp4`);
+      const r = await runCli(['stabilize', mkv.path, '-o', out, '--json'], { env });
+      if (r.code !== 0) throw new Error(`steady stabilize exited ${r.code}: ${r.stderr}`);
+      return { summary: JSON.parse(r.stdout.trim()) as { frames: number; notes: string[] }, times: await videoFrameTimes(out) };
+    };
+    if (modern !== null) {
+      const r = await runWith('mkv-modern', { FFMPEG_PATH: modern.ffmpeg, FFPROBE_PATH: modern.ffprobe });
+      expect(r.summary.notes).not.toContain(OLD_FFMPEG_VFR_NOTE);
+      expectTimes(r.times, mkvTimes);
+    }
+    if (!ffmpegFeatures(resolveFfmpeg().path).fpsMode) {
+      const r = await runWith('mkv-old', {});
+      expect(r.summary.notes).toContain(OLD_FFMPEG_VFR_NOTE);
+      expect(r.times.length).toBe(mkvTimes.length);
+    }
+  });
+
+  it.skipIf(modern === null)('with ffmpeg 5.1+, a constant 29.97 fps Matroska clip (1 ms times) comes out at exactly 30000/1001', async () => {
+    const m = modern as { ffmpeg: string; ffprobe: string };
+    const src = join(dir, 'ntsc.mkv');
+    await ffmpegRun(['-f', 'lavfi', '-i', 'testsrc2=size=96x64:rate=30000/1001', '-frames:v', '30', '-c:v', 'libx264', '-preset', 'veryfast', src]);
+    const out = join(dir, 'ntsc.mp4');
+    const r = await runCli(['stabilize', src, '-o', out, '--quiet'], { env: { FFMPEG_PATH: m.ffmpeg, FFPROBE_PATH: m.ffprobe } });
+    if (r.code !== 0) throw new Error(`steady stabilize exited ${r.code}: ${r.stderr}`);
+    expectTimes(await videoFrameTimes(out), Array.from({ length: 30 }, (_, k) => (k * 1001) / 30000));
+    const outProbe = await probeVideo(out);
+    expect(outProbe.avgFrameRate).toBe('30000/1001');
   });
 
   it.skipIf(modern === null)('with ffmpeg 5.1+ and --start inside the gap, the first frame stays where it was against the audio', async () => {

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InputError } from '../../src/errors.js';
 import { openDecoder, yuv420pFrameBytes } from '../../src/video/decoder.js';
 import { liveChildCount } from '../../src/video/process-registry.js';
-import { ffmpeg, makeClip, makeClipFromYuvFrames, makeImage, makeTempDir, makeVfrClip, removeTempDir, solidYuvFrame, yuv420pBytes } from '../support/ffmpeg-fixtures.js';
+import { ffmpeg, makeClip, makeClipFromYuvFrames, makeImage, makeTempDir, makeVfrClip, removeTempDir, solidYuvFrame, videoFrameTimes, yuv420pBytes } from '../support/ffmpeg-fixtures.js';
 import { probeVideo } from '../../src/video/probe.js';
 import { mulberry32, randomInt } from '../support/video-rng.js';
 
@@ -158,6 +158,58 @@ describe('openDecoder', () => {
     expect(even.length).toBe(clip.timesSec.length);
     expect(Math.max(...even.map((t, k) => Math.abs(t - (clip.timesSec[k] as number))))).toBeGreaterThan(0.2);
     expect(liveChildCount()).toBe(0);
+  });
+
+  it("timestamps: true puts a constant-rate Matroska clip's 1 ms times exactly on its 30000/1001 grid", async () => {
+    /** Grid times k * 1001 / 30000 computed the same way: only the float product differs. */
+    const GRID_TOL_SEC = 1e-12;
+    const path = join(dir, 'ntsc.mkv');
+    await ffmpeg(['-f', 'lavfi', '-i', 'testsrc2=size=64x48:rate=30000/1001', '-frames:v', '12', '-c:v', 'libx264', '-preset', 'veryfast', path]);
+    const probe = await probeVideo(path);
+    expect(probe.timeBase).toBe('1/1000');
+    const dec = await openDecoder(path, { timestamps: true });
+    const t: number[] = [];
+    for await (const f of dec) t.push(f.timeSec);
+    expect(t.length).toBe(12);
+    for (let k = 0; k < t.length; k++) expect(Math.abs((t[k] as number) - (k * 1001) / 30000)).toBeLessThan(GRID_TOL_SEC);
+    // The premise: the file itself stores them rounded to the millisecond (frame 1 at 0.033 s, not 0.0333667).
+    expect(Math.abs(((await videoFrameTimes(path))[1] as number) - 1001 / 30000)).toBeGreaterThan(3e-4);
+  });
+
+  it('timestamps: true keeps a time off the nominal grid, and frames closer than 1 / rate log no error', async () => {
+    const TIME_TOL_SEC = 1e-9;
+    // Half steps (0.08 -> 0.10 -> 0.12 s) and a frame 10 ms off a 25 fps grid (0.21 s), at 1 ms ticks.
+    const truth = [0, 0.04, 0.08, 0.1, 0.12, 0.16, 0.21, 0.24, 0.28];
+    const expr = truth.map((x, n) => `eq(N\\,${n})*${x}`).join('+');
+    const path = join(dir, 'uneven.mkv');
+    await ffmpeg(['-f', 'lavfi', '-i', `testsrc2=size=64x48:rate=25`, '-frames:v', String(truth.length), '-vf', `settb=1/1000,setpts='(${expr})/TB'`, '-vsync', 'vfr', '-enc_time_base', '1:1000', '-c:v', 'libx264', '-preset', 'veryfast', '-bf', '0', path]);
+    expect((await videoFrameTimes(path)).map((x) => Math.round(x * 1000) / 1000)).toEqual(truth);
+    const dec = await openDecoder(path, { timestamps: true });
+    const t: number[] = [];
+    for await (const f of dec) t.push(f.timeSec);
+    expect(t.length).toBe(truth.length);
+    for (let k = 0; k < t.length; k++) expect(Math.abs((t[k] as number) - (truth[k] as number))).toBeLessThan(TIME_TOL_SEC);
+    expect(dec.stderrTail).toBe('');
+  });
+
+  it('timestamps: true on a truncated Matroska clip fails E_INPUT_CORRUPT and says how far its frames reach', async () => {
+    const full = join(dir, 'long.mkv');
+    await ffmpeg(['-f', 'lavfi', '-i', 'testsrc2=size=64x48:rate=25', '-frames:v', '100', '-g', '10', '-c:v', 'libx264', '-preset', 'veryfast', full]);
+    const bytes = await readFile(full);
+    const cut = join(dir, 'cut.mkv');
+    await writeFile(cut, bytes.subarray(0, Math.round(bytes.length * 0.6)));
+    let frames = 0;
+    let error: unknown;
+    try {
+      for await (const _ of await openDecoder(cut, { timestamps: true })) frames += 1;
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(InputError);
+    expect((error as InputError).code).toBe('E_INPUT_CORRUPT');
+    expect((error as InputError).message).toMatch(/reaching \d+\.\d+ s of 4\.00 s; ffmpeg said: .+/);
+    expect(frames).toBeGreaterThan(0);
+    expect(frames).toBeLessThan(100);
   });
 
   it('timestamps: true with a trim starts the times at 0 at the first frame kept, and says where that frame is (timeOffsetSec)', async () => {

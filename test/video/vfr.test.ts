@@ -1,0 +1,64 @@
+/**
+ * Which runs keep each frame's own time (vfr.ts): the rule for the probe's rates and the container, and
+ * the output time base that holds both the source's ticks and the nominal rate's grid.
+ */
+import { describe, expect, it } from 'vitest';
+import { ffmpegFeatures, resolveFfmpeg } from '../../src/video/binaries.js';
+import type { VideoProbe } from '../../src/video/probe.js';
+import { gridTimeBase, OLD_FFMPEG_VFR_NOTE, variableTimingFor } from '../../src/video/vfr.js';
+
+/** The fields variableTimingFor reads; the rest of a probe does not matter to it. */
+function probe(p: { format: string; rFrameRate: string; avgFrameRate: string; timeBase: string | null }): VideoProbe {
+  const r = p.rFrameRate.split('/').map(Number) as [number, number];
+  const a = p.avgFrameRate.split('/').map(Number) as [number, number];
+  return { ...p, variableFrameRate: Math.abs(r[0] / r[1] - a[0] / a[1]) > 1e-3 * (r[0] / r[1]) } as unknown as VideoProbe;
+}
+
+describe('gridTimeBase', () => {
+  it('is 1 / lcm(source denominator, rate numerator): both the ticks and every k * den / num fall on it', () => {
+    expect(gridTimeBase('1/1000', '30000/1001')).toBe('1/30000');
+    expect(gridTimeBase('1/1000', '24000/1001')).toBe('1/24000');
+    expect(gridTimeBase('1/1000', '25/1')).toBe('1/1000');
+    expect(gridTimeBase('1/1000', '60/1')).toBe('1/3000');
+    expect(gridTimeBase('1/12800', '25/1')).toBe('1/12800');
+    expect(gridTimeBase('1/90000', '30/1')).toBe('1/90000');
+    // The rate reduced first: 50/2 is 25 fps.
+    expect(gridTimeBase('1/1000', '50/2')).toBe('1/1000');
+    // Check the claim on one case: 7 frames at 30000/1001 is 7 * 1001 ticks of 1/30000, 33 ms is 990.
+    expect(((7 * 1001) / 30000) * 30000).toBeCloseTo(7007, 9);
+  });
+
+  it("keeps the source's time base when there is no such tick", () => {
+    expect(gridTimeBase('1001/30000', '30000/1001')).toBe('1001/30000');
+    expect(gridTimeBase('1/1000', '0/0')).toBe('1/1000');
+    expect(gridTimeBase('1/1000', 'bad')).toBe('1/1000');
+    // lcm(2^30 + 1, 2^30 - 1) is far beyond what a time base holds.
+    expect(gridTimeBase(`1/${2 ** 30 + 1}`, `${2 ** 30 - 1}/1`)).toBe(`1/${2 ** 30 + 1}`);
+  });
+});
+
+describe('variableTimingFor', () => {
+  const modern = ffmpegFeatures(resolveFfmpeg().path).fpsMode;
+
+  it('reads frame times when the rates disagree, and in Matroska / WebM always (they report the first frames\' rate for both)', () => {
+    const mp4Constant = probe({ format: 'mov,mp4,m4a,3gp,3g2,mj2', rFrameRate: '30/1', avgFrameRate: '30/1', timeBase: '1/15360' });
+    const mp4Variable = probe({ format: 'mov,mp4,m4a,3gp,3g2,mj2', rFrameRate: '30/1', avgFrameRate: '2700/97', timeBase: '1/15360' });
+    const mkv = probe({ format: 'matroska,webm', rFrameRate: '30000/1001', avgFrameRate: '30000/1001', timeBase: '1/1000' });
+    const avi = probe({ format: 'avi', rFrameRate: '25/1', avgFrameRate: '25/1', timeBase: '1/25' });
+    expect(variableTimingFor(mp4Constant, false)).toEqual({ decoderTimestamps: false, encoderTimeBase: null, note: null });
+    expect(variableTimingFor(avi, false).decoderTimestamps).toBe(false);
+    expect(variableTimingFor(mp4Variable, false).decoderTimestamps).toBe(true);
+    expect(variableTimingFor(mkv, false).decoderTimestamps).toBe(true);
+    // An image sequence is timed by --framerate; an unknown time base gives no times to read.
+    expect(variableTimingFor(mkv, true).decoderTimestamps).toBe(false);
+    expect(variableTimingFor(probe({ format: 'matroska,webm', rFrameRate: '25/1', avgFrameRate: '25/1', timeBase: null }), false).decoderTimestamps).toBe(false);
+    if (modern) {
+      expect(variableTimingFor(mkv, false)).toEqual({ decoderTimestamps: true, encoderTimeBase: '1/30000', note: null });
+      expect(variableTimingFor(mp4Variable, false).encoderTimeBase).toBe('1/15360');
+    } else {
+      // Before 5.1 the output is evenly spaced; the note only where the probe knows the rate varies.
+      expect(variableTimingFor(mkv, false)).toEqual({ decoderTimestamps: true, encoderTimeBase: null, note: null });
+      expect(variableTimingFor(mp4Variable, false).note).toBe(OLD_FFMPEG_VFR_NOTE);
+    }
+  });
+});
