@@ -463,7 +463,7 @@ export async function openDecoder(input: string, options: DecoderOptions = {}): 
         // With its own times a frame count says little (a gap holds no frames): how far the frames reach does.
         const expected = stamps === null ? expectedFrames(input, probe, options) : expectedSpan(input, probe, options);
         const got = stamps === null ? framesDecoded : (firstSec ?? 0) + lastSec + 1 / fps;
-        const slack = expected === null || expected.exact ? 0 : stamps === null ? 2 : Math.max(2 / fps, 0.5);
+        const slack = expected === null || expected.exact ? 0 : stamps === null ? 2 : 2 / fps;
         if (framesDecoded === 0 || (expected !== null && got < expected.count - slack)) {
           // ffmpeg ran to its end and said why: the file is damaged, which is bad input (exit 2).
           const tail = stderr.toString();
