@@ -86,9 +86,10 @@ export interface Registrar {
   readonly options: ResolvedRegisterOptions;
   /**
    * Registers `moving` onto `fixed` (width x height; `moving` may have another size). `seed` replaces
-   * options.init for this call when given (null = none).
+   * options.init for this call when given (null = none). `robust` false leaves out robustStart 'auto''s
+   * further starts for this call (the seed or identity start only). @default true
    */
-  register(fixed: GrayImage, moving: GrayImage, seed?: Mat3 | null): RegisterResult;
+  register(fixed: GrayImage, moving: GrayImage, seed?: Mat3 | null, robust?: boolean): RegisterResult;
   /**
    * Registers `moving` onto the moving image of the previous call (for a video: frame k onto frame
    * k - 1), reusing that image's pyramid instead of building it again; otherwise as `register`. The
@@ -266,7 +267,7 @@ export function createRegistrar(width: number, height: number, options: Register
   }
 
   /** Runs the starts of options.robustStart on the pair set in `ep`; W back in original coordinates. */
-  function solve(seedMat: Mat3 | null, sameSize: boolean): RegisterResult {
+  function solve(seedMat: Mat3 | null, sameSize: boolean, robust = true): RegisterResult {
     let best: RegisterResult | null = null;
     const attempt = (startMat: Mat3 | null, kind: StartKind, more: boolean): boolean => {
       const r = ep.run(startMat, kind, more ? ABORT_CC : Number.NEGATIVE_INFINITY);
@@ -284,8 +285,8 @@ export function createRegistrar(width: number, height: number, options: Register
     } else {
       const auto = rs === 'auto';
       let good = seedMat !== null ? attempt(seedMat, 'seed', auto) : attempt(null, 'identity', auto);
-      if (!good && auto && phaseStart()) good = attempt(projectInto(start, start), 'phase', rotates);
-      if (!good && auto && rotates && logPolarStart()) attempt(projectInto(start, start), 'log-polar', false);
+      if (!good && auto && robust && phaseStart()) good = attempt(projectInto(start, start), 'phase', rotates);
+      if (!good && auto && robust && rotates && logPolarStart()) attempt(projectInto(start, start), 'log-polar', false);
     }
     const result = best as unknown as RegisterResult;
     if (!result.ok || sameSize) return result;
@@ -296,7 +297,7 @@ export function createRegistrar(width: number, height: number, options: Register
 
   let hasPrevious = false;
 
-  function register(fixed: GrayImage, moving: GrayImage, seed?: Mat3 | null): RegisterResult {
+  function register(fixed: GrayImage, moving: GrayImage, seed?: Mat3 | null, robust = true): RegisterResult {
     checkImage('fixed', fixed);
     if (fixed.width !== width || fixed.height !== height) {
       throw new InputError('E_IMAGE_SIZE', `Expected fixed of ${width}x${height} pixels (the registrar's size) but received ${fixed.width}x${fixed.height}`);
@@ -306,7 +307,7 @@ export function createRegistrar(width: number, height: number, options: Register
     ep.setFixed(fixed, templateMask);
     ep.setMoving(movingIn, inputMaskBytesFor(moving));
     hasPrevious = true;
-    return solve(seedMat, sameSize);
+    return solve(seedMat, sameSize, robust);
   }
 
   function registerNext(moving: GrayImage, seed?: Mat3 | null): RegisterResult {

@@ -91,6 +91,13 @@ describe('register: robust starts', () => {
       expect(r.start).toBe('phase');
       expect(meanCornerError(r.matrix, truth, W, H)).toBeLessThan(TOL_SMALL_PX);
     }
+    // A registrar's call with robust = false leaves 'auto''s further starts out: as 'none' here.
+    const reg = createRegistrar(W, H, { model: 'translation', robustStart: 'auto' });
+    const seedOnly = reg.register(fixed, moving, null, false);
+    expect(!seedOnly.ok || (seedOnly.start !== 'phase' && meanCornerError(seedOnly.matrix, truth, W, H) > 5)).toBe(true);
+    const withStarts = reg.register(fixed, moving, null, true);
+    expectOk(withStarts);
+    expect(withStarts.start).toBe('phase');
   });
 
   it('starts from a seed, and falls back to phase correlation when the seed is wrong', () => {

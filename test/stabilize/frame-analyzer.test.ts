@@ -13,8 +13,11 @@ import {
   LOW_CC_MAX_MOVE,
   MAX_FRAME_DEFORMATION,
   MIN_FRAME_CC,
+  NO_MATCH_CC,
   TRUSTED_FRAME_CC,
   REFERENCE_MODES,
+  ROBUST_RETRY_AFTER,
+  ROBUST_RETRY_EVERY,
   type ReferenceMode,
 } from '../../src/stabilize/frame-analyzer.js';
 import { resolveStabilizeOptions } from '../../src/stabilize/options.js';
@@ -22,6 +25,7 @@ import { KEYFRAME_MIN_CC, KEYFRAME_MIN_OVERLAP, stabilizerSettingsFor } from '..
 import { downscaleYInto } from '../../src/video/analysis.js';
 import { openDecoder } from '../../src/video/decoder.js';
 import { realPath, renderInto, similarityAbout, smoothTexture } from '../support/track-fixtures.js';
+import { createRng as createSyntheticRng, makeTexturedImage } from '../support/synthetic.js';
 import { createRng, gaussian } from '../support/track-rng.js';
 
 /** Mean distance of the four corners of the box x0..x1, y0..y1 mapped by a and by b. */
@@ -202,6 +206,10 @@ describe('frameDeformation: change of shape between neighbouring frames', () => 
     const jump = Float64Array.of(1, 0, 2 * LOW_CC_MAX_MOVE * radius, 0, 1, 0, 0, 0, 1);
     expect(framePlausible(jump, MIN_FRAME_CC - 0.01, W, H)).toBe(false);
     expect(framePlausible(jump, MIN_FRAME_CC, W, H)).toBe(true);
+    // Below NO_MATCH_CC nothing is taken, not even a small move (after a cut, a start that went nowhere).
+    expect(framePlausible(handheld, NO_MATCH_CC - 0.01, W, H)).toBe(false);
+    expect(framePlausible(handheld, NO_MATCH_CC, W, H)).toBe(true);
+    expect(NO_MATCH_CC).toBeLessThan(0.29);
     expect(framePlausible(handheld, Number.NaN, W, H)).toBe(true);
     expect(framePlausible(jump, Number.NaN, W, H)).toBe(false);
   });
@@ -243,6 +251,36 @@ describe('frame analyzer across a scene cut', () => {
         expect(cornerError(r.fromReference, (out[PER_SHOT - 1] as FrameAnalysis).fromReference, 0, 0, W - 1, H - 1)).toBeLessThan(1e-9);
       }
     }
+  });
+
+  it('reference first: after a long loss the robust starts run on one frame in ROBUST_RETRY_EVERY; a view that needs them is found on the first such frame', () => {
+    // Frame 0 shows scene C; frames 1-10 an unrelated scene (the reference is lost: 10 failures in a row);
+    // from frame 11 scene C is back, 85 px to the left of frame 0's view: fine texture only, so only the
+    // phase-correlation start finds it (checked below).
+    const LOST = 10;
+    const canvas = makeTexturedImage(W + 120, H + 120, createSyntheticRng(71), { cellPx: 12, octaves: 3, shapes: 0 });
+    const shift = (tx: number): Mat3 => Float64Array.of(1, 0, tx, 0, 1, 60, 0, 0, 1);
+    const back = renderInto(createGrayImage(W, H), canvas, shift(95));
+    const seq = [renderInto(createGrayImage(W, H), canvas, shift(10)), ...Array.from({ length: LOST }, (_, j) => frames[PER_SHOT + (j % PER_SHOT)] as GrayImage), ...Array.from({ length: 12 }, () => back)];
+    // frame 0 -> the view that comes back: x_ref = x + 85.
+    const truth = Float64Array.of(1, 0, -85, 0, 1, 0, 0, 0, 1);
+    const reg = createRegistrar(W, H, { model: 'translation', robustStart: 'auto', epsilon: 0.001, iterations: 100 });
+    const seeded = reg.register(seq[0] as GrayImage, back, null, false);
+    expect(!seeded.ok || cornerError(seeded.matrix, truth, 0, 0, W - 1, H - 1) > 5).toBe(true);
+    const robust = reg.register(seq[0] as GrayImage, back, null, true);
+    if (!robust.ok) throw new Error(`the robust starts missed the view: ${robust.reason}`);
+    expect(robust.start).toBe('phase');
+    expect(cornerError(robust.matrix, truth, 0, 0, W - 1, H - 1)).toBeLessThan(TOL_PX);
+
+    const analyzer = analyzerFor(W, H, 'translation', 'first', { epsilonPx: 0.001, iterations: 100 });
+    const out = seq.map((f, k) => keep(analyzer.analyzeGray(k, f)));
+    // Frame 1 + j has j failures before it; the robust starts run while that count is below
+    // ROBUST_RETRY_AFTER or a multiple of ROBUST_RETRY_EVERY: the first such frame after the loss.
+    let found = LOST + 1;
+    while (!(found - 1 < ROBUST_RETRY_AFTER || (found - 1) % ROBUST_RETRY_EVERY === 0)) found++;
+    expect(found).toBe(17);
+    for (let k = 1; k < seq.length; k++) expect((out[k] as FrameAnalysis).ok).toBe(k >= found);
+    for (let k = found; k < seq.length; k++) expect(cornerError((out[k] as FrameAnalysis).fromReference, truth, 0, 0, W - 1, H - 1)).toBeLessThan(TOL_PX);
   });
 
   for (const reference of ['previous', 'keyframe'] as const) {
