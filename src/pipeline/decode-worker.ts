@@ -38,6 +38,7 @@ import { Worker } from 'node:worker_threads';
 import { InputError, InterruptedError, RuntimeError } from '../errors.js';
 import type { YuvFrame } from '../stabilize/frame-types.js';
 import { registerCleanup } from '../video/process-registry.js';
+import { binaryEnv } from '../video/static-binary.js';
 
 /** Default number of whole frames that may wait for the main thread before the oldest is dropped. */
 export const DEFAULT_MAX_WAITING_FRAMES = 2;
@@ -150,7 +151,7 @@ const READY_MESSAGE = { type: 'ready' };
 let stderr = '';
 let spawnError = null;
 let exited = false;
-const child = spawn(w.ffmpegPath, w.args, { stdio: [w.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'], windowsHide: true });
+const child = spawn(w.ffmpegPath, w.args, { stdio: [w.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'], windowsHide: true, ...(w.env ? { env: w.env } : {}) });
 if (child.pid !== undefined) Atomics.store(ctl, L.pid, child.pid);
 let slot = -1, filled = 0, index = 0;
 /** Chunks of ffmpeg's output not yet copied, oldest first (only while waiting for a free slot). */
@@ -350,6 +351,7 @@ export class DecodeWorker {
       eval: true,
       workerData: {
         ffmpegPath: options.ffmpegPath,
+        env: binaryEnv(options.ffmpegPath) ?? null,
         args: [...options.args],
         layout: this.layout,
         control,

@@ -31,6 +31,7 @@ import { RuntimeError } from '../errors.js';
 import type { YuvFrame } from '../stabilize/frame-types.js';
 import { createFrameShrinker, type FrameShrinker, type YuvPlanes } from '../stabilize/frame-shrinker.js';
 import { JpegStreamSplitter } from './jpeg-splitter.js';
+import { binaryEnv } from '../video/static-binary.js';
 
 /** Default JPEG quality on ffmpeg's `-q:v` scale (2 best .. 31 worst). */
 export const DEFAULT_JPEG_QUALITY = 5;
@@ -55,9 +56,9 @@ const CLOSE_GRACE_MS = 2000;
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const { spawn } = require('node:child_process');
-const { ffmpegPath, args, input, slotBytes } = workerData;
+const { ffmpegPath, args, input, slotBytes, env } = workerData;
 let stderr = '';
-const child = spawn(ffmpegPath, args, { stdio: ['pipe', 'pipe', 'pipe'], windowsHide: true });
+const child = spawn(ffmpegPath, args, { stdio: ['pipe', 'pipe', 'pipe'], windowsHide: true, ...(env ? { env } : {}) });
 parentPort.postMessage({ type: 'spawned', pid: child.pid === undefined ? null : child.pid });
 child.on('error', (e) => parentPort.postMessage({ type: 'error', message: e.message }));
 child.stdin.on('error', () => {});
@@ -230,7 +231,7 @@ export class PreviewEncoder<T> {
       this.slots.push({ index: k, original: planesAt(at), stabilized: planesAt(at + this.frameBytes), busy: false, tag: undefined });
     }
     const args = previewEncoderArgs({ width: pw, height: ph, quality: options.quality ?? DEFAULT_JPEG_QUALITY });
-    this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { ffmpegPath: options.ffmpegPath, args, input, slotBytes } });
+    this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { ffmpegPath: options.ffmpegPath, args, input, slotBytes, env: binaryEnv(options.ffmpegPath) ?? null } });
     this.exited = new Promise<void>((resolve) => {
       this.worker.on('message', (m: WorkerMessage) => {
         if (m.type === 'data') this.onStdout(Buffer.from(m.bytes.buffer, m.bytes.byteOffset, m.bytes.length));

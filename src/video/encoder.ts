@@ -131,15 +131,39 @@ export interface Encoder {
   abort(): Promise<void>;
 }
 
-/** Audio codecs each container family can hold as they are (when unsure: re-encode). */
-const AUDIO_COPY: Readonly<Record<string, ReadonlySet<string> | 'any'>> = {
-  mp4: new Set(['aac', 'mp3', 'ac3', 'eac3', 'alac']),
-  mov: new Set(['aac', 'mp3', 'ac3', 'eac3', 'alac', 'pcm_s16le', 'pcm_s16be', 'pcm_s24le', 'pcm_s24be', 'pcm_f32le']),
-  matroska: 'any',
-  webm: new Set(['opus', 'vorbis']),
-  mpegts: new Set(['aac', 'mp3', 'mp2', 'ac3', 'eac3']),
-  avi: new Set(['mp3', 'mp2', 'ac3', 'pcm_s16le']),
-  nut: 'any',
+/**
+ * What steady writes into each container family: its default video encoder (with the arguments that set
+ * its quality), the audio codecs it copies as they are, what it re-encodes other audio to (null: the
+ * format holds one video stream only, and audio is left out with a note), and the ffmpeg `-f` where the
+ * extension alone does not name one. Video encoders are ffmpeg's own or ship with every common build.
+ */
+interface ContainerSpec {
+  readonly video: string;
+  readonly audioCopy: ReadonlySet<string> | 'any';
+  readonly audio: { readonly codec: string; readonly name: string; readonly args: readonly string[] } | null;
+  readonly format?: string;
+}
+
+const AAC = { codec: 'aac', name: 'AAC', args: ['-b:a', '192k'] } as const;
+const CONTAINERS: Readonly<Record<string, ContainerSpec>> = {
+  mp4: { video: 'libx264', audioCopy: new Set(['aac', 'mp3', 'ac3', 'eac3', 'alac']), audio: AAC },
+  mov: { video: 'libx264', audioCopy: new Set(['aac', 'mp3', 'ac3', 'eac3', 'alac', 'pcm_s16le', 'pcm_s16be', 'pcm_s24le', 'pcm_s24be', 'pcm_f32le']), audio: AAC, format: 'mov' },
+  matroska: { video: 'libx264', audioCopy: 'any', audio: AAC },
+  webm: { video: 'libvpx-vp9', audioCopy: new Set(['opus', 'vorbis']), audio: { codec: 'libopus', name: 'Opus', args: ['-b:a', '192k'] } },
+  mpegts: { video: 'libx264', audioCopy: new Set(['aac', 'mp3', 'mp2', 'ac3', 'eac3']), audio: AAC },
+  avi: { video: 'libx264', audioCopy: new Set(['mp3', 'mp2', 'ac3', 'pcm_s16le']), audio: { codec: 'libmp3lame', name: 'MP3', args: ['-b:a', '192k'] } },
+  nut: { video: 'libx264', audioCopy: 'any', audio: AAC },
+  flv: { video: 'libx264', audioCopy: new Set(['aac', 'mp3']), audio: AAC },
+  '3gp': { video: 'libx264', audioCopy: new Set(['aac', 'amr_nb', 'amr_wb']), audio: AAC },
+  asf: { video: 'libx264', audioCopy: new Set(['wmav1', 'wmav2', 'mp3']), audio: { codec: 'wmav2', name: 'WMA', args: ['-b:a', '192k'] } },
+  ogg: { video: 'libtheora', audioCopy: new Set(['vorbis', 'opus', 'flac']), audio: { codec: 'libvorbis', name: 'Vorbis', args: ['-q:a', '6'] } },
+  mpeg: { video: 'mpeg2video', audioCopy: new Set(['mp2', 'ac3']), audio: { codec: 'mp2', name: 'MP2', args: ['-b:a', '192k'] } },
+  vob: { video: 'mpeg2video', audioCopy: new Set(['mp2', 'ac3']), audio: { codec: 'mp2', name: 'MP2', args: ['-b:a', '192k'] }, format: 'vob' },
+  y4m: { video: 'wrapped_avframe', audioCopy: new Set(), audio: null },
+  gif: { video: 'gif', audioCopy: new Set(), audio: null },
+  h264: { video: 'libx264', audioCopy: new Set(), audio: null, format: 'h264' },
+  hevc: { video: 'libx265', audioCopy: new Set(), audio: null, format: 'hevc' },
+  ivf: { video: 'libvpx-vp9', audioCopy: new Set(), audio: null },
 };
 
 /** The container family of an output: from `format`, else from the extension. */
@@ -148,21 +172,32 @@ export function containerOf(output: string, format: string | undefined): string 
   if (f === 'mp4' || f === 'm4v' || f === 'ismv') return 'mp4';
   if (f === 'mov' || f === 'qt') return 'mov';
   if (f === 'mkv' || f === 'matroska' || f === 'mka') return 'matroska';
-  if (f === 'webm') return 'webm';
   if (f === 'ts' || f === 'mts' || f === 'm2ts' || f === 'mpegts') return 'mpegts';
-  if (f === 'avi') return 'avi';
-  if (f === 'nut') return 'nut';
+  if (f === '3g2') return '3gp';
+  if (f === 'wmv') return 'asf';
+  if (f === 'ogv') return 'ogg';
+  if (f === 'mpg') return 'mpeg';
+  if (f === 'dvd') return 'vob';
+  if (f === 'yuv4mpegpipe') return 'y4m';
+  if (f === '264') return 'h264';
+  if (f === 'h265') return 'hevc';
   return f;
 }
 
+/** Extensions ffmpeg knows that steady refuses up front, and why. */
+const REFUSED_EXTENSIONS: Readonly<Record<string, string>> = {
+  dv: 'DV takes only 720x576 at 25 fps or 720x480 at 29.97 fps',
+  mxf: 'MXF takes only broadcast frame rates and codecs',
+};
+
 /**
- * Output extensions ffmpeg maps to a video container (libavformat's own extension table, the common
- * part): an output named otherwise is refused before any work starts, instead of failing when the
- * encoder opens. A container outside the list can still be asked for with `format`.
+ * Output extensions steady writes (each with a CONTAINERS entry): an output named otherwise is refused
+ * before any work starts, instead of failing when the encoder opens. A container outside the list can
+ * still be asked for with `format`.
  */
 export const VIDEO_OUTPUT_EXTENSIONS: readonly string[] = [
   'mp4', 'm4v', 'ismv', 'mov', 'qt', 'mkv', 'mka', 'webm', 'ts', 'mts', 'm2ts', 'avi', 'nut', 'flv', 'ogv', 'ogg',
-  'mxf', '3gp', '3g2', 'mpg', 'mpeg', 'vob', 'wmv', 'asf', 'y4m', 'gif', 'h264', '264', 'hevc', 'h265', 'ivf', 'dv',
+  '3gp', '3g2', 'mpg', 'mpeg', 'vob', 'wmv', 'asf', 'y4m', 'gif', 'h264', '264', 'hevc', 'h265', 'ivf',
 ];
 
 /**
@@ -175,6 +210,8 @@ export function checkOutputContainer(output: string, format: string | undefined)
   if (ext === '') {
     throw new InputError('E_OUTPUT_FORMAT', `Cannot tell the container of ${JSON.stringify(output)}: give it an extension such as .mp4 or .mkv`);
   }
+  const refused = REFUSED_EXTENSIONS[ext];
+  if (refused !== undefined) throw new InputError('E_OUTPUT_FORMAT', `Cannot write ${JSON.stringify(output)}: ${refused}; use .mp4, .mkv or .mov`);
   if (!VIDEO_OUTPUT_EXTENSIONS.includes(ext)) {
     throw new InputError('E_OUTPUT_FORMAT', `Unknown video extension .${ext} in ${JSON.stringify(output)}: use .mp4, .mkv, .mov, .webm or another video container's extension`);
   }
@@ -182,7 +219,7 @@ export function checkOutputContainer(output: string, format: string | undefined)
 
 /** Whether `audioCodec` can be copied into `container`. */
 export function canCopyAudio(container: string, audioCodec: string): boolean {
-  const allowed = AUDIO_COPY[container];
+  const allowed = CONTAINERS[container]?.audioCopy;
   if (allowed === undefined) return false;
   return allowed === 'any' || allowed.has(audioCodec);
 }
@@ -252,7 +289,8 @@ export async function openEncoder(output: string, options: EncoderOptions): Prom
   const toStdout = output === '-';
   const container = containerOf(output, options.format);
   checkOutputContainer(output, options.format);
-  const codec = options.codec ?? (container === 'webm' ? 'libvpx-vp9' : 'libx264');
+  const spec: ContainerSpec | undefined = CONTAINERS[container];
+  const codec = options.codec ?? spec?.video ?? 'libx264';
   const ffmpeg = options.ffmpegPath ?? resolveFfmpeg().path;
   const features = ffmpegFeatures(ffmpeg);
   const notes: string[] = [];
@@ -265,7 +303,9 @@ export async function openEncoder(output: string, options: EncoderOptions): Prom
     notes.push('audio not kept: standard input cannot be read a second time for its audio');
   } else if (options.audioFrom !== undefined) {
     const ap = options.audioProbe ?? (await probeVideo(options.audioFrom));
-    if (ap.hasAudio && ap.audioCodec !== null) {
+    if (ap.hasAudio && ap.audioCodec !== null && spec !== undefined && spec.audio === null) {
+      notes.push(`audio not kept: a .${/\.([^./\\]+)$/.exec(output)?.[1] ?? container} file holds one video stream only`);
+    } else if (ap.hasAudio && ap.audioCodec !== null) {
       audioInput = [
         ...(options.audioStartSec !== undefined && options.audioStartSec > 0 ? ['-ss', String(options.audioStartSec)] : []),
         ...(options.audioDurationSec !== undefined ? ['-t', String(options.audioDurationSec)] : []),
@@ -277,9 +317,10 @@ export async function openEncoder(output: string, options: EncoderOptions): Prom
         audioArgs = ['-map', '1:a?', '-c:a', 'copy'];
       } else {
         audio = 'reencoded';
-        const to = container === 'webm' ? 'libopus' : 'aac';
-        audioArgs = ['-map', '1:a?', '-c:a', to, '-b:a', '192k'];
-        notes.push(`audio re-encoded from ${ap.audioCodec} to ${to === 'aac' ? 'AAC' : 'Opus'} at 192 kb/s: the ${container} container does not take ${ap.audioCodec} as it is`);
+        const to = spec?.audio ?? AAC;
+        audioArgs = ['-map', '1:a?', '-c:a', to.codec, ...to.args];
+        const rate = to.args[0] === '-b:a' ? ` at ${String(to.args[1]).replace('k', '')} kb/s` : '';
+        notes.push(`audio re-encoded from ${ap.audioCodec} to ${to.name}${rate}: the ${container} container does not take ${ap.audioCodec} as it is`);
       }
     }
   }
@@ -306,6 +347,14 @@ export async function openEncoder(output: string, options: EncoderOptions): Prom
   if (/^lib(x264|x265|vpx|vpx-vp9|aom-av1|svtav1)$/.test(codec)) videoCodecArgs.push('-crf', String(crf));
   if (/^libvpx/.test(codec)) videoCodecArgs.push('-b:v', '0');
   if (/^lib(x264|x265)$/.test(codec)) videoCodecArgs.push('-preset', preset);
+  // Quality for the encoders that take no crf: the high end of their scales.
+  if (codec === 'mpeg2video') videoCodecArgs.push('-q:v', '2');
+  if (codec === 'libtheora') videoCodecArgs.push('-q:v', '8');
+  // x265 logs its banner at info level whatever ffmpeg's loglevel.
+  if (codec === 'libx265') videoCodecArgs.push('-x265-params', 'log-level=error');
+  // GIF: one 256-colour palette made from the whole clip (ffmpeg holds every frame until the end for it).
+  const gifArgs = codec === 'gif' ? ['-vf', 'split[a][b];[a]palettegen[p];[b][p]paletteuse'] : [];
+  if (codec === 'gif') notes.push('GIF: one 256-colour palette for the whole clip');
   const args = [
     '-hide_banner',
     '-nostats',
@@ -323,15 +372,15 @@ export async function openEncoder(output: string, options: EncoderOptions): Prom
     '0:v:0',
     ...audioArgs,
     ...cropArgs,
+    ...gifArgs,
     ...videoCodecArgs,
     ...(options.threads !== undefined ? ['-threads', String(options.threads)] : []),
     ...(timeBase === null ? [] : [...passthroughArgs(features), '-enc_time_base:v', timeBase.text]),
-    '-pix_fmt',
-    'yuv420p',
+    ...(codec === 'gif' ? [] : ['-pix_fmt', 'yuv420p']),
     ...(!toStdout && storesRotation ? ['-movflags', '+faststart'] : []),
     ...(toStdout && container === 'mp4' ? ['-movflags', 'frag_keyframe+empty_moov'] : []),
     ...(options.outputOptions ?? []),
-    ...(options.format !== undefined ? ['-f', options.format] : toStdout ? ['-f', 'matroska'] : []),
+    ...(options.format !== undefined ? ['-f', options.format] : toStdout ? ['-f', 'matroska'] : spec?.format !== undefined ? ['-f', spec.format] : []),
     target,
   ];
 

@@ -12,6 +12,7 @@
  * on the same hooks and run right after the children are killed.
  */
 import { type ChildProcess, type SpawnOptions, spawn } from 'node:child_process';
+import { binaryEnv } from './static-binary.js';
 
 const live = new Set<ChildProcess>();
 const cleanups = new Set<() => void>();
@@ -87,7 +88,8 @@ function installHooks(): void {
  */
 export function spawnTracked(command: string, args: readonly string[], options: SpawnOptions = {}): ChildProcess {
   installHooks();
-  const child = spawn(command, args, { stdio: 'pipe', windowsHide: true, ...options });
+  const env = options.env === undefined ? binaryEnv(command) : options.env;
+  const child = spawn(command, args, { stdio: 'pipe', windowsHide: true, ...options, ...(env !== undefined ? { env } : {}) });
   live.add(child);
   const forget = (): void => {
     live.delete(child);

@@ -19,6 +19,9 @@ describe('output container checked before any work', () => {
   it('refuses an unknown extension and a missing one with E_OUTPUT_FORMAT', () => {
     expect(() => checkOutputContainer('out.foo', undefined)).toThrow(/E_OUTPUT_FORMAT|Unknown video extension \.foo/);
     expect(() => checkOutputContainer('out', undefined)).toThrow(/give it an extension/);
+    // Known to ffmpeg, but taking only broadcast sizes or rates: refused with the reason.
+    expect(() => checkOutputContainer('out.dv', undefined)).toThrow(/720x576/);
+    expect(() => checkOutputContainer('out.MXF', undefined)).toThrow(/broadcast/);
   });
 
   it('stabilize -o out.foo exits 2 at once with one line and leaves nothing behind', async () => {
