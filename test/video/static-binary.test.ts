@@ -34,7 +34,7 @@ function elf64(types: readonly number[]): Buffer {
   b.writeUInt16LE(64, 52); // e_ehsize
   b.writeUInt16LE(56, 54); // e_phentsize
   b.writeUInt16LE(types.length, 56); // e_phnum
-  types.forEach((t, i) => b.writeUInt32LE(t, 64 + 56 * i));
+  for (let i = 0; i < types.length; i++) b.writeUInt32LE(types[i] as number, 64 + 56 * i);
   return b;
 }
 
