@@ -242,7 +242,7 @@ describe('decode worker: ffmpeg dies with the process', () => {
     await mkdir(join(dir, 'src', 'video'), { recursive: true });
     await mkdir(join(dir, 'src', 'pipeline'), { recursive: true });
     await writeFile(join(dir, 'package.json'), '{ "type": "module" }');
-    for (const file of ['errors.ts', 'video/process-registry.ts', 'pipeline/decode-worker.ts']) {
+    for (const file of ['errors.ts', 'video/process-registry.ts', 'video/static-binary.ts', 'pipeline/decode-worker.ts']) {
       const source = await readFile(new URL(`../../src/${file}`, import.meta.url), 'utf8');
       const js = ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.ES2022, target: ts.ScriptTarget.ES2022 } }).outputText;
       await writeFile(join(dir, 'src', file.replace(/\.ts$/, '.js')), js);

@@ -64,7 +64,7 @@ describe('process registry in a separate Node process', () => {
     // JavaScript, in the same layout.
     await mkdir(join(dir, 'src', 'video'), { recursive: true });
     await writeFile(join(dir, 'package.json'), '{ "type": "module" }');
-    for (const file of ['errors.ts', 'video/process-registry.ts', 'video/temp-output.ts']) {
+    for (const file of ['errors.ts', 'video/process-registry.ts', 'video/static-binary.ts', 'video/temp-output.ts']) {
       const source = await readFile(new URL(`../../src/${file}`, import.meta.url), 'utf8');
       const js = ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.ES2022, target: ts.ScriptTarget.ES2022 } }).outputText;
       await writeFile(join(dir, 'src', file.replace(/\.ts$/, '.js')), js);
