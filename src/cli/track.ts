@@ -23,7 +23,7 @@ import { createRoiTracker, parseRoi, type RoiFrameResult, type RoiRect, type Roi
 import { formatGlobalMotionsTrf } from '../track/trf.js';
 import { expectInteger, expectNumber, expectOneOf } from '../validate.js';
 import { downscaleYInto } from '../video/analysis.js';
-import { type Decoder, openDecoder } from '../video/decoder.js';
+import { type Decoder, deliveredColour, openDecoder } from '../video/decoder.js';
 import { type Encoder, openEncoder } from '../video/encoder.js';
 import { probeVideo } from '../video/probe.js';
 import { createTempOutput, type TempOutput } from '../video/temp-output.js';
@@ -201,6 +201,7 @@ async function run(args: ParsedArgs, ctx: CommandContext): Promise<number> {
         width,
         height,
         fps: decoder.fpsRational,
+        colour: deliveredColour(probe),
         ...(timing.encoderTimeBase !== null ? { timeBase: timing.encoderTimeBase, timeOffsetSec: decoder.timeOffsetSec } : {}),
         ...(input !== '-' ? { audioFrom: input } : {}),
         ...(startSec !== undefined ? { audioStartSec: startSec } : {}),

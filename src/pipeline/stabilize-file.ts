@@ -18,7 +18,7 @@ import { InputError, InterruptedError, RuntimeError } from '../errors.js';
 import type { Mat3 } from '../motion/mat3.js';
 import { downscaleYInto } from '../video/analysis.js';
 import { loadFfmpegFeatures } from '../video/binaries.js';
-import { type Decoder, type DecoderOptions, openDecoder } from '../video/decoder.js';
+import { conversionNote, type Decoder, type DecoderOptions, deliveredColour, openDecoder } from '../video/decoder.js';
 import { checkOutputContainer, type Encoder, openEncoder } from '../video/encoder.js';
 import { probeVideo, type VideoProbe } from '../video/probe.js';
 import { checkOutputWritable, createTempOutput } from '../video/temp-output.js';
@@ -224,6 +224,7 @@ export async function stabilizeFile(o: StabilizeFileOptions): Promise<StabilizeS
   const spacing = evenSpacingWatch(timing, decoder.fps);
   const encoderCommon = {
     fps: decoder.fpsRational,
+    colour: deliveredColour(probe),
     ...(timing.encoderTimeBase !== null ? { timeBase: timing.encoderTimeBase } : {}),
     ...(o.crf !== undefined ? { crf: o.crf } : {}),
     ...(o.preset !== undefined ? { preset: o.preset } : {}),
@@ -325,7 +326,7 @@ export async function stabilizeFile(o: StabilizeFileOptions): Promise<StabilizeS
       seconds,
       output: o.output,
       audio: result.audio,
-      notes: [...result.notes, ...(spacing.note() === null ? [] : [spacing.note() as string])],
+      notes: [...(conversionNote(probe) === null ? [] : [conversionNote(probe) as string]), ...result.notes, ...(spacing.note() === null ? [] : [spacing.note() as string])],
       partial: false,
     };
   } catch (err) {

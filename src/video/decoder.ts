@@ -31,7 +31,7 @@ import type { YuvFrame } from '../stabilize/frame-types.js';
 import { expectNumber, expectPositive } from '../validate.js';
 import { ffmpegFeatures, passthroughArgs, resolveFfmpeg } from './binaries.js';
 import { PartialFrameError, splitFrames } from './frame-splitter.js';
-import { type ProbeOptions, probeVideo, type VideoProbe } from './probe.js';
+import { type ProbeOptions, probeVideo, type VideoColour, type VideoProbe } from './probe.js';
 import { killAndWait, spawnTracked, TailBuffer, waitForExit } from './process-registry.js';
 
 /** One decoded frame: YUV 4:2:0, 8-bit planes in one buffer. Valid until the next frame is pulled. */
@@ -203,6 +203,37 @@ class TimestampReader {
     }
     return t;
   }
+}
+
+/**
+ * The colour tags of the frames the decoder delivers: the source's, except that a full-range JPEG-style
+ * source (yuvj*) is converted to limited range, and an RGB source's matrix is swscale's conversion, which
+ * no tag of the source describes (left untagged).
+ */
+export function deliveredColour(probe: VideoProbe): VideoColour {
+  const c = probe.colour;
+  const rgb = /^(rgb|bgr|gbr|argb|abgr|pal8|gray|ya|monob|monow)/.test(probe.pixFmt) || c.matrix === 'gbr';
+  return {
+    primaries: c.primaries,
+    transfer: c.transfer,
+    matrix: rgb ? null : c.matrix,
+    range: probe.pixFmt.startsWith('yuvj') || rgb ? 'tv' : c.range,
+  };
+}
+
+/**
+ * What the conversion to 8-bit 4:2:0 takes from a source, for the user: a note when the source has more
+ * than 8 bits or more chroma than 4:2:0 (HDR said as such: it stays tagged PQ / HLG, in 8 bits); none
+ * for 8-bit 4:2:0 and for RGB images (their conversion is expected).
+ */
+export function conversionNote(probe: VideoProbe): string | null {
+  const chroma = /^yuva?j?(4\d\d)/.exec(probe.pixFmt)?.[1] ?? null;
+  const deeper = probe.bitDepth > 8;
+  const richer = chroma !== null && chroma !== '420';
+  if (!deeper && !richer) return null;
+  const hdr = probe.colour.transfer === 'smpte2084' ? 'PQ' : probe.colour.transfer === 'arib-std-b67' ? 'HLG' : null;
+  const what = [deeper ? `${probe.bitDepth}-bit` : '', richer ? `${chroma?.[0]}:${chroma?.[1]}:${chroma?.[2]}` : ''].filter((x) => x !== '').join(' ');
+  return `the input is ${what} (${probe.pixFmt}): processed and written as 8-bit 4:2:0${hdr === null ? '' : `; it is HDR (${hdr}) and stays tagged as such, so smooth gradients may show banding`}`;
 }
 
 /** Bytes of one yuv420p frame of the given size (chroma planes rounded up for odd sizes). */

@@ -26,7 +26,7 @@ import type { Writable } from 'node:stream';
 import { InputError, InterruptedError, RuntimeError } from '../errors.js';
 import { expectInteger, expectNumber, expectString } from '../validate.js';
 import { ffmpegFeatures, passthroughArgs, resolveFfmpeg } from './binaries.js';
-import { parseRational, probeVideo, type Rotation, type VideoProbe } from './probe.js';
+import { parseRational, probeVideo, type Rotation, type VideoColour, type VideoProbe } from './probe.js';
 import { MKV_FRAME_HEADER_BYTES, mkvFrameHeaderInto, mkvRawHeader } from './mkv-raw.js';
 import { killAndWait, runCapture, spawnTracked, TailBuffer, waitForExit } from './process-registry.js';
 import { createTempOutput, type TempOutput } from './temp-output.js';
@@ -73,6 +73,12 @@ export interface EncoderOptions {
   readonly preset?: string;
   /** Encoder threads (ffmpeg `-threads`). @default ffmpeg's choice */
   readonly threads?: number;
+  /**
+   * Colour tags to store (decoder.ts deliveredColour of the input: the samples keep the source's primaries,
+   * transfer and matrix, which raw frames on a pipe do not carry). @default none (players assume BT.601 for
+   * SD, BT.709 for HD)
+   */
+  readonly colour?: VideoColour;
   /** Clockwise display rotation to store (e.g. the input's, when decoding with autorotate: false). @default 0 */
   readonly rotationDeg?: Rotation;
   /** Container format (ffmpeg `-f`). @default from the extension; 'matroska' for standard output */
@@ -353,6 +359,16 @@ export async function openEncoder(output: string, options: EncoderOptions): Prom
   // x265 logs its banner at info level whatever ffmpeg's loglevel.
   if (codec === 'libx265') videoCodecArgs.push('-x265-params', 'log-level=error');
   // GIF: one 256-colour palette made from the whole clip (ffmpeg holds every frame until the end for it).
+  const c = options.colour;
+  const colourArgs =
+    c === undefined || codec === 'gif'
+      ? []
+      : [
+          ...(c.primaries !== null ? ['-color_primaries', c.primaries] : []),
+          ...(c.transfer !== null ? ['-color_trc', c.transfer] : []),
+          ...(c.matrix !== null ? ['-colorspace', c.matrix] : []),
+          ...(c.range !== null ? ['-color_range', c.range] : []),
+        ];
   const gifArgs = codec === 'gif' ? ['-vf', 'split[a][b];[a]palettegen[p];[b][p]paletteuse'] : [];
   if (codec === 'gif') notes.push('GIF: one 256-colour palette for the whole clip');
   const args = [
@@ -374,6 +390,7 @@ export async function openEncoder(output: string, options: EncoderOptions): Prom
     ...cropArgs,
     ...gifArgs,
     ...videoCodecArgs,
+    ...colourArgs,
     ...(options.threads !== undefined ? ['-threads', String(options.threads)] : []),
     ...(timeBase === null ? [] : [...passthroughArgs(features), '-enc_time_base:v', timeBase.text]),
     ...(codec === 'gif' ? [] : ['-pix_fmt', 'yuv420p']),

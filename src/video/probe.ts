@@ -66,6 +66,8 @@ export interface VideoProbe {
   readonly pixFmt: string;
   /** Bits per sample of the source (8, 10, 12, 16). The decoder always delivers 8-bit. */
   readonly bitDepth: number;
+  /** Colour tags of the stream (null where ffprobe says none or unknown). The decoder keeps the samples in them. */
+  readonly colour: VideoColour;
   /** Clockwise display rotation of the stored frames. */
   readonly rotationDeg: Rotation;
   /** The input has at least one audio stream. */
@@ -77,6 +79,18 @@ export interface VideoProbe {
    * ones the probe consumed. Decode from this, not from process.stdin.
    */
   readonly stdin?: Readable;
+}
+
+/** A stream's colour tags, as ffmpeg names them (`-color_primaries`, `-color_trc`, `-colorspace`, `-color_range`). */
+export interface VideoColour {
+  /** e.g. `bt709`, `bt2020`, `smpte170m`. */
+  readonly primaries: string | null;
+  /** Transfer: e.g. `bt709`, `smpte2084` (PQ), `arib-std-b67` (HLG). */
+  readonly transfer: string | null;
+  /** Matrix: e.g. `bt709`, `bt2020nc`, `smpte170m`. */
+  readonly matrix: string | null;
+  /** `tv` (limited) or `pc` (full). */
+  readonly range: string | null;
 }
 
 /** Options of probeVideo. */
@@ -114,6 +128,10 @@ interface FfStream {
   duration?: string;
   start_time?: string;
   bits_per_raw_sample?: string;
+  color_range?: string;
+  color_space?: string;
+  color_transfer?: string;
+  color_primaries?: string;
   tags?: Record<string, string>;
   side_data_list?: { side_data_type?: string; rotation?: number | string }[];
   disposition?: Record<string, number>;
@@ -153,6 +171,11 @@ function bitDepthOf(stream: FfStream): number {
     if (/^rgb(a)?64|^bgr(a)?64|^rgb48|^bgr48/.test(stream.pix_fmt ?? '')) return 16;
   }
   return 8;
+}
+
+function colourOf(stream: FfStream): VideoColour {
+  const tag = (v: string | undefined): string | null => (v === undefined || v === '' || v === 'unknown' || v === 'reserved' || !/^[a-z0-9-]+$/.test(v) ? null : v);
+  return { primaries: tag(stream.color_primaries), transfer: tag(stream.color_transfer), matrix: tag(stream.color_space), range: tag(stream.color_range) };
 }
 
 function rotationOf(stream: FfStream): Rotation {
@@ -223,6 +246,7 @@ export function interpretProbe(input: string, json: FfProbeJson): VideoProbe {
     startTimeSec: Number(video.start_time) || 0,
     pixFmt: video.pix_fmt ?? 'unknown',
     bitDepth: bitDepthOf(video),
+    colour: colourOf(video),
     rotationDeg,
     hasAudio: audio !== undefined,
     audioCodec: audio?.codec_name ?? null,
