@@ -286,7 +286,7 @@ function expectedSpan(input: string, probe: VideoProbe, options: DecoderOptions)
 
 /**
  * With timestamps: puts a frame time (from the first frame) that lies within one tick of the source's
- * time base of the nominal rate's grid (r_frame_rate) exactly on it, so that a constant-rate file whose
+ * time base of the nominal rate's grid (r_frame_rate) exactly on it (what rounding to the tick moved), so that a constant-rate file whose
  * container rounds times (Matroska: 1 ms) keeps its exact rate; other times are left as they are.
  */
 function gridSnapper(probe: VideoProbe): (t: number) => number {
@@ -297,6 +297,8 @@ function gridSnapper(probe: VideoProbe): (t: number) => number {
   const tick = Number(tb[1]) / Number(tb[2]);
   // A tick a sizeable part of a frame would move frames that are truly off the grid.
   if (!(tick * rate < 0.25)) return (t) => t;
+  // Rounding to the tick moves a time by half a tick at most, and a time counted from the first frame
+  // carries that frame's rounding too: one tick.
   const tolerance = tick * 1.000001;
   return (t) => {
     const k = Math.round(t * rate);
@@ -447,7 +449,10 @@ export async function openDecoder(input: string, options: DecoderOptions = {}): 
             const guess = index === 0 ? 0 : lastSec + 1 / fps;
             // The first usable timestamp sets the offset: this frame lands where the guess puts it.
             if (t !== null && firstSec === null) firstSec = t - guess;
-            const own = t !== null && firstSec !== null ? snap(t - firstSec) : Number.NEGATIVE_INFINITY;
+            const raw = t !== null && firstSec !== null ? t - firstSec : Number.NEGATIVE_INFINITY;
+            // Snapping moves a time by a tick at most; never onto or before the last frame's.
+            const snapped = snap(raw);
+            const own = snapped > lastSec ? snapped : raw;
             timeSec = own > lastSec ? own : guess;
             lastSec = timeSec;
           }
