@@ -154,7 +154,7 @@ async function run(args: ParsedArgs, ctx: CommandContext): Promise<number> {
 
   const probe = await probeVideo(input, framerate !== undefined ? { framerate } : {});
   // A variable frame rate: the motion file (and the overlay, with ffmpeg 5.1+) keeps each frame's time.
-  const timing = variableTimingFor(probe, framerate !== undefined);
+  const timing = variableTimingFor(probe, framerate !== undefined, overlay === null ? [] : [overlay]);
   const decoder: Decoder = await openDecoder(input, {
     probe,
     ...(timing.decoderTimestamps ? { timestamps: true } : {}),

@@ -31,7 +31,7 @@ import type { YuvFrame } from '../stabilize/frame-types.js';
 import { expectNumber, expectPositive } from '../validate.js';
 import { ffmpegFeatures, passthroughArgs, resolveFfmpeg } from './binaries.js';
 import { PartialFrameError, splitFrames } from './frame-splitter.js';
-import { type ProbeOptions, probeVideo, type VideoColour, type VideoProbe } from './probe.js';
+import { parseRational, type ProbeOptions, probeVideo, type VideoColour, type VideoProbe } from './probe.js';
 import { killAndWait, spawnTracked, TailBuffer, waitForExit } from './process-registry.js';
 
 /** One decoded frame: YUV 4:2:0, 8-bit planes in one buffer. Valid until the next frame is pulled. */
@@ -206,9 +206,9 @@ class TimestampReader {
 }
 
 /**
- * The colour tags of the frames the decoder delivers: the source's, except that a full-range JPEG-style
- * source (yuvj*) is converted to limited range, and an RGB source's matrix is swscale's conversion, which
- * no tag of the source describes (left untagged).
+ * The colour tags of the frames the decoder delivers: the source's primaries and transfer; its matrix
+ * except for an RGB source (swscale's conversion, which no tag of the source describes: left untagged);
+ * limited range whenever the source says anything of its range (the decoder converts full range).
  */
 export function deliveredColour(probe: VideoProbe): VideoColour {
   const c = probe.colour;
@@ -217,23 +217,25 @@ export function deliveredColour(probe: VideoProbe): VideoColour {
     primaries: c.primaries,
     transfer: c.transfer,
     matrix: rgb ? null : c.matrix,
-    range: probe.pixFmt.startsWith('yuvj') || rgb ? 'tv' : c.range,
+    range: probe.pixFmt.startsWith('yuvj') || rgb || c.range !== null ? 'tv' : null,
   };
 }
 
 /**
  * What the conversion to 8-bit 4:2:0 takes from a source, for the user: a note when the source has more
- * than 8 bits or more chroma than 4:2:0 (HDR said as such: it stays tagged PQ / HLG, in 8 bits); none
- * for 8-bit 4:2:0 and for RGB images (their conversion is expected).
+ * than 8 bits or more chroma than 4:2:0 (HDR said as such: it stays tagged PQ / HLG, in 8 bits, where the
+ * output keeps colour tags: `keepsTags`); none for 8-bit 4:2:0 and for RGB images (their conversion is
+ * expected).
  */
-export function conversionNote(probe: VideoProbe): string | null {
+export function conversionNote(probe: VideoProbe, keepsTags = true): string | null {
   const chroma = /^yuva?j?(4\d\d)/.exec(probe.pixFmt)?.[1] ?? null;
   const deeper = probe.bitDepth > 8;
   const richer = chroma !== null && chroma !== '420';
   if (!deeper && !richer) return null;
   const hdr = probe.colour.transfer === 'smpte2084' ? 'PQ' : probe.colour.transfer === 'arib-std-b67' ? 'HLG' : null;
   const what = [deeper ? `${probe.bitDepth}-bit` : '', richer ? `${chroma?.[0]}:${chroma?.[1]}:${chroma?.[2]}` : ''].filter((x) => x !== '').join(' ');
-  return `the input is ${what} (${probe.pixFmt}): processed and written as 8-bit 4:2:0${hdr === null ? '' : `; it is HDR (${hdr}) and stays tagged as such, so smooth gradients may show banding`}`;
+  const hdrText = hdr === null ? '' : keepsTags ? `; it is HDR (${hdr}) and stays tagged as such, so smooth gradients may show banding` : `; it is HDR (${hdr}), and the output format keeps no colour tags, so players will show it with the wrong colours (write .mp4, .mkv or .mov)`;
+  return `the input is ${what} (${probe.pixFmt}): processed and written as 8-bit 4:2:0${hdrText}`;
 }
 
 /** Bytes of one yuv420p frame of the given size (chroma planes rounded up for odd sizes). */
@@ -279,7 +281,9 @@ function expectedFrames(input: string, probe: VideoProbe, options: DecoderOption
  */
 function expectedSpan(input: string, probe: VideoProbe, options: DecoderOptions): { count: number; exact: boolean } | null {
   if (options.loop === true || input === '-' || options.inputFormat !== undefined || probe.durationSec === null) return null;
-  let span = probe.durationSec - (options.startSec ?? 0);
+  // Matroska's duration is where the last frame ends on the file's clock, which may start after 0.
+  const end = /matroska|webm/.test(probe.format) ? probe.durationSec - probe.startTimeSec : probe.durationSec;
+  let span = end - (options.startSec ?? 0);
   if (options.durationSec !== undefined) span = Math.min(span, options.durationSec);
   return { count: Math.max(0, span), exact: false };
 }
@@ -354,8 +358,9 @@ export async function openDecoder(input: string, options: DecoderOptions = {}): 
   const features = ffmpegFeatures(ffmpeg);
   const passthrough = passthroughArgs(features);
   // The scale keeps every frame at the probed size even if the stream changes resolution midway (a no-op
-  // otherwise); format converts 10-bit / 4:2:2 / RGB sources to 8-bit 4:2:0.
-  const filters = `scale=${width}:${height},format=yuv420p`;
+  // otherwise); format converts 10-bit / 4:2:2 / RGB sources to 8-bit 4:2:0. Full-range sources are
+  // brought to limited range, which ffmpeg versions otherwise do for some pixel formats and not others.
+  const filters = `scale=${width}:${height}:out_range=tv,format=yuv420p`;
   const rawOut = [...passthrough, '-pix_fmt', 'yuv420p', '-f', 'rawvideo', 'pipe:1'];
   const args = [
     '-hide_banner',
@@ -419,6 +424,9 @@ export async function openDecoder(input: string, options: DecoderOptions = {}): 
     const proc = spawnTracked(ffmpeg, args, { stdio: [source === null ? 'ignore' : 'pipe', 'pipe', 'pipe', ...(stamps === null ? [] : ['pipe' as const])] });
     if (stamps !== null) stamps.attach(proc.stdio[3] as Readable);
     let lastSec = Number.NEGATIVE_INFINITY;
+    /** With timestamps: the last usable time read (before snapping), from the first frame. */
+    let lastRaw = Number.NEGATIVE_INFINITY;
+    const tickSec = probe.timeBase === null ? 1e-6 : (parseRational(probe.timeBase)?.num ?? 1) / (parseRational(probe.timeBase)?.den ?? 1e6);
     child = proc;
     proc.stderr?.on('data', (c: Buffer) => stderr.push(c));
     if (source !== null && proc.stdin !== null) {
@@ -450,10 +458,13 @@ export async function openDecoder(input: string, options: DecoderOptions = {}): 
             // The first usable timestamp sets the offset: this frame lands where the guess puts it.
             if (t !== null && firstSec === null) firstSec = t - guess;
             const raw = t !== null && firstSec !== null ? t - firstSec : Number.NEGATIVE_INFINITY;
-            // Snapping moves a time by a tick at most; never onto or before the last frame's.
-            const snapped = snap(raw);
-            const own = snapped > lastSec ? snapped : raw;
-            timeSec = own > lastSec ? own : guess;
+            if (raw > lastRaw) {
+              // A time later than the last one: its own, on the grid when within a tick of it, and never onto
+              // or before the last frame's (which snapping may have moved up by a tick).
+              const snapped = snap(raw);
+              timeSec = snapped > lastSec ? snapped : raw > lastSec ? raw : lastSec + tickSec;
+              lastRaw = raw;
+            } else timeSec = guess;
             lastSec = timeSec;
           }
           const frame: DecodedFrame = {

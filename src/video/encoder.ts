@@ -139,12 +139,17 @@ export interface Encoder {
 
 /**
  * What steady writes into each container family: its default video encoder (with the arguments that set
- * its quality), the audio codecs it copies as they are, what it re-encodes other audio to (null: the
+ * its quality; WMA takes at most 2 channels at 48 kHz and says so only once it runs, hence the fixed
+ * stereo at 48 kHz), the audio codecs it copies as they are, what it re-encodes other audio to (null: the
  * format holds one video stream only, and audio is left out with a note), and the ffmpeg `-f` where the
  * extension alone does not name one. Video encoders are ffmpeg's own or ship with every common build.
  */
 interface ContainerSpec {
   readonly video: string;
+  /** Holds each frame's own time (a variable frame rate); false: frames at a fixed rate. @default true */
+  readonly frameTimes?: false;
+  /** Keeps colour tags (primaries, transfer, matrix); false: they are lost. @default true */
+  readonly colourTags?: false;
   readonly audioCopy: ReadonlySet<string> | 'any';
   readonly audio: { readonly codec: string; readonly name: string; readonly args: readonly string[] } | null;
   readonly format?: string;
@@ -157,19 +162,19 @@ const CONTAINERS: Readonly<Record<string, ContainerSpec>> = {
   matroska: { video: 'libx264', audioCopy: 'any', audio: AAC },
   webm: { video: 'libvpx-vp9', audioCopy: new Set(['opus', 'vorbis']), audio: { codec: 'libopus', name: 'Opus', args: ['-b:a', '192k'] } },
   mpegts: { video: 'libx264', audioCopy: new Set(['aac', 'mp3', 'mp2', 'ac3', 'eac3']), audio: AAC },
-  avi: { video: 'libx264', audioCopy: new Set(['mp3', 'mp2', 'ac3', 'pcm_s16le']), audio: { codec: 'libmp3lame', name: 'MP3', args: ['-b:a', '192k'] } },
+  avi: { frameTimes: false, video: 'libx264', audioCopy: new Set(['mp3', 'mp2', 'ac3', 'pcm_s16le']), audio: { codec: 'libmp3lame', name: 'MP3', args: ['-b:a', '192k'] } },
   nut: { video: 'libx264', audioCopy: 'any', audio: AAC },
   flv: { video: 'libx264', audioCopy: new Set(['aac', 'mp3']), audio: AAC },
   '3gp': { video: 'libx264', audioCopy: new Set(['aac', 'amr_nb', 'amr_wb']), audio: AAC },
-  asf: { video: 'libx264', audioCopy: new Set(['wmav1', 'wmav2', 'mp3']), audio: { codec: 'wmav2', name: 'WMA', args: ['-b:a', '192k'] } },
-  ogg: { video: 'libtheora', audioCopy: new Set(['vorbis', 'opus', 'flac']), audio: { codec: 'libvorbis', name: 'Vorbis', args: ['-q:a', '6'] } },
-  mpeg: { video: 'mpeg2video', audioCopy: new Set(['mp2', 'ac3']), audio: { codec: 'mp2', name: 'MP2', args: ['-b:a', '192k'] } },
-  vob: { video: 'mpeg2video', audioCopy: new Set(['mp2', 'ac3']), audio: { codec: 'mp2', name: 'MP2', args: ['-b:a', '192k'] }, format: 'vob' },
-  y4m: { video: 'wrapped_avframe', audioCopy: new Set(), audio: null },
-  gif: { video: 'gif', audioCopy: new Set(), audio: null },
-  h264: { video: 'libx264', audioCopy: new Set(), audio: null, format: 'h264' },
-  hevc: { video: 'libx265', audioCopy: new Set(), audio: null, format: 'hevc' },
-  ivf: { video: 'libvpx-vp9', audioCopy: new Set(), audio: null },
+  asf: { video: 'libx264', audioCopy: new Set(['wmav1', 'wmav2', 'mp3']), audio: { codec: 'wmav2', name: 'WMA', args: ['-b:a', '192k', '-ac', '2', '-ar', '48000'] } },
+  ogg: { frameTimes: false, colourTags: false, video: 'libtheora', audioCopy: new Set(['vorbis', 'opus', 'flac']), audio: { codec: 'libvorbis', name: 'Vorbis', args: ['-q:a', '6'] } },
+  mpeg: { frameTimes: false, video: 'mpeg2video', audioCopy: new Set(['mp2', 'ac3']), audio: { codec: 'mp2', name: 'MP2', args: ['-b:a', '192k'] } },
+  vob: { frameTimes: false, video: 'mpeg2video', audioCopy: new Set(['mp2', 'ac3']), audio: { codec: 'mp2', name: 'MP2', args: ['-b:a', '192k'] }, format: 'vob' },
+  y4m: { frameTimes: false, colourTags: false, video: 'wrapped_avframe', audioCopy: new Set(), audio: null },
+  gif: { frameTimes: false, colourTags: false, video: 'gif', audioCopy: new Set(), audio: null },
+  h264: { frameTimes: false, video: 'libx264', audioCopy: new Set(), audio: null, format: 'h264' },
+  hevc: { frameTimes: false, video: 'libx265', audioCopy: new Set(), audio: null, format: 'hevc' },
+  ivf: { frameTimes: false, video: 'libvpx-vp9', audioCopy: new Set(), audio: null },
 };
 
 /** The container family of an output: from `format`, else from the extension. */
@@ -188,6 +193,26 @@ export function containerOf(output: string, format: string | undefined): string 
   if (f === '264') return 'h264';
   if (f === 'h265') return 'hevc';
   return f;
+}
+
+/**
+ * Colour tag names every ffmpeg steady runs with accepts (ffprobe may name newer ones, such as ebu3213,
+ * that an older ffmpeg refuses): a tag outside these is left out of the output.
+ */
+const KNOWN_PRIMARIES: ReadonlySet<string> = new Set(['bt709', 'bt470m', 'bt470bg', 'smpte170m', 'smpte240m', 'film', 'bt2020', 'smpte428', 'smpte431', 'smpte432']);
+const KNOWN_TRANSFERS: ReadonlySet<string> = new Set([
+  'bt709', 'gamma22', 'gamma28', 'smpte170m', 'smpte240m', 'linear', 'iec61966-2-4', 'bt1361e', 'iec61966-2-1', 'bt2020-10', 'bt2020-12', 'smpte2084', 'smpte428', 'arib-std-b67',
+]);
+const KNOWN_MATRICES: ReadonlySet<string> = new Set(['bt709', 'fcc', 'bt470bg', 'smpte170m', 'smpte240m', 'ycgco', 'bt2020nc', 'bt2020c']);
+const KNOWN_RANGES: ReadonlySet<string> = new Set(['tv', 'pc']);
+
+/** swscale's name (in_color_matrix) for a YUV matrix tag; untagged: BT.709 from 720 lines up, else BT.601. */
+export function gifMatrixFor(matrix: string | null, height: number): string {
+  if (matrix === 'bt709') return 'bt709';
+  if (matrix === 'bt470bg' || matrix === 'smpte170m') return 'bt601';
+  if (matrix === 'bt2020nc' || matrix === 'bt2020c') return 'bt2020';
+  if (matrix === 'fcc' || matrix === 'smpte240m') return matrix;
+  return height >= 720 ? 'bt709' : 'bt601';
 }
 
 /** Extensions ffmpeg knows that steady refuses up front, and why. */
@@ -221,6 +246,20 @@ export function checkOutputContainer(output: string, format: string | undefined)
   if (!VIDEO_OUTPUT_EXTENSIONS.includes(ext)) {
     throw new InputError('E_OUTPUT_FORMAT', `Unknown video extension .${ext} in ${JSON.stringify(output)}: use .mp4, .mkv, .mov, .webm or another video container's extension`);
   }
+}
+
+/**
+ * Whether an output (a path, or `-` for standard output: Matroska) holds each frame's own time: AVI, MPEG
+ * program streams, Ogg (Theora), raw streams, Y4M, IVF and GIF store a fixed rate, and a variable frame rate
+ * goes out evenly spaced there.
+ */
+export function containerKeepsFrameTimes(output: string, format?: string): boolean {
+  return CONTAINERS[containerOf(output, format)]?.frameTimes !== false;
+}
+
+/** Whether an output keeps colour tags (GIF, Y4M and Ogg Theora lose them). */
+export function containerKeepsColourTags(output: string, format?: string): boolean {
+  return CONTAINERS[containerOf(output, format)]?.colourTags !== false;
 }
 
 /** Whether `audioCodec` can be copied into `container`. */
@@ -358,19 +397,26 @@ export async function openEncoder(output: string, options: EncoderOptions): Prom
   if (codec === 'libtheora') videoCodecArgs.push('-q:v', '8');
   // x265 logs its banner at info level whatever ffmpeg's loglevel.
   if (codec === 'libx265') videoCodecArgs.push('-x265-params', 'log-level=error');
-  // GIF: one 256-colour palette made from the whole clip (ffmpeg holds every frame until the end for it).
   const c = options.colour;
+  const tagArg = (flag: string, known: ReadonlySet<string>, v: string | null): string[] => (v !== null && known.has(v) ? [flag, v] : []);
   const colourArgs =
     c === undefined || codec === 'gif'
       ? []
       : [
-          ...(c.primaries !== null ? ['-color_primaries', c.primaries] : []),
-          ...(c.transfer !== null ? ['-color_trc', c.transfer] : []),
-          ...(c.matrix !== null ? ['-colorspace', c.matrix] : []),
-          ...(c.range !== null ? ['-color_range', c.range] : []),
+          ...tagArg('-color_primaries', KNOWN_PRIMARIES, c.primaries),
+          ...tagArg('-color_trc', KNOWN_TRANSFERS, c.transfer),
+          ...tagArg('-colorspace', KNOWN_MATRICES, c.matrix),
+          ...tagArg('-color_range', KNOWN_RANGES, c.range),
         ];
-  const gifArgs = codec === 'gif' ? ['-vf', 'split[a][b];[a]palettegen[p];[b][p]paletteuse'] : [];
-  if (codec === 'gif') notes.push('GIF: one 256-colour palette for the whole clip');
+  // GIF: RGB made with the source's matrix (raw frames carry none: untagged, HD is taken as BT.709 and SD
+  // as BT.601, as players do), then a 256-colour palette per frame: one for the whole clip would make
+  // ffmpeg hold every frame until the end (1 GB for 30 s at 640x360).
+  const gifMatrix = gifMatrixFor(c?.matrix ?? null, height);
+  const gifArgs =
+    codec === 'gif'
+      ? ['-vf', `scale=in_color_matrix=${gifMatrix}:in_range=tv:out_range=pc,format=rgb24,split[a][b];[a]palettegen=stats_mode=single[p];[b][p]paletteuse=new=1`]
+      : [];
+  if (codec === 'gif') notes.push('GIF: 256 colours, a palette per frame');
   const args = [
     '-hide_banner',
     '-nostats',

@@ -15,8 +15,8 @@ import { dirname, join } from 'node:path';
 const staticCache = new Map<string, boolean>();
 
 /**
- * Whether `path` is a statically linked ELF executable: one with no PT_INTERP program header (no dynamic
- * loader). False for anything unreadable or not ELF (a script, a Mach-O or PE binary).
+ * Whether `path` is a statically linked ELF executable (static-pie included): one with no PT_INTERP program
+ * header (no dynamic loader). False for anything unreadable or not ELF (a script, a Mach-O or PE binary).
  */
 export function isStaticElf(path: string): boolean {
   const cached = staticCache.get(path);
@@ -37,16 +37,11 @@ export function isStaticElf(path: string): boolean {
       if (phnum > 0 && phnum < 4096 && phentsize >= 4) {
         const table = Buffer.alloc(phentsize * phnum);
         if (readSync(fd, table, 0, table.length, phoff) === table.length) {
+          // A static-pie executable has a PT_DYNAMIC (it relocates itself) but no loader either.
           const PT_INTERP = 3;
-          const PT_DYNAMIC = 2;
           let interp = false;
-          let dynamic = false;
-          for (let i = 0; i < phnum; i++) {
-            const type = u32(table, i * phentsize);
-            if (type === PT_INTERP) interp = true;
-            if (type === PT_DYNAMIC) dynamic = true;
-          }
-          result = !interp && !dynamic;
+          for (let i = 0; i < phnum; i++) if (u32(table, i * phentsize) === PT_INTERP) interp = true;
+          result = !interp;
         }
       }
     }

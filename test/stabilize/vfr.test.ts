@@ -18,7 +18,7 @@ import { ffmpegFeatures, resolveFfmpeg } from '../../src/video/binaries.js';
 import { probeVideo } from '../../src/video/probe.js';
 import { OLD_FFMPEG_VFR_NOTE } from '../../src/video/vfr.js';
 import { runCli } from '../support/cli.js';
-import { ffmpeg as ffmpegRun, listStreams, makeTempDir, makeVfrClip, removeTempDir, videoFrameTimes } from '../support/ffmpeg-fixtures.js';
+import { ffmpeg as ffmpegRun, ffprobeJson, listStreams, makeTempDir, makeVfrClip, removeTempDir, videoFrameTimes } from '../support/ffmpeg-fixtures.js';
 
 /** The output keeps the input's time base, so its times are the input's to ffprobe's 6 decimals. */
 const TIME_TOL_SEC = 1e-6;
@@ -144,6 +144,29 @@ describe('steady stabilize on a variable-frame-rate clip', () => {
       const r = await runWith('mkv-old', {});
       expect(r.summary.notes).toContain(OLD_FFMPEG_VFR_NOTE);
       expect(r.times.length).toBe(mkvTimes.length);
+    }
+  });
+
+  it.skipIf(modern === null)('with ffmpeg 5.1+, an output with a fixed rate (.avi, .mpg) gets evenly spaced frames and a note that says why', async () => {
+    const m = modern as { ffmpeg: string; ffprobe: string };
+    const mkv = await makeVfrClip(join(dir, 'vfr-even.mkv'));
+    for (const ext of ['avi', 'mpg']) {
+      const out = join(dir, `even.${ext}`);
+      const r = await runCli(['stabilize', mkv.path, '-o', out, '--json'], { env: { FFMPEG_PATH: m.ffmpeg, FFPROBE_PATH: m.ffprobe } });
+      if (r.code !== 0) throw new Error(`steady stabilize exited ${r.code}: ${r.stderr}`);
+      const summary = JSON.parse(r.stdout.trim()) as { frames: number; notes: string[] };
+      expect(summary.frames).toBe(mkv.timesSec.length);
+      expect(summary.notes.join('\n')).toContain(`a .${ext} file spaces frames evenly`);
+      // Every frame there, one frame period apart (the clip's nominal 25 fps).
+      // AVI stores no presentation times: ffprobe's best-effort ones
+      const json = (await ffprobeJson(['-select_streams', 'v:0', '-show_entries', 'frame=best_effort_timestamp_time', out])) as { frames: { best_effort_timestamp_time: string }[] };
+      const times = json.frames.map((f) => Number(f.best_effort_timestamp_time));
+      expect(times.length).toBe(mkv.timesSec.length);
+      // (ffprobe gives none for an AVI's last B-frames.)
+      const known = times.filter((t) => Number.isFinite(t));
+      expect(known.length).toBeGreaterThan(times.length - 3);
+      const steps = known.slice(1).map((t, k) => t - (known[k] as number));
+      expect(Math.max(...steps.map((d) => Math.abs(d - 0.04)))).toBeLessThan(2e-3);
     }
   });
 

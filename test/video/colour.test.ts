@@ -6,11 +6,11 @@
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { conversionNote, deliveredColour } from '../../src/video/decoder.js';
-import { openEncoder } from '../../src/video/encoder.js';
+import { conversionNote, deliveredColour, openDecoder } from '../../src/video/decoder.js';
+import { containerKeepsColourTags, openEncoder } from '../../src/video/encoder.js';
 import { probeVideo, type VideoProbe } from '../../src/video/probe.js';
 import { runCli } from '../support/cli.js';
-import { makeClip, makeTempDir, removeTempDir, solidYuvFrame } from '../support/ffmpeg-fixtures.js';
+import { ffmpeg, makeClip, makeTempDir, removeTempDir, solidYuvFrame } from '../support/ffmpeg-fixtures.js';
 
 const HLG = { primaries: 'bt2020', transfer: 'arib-std-b67', matrix: 'bt2020nc', range: 'tv' } as const;
 const NONE = { primaries: null, transfer: null, matrix: null, range: null } as const;
@@ -52,8 +52,10 @@ describe('colour tags', () => {
   it('deliveredColour: the source\'s tags, limited range for a yuvj source, no matrix for RGB', () => {
     expect(deliveredColour(probeOf('yuv420p10le', 10, HLG))).toEqual(HLG);
     expect(deliveredColour(probeOf('yuvj420p', 8, { ...NONE, range: 'pc', matrix: 'bt470bg' }))).toEqual({ ...NONE, range: 'tv', matrix: 'bt470bg' });
-    // Full range kept where the decoder does not convert it (a yuv420p stream tagged full range).
-    expect(deliveredColour(probeOf('yuv420p', 8, { ...NONE, range: 'pc' })).range).toBe('pc');
+    // Full range is always brought to limited range by the decoder; an untagged range stays untagged.
+    expect(deliveredColour(probeOf('yuv420p', 8, { ...NONE, range: 'pc' })).range).toBe('tv');
+    expect(deliveredColour(probeOf('yuv422p10le', 10, { ...NONE, range: 'pc' })).range).toBe('tv');
+    expect(deliveredColour(probeOf('yuv420p', 8, NONE)).range).toBeNull();
     expect(deliveredColour(probeOf('rgb24', 8, { ...NONE, matrix: 'gbr', primaries: 'bt709' }))).toEqual({ ...NONE, primaries: 'bt709', range: 'tv' });
   });
 
@@ -66,6 +68,10 @@ describe('colour tags', () => {
     expect(conversionNote(probeOf('yuv422p', 8, NONE))).toMatch(/4:2:2 \(yuv422p\)/);
     expect(conversionNote(probeOf('yuv444p12le', 12, NONE))).toMatch(/12-bit 4:4:4/);
     expect(conversionNote(probeOf('yuv420p10le', 10, NONE))).not.toMatch(/HDR/);
+    // Where the output keeps no colour tags (GIF, Y4M, Ogg), it does not say the tags stay.
+    expect(conversionNote(probeOf('yuv420p10le', 10, HLG), false)).toMatch(/HDR \(HLG\), and the output format keeps no colour tags/);
+    expect(containerKeepsColourTags('out.gif') || containerKeepsColourTags('out.y4m') || containerKeepsColourTags('out.ogv')).toBe(false);
+    expect(['out.mp4', 'out.mov', 'out.mkv', 'out.webm', '-'].every((f) => containerKeepsColourTags(f))).toBe(true);
   });
 
   it('openEncoder stores the colour it is given; without it, none', async () => {
@@ -78,6 +84,61 @@ describe('colour tags', () => {
       for (let k = 0; k < 3; k++) await enc.write(solidYuvFrame(64, 48, 100 + k, 128, 128));
       await enc.finish();
       expect((await probeVideo(out)).colour).toEqual(colour ?? NONE);
+    }
+  });
+
+  it('a full-range 4:2:2 source comes out limited range and tagged so: black 0 -> 16, white 255 -> 235', async () => {
+    // Left half black, right half white, full range, 4:2:2, lossless (ffv1).
+    const src = join(dir, 'fullrange.mkv');
+    await ffmpeg(['-f', 'lavfi', '-i', 'color=c=gray:s=64x48:r=10', '-frames:v', '6', '-vf', "format=yuv422p,geq=lum='if(lt(X,32),0,255)':cb=128:cr=128,setparams=range=pc", '-color_range', 'pc', '-c:v', 'ffv1', src]);
+    expect((await probeVideo(src)).colour.range).toBe('pc');
+    const out = join(dir, 'fullrange-out.mkv');
+    const r = await runCli(['stabilize', src, '-o', out, '--codec', 'ffv1', '--zoom', 'none', '--quiet']);
+    if (r.code !== 0) throw new Error(`steady stabilize exited ${r.code}: ${r.stderr}`);
+    const p = await probeVideo(out);
+    expect(p.colour.range).toBe('tv');
+    // BT.601/709 limited range: Y = 16 + 219 * v / 255 (lossless codec: exact, up to swscale's rounding).
+    const TOL_LEVEL = 1;
+    for await (const f of await openDecoder(out, { probe: p })) {
+      expect(Math.abs((f.y[10 * 64 + 4] as number) - 16)).toBeLessThanOrEqual(TOL_LEVEL);
+      expect(Math.abs((f.y[10 * 64 + 60] as number) - 235)).toBeLessThanOrEqual(TOL_LEVEL);
+    }
+  });
+
+  it('openEncoder leaves out a tag name an older ffmpeg does not know (ebu3213), and keeps the others', async () => {
+    const out = join(dir, 'ebu.mp4');
+    const enc = await openEncoder(out, { width: 64, height: 48, fps: 10, colour: { primaries: 'ebu3213', transfer: 'bt709', matrix: 'bt709', range: 'tv' } });
+    for (let k = 0; k < 2; k++) await enc.write(solidYuvFrame(64, 48, 100, 128, 128));
+    await enc.finish();
+    expect((await probeVideo(out)).colour).toEqual({ primaries: null, transfer: 'bt709', matrix: 'bt709', range: 'tv' });
+  });
+
+  it('a GIF gets its RGB from the matrix the samples are in: BT.709 when tagged so, BT.601 for untagged SD', async () => {
+    /** A flat frame keeps its colour through a palette of its own; rounding in swscale and the formula. */
+    const TOL_RGB = 3;
+    const [Y, U, V] = [120, 70, 90];
+    const rgb = (kr: number, kb: number): number[] => {
+      // Limited-range Y'CbCr to full-range R'G'B' for luma weights kr, kb (ITU-R BT.601 / BT.709).
+      const y = ((Y - 16) * 255) / 219;
+      const cb = ((U - 128) * 255) / 224;
+      const cr = ((V - 128) * 255) / 224;
+      const kg = 1 - kr - kb;
+      const r = y + 2 * (1 - kr) * cr;
+      const b = y + 2 * (1 - kb) * cb;
+      const g = (y - kr * r - kb * b) / kg;
+      return [r, g, b].map((x) => Math.min(255, Math.max(0, x)));
+    };
+    for (const [name, colour, truth] of [
+      ['bt709.gif', { ...NONE, matrix: 'bt709' }, rgb(0.2126, 0.0722)],
+      ['untagged.gif', undefined, rgb(0.299, 0.114)],
+    ] as const) {
+      const out = join(dir, name);
+      const enc = await openEncoder(out, { width: 64, height: 48, fps: 10, ...(colour ? { colour } : {}) });
+      for (let k = 0; k < 2; k++) await enc.write(solidYuvFrame(64, 48, Y, U, V));
+      await enc.finish();
+      const got = await ffmpeg(['-i', out, '-frames:v', '1', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-']);
+      const px = (24 * 64 + 32) * 3;
+      for (let c = 0; c < 3; c++) expect(Math.abs((got[px + c] as number) - (truth[c] as number))).toBeLessThanOrEqual(TOL_RGB);
     }
   });
 

@@ -192,6 +192,53 @@ describe('openDecoder', () => {
     expect(dec.stderrTail).toBe('');
   });
 
+  it('timestamps: true never lets a snapped time collide with the next frame: that one goes a tick later, and no later frame moves', async () => {
+    const TIME_TOL_SEC = 1e-9;
+    // 0.079 s is within a 1 ms tick of the 25 fps grid (0.08 s): snapped there, it meets the frame at 0.080.
+    const stored = [0, 0.04, 0.079, 0.08, 0.12, 0.16, 0.2];
+    const expr = stored.map((x, n) => `eq(N\\,${n})*${x}`).join('+');
+    const path = join(dir, 'collide.mkv');
+    await ffmpeg(['-f', 'lavfi', '-i', 'testsrc2=size=64x48:rate=25', '-frames:v', String(stored.length), '-vf', `settb=1/1000,setpts='(${expr})/TB'`, '-vsync', 'vfr', '-enc_time_base', '1:1000', '-c:v', 'libx264', '-preset', 'veryfast', '-bf', '0', '-r', '25', path]);
+    const probe = await probeVideo(path);
+    expect(probe.rFrameRate).toBe('25/1');
+    expect((await videoFrameTimes(path)).map((x) => Math.round(x * 1000) / 1000)).toEqual(stored);
+    const t: number[] = [];
+    for await (const f of await openDecoder(path, { probe, timestamps: true })) t.push(f.timeSec);
+    const truth = [0, 0.04, 0.08, 0.081, 0.12, 0.16, 0.2];
+    expect(t.length).toBe(truth.length);
+    for (let k = 0; k < truth.length; k++) expect(Math.abs((t[k] as number) - (truth[k] as number))).toBeLessThan(TIME_TOL_SEC);
+  });
+
+  it('timestamps: true on a Matroska clip whose clock starts at 1.5 s, with a decoding error but every frame there: no false "truncated"', async () => {
+    const FRAMES = 50;
+    const clean = join(dir, 'offset.mkv');
+    await ffmpeg(['-f', 'lavfi', '-i', 'testsrc2=size=96x64:rate=25', '-frames:v', String(FRAMES), '-c:v', 'libx264', '-preset', 'veryfast', '-g', '10', '-output_ts_offset', '1.5', clean]);
+    const probe = await probeVideo(clean);
+    // The premise: Matroska's duration is where the clip ends on its clock (3.5 s), not its length (2 s).
+    expect(probe.startTimeSec).toBeCloseTo(1.5, 3);
+    expect(probe.durationSec as number).toBeCloseTo(3.5, 1);
+    // Flip bytes inside a frame until ffmpeg logs a decoding error yet gives every frame.
+    const bytes = await readFile(clean);
+    let damaged: string | null = null;
+    for (const share of [0.4, 0.45, 0.6, 0.8, 0.35, 0.65]) {
+      const b = Buffer.from(bytes);
+      for (let i = 0; i < 60; i += 3) b[Math.floor(b.length * share) + i] ^= 0x5a;
+      const path = join(dir, `offset-damaged-${share}.mkv`);
+      await writeFile(path, b);
+      const dec = await openDecoder(path, { timestamps: true, allowPartial: true });
+      let n = 0;
+      for await (const _ of dec) n++;
+      if (n === FRAMES && dec.stderrTail !== '') {
+        damaged = path;
+        break;
+      }
+    }
+    expect(damaged).not.toBeNull();
+    let n = 0;
+    for await (const _ of await openDecoder(damaged as string, { timestamps: true })) n++;
+    expect(n).toBe(FRAMES);
+  });
+
   it('timestamps: true on a truncated Matroska clip fails E_INPUT_CORRUPT and says how far its frames reach', async () => {
     const full = join(dir, 'long.mkv');
     await ffmpeg(['-f', 'lavfi', '-i', 'testsrc2=size=64x48:rate=25', '-frames:v', '100', '-g', '10', '-c:v', 'libx264', '-preset', 'veryfast', full]);

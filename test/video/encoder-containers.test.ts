@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDecoder } from '../../src/video/decoder.js';
 import { openEncoder, VIDEO_OUTPUT_EXTENSIONS } from '../../src/video/encoder.js';
 import { probeVideo } from '../../src/video/probe.js';
-import { listStreams, makeClip, makeTempDir, removeTempDir, solidYuvFrame } from '../support/ffmpeg-fixtures.js';
+import { ffmpeg, ffprobeJson, listStreams, makeClip, makeTempDir, removeTempDir, solidYuvFrame } from '../support/ffmpeg-fixtures.js';
 
 /**
  * Mean luma of a solid frame read back: lossy encoders keep a flat frame to within a level or two; a GIF
@@ -67,6 +67,17 @@ afterAll(async () => {
 describe('openEncoder: every accepted extension', () => {
   it('the table covers exactly the accepted extensions', () => {
     expect(Object.keys(EXPECTED).sort()).toEqual([...VIDEO_OUTPUT_EXTENSIONS].sort());
+  });
+
+  it('.wmv takes 5.1 audio at 96 kHz: WMA, which holds at most stereo at 48 kHz, gets that', async () => {
+    const src = join(dir, 'surround.mov');
+    await ffmpeg(['-f', 'lavfi', '-i', `testsrc=size=${W}x${H}:rate=10`, '-f', 'lavfi', '-i', 'sine=sample_rate=96000', '-ac', '6', '-frames:v', '5', '-t', '0.5', '-c:v', 'libx264', '-c:a', 'pcm_s24le', src]);
+    const out = join(dir, 'surround.wmv');
+    const enc = await openEncoder(out, { width: W, height: H, fps: 10, audioFrom: src });
+    for (const y of LEVELS) await enc.write(solidYuvFrame(W, H, y, 128, 128));
+    await enc.finish();
+    const audio = (await ffprobeJson(['-show_streams', '-select_streams', 'a', out])) as { streams: { codec_name: string; channels: number; sample_rate: string }[] };
+    expect(audio.streams.map((a) => [a.codec_name, a.channels, a.sample_rate])).toEqual([['wmav2', 2, '48000']]);
   });
 
   for (const ext of VIDEO_OUTPUT_EXTENSIONS) {

@@ -39,7 +39,7 @@ function elf64(types: readonly number[]): Buffer {
 }
 
 describe('isStaticElf / binaryEnv', () => {
-  it('tells a static ELF (no PT_INTERP, no PT_DYNAMIC) from a dynamic one, and anything else is not static', async () => {
+  it('tells a static ELF (no PT_INTERP: no loader; static-pie too) from a dynamic one, and anything else is not static', async () => {
     const PT_LOAD = 1;
     const PT_DYNAMIC = 2;
     const PT_INTERP = 3;
@@ -47,7 +47,7 @@ describe('isStaticElf / binaryEnv', () => {
     const files: [string, Buffer | string, boolean][] = [
       ['static', elf64([PT_LOAD, PT_LOAD, PT_NOTE]), true],
       ['dynamic', elf64([PT_LOAD, PT_INTERP, PT_LOAD, PT_DYNAMIC]), false],
-      ['static-pie', elf64([PT_LOAD, PT_DYNAMIC]), false],
+      ['static-pie', elf64([PT_LOAD, PT_DYNAMIC]), true],
       ['script', '#!/bin/sh\necho ffmpeg\n', false],
       ['short', Buffer.from([0x7f, 0x45, 0x4c, 0x46]), false],
     ];

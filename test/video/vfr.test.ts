@@ -45,19 +45,29 @@ describe('variableTimingFor', () => {
     const mp4Variable = probe({ format: 'mov,mp4,m4a,3gp,3g2,mj2', rFrameRate: '30/1', avgFrameRate: '2700/97', timeBase: '1/15360' });
     const mkv = probe({ format: 'matroska,webm', rFrameRate: '30000/1001', avgFrameRate: '30000/1001', timeBase: '1/1000' });
     const avi = probe({ format: 'avi', rFrameRate: '25/1', avgFrameRate: '25/1', timeBase: '1/25' });
-    expect(variableTimingFor(mp4Constant, false)).toEqual({ decoderTimestamps: false, encoderTimeBase: null, note: null });
+    expect(variableTimingFor(mp4Constant, false)).toEqual({ decoderTimestamps: false, encoderTimeBase: null, note: null, evenReason: null });
     expect(variableTimingFor(avi, false).decoderTimestamps).toBe(false);
     expect(variableTimingFor(mp4Variable, false).decoderTimestamps).toBe(true);
     expect(variableTimingFor(mkv, false).decoderTimestamps).toBe(true);
     // An image sequence is timed by --framerate; an unknown time base gives no times to read.
     expect(variableTimingFor(mkv, true).decoderTimestamps).toBe(false);
     expect(variableTimingFor(probe({ format: 'matroska,webm', rFrameRate: '25/1', avgFrameRate: '25/1', timeBase: null }), false).decoderTimestamps).toBe(false);
+    // An output container with a fixed rate: evenly spaced, said at once when the probe knows the rate
+    // varies, else once the times turn out uneven (evenReason); every output must hold the times.
+    for (const outputs of [['out.avi'], ['out.mp4', 'side.mpg'], ['out.y4m']]) {
+      const t = variableTimingFor(mp4Variable, false, outputs);
+      expect(t.encoderTimeBase).toBeNull();
+      expect(t.note).toMatch(modern ? /a \.(avi|mpg|y4m) file spaces frames evenly/ : /before 5\.1/);
+      expect(variableTimingFor(mkv, false, outputs).note).toBeNull();
+      expect(variableTimingFor(mkv, false, outputs).evenReason).toBe(t.note);
+    }
+    expect(variableTimingFor(mkv, false, ['out.mp4', '-', 'side.mkv', 'x.mov', 'y.ts', 'z.webm']).encoderTimeBase).toBe(modern ? '1/30000' : null);
     if (modern) {
-      expect(variableTimingFor(mkv, false)).toEqual({ decoderTimestamps: true, encoderTimeBase: '1/30000', note: null });
+      expect(variableTimingFor(mkv, false)).toEqual({ decoderTimestamps: true, encoderTimeBase: '1/30000', note: null, evenReason: null });
       expect(variableTimingFor(mp4Variable, false).encoderTimeBase).toBe('1/15360');
     } else {
       // Before 5.1 the output is evenly spaced; the note only where the probe knows the rate varies.
-      expect(variableTimingFor(mkv, false)).toEqual({ decoderTimestamps: true, encoderTimeBase: null, note: null });
+      expect(variableTimingFor(mkv, false)).toEqual({ decoderTimestamps: true, encoderTimeBase: null, note: null, evenReason: OLD_FFMPEG_VFR_NOTE });
       expect(variableTimingFor(mp4Variable, false).note).toBe(OLD_FFMPEG_VFR_NOTE);
     }
   });
