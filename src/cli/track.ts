@@ -24,7 +24,7 @@ import { formatGlobalMotionsTrf } from '../track/trf.js';
 import { expectInteger, expectNumber, expectOneOf } from '../validate.js';
 import { downscaleYInto } from '../video/analysis.js';
 import { type Decoder, deliveredColour, openDecoder } from '../video/decoder.js';
-import { type Encoder, openEncoder } from '../video/encoder.js';
+import { containerKeepsFrameTimes, type Encoder, openEncoder } from '../video/encoder.js';
 import { probeVideo } from '../video/probe.js';
 import { createTempOutput, type TempOutput } from '../video/temp-output.js';
 import { evenSpacingWatch, variableTimingFor } from '../video/vfr.js';
@@ -154,7 +154,7 @@ async function run(args: ParsedArgs, ctx: CommandContext): Promise<number> {
 
   const probe = await probeVideo(input, framerate !== undefined ? { framerate } : {});
   // A variable frame rate: the motion file (and the overlay, with ffmpeg 5.1+) keeps each frame's time.
-  const timing = variableTimingFor(probe, framerate !== undefined, overlay === null ? [] : [overlay]);
+  const timing = variableTimingFor(probe, framerate !== undefined);
   const decoder: Decoder = await openDecoder(input, {
     probe,
     ...(timing.decoderTimestamps ? { timestamps: true } : {}),
@@ -164,7 +164,7 @@ async function run(args: ParsedArgs, ctx: CommandContext): Promise<number> {
     ...(ctx.signal ? { signal: ctx.signal } : {}),
   });
   const { width, height, fps } = decoder;
-  const spacing = evenSpacingWatch(timing, fps);
+  const spacing = evenSpacingWatch(timing, fps, overlay !== null && !containerKeepsFrameTimes(overlay) ? [overlay] : []);
   if (width < MIN_SIDE_PX || height < MIN_SIDE_PX) {
     // Registration on a few pixels gives only failures: refuse as `steady stabilize` does.
     await decoder.close();

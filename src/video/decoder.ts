@@ -206,8 +206,8 @@ class TimestampReader {
 }
 
 /**
- * The colour tags of the frames the decoder delivers: the source's primaries and transfer; its matrix
- * except for an RGB source (swscale's conversion, which no tag of the source describes: left untagged);
+ * The colour tags of the frames the decoder delivers: the source's primaries and transfer; its matrix,
+ * or for an RGB source the one swscale converts it with (BT.601, `smpte170m`);
  * limited range whenever the source says anything of its range (the decoder converts full range).
  */
 export function deliveredColour(probe: VideoProbe): VideoColour {
@@ -216,25 +216,29 @@ export function deliveredColour(probe: VideoProbe): VideoColour {
   return {
     primaries: c.primaries,
     transfer: c.transfer,
-    matrix: rgb ? null : c.matrix,
+    matrix: rgb ? 'smpte170m' : c.matrix,
     range: probe.pixFmt.startsWith('yuvj') || rgb || c.range !== null ? 'tv' : null,
   };
 }
 
 /**
  * What the conversion to 8-bit 4:2:0 takes from a source, for the user: a note when the source has more
- * than 8 bits or more chroma than 4:2:0 (HDR said as such: it stays tagged PQ / HLG, in 8 bits, where the
- * output keeps colour tags: `keepsTags`); none for 8-bit 4:2:0 and for RGB images (their conversion is
- * expected).
+ * than 8 bits or more chroma than 4:2:0 (HDR said as such: it stays tagged PQ / HLG, in 8 bits, except in
+ * `untaggedFiles`, outputs whose format keeps no colour tags); none for 8-bit 4:2:0 and for RGB images
+ * (their conversion is expected).
  */
-export function conversionNote(probe: VideoProbe, keepsTags = true): string | null {
+export function conversionNote(probe: VideoProbe, untaggedFiles: readonly string[] = []): string | null {
   const chroma = /^yuva?j?(4\d\d)/.exec(probe.pixFmt)?.[1] ?? null;
   const deeper = probe.bitDepth > 8;
   const richer = chroma !== null && chroma !== '420';
   if (!deeper && !richer) return null;
   const hdr = probe.colour.transfer === 'smpte2084' ? 'PQ' : probe.colour.transfer === 'arib-std-b67' ? 'HLG' : null;
   const what = [deeper ? `${probe.bitDepth}-bit` : '', richer ? `${chroma?.[0]}:${chroma?.[1]}:${chroma?.[2]}` : ''].filter((x) => x !== '').join(' ');
-  const hdrText = hdr === null ? '' : keepsTags ? `; it is HDR (${hdr}) and stays tagged as such, so smooth gradients may show banding` : `; it is HDR (${hdr}), and the output format keeps no colour tags, so players will show it with the wrong colours (write .mp4, .mkv or .mov)`;
+  const untagged = untaggedFiles.map((f) => JSON.stringify(f)).join(' and ');
+  const hdrText =
+    hdr === null
+      ? ''
+      : `; it is HDR (${hdr}) and stays tagged as such, so smooth gradients may show banding${untaggedFiles.length === 0 ? '' : `, except in ${untagged}, whose format keeps no colour tags: its colours are converted there as if SDR and look flat (write .mp4, .mkv or .mov)`}`;
   return `the input is ${what} (${probe.pixFmt}): processed and written as 8-bit 4:2:0${hdrText}`;
 }
 
@@ -360,7 +364,9 @@ export async function openDecoder(input: string, options: DecoderOptions = {}): 
   // The scale keeps every frame at the probed size even if the stream changes resolution midway (a no-op
   // otherwise); format converts 10-bit / 4:2:2 / RGB sources to 8-bit 4:2:0. Full-range sources are
   // brought to limited range, which ffmpeg versions otherwise do for some pixel formats and not others.
-  const filters = `scale=${width}:${height}:out_range=tv,format=yuv420p`;
+  // in_range: a 2018 ffmpeg skips the conversion when only the range differs unless told the input's.
+  const inRange = probe.colour.range === 'pc' || probe.pixFmt.startsWith('yuvj') ? 'in_range=pc:' : '';
+  const filters = `scale=${width}:${height}:${inRange}out_range=tv,format=yuv420p`;
   const rawOut = [...passthrough, '-pix_fmt', 'yuv420p', '-f', 'rawvideo', 'pipe:1'];
   const args = [
     '-hide_banner',

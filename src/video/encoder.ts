@@ -49,7 +49,9 @@ export interface EncoderOptions {
   /**
    * Keep each frame's own time (variable frame rate): the time base of the output's video stream, as
    * `num/den` (the source's, e.g. `1/12800`). write() then needs each frame's time. `fps` is still used
-   * to check and describe the rate. @default none: frame k at k / fps
+   * to check and describe the rate; in a container with a fixed rate (containerKeepsFrameTimes false) it
+   * is the output's rate, frames repeated or dropped to stay in step with their times (ffmpeg 5.1+ only:
+   * see vfr.ts). @default none: frame k at k / fps
    */
   readonly timeBase?: string;
   /**
@@ -438,7 +440,13 @@ export async function openEncoder(output: string, options: EncoderOptions): Prom
     ...videoCodecArgs,
     ...colourArgs,
     ...(options.threads !== undefined ? ['-threads', String(options.threads)] : []),
-    ...(timeBase === null ? [] : [...passthroughArgs(features), '-enc_time_base:v', timeBase.text]),
+    // With frame times: passed through in the source's time base, or, in a container with a fixed rate,
+    // frames repeated or dropped to keep `fps` in step with the times (and the audio).
+    ...(timeBase === null
+      ? []
+      : containerKeepsFrameTimes(output, options.format)
+        ? [...passthroughArgs(features), '-enc_time_base:v', timeBase.text]
+        : [...(features.fpsMode ? ['-fps_mode', 'cfr'] : ['-vsync', 'cfr']), '-r', fps]),
     ...(codec === 'gif' ? [] : ['-pix_fmt', 'yuv420p']),
     ...(!toStdout && storesRotation ? ['-movflags', '+faststart'] : []),
     ...(toStdout && container === 'mp4' ? ['-movflags', 'frag_keyframe+empty_moov'] : []),

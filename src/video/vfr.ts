@@ -13,31 +13,26 @@
  * rate, as before, and a note says so.
  */
 import { ffmpegFeatures } from './binaries.js';
-import { containerKeepsFrameTimes } from './encoder.js';
 import type { VideoProbe } from './probe.js';
 
 /** Said when a variable-frame-rate input is written with evenly spaced frames. */
 export const OLD_FFMPEG_VFR_NOTE =
   "the input has a variable frame rate, and this ffmpeg (before 5.1) cannot keep each frame's time: frames are evenly spaced at the average rate (same count and length); set FFMPEG_PATH to ffmpeg 5.1 or later to keep them";
 
-/** Said when a variable-frame-rate input goes to an output container that spaces frames evenly. */
-export function evenContainerNote(output: string): string {
-  const ext = /\.([^./\\]+)$/.exec(output)?.[1] ?? output;
-  return `the input has a variable frame rate, and a .${ext} file spaces frames evenly: they are evenly spaced at the average rate (same count and length); write .mp4, .mkv or .mov to keep each frame's time`;
-}
-
 /** What keeps each frame's own time for an input. */
 export interface VariableTiming {
   /** Ask the decoder for each frame's timestamp. */
   readonly decoderTimestamps: boolean;
-  /** The encoder's `timeBase` (the source's), or null to space frames evenly. */
+  /**
+   * The encoder's `timeBase`, or null to space frames evenly (an ffmpeg before 5.1). An output container
+   * with a fixed rate then repeats or drops frames to keep its rate in step with the times (encoder.ts).
+   */
   readonly encoderTimeBase: string | null;
   /** A note for the user, or null. */
   readonly note: string | null;
   /**
-   * Why the output is evenly spaced although the frames' own times were read (an ffmpeg before 5.1, an
-   * output container without per-frame times), said once the times turn out uneven (evenSpacingWatch);
-   * null when the output keeps the times or none were read.
+   * Why the output is evenly spaced although the frames' own times were read (an ffmpeg before 5.1), said
+   * once the times turn out uneven (evenSpacingWatch); null when the output keeps the times or none were read.
    */
   readonly evenReason: string | null;
 }
@@ -45,17 +40,23 @@ export interface VariableTiming {
 /**
  * How a run on this input treats frame times (see the file comment).
  * @param framerateGiven the input is an image sequence timed by --framerate.
- * @param outputs the files the frames are written to (`-` for standard output); the times are kept only
- *   when every one of them can hold them (containerKeepsFrameTimes). @default none
  * @param ffmpegPath the ffmpeg that will encode. @default the resolved one
  */
-export function variableTimingFor(probe: VideoProbe, framerateGiven: boolean, outputs: readonly string[] = [], ffmpegPath?: string): VariableTiming {
+export function variableTimingFor(probe: VideoProbe, framerateGiven: boolean, ffmpegPath?: string): VariableTiming {
   const variable = (probe.variableFrameRate || timedPerFrame(probe.format)) && probe.timeBase !== null && !framerateGiven;
   if (!variable || probe.timeBase === null) return { decoderTimestamps: false, encoderTimeBase: null, note: null, evenReason: null };
-  const even = outputs.find((o) => !containerKeepsFrameTimes(o));
-  const reason = !ffmpegFeatures(ffmpegPath).fpsMode ? OLD_FFMPEG_VFR_NOTE : even !== undefined ? evenContainerNote(even) : null;
-  if (reason !== null) return { decoderTimestamps: true, encoderTimeBase: null, note: probe.variableFrameRate ? reason : null, evenReason: reason };
+  if (!ffmpegFeatures(ffmpegPath).fpsMode) {
+    return { decoderTimestamps: true, encoderTimeBase: null, note: probe.variableFrameRate ? OLD_FFMPEG_VFR_NOTE : null, evenReason: OLD_FFMPEG_VFR_NOTE };
+  }
   return { decoderTimestamps: true, encoderTimeBase: gridTimeBase(probe.timeBase, probe.rFrameRate), note: null, evenReason: null };
+}
+
+/**
+ * Said, with frame times kept, for the outputs whose container holds a fixed rate (`files`, at `fps`) once
+ * the times turn out uneven: frames are repeated or dropped there to stay in step with the audio.
+ */
+export function fixedRateNote(files: readonly string[], fps: number): string {
+  return `the input's frame rate varies, and ${files.map((f) => JSON.stringify(f)).join(' and ')} ${files.length === 1 ? 'holds' : 'hold'} a fixed rate: frames are repeated or dropped there to keep ${Number(fps.toFixed(3))} fps in step with the audio (write .mp4, .mkv or .mov to keep each frame's time)`;
 }
 
 /** Containers whose frames carry their own times and no declared rate (ffprobe format_name). */
@@ -86,18 +87,23 @@ function gcd(a: number, b: number): number {
 }
 
 /**
- * A run that read each frame's own time but writes evenly spaced frames (ffmpeg before 5.1, or an output
- * container without per-frame times) cannot tell from the probe alone whether a Matroska / WebM input's
- * rate varies: this watches the times and gives the note (timing.evenReason) when some frame lies more
- * than half a frame from its evenly spaced place.
+ * A run that read each frame's own time but writes evenly spaced frames (ffmpeg before 5.1), or keeps
+ * them in outputs whose container holds a fixed rate (`fixedRateFiles`: frames repeated or dropped
+ * there), cannot tell from the probe alone whether a Matroska / WebM input's rate varies: this watches the
+ * times and gives the note when some frame lies more than half a frame from its evenly spaced place.
  */
-export function evenSpacingWatch(timing: VariableTiming, fps: number): { see(index: number, timeSec: number): void; note(): string | null } {
-  const watch = timing.evenReason !== null && timing.note === null;
+export function evenSpacingWatch(
+  timing: VariableTiming,
+  fps: number,
+  fixedRateFiles: readonly string[] = [],
+): { see(index: number, timeSec: number): void; note(): string | null } {
+  const fixed = timing.encoderTimeBase !== null && fixedRateFiles.length > 0;
+  const watch = (timing.evenReason !== null && timing.note === null) || fixed;
   let uneven = false;
   return {
     see(index, timeSec) {
       if (watch && !uneven && Math.abs(timeSec - index / fps) > 0.5 / fps) uneven = true;
     },
-    note: () => timing.note ?? (uneven ? timing.evenReason : null),
+    note: () => timing.note ?? (!uneven ? null : fixed ? fixedRateNote(fixedRateFiles, fps) : timing.evenReason),
   };
 }

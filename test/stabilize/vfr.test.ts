@@ -147,27 +147,28 @@ describe('steady stabilize on a variable-frame-rate clip', () => {
     }
   });
 
-  it.skipIf(modern === null)('with ffmpeg 5.1+, an output with a fixed rate (.avi, .mpg) gets evenly spaced frames and a note that says why', async () => {
+  it.skipIf(modern === null)('with ffmpeg 5.1+, an output with a fixed rate (.avi) keeps the clip\'s length: frames repeated in the gap, and a note that says so', async () => {
     const m = modern as { ffmpeg: string; ffprobe: string };
     const mkv = await makeVfrClip(join(dir, 'vfr-even.mkv'));
-    for (const ext of ['avi', 'mpg']) {
-      const out = join(dir, `even.${ext}`);
-      const r = await runCli(['stabilize', mkv.path, '-o', out, '--json'], { env: { FFMPEG_PATH: m.ffmpeg, FFPROBE_PATH: m.ffprobe } });
-      if (r.code !== 0) throw new Error(`steady stabilize exited ${r.code}: ${r.stderr}`);
-      const summary = JSON.parse(r.stdout.trim()) as { frames: number; notes: string[] };
-      expect(summary.frames).toBe(mkv.timesSec.length);
-      expect(summary.notes.join('\n')).toContain(`a .${ext} file spaces frames evenly`);
-      // Every frame there, one frame period apart (the clip's nominal 25 fps).
-      // AVI stores no presentation times: ffprobe's best-effort ones
-      const json = (await ffprobeJson(['-select_streams', 'v:0', '-show_entries', 'frame=best_effort_timestamp_time', out])) as { frames: { best_effort_timestamp_time: string }[] };
-      const times = json.frames.map((f) => Number(f.best_effort_timestamp_time));
-      expect(times.length).toBe(mkv.timesSec.length);
-      // (ffprobe gives none for an AVI's last B-frames.)
-      const known = times.filter((t) => Number.isFinite(t));
-      expect(known.length).toBeGreaterThan(times.length - 3);
-      const steps = known.slice(1).map((t, k) => t - (known[k] as number));
-      expect(Math.max(...steps.map((d) => Math.abs(d - 0.04)))).toBeLessThan(2e-3);
-    }
+    const out = join(dir, 'main.mp4');
+    const side = join(dir, 'side.avi');
+    const r = await runCli(['stabilize', mkv.path, '-o', out, '--compare', side, '--json'], { env: { FFMPEG_PATH: m.ffmpeg, FFPROBE_PATH: m.ffprobe } });
+    if (r.code !== 0) throw new Error(`steady stabilize exited ${r.code}: ${r.stderr}`);
+    const summary = JSON.parse(r.stdout.trim()) as { frames: number; notes: string[] };
+    expect(summary.frames).toBe(mkv.timesSec.length);
+    expect(summary.notes.join('\n')).toContain(`${JSON.stringify(side)} holds a fixed rate`);
+    // The main output keeps each frame's own time.
+    expectTimes(await videoFrameTimes(out), await videoFrameTimes(mkv.path));
+    // The AVI: 25 fps from the first frame to the last (frames 0-49 of the source's clock, the gap filled),
+    // one frame period apart; ffprobe gives an AVI's last B-frames no time.
+    const last = mkv.timesSec[mkv.timesSec.length - 1] as number;
+    const json = (await ffprobeJson(['-select_streams', 'v:0', '-show_entries', 'frame=best_effort_timestamp_time', side])) as { frames: { best_effort_timestamp_time: string }[] };
+    const times = json.frames.map((f) => Number(f.best_effort_timestamp_time));
+    expect(times.length).toBe(Math.round(last * 25) + 1);
+    const known = times.filter((t) => Number.isFinite(t));
+    expect(known.length).toBeGreaterThan(times.length - 3);
+    const steps = known.slice(1).map((t, k) => t - (known[k] as number));
+    expect(Math.max(...steps.map((d) => Math.abs(d - 0.04)))).toBeLessThan(2e-3);
   });
 
   it.skipIf(modern === null)('with ffmpeg 5.1+, a constant 29.97 fps Matroska clip (1 ms times) comes out at exactly 30000/1001', async () => {

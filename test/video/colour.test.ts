@@ -56,7 +56,7 @@ describe('colour tags', () => {
     expect(deliveredColour(probeOf('yuv420p', 8, { ...NONE, range: 'pc' })).range).toBe('tv');
     expect(deliveredColour(probeOf('yuv422p10le', 10, { ...NONE, range: 'pc' })).range).toBe('tv');
     expect(deliveredColour(probeOf('yuv420p', 8, NONE)).range).toBeNull();
-    expect(deliveredColour(probeOf('rgb24', 8, { ...NONE, matrix: 'gbr', primaries: 'bt709' }))).toEqual({ ...NONE, primaries: 'bt709', range: 'tv' });
+    expect(deliveredColour(probeOf('rgb24', 8, { ...NONE, matrix: 'gbr', primaries: 'bt709' }))).toEqual({ ...NONE, primaries: 'bt709', matrix: 'smpte170m', range: 'tv' });
   });
 
   it('conversionNote: says what 8-bit 4:2:0 takes (bits, chroma) and names HDR; silent otherwise', () => {
@@ -69,7 +69,7 @@ describe('colour tags', () => {
     expect(conversionNote(probeOf('yuv444p12le', 12, NONE))).toMatch(/12-bit 4:4:4/);
     expect(conversionNote(probeOf('yuv420p10le', 10, NONE))).not.toMatch(/HDR/);
     // Where the output keeps no colour tags (GIF, Y4M, Ogg), it does not say the tags stay.
-    expect(conversionNote(probeOf('yuv420p10le', 10, HLG), false)).toMatch(/HDR \(HLG\), and the output format keeps no colour tags/);
+    expect(conversionNote(probeOf('yuv420p10le', 10, HLG), ['side.gif'])).toMatch(/HDR \(HLG\) and stays tagged.*except in "side\.gif", whose format keeps no colour tags/);
     expect(containerKeepsColourTags('out.gif') || containerKeepsColourTags('out.y4m') || containerKeepsColourTags('out.ogv')).toBe(false);
     expect(['out.mp4', 'out.mov', 'out.mkv', 'out.webm', '-'].every((f) => containerKeepsColourTags(f))).toBe(true);
   });

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { ffmpegFeatures, resolveFfmpeg } from '../../src/video/binaries.js';
 import type { VideoProbe } from '../../src/video/probe.js';
-import { gridTimeBase, OLD_FFMPEG_VFR_NOTE, variableTimingFor } from '../../src/video/vfr.js';
+import { evenSpacingWatch, fixedRateNote, gridTimeBase, OLD_FFMPEG_VFR_NOTE, variableTimingFor } from '../../src/video/vfr.js';
 
 /** The fields variableTimingFor reads; the rest of a probe does not matter to it. */
 function probe(p: { format: string; rFrameRate: string; avgFrameRate: string; timeBase: string | null }): VideoProbe {
@@ -52,16 +52,6 @@ describe('variableTimingFor', () => {
     // An image sequence is timed by --framerate; an unknown time base gives no times to read.
     expect(variableTimingFor(mkv, true).decoderTimestamps).toBe(false);
     expect(variableTimingFor(probe({ format: 'matroska,webm', rFrameRate: '25/1', avgFrameRate: '25/1', timeBase: null }), false).decoderTimestamps).toBe(false);
-    // An output container with a fixed rate: evenly spaced, said at once when the probe knows the rate
-    // varies, else once the times turn out uneven (evenReason); every output must hold the times.
-    for (const outputs of [['out.avi'], ['out.mp4', 'side.mpg'], ['out.y4m']]) {
-      const t = variableTimingFor(mp4Variable, false, outputs);
-      expect(t.encoderTimeBase).toBeNull();
-      expect(t.note).toMatch(modern ? /a \.(avi|mpg|y4m) file spaces frames evenly/ : /before 5\.1/);
-      expect(variableTimingFor(mkv, false, outputs).note).toBeNull();
-      expect(variableTimingFor(mkv, false, outputs).evenReason).toBe(t.note);
-    }
-    expect(variableTimingFor(mkv, false, ['out.mp4', '-', 'side.mkv', 'x.mov', 'y.ts', 'z.webm']).encoderTimeBase).toBe(modern ? '1/30000' : null);
     if (modern) {
       expect(variableTimingFor(mkv, false)).toEqual({ decoderTimestamps: true, encoderTimeBase: '1/30000', note: null, evenReason: null });
       expect(variableTimingFor(mp4Variable, false).encoderTimeBase).toBe('1/15360');
@@ -70,5 +60,28 @@ describe('variableTimingFor', () => {
       expect(variableTimingFor(mkv, false)).toEqual({ decoderTimestamps: true, encoderTimeBase: null, note: null, evenReason: OLD_FFMPEG_VFR_NOTE });
       expect(variableTimingFor(mp4Variable, false).note).toBe(OLD_FFMPEG_VFR_NOTE);
     }
+  });
+});
+
+describe('evenSpacingWatch', () => {
+  const FPS = 25;
+  const timed = { decoderTimestamps: true, encoderTimeBase: '1/1000', note: null, evenReason: null } as const;
+  const old = { decoderTimestamps: true, encoderTimeBase: null, note: null, evenReason: OLD_FFMPEG_VFR_NOTE } as const;
+  /** Frames 0-9 at k / 25 s, then a 0.6 s gap: frame 10 is 15 frame periods from its evenly spaced place. */
+  const gapped = (k: number): number => (k < 10 ? k / FPS : k / FPS + 0.6);
+  const run = (w: ReturnType<typeof evenSpacingWatch>, time: (k: number) => number): string | null => {
+    for (let k = 0; k < 20; k++) w.see(k, time(k));
+    return w.note();
+  };
+
+  it('says nothing while the times are even (within half a frame), whatever the outputs', () => {
+    for (const t of [timed, old]) expect(run(evenSpacingWatch(t, FPS, ['side.avi']), (k) => k / FPS + 0.4 / FPS)).toBeNull();
+  });
+
+  it('once a time is uneven: the fixed-rate outputs, named, where times are kept; the reason where they are not', () => {
+    expect(run(evenSpacingWatch(timed, FPS, ['side.avi']), gapped)).toBe(fixedRateNote(['side.avi'], FPS));
+    expect(fixedRateNote(['side.avi'], FPS)).toMatch(/"side\.avi" holds a fixed rate: frames are repeated or dropped there to keep 25 fps/);
+    expect(run(evenSpacingWatch(timed, FPS, []), gapped)).toBeNull();
+    expect(run(evenSpacingWatch(old, FPS), gapped)).toBe(OLD_FFMPEG_VFR_NOTE);
   });
 });
