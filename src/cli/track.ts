@@ -24,7 +24,7 @@ import { formatGlobalMotionsTrf } from '../track/trf.js';
 import { expectInteger, expectNumber, expectOneOf } from '../validate.js';
 import { downscaleYInto } from '../video/analysis.js';
 import { type Decoder, deliveredColour, openDecoder } from '../video/decoder.js';
-import { containerKeepsFrameTimes, type Encoder, openEncoder } from '../video/encoder.js';
+import { type Encoder, openEncoder } from '../video/encoder.js';
 import { probeVideo } from '../video/probe.js';
 import { createTempOutput, type TempOutput } from '../video/temp-output.js';
 import { evenSpacingWatch, variableTimingFor } from '../video/vfr.js';
@@ -164,7 +164,7 @@ async function run(args: ParsedArgs, ctx: CommandContext): Promise<number> {
     ...(ctx.signal ? { signal: ctx.signal } : {}),
   });
   const { width, height, fps } = decoder;
-  const spacing = evenSpacingWatch(timing, fps, overlay !== null && !containerKeepsFrameTimes(overlay) ? [overlay] : []);
+  const spacing = evenSpacingWatch(timing, fps, overlay === null ? [] : [overlay]);
   if (width < MIN_SIDE_PX || height < MIN_SIDE_PX) {
     // Registration on a few pixels gives only failures: refuse as `steady stabilize` does.
     await decoder.close();
@@ -202,7 +202,7 @@ async function run(args: ParsedArgs, ctx: CommandContext): Promise<number> {
         height,
         fps: decoder.fpsRational,
         colour: deliveredColour(probe),
-        ...(timing.encoderTimeBase !== null ? { timeBase: timing.encoderTimeBase, timeOffsetSec: decoder.timeOffsetSec } : {}),
+        ...(timing.encoderTimeBase !== null ? { timeBase: timing.encoderTimeBase, timeOffsetSec: decoder.timeOffsetSec, ...(timing.constantRate ? { constantRate: true } : {}) } : {}),
         ...(input !== '-' ? { audioFrom: input } : {}),
         ...(startSec !== undefined ? { audioStartSec: startSec } : {}),
         ...(durationSec !== undefined ? { audioDurationSec: durationSec } : {}),

@@ -19,7 +19,7 @@ import type { Mat3 } from '../motion/mat3.js';
 import { downscaleYInto } from '../video/analysis.js';
 import { loadFfmpegFeatures } from '../video/binaries.js';
 import { conversionNote, type Decoder, type DecoderOptions, deliveredColour, openDecoder } from '../video/decoder.js';
-import { checkOutputContainer, containerKeepsColourTags, containerKeepsFrameTimes, type Encoder, openEncoder } from '../video/encoder.js';
+import { checkOutputContainer, containerKeepsColourTags, type Encoder, openEncoder } from '../video/encoder.js';
 import { probeVideo, type VideoProbe } from '../video/probe.js';
 import { checkOutputWritable, createTempOutput } from '../video/temp-output.js';
 import { evenSpacingWatch, variableTimingFor } from '../video/vfr.js';
@@ -222,11 +222,7 @@ export async function stabilizeFile(o: StabilizeFileOptions): Promise<StabilizeS
   const decoder: Decoder = await openDecoder(o.input, decoderOptions(o, probe));
   const timing = variableTimingFor(probe, o.framerate !== undefined);
   const outputs = [o.output, ...(o.compare !== undefined ? [o.compare] : [])];
-  const spacing = evenSpacingWatch(
-    timing,
-    decoder.fps,
-    outputs.filter((f) => !containerKeepsFrameTimes(f)),
-  );
+  const spacing = evenSpacingWatch(timing, decoder.fps, outputs);
   const conversion = conversionNote(
     probe,
     outputs.filter((f) => !containerKeepsColourTags(f)),
@@ -234,7 +230,7 @@ export async function stabilizeFile(o: StabilizeFileOptions): Promise<StabilizeS
   const encoderCommon = {
     fps: decoder.fpsRational,
     colour: deliveredColour(probe),
-    ...(timing.encoderTimeBase !== null ? { timeBase: timing.encoderTimeBase } : {}),
+    ...(timing.encoderTimeBase !== null ? { timeBase: timing.encoderTimeBase, ...(timing.constantRate ? { constantRate: true } : {}) } : {}),
     ...(o.crf !== undefined ? { crf: o.crf } : {}),
     ...(o.preset !== undefined ? { preset: o.preset } : {}),
     ...(o.codec !== undefined ? { codec: o.codec } : {}),

@@ -55,6 +55,12 @@ export interface EncoderOptions {
    */
   readonly timeBase?: string;
   /**
+   * With `timeBase`: write frames at the fixed rate `fps`, repeated or dropped to stay in step with their
+   * times, instead of passing the times through. @default true for a container with a fixed rate
+   * (containerKeepsFrameTimes false), else false
+   */
+  readonly constantRate?: boolean;
+  /**
    * With `timeBase`: where the first frame goes on the audio's clock, seconds (ffmpeg `-itsoffset` on the
    * frames; the times given to write() count from the first frame). @default 0
    */
@@ -252,8 +258,8 @@ export function checkOutputContainer(output: string, format: string | undefined)
 
 /**
  * Whether an output (a path, or `-` for standard output: Matroska) holds each frame's own time: AVI, MPEG
- * program streams, Ogg (Theora), raw streams, Y4M, IVF and GIF store a fixed rate, and a variable frame rate
- * goes out evenly spaced there.
+ * program streams, Ogg (Theora), raw streams, Y4M, IVF and GIF store a fixed rate: a variable frame rate
+ * goes there at the nominal rate, frames repeated or dropped (`constantRate`).
  */
 export function containerKeepsFrameTimes(output: string, format?: string): boolean {
   return CONTAINERS[containerOf(output, format)]?.frameTimes !== false;
@@ -444,7 +450,7 @@ export async function openEncoder(output: string, options: EncoderOptions): Prom
     // frames repeated or dropped to keep `fps` in step with the times (and the audio).
     ...(timeBase === null
       ? []
-      : containerKeepsFrameTimes(output, options.format)
+      : !(options.constantRate ?? !containerKeepsFrameTimes(output, options.format))
         ? [...passthroughArgs(features), '-enc_time_base:v', timeBase.text]
         : [...(features.fpsMode ? ['-fps_mode', 'cfr'] : ['-vsync', 'cfr']), '-r', fps]),
     ...(codec === 'gif' ? [] : ['-pix_fmt', 'yuv420p']),

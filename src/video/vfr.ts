@@ -6,35 +6,33 @@
  * own. It may vary when the probe says so (r_frame_rate and avg_frame_rate disagree), and always in a
  * container that stores a time per frame and no rate (Matroska, WebM: ffprobe reports the rate of the
  * first frames for both there, so a gap later in the clip does not show). The stream's time base must be
- * known; image sequences are timed by --framerate instead. The encoder writes them
- * (encoder.ts `timeBase`) only with ffmpeg 5.1 or later (`-fps_mode`): older builds (the bundled one
- * is from 2018) end an MP4 at its last frame's decode time when frames come with their own times, so
- * players would drop the last B-frames; there the output's frames are evenly spaced at the average
- * rate, as before, and a note says so.
+ * known; image sequences are timed by --framerate instead. The encoder writes them (encoder.ts
+ * `timeBase`) as they are with ffmpeg 5.1 or later (`-fps_mode`), into containers that hold a time per
+ * frame. A container with a fixed rate (.avi, .mpg, ...) gets the nominal rate, frames repeated or dropped
+ * to stay in step with their times and the audio; so does every output with an older ffmpeg (the bundled
+ * one is from 2018), which ends an MP4 at its last frame's decode time when frames pass through with their
+ * own times, so that players would drop the last B-frames. A note says so when the times were uneven.
  */
 import { ffmpegFeatures } from './binaries.js';
+import { containerKeepsFrameTimes } from './encoder.js';
 import type { VideoProbe } from './probe.js';
 
-/** Said when a variable-frame-rate input is written with evenly spaced frames. */
+/** Said when the frames of a variable-frame-rate input are written at a fixed rate by an ffmpeg before 5.1. */
 export const OLD_FFMPEG_VFR_NOTE =
-  "the input has a variable frame rate, and this ffmpeg (before 5.1) cannot keep each frame's time: frames are evenly spaced at the average rate (same count and length); set FFMPEG_PATH to ffmpeg 5.1 or later to keep them";
+  "the input's frame rate varies, and this ffmpeg (before 5.1) cannot keep each frame's time: frames are repeated or dropped to keep the nominal rate in step with the audio; set FFMPEG_PATH to ffmpeg 5.1 or later to keep them";
 
 /** What keeps each frame's own time for an input. */
 export interface VariableTiming {
   /** Ask the decoder for each frame's timestamp. */
   readonly decoderTimestamps: boolean;
-  /**
-   * The encoder's `timeBase`, or null to space frames evenly (an ffmpeg before 5.1). An output container
-   * with a fixed rate then repeats or drops frames to keep its rate in step with the times (encoder.ts).
-   */
+  /** The encoder's `timeBase` (frames written with their times), or null (frame k at k / fps). */
   readonly encoderTimeBase: string | null;
-  /** A note for the user, or null. */
-  readonly note: string | null;
   /**
-   * Why the output is evenly spaced although the frames' own times were read (an ffmpeg before 5.1), said
-   * once the times turn out uneven (evenSpacingWatch); null when the output keeps the times or none were read.
+   * Every output at a fixed rate, frames repeated or dropped to stay in step with their times (encoder
+   * `constantRate`): an ffmpeg before 5.1, which ends an MP4 early when frames pass through with their own
+   * times. Otherwise only outputs whose container holds a fixed rate are.
    */
-  readonly evenReason: string | null;
+  readonly constantRate: boolean;
 }
 
 /**
@@ -44,17 +42,11 @@ export interface VariableTiming {
  */
 export function variableTimingFor(probe: VideoProbe, framerateGiven: boolean, ffmpegPath?: string): VariableTiming {
   const variable = (probe.variableFrameRate || timedPerFrame(probe.format)) && probe.timeBase !== null && !framerateGiven;
-  if (!variable || probe.timeBase === null) return { decoderTimestamps: false, encoderTimeBase: null, note: null, evenReason: null };
-  if (!ffmpegFeatures(ffmpegPath).fpsMode) {
-    return { decoderTimestamps: true, encoderTimeBase: null, note: probe.variableFrameRate ? OLD_FFMPEG_VFR_NOTE : null, evenReason: OLD_FFMPEG_VFR_NOTE };
-  }
-  return { decoderTimestamps: true, encoderTimeBase: gridTimeBase(probe.timeBase, probe.rFrameRate), note: null, evenReason: null };
+  if (!variable || probe.timeBase === null) return { decoderTimestamps: false, encoderTimeBase: null, constantRate: false };
+  return { decoderTimestamps: true, encoderTimeBase: gridTimeBase(probe.timeBase, probe.rFrameRate), constantRate: !ffmpegFeatures(ffmpegPath).fpsMode };
 }
 
-/**
- * Said, with frame times kept, for the outputs whose container holds a fixed rate (`files`, at `fps`) once
- * the times turn out uneven: frames are repeated or dropped there to stay in step with the audio.
- */
+/** Said, with frame times read, for the outputs written at a fixed rate (`files`, at `fps`) once the times turn out uneven. */
 export function fixedRateNote(files: readonly string[], fps: number): string {
   return `the input's frame rate varies, and ${files.map((f) => JSON.stringify(f)).join(' and ')} ${files.length === 1 ? 'holds' : 'hold'} a fixed rate: frames are repeated or dropped there to keep ${Number(fps.toFixed(3))} fps in step with the audio (write .mp4, .mkv or .mov to keep each frame's time)`;
 }
@@ -87,23 +79,22 @@ function gcd(a: number, b: number): number {
 }
 
 /**
- * A run that read each frame's own time but writes evenly spaced frames (ffmpeg before 5.1), or keeps
- * them in outputs whose container holds a fixed rate (`fixedRateFiles`: frames repeated or dropped
- * there), cannot tell from the probe alone whether a Matroska / WebM input's rate varies: this watches the
- * times and gives the note when some frame lies more than half a frame from its evenly spaced place.
+ * Outputs written at a fixed rate (all of them with an ffmpeg before 5.1, else those whose container
+ * holds one) cannot show from the probe alone whether a Matroska / WebM input's rate varies: this watches
+ * the frame times and gives the note once some frame lies more than half a frame from its evenly spaced
+ * place. `outputs` are the files written (`-` for standard output).
  */
 export function evenSpacingWatch(
   timing: VariableTiming,
   fps: number,
-  fixedRateFiles: readonly string[] = [],
+  outputs: readonly string[],
 ): { see(index: number, timeSec: number): void; note(): string | null } {
-  const fixed = timing.encoderTimeBase !== null && fixedRateFiles.length > 0;
-  const watch = (timing.evenReason !== null && timing.note === null) || fixed;
+  const fixed = timing.encoderTimeBase === null ? [] : outputs.filter((f) => timing.constantRate || !containerKeepsFrameTimes(f));
   let uneven = false;
   return {
     see(index, timeSec) {
-      if (watch && !uneven && Math.abs(timeSec - index / fps) > 0.5 / fps) uneven = true;
+      if (fixed.length > 0 && !uneven && Math.abs(timeSec - index / fps) > 0.5 / fps) uneven = true;
     },
-    note: () => timing.note ?? (!uneven ? null : fixed ? fixedRateNote(fixedRateFiles, fps) : timing.evenReason),
+    note: () => (!uneven ? null : timing.constantRate ? OLD_FFMPEG_VFR_NOTE : fixedRateNote(fixed, fps)),
   };
 }
