@@ -5,10 +5,11 @@
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ffmpegFeatures, resolveFfmpeg } from '../../src/video/binaries.js';
 import { openDecoder } from '../../src/video/decoder.js';
 import { openEncoder, VIDEO_OUTPUT_EXTENSIONS } from '../../src/video/encoder.js';
 import { probeVideo } from '../../src/video/probe.js';
-import { ffmpeg, ffprobeJson, listStreams, makeClip, makeTempDir, removeTempDir, solidYuvFrame } from '../support/ffmpeg-fixtures.js';
+import { ffmpeg, ffprobeJson, listStreams, makeClip, makeTempDir, removeTempDir, solidYuvFrame, videoFrameTimes } from '../support/ffmpeg-fixtures.js';
 
 /**
  * Mean luma of a solid frame read back: lossy encoders keep a flat frame to within a level or two; a GIF
@@ -67,6 +68,29 @@ afterAll(async () => {
 describe('openEncoder: every accepted extension', () => {
   it('the table covers exactly the accepted extensions', () => {
     expect(Object.keys(EXPECTED).sort()).toEqual([...VIDEO_OUTPUT_EXTENSIONS].sort());
+  });
+
+  it('constantRate: frames with their own times go out at the fixed rate, repeated in a gap; without it (ffmpeg 5.1+) at their times', async () => {
+    /** Output times are in 1 ms ticks here (the time base given), ffprobe prints 6 decimals. */
+    const TOL_SEC = 1e-3;
+    // Frames 0-4 at 0.1 s steps, then a 0.5 s gap: frames 5-9 from 1.0 s.
+    const times = [0, 0.1, 0.2, 0.3, 0.4, 1.0, 1.1, 1.2, 1.3, 1.4];
+    const write = async (name: string, constantRate: boolean) => {
+      const out = join(dir, name);
+      const enc = await openEncoder(out, { width: W, height: H, fps: 10, timeBase: '1/1000', constantRate });
+      for (const [k, t] of times.entries()) await enc.write(solidYuvFrame(W, H, 40 + 10 * k, 128, 128), t);
+      await enc.finish();
+      return videoFrameTimes(out);
+    };
+    const fixed = await write('constant.mp4', true);
+    // 10 fps from 0 to 1.4 s: 15 frames (the gap's 0.5 s filled with 5 repeats).
+    expect(fixed.length).toBe(15);
+    for (let k = 0; k < fixed.length; k++) expect(Math.abs((fixed[k] as number) - k / 10)).toBeLessThan(TOL_SEC);
+    if (ffmpegFeatures(resolveFfmpeg().path).fpsMode) {
+      const own = await write('own.mp4', false);
+      expect(own.length).toBe(times.length);
+      for (let k = 0; k < own.length; k++) expect(Math.abs((own[k] as number) - (times[k] as number))).toBeLessThan(TOL_SEC);
+    }
   });
 
   it('.wmv takes 5.1 audio at 96 kHz: WMA, which holds at most stereo at 48 kHz, gets that', async () => {
