@@ -292,25 +292,30 @@ function expectedSpan(input: string, probe: VideoProbe, options: DecoderOptions)
   return { count: Math.max(0, span), exact: false };
 }
 
+/** One tick of the stream's time base, seconds (1 µs when unknown). */
+function tickOf(probe: VideoProbe): number {
+  const tb = parseRational(probe.timeBase ?? undefined);
+  return tb === null ? 1e-6 : tb.num / tb.den;
+}
+
 /**
- * With timestamps: puts a frame time (from the first frame) that lies within one tick of the source's
- * time base of the nominal rate's grid (r_frame_rate) exactly on it (what rounding to the tick moved), so that a constant-rate file whose
- * container rounds times (Matroska: 1 ms) keeps its exact rate; other times are left as they are.
+ * With timestamps: puts a frame time (from the first frame) that lies within one tick of the source's time
+ * base of the nominal rate's grid (r_frame_rate) exactly on it (what rounding to the tick moved), so that
+ * a constant-rate file whose container rounds times (Matroska: 1 ms) keeps its exact rate; other times are
+ * left as they are.
  */
 function gridSnapper(probe: VideoProbe): (t: number) => number {
-  const r = /^(\d+)\/(\d+)$/.exec(probe.rFrameRate);
-  const tb = probe.timeBase === null ? null : /^(\d+)\/(\d+)$/.exec(probe.timeBase);
-  if (r === null || tb === null || Number(r[1]) === 0 || Number(r[2]) === 0 || Number(tb[2]) === 0) return (t) => t;
-  const rate = Number(r[1]) / Number(r[2]);
-  const tick = Number(tb[1]) / Number(tb[2]);
+  const r = parseRational(probe.rFrameRate);
+  if (r === null || probe.timeBase === null) return (t) => t;
+  const rate = r.num / r.den;
+  const tick = tickOf(probe);
   // A tick a sizeable part of a frame would move frames that are truly off the grid.
   if (!(tick * rate < 0.25)) return (t) => t;
   // Rounding to the tick moves a time by half a tick at most, and a time counted from the first frame
   // carries that frame's rounding too: one tick.
   const tolerance = tick * 1.000001;
   return (t) => {
-    const k = Math.round(t * rate);
-    const onGrid = (k * Number(r[2])) / Number(r[1]);
+    const onGrid = (Math.round(t * rate) * r.den) / r.num;
     return Math.abs(t - onGrid) <= tolerance ? onGrid : t;
   };
 }
@@ -432,7 +437,7 @@ export async function openDecoder(input: string, options: DecoderOptions = {}): 
     let lastSec = Number.NEGATIVE_INFINITY;
     /** With timestamps: the last usable time read (before snapping), from the first frame. */
     let lastRaw = Number.NEGATIVE_INFINITY;
-    const tickSec = probe.timeBase === null ? 1e-6 : (parseRational(probe.timeBase)?.num ?? 1) / (parseRational(probe.timeBase)?.den ?? 1e6);
+    const tickSec = tickOf(probe);
     child = proc;
     proc.stderr?.on('data', (c: Buffer) => stderr.push(c));
     if (source !== null && proc.stdin !== null) {

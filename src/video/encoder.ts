@@ -185,9 +185,14 @@ const CONTAINERS: Readonly<Record<string, ContainerSpec>> = {
   ivf: { frameTimes: false, video: 'libvpx-vp9', audioCopy: new Set(), audio: null },
 };
 
+/** A path's extension, lower case, without the dot ('' when it has none). */
+function extensionOf(path: string): string {
+  return /\.([^./\\]+)$/.exec(path)?.[1]?.toLowerCase() ?? '';
+}
+
 /** The container family of an output: from `format`, else from the extension. */
 export function containerOf(output: string, format: string | undefined): string {
-  const f = format ?? (output === '-' ? 'matroska' : (/\.([^./\\]+)$/.exec(output)?.[1]?.toLowerCase() ?? ''));
+  const f = format ?? (output === '-' ? 'matroska' : extensionOf(output));
   if (f === 'mp4' || f === 'm4v' || f === 'ismv') return 'mp4';
   if (f === 'mov' || f === 'qt') return 'mov';
   if (f === 'mkv' || f === 'matroska' || f === 'mka') return 'matroska';
@@ -245,7 +250,7 @@ export const VIDEO_OUTPUT_EXTENSIONS: readonly string[] = [
  */
 export function checkOutputContainer(output: string, format: string | undefined): void {
   if (output === '-' || format !== undefined) return;
-  const ext = /\.([^./\\]+)$/.exec(output)?.[1]?.toLowerCase() ?? '';
+  const ext = extensionOf(output);
   if (ext === '') {
     throw new InputError('E_OUTPUT_FORMAT', `Cannot tell the container of ${JSON.stringify(output)}: give it an extension such as .mp4 or .mkv`);
   }
@@ -357,7 +362,7 @@ export async function openEncoder(output: string, options: EncoderOptions): Prom
   } else if (options.audioFrom !== undefined) {
     const ap = options.audioProbe ?? (await probeVideo(options.audioFrom));
     if (ap.hasAudio && ap.audioCodec !== null && spec !== undefined && spec.audio === null) {
-      notes.push(`audio not kept: a .${/\.([^./\\]+)$/.exec(output)?.[1] ?? container} file holds one video stream only`);
+      notes.push(`audio not kept: a .${extensionOf(output) || container} file holds one video stream only`);
     } else if (ap.hasAudio && ap.audioCodec !== null) {
       audioInput = [
         ...(options.audioStartSec !== undefined && options.audioStartSec > 0 ? ['-ss', String(options.audioStartSec)] : []),
