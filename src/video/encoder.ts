@@ -49,9 +49,8 @@ export interface EncoderOptions {
   /**
    * Keep each frame's own time (variable frame rate): the time base of the output's video stream, as
    * `num/den` (the source's, e.g. `1/12800`). write() then needs each frame's time. `fps` is still used
-   * to check and describe the rate; in a container with a fixed rate (containerKeepsFrameTimes false) it
-   * is the output's rate, frames repeated or dropped to stay in step with their times (ffmpeg 5.1+ only:
-   * see vfr.ts). @default none: frame k at k / fps
+   * to check and describe the rate; with `constantRate` it is the output's rate, frames repeated or
+   * dropped to stay in step with their times. @default none: frame k at k / fps
    */
   readonly timeBase?: string;
   /**
