@@ -164,7 +164,7 @@ async function run(args: ParsedArgs, ctx: CommandContext): Promise<number> {
     ...(ctx.signal ? { signal: ctx.signal } : {}),
   });
   const { width, height, fps } = decoder;
-  const spacing = evenSpacingWatch(timing, fps, overlay === null ? [] : [overlay]);
+  const spacing = evenSpacingWatch(timing, overlay === null ? [] : [overlay]);
   if (width < MIN_SIDE_PX || height < MIN_SIDE_PX) {
     // Registration on a few pixels gives only failures: refuse as `steady stabilize` does.
     await decoder.close();
@@ -200,7 +200,7 @@ async function run(args: ParsedArgs, ctx: CommandContext): Promise<number> {
       openEncoder(file, {
         width,
         height,
-        fps: decoder.fpsRational,
+        fps: timing.fps,
         colour: deliveredColour(probe),
         ...(timing.encoderTimeBase !== null ? { timeBase: timing.encoderTimeBase, timeOffsetSec: decoder.timeOffsetSec, ...(timing.constantRate ? { constantRate: true } : {}) } : {}),
         ...(input !== '-' ? { audioFrom: input } : {}),

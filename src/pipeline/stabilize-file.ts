@@ -222,13 +222,13 @@ export async function stabilizeFile(o: StabilizeFileOptions): Promise<StabilizeS
   const decoder: Decoder = await openDecoder(o.input, decoderOptions(o, probe));
   const timing = variableTimingFor(probe, o.framerate !== undefined);
   const outputs = [o.output, ...(o.compare !== undefined ? [o.compare] : [])];
-  const spacing = evenSpacingWatch(timing, decoder.fps, outputs);
+  const spacing = evenSpacingWatch(timing, outputs);
   const conversion = conversionNote(
     probe,
     outputs.filter((f) => !containerKeepsColourTags(f)),
   );
   const encoderCommon = {
-    fps: decoder.fpsRational,
+    fps: timing.fps,
     colour: deliveredColour(probe),
     ...(timing.encoderTimeBase !== null ? { timeBase: timing.encoderTimeBase, ...(timing.constantRate ? { constantRate: true } : {}) } : {}),
     ...(o.crf !== undefined ? { crf: o.crf } : {}),

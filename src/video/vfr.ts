@@ -15,7 +15,7 @@
  */
 import { ffmpegFeatures } from './binaries.js';
 import { containerKeepsFrameTimes } from './encoder.js';
-import type { VideoProbe } from './probe.js';
+import { parseRational, type VideoProbe } from './probe.js';
 
 /** Said when the frames of a variable-frame-rate input are written at a fixed rate by an ffmpeg before 5.1. */
 export const OLD_FFMPEG_VFR_NOTE =
@@ -33,6 +33,13 @@ export interface VariableTiming {
    * times. Otherwise only outputs whose container holds a fixed rate are.
    */
   readonly constantRate: boolean;
+  /**
+   * The rate for the encoder (`num/den`): with frame times, the nominal rate (r_frame_rate, the rate the
+   * frames are on), which a fixed-rate output keeps; ffprobe's average would drop real frames from the
+   * faster parts of a clip. Its average where r_frame_rate is missing or far from it (more than 2.5x: a
+   * fine time base rather than a rate). Otherwise the probe's rate.
+   */
+  readonly fps: string;
 }
 
 /**
@@ -42,8 +49,10 @@ export interface VariableTiming {
  */
 export function variableTimingFor(probe: VideoProbe, framerateGiven: boolean, ffmpegPath?: string): VariableTiming {
   const variable = (probe.variableFrameRate || timedPerFrame(probe.format)) && probe.timeBase !== null && !framerateGiven;
-  if (!variable || probe.timeBase === null) return { decoderTimestamps: false, encoderTimeBase: null, constantRate: false };
-  return { decoderTimestamps: true, encoderTimeBase: gridTimeBase(probe.timeBase, probe.rFrameRate), constantRate: !ffmpegFeatures(ffmpegPath).fpsMode };
+  if (!variable || probe.timeBase === null) return { decoderTimestamps: false, encoderTimeBase: null, constantRate: false, fps: probe.fpsRational };
+  const r = parseRational(probe.rFrameRate);
+  const nominal = r !== null && r.num / r.den <= 2.5 * probe.fps ? `${r.num}/${r.den}` : probe.fpsRational;
+  return { decoderTimestamps: true, encoderTimeBase: gridTimeBase(probe.timeBase, probe.rFrameRate), constantRate: !ffmpegFeatures(ffmpegPath).fpsMode, fps: nominal };
 }
 
 /** Said, with frame times read, for the outputs written at a fixed rate (`files`, at `fps`) once the times turn out uneven. */
@@ -84,11 +93,9 @@ function gcd(a: number, b: number): number {
  * the frame times and gives the note once some frame lies more than half a frame from its evenly spaced
  * place. `outputs` are the files written (`-` for standard output).
  */
-export function evenSpacingWatch(
-  timing: VariableTiming,
-  fps: number,
-  outputs: readonly string[],
-): { see(index: number, timeSec: number): void; note(): string | null } {
+export function evenSpacingWatch(timing: VariableTiming, outputs: readonly string[]): { see(index: number, timeSec: number): void; note(): string | null } {
+  const rate = parseRational(timing.fps);
+  const fps = rate === null ? 25 : rate.num / rate.den;
   const fixed = timing.encoderTimeBase === null ? [] : outputs.filter((f) => timing.constantRate || !containerKeepsFrameTimes(f));
   let uneven = false;
   return {

@@ -184,6 +184,21 @@ describe('steady stabilize on a variable-frame-rate clip', () => {
     expect(Math.max(...steps.map((d) => Math.abs(d - 0.04)))).toBeLessThan(2e-3);
   });
 
+  it('a clip at 30 fps, then 15 fps (r_frame_rate 30, average 22.5): no frame of the 30 fps part is lost, with the ffmpeg steady finds by itself', async () => {
+    const src = join(dir, 'thirty-fifteen.mp4');
+    // 3 s at 30 fps, then every other frame for 3 s (bundled-ffmpeg MP4 settings as makeVfrClip's).
+    await ffmpegRun(['-f', 'lavfi', '-i', 'testsrc=size=96x64:rate=30:duration=6', '-vf', "select='lt(t\\,3)+not(mod(n\\,2))'", '-vsync', 'vfr', '-c:v', 'libx264', '-preset', 'veryfast', '-bf', '0', '-use_editlist', '0', src]);
+    const inTimes = await videoFrameTimes(src);
+    expect(inTimes.filter((t) => t < 3 - 1e-6).length).toBe(90);
+    const out = join(dir, 'thirty-fifteen-out.mp4');
+    const r = await runCli(['stabilize', src, '-o', out, '--quiet']);
+    if (r.code !== 0) throw new Error(`steady stabilize exited ${r.code}: ${r.stderr}`);
+    const outTimes = await videoFrameTimes(out);
+    // Each of the 90 frames of the first 3 s still has a slot of its own there (own times, or 30 fps).
+    const first = outTimes[0] as number;
+    expect(outTimes.filter((t) => t - first < 3 - 1e-6).length).toBe(90);
+  });
+
   it.skipIf(modern === null)('with ffmpeg 5.1+, a constant 29.97 fps Matroska clip (1 ms times) comes out at exactly 30000/1001', async () => {
     const m = modern as { ffmpeg: string; ffprobe: string };
     const src = join(dir, 'ntsc.mkv');

@@ -11,7 +11,8 @@ import { evenSpacingWatch, fixedRateNote, gridTimeBase, OLD_FFMPEG_VFR_NOTE, var
 function probe(p: { format: string; rFrameRate: string; avgFrameRate: string; timeBase: string | null }): VideoProbe {
   const r = p.rFrameRate.split('/').map(Number) as [number, number];
   const a = p.avgFrameRate.split('/').map(Number) as [number, number];
-  return { ...p, variableFrameRate: Math.abs(r[0] / r[1] - a[0] / a[1]) > 1e-3 * (r[0] / r[1]) } as unknown as VideoProbe;
+  // As probeVideo: the average rate first.
+  return { ...p, fps: a[0] / a[1], fpsRational: p.avgFrameRate, variableFrameRate: Math.abs(r[0] / r[1] - a[0] / a[1]) > 1e-3 * (r[0] / r[1]) } as unknown as VideoProbe;
 }
 
 describe('gridTimeBase', () => {
@@ -45,7 +46,7 @@ describe('variableTimingFor', () => {
     const mp4Variable = probe({ format: 'mov,mp4,m4a,3gp,3g2,mj2', rFrameRate: '30/1', avgFrameRate: '2700/97', timeBase: '1/15360' });
     const mkv = probe({ format: 'matroska,webm', rFrameRate: '30000/1001', avgFrameRate: '30000/1001', timeBase: '1/1000' });
     const avi = probe({ format: 'avi', rFrameRate: '25/1', avgFrameRate: '25/1', timeBase: '1/25' });
-    expect(variableTimingFor(mp4Constant, false)).toEqual({ decoderTimestamps: false, encoderTimeBase: null, constantRate: false });
+    expect(variableTimingFor(mp4Constant, false)).toEqual({ decoderTimestamps: false, encoderTimeBase: null, constantRate: false, fps: '30/1' });
     expect(variableTimingFor(avi, false).decoderTimestamps).toBe(false);
     expect(variableTimingFor(mp4Variable, false).decoderTimestamps).toBe(true);
     expect(variableTimingFor(mkv, false).decoderTimestamps).toBe(true);
@@ -53,16 +54,20 @@ describe('variableTimingFor', () => {
     expect(variableTimingFor(mkv, true).decoderTimestamps).toBe(false);
     expect(variableTimingFor(probe({ format: 'matroska,webm', rFrameRate: '25/1', avgFrameRate: '25/1', timeBase: null }), false).decoderTimestamps).toBe(false);
     // Frames are written with their times; before ffmpeg 5.1 every output at a fixed rate.
-    expect(variableTimingFor(mkv, false)).toEqual({ decoderTimestamps: true, encoderTimeBase: '1/30000', constantRate: !modern });
+    expect(variableTimingFor(mkv, false)).toEqual({ decoderTimestamps: true, encoderTimeBase: '1/30000', constantRate: !modern, fps: '30000/1001' });
     expect(variableTimingFor(mp4Variable, false).encoderTimeBase).toBe('1/15360');
+    // The encoder's rate: the nominal one (the average would drop frames from the clip's faster parts),
+    // unless r_frame_rate is far above the average (a fine time base rather than a rate).
+    expect(variableTimingFor(mp4Variable, false).fps).toBe('30/1');
+    expect(variableTimingFor(probe({ format: 'mov,mp4,m4a,3gp,3g2,mj2', rFrameRate: '90000/1', avgFrameRate: '2700/97', timeBase: '1/90000' }), false).fps).toBe('2700/97');
   });
 });
 
 describe('evenSpacingWatch', () => {
   const FPS = 25;
-  const timed = { decoderTimestamps: true, encoderTimeBase: '1/1000', constantRate: false } as const;
-  const old = { decoderTimestamps: true, encoderTimeBase: '1/1000', constantRate: true } as const;
-  const untimed = { decoderTimestamps: false, encoderTimeBase: null, constantRate: false } as const;
+  const timed = { decoderTimestamps: true, encoderTimeBase: '1/1000', constantRate: false, fps: '25/1' } as const;
+  const old = { decoderTimestamps: true, encoderTimeBase: '1/1000', constantRate: true, fps: '25/1' } as const;
+  const untimed = { decoderTimestamps: false, encoderTimeBase: null, constantRate: false, fps: '25/1' } as const;
   /** Frames 0-9 at k / 25 s, then a 0.6 s gap: frame 10 is 15 frame periods from its evenly spaced place. */
   const gapped = (k: number): number => (k < 10 ? k / FPS : k / FPS + 0.6);
   const run = (w: ReturnType<typeof evenSpacingWatch>, time: (k: number) => number): string | null => {
@@ -71,15 +76,15 @@ describe('evenSpacingWatch', () => {
   };
 
   it('says nothing while the times are even (within half a frame), whatever the outputs', () => {
-    for (const t of [timed, old]) expect(run(evenSpacingWatch(t, FPS, ['out.mp4', 'side.avi']), (k) => k / FPS + 0.4 / FPS)).toBeNull();
+    for (const t of [timed, old]) expect(run(evenSpacingWatch(t, ['out.mp4', 'side.avi']), (k) => k / FPS + 0.4 / FPS)).toBeNull();
   });
 
   it('once a time is uneven: names the outputs with a fixed rate (all of them before ffmpeg 5.1); none when all keep the times', () => {
-    expect(run(evenSpacingWatch(timed, FPS, ['out.mp4', 'side.avi']), gapped)).toBe(fixedRateNote(['side.avi'], FPS));
+    expect(run(evenSpacingWatch(timed, ['out.mp4', 'side.avi']), gapped)).toBe(fixedRateNote(['side.avi'], FPS));
     expect(fixedRateNote(['side.avi'], FPS)).toMatch(/"side\.avi" holds a fixed rate: frames are repeated or dropped there to keep 25 fps/);
-    expect(run(evenSpacingWatch(timed, FPS, ['out.mp4', '-', 'side.mkv']), gapped)).toBeNull();
-    expect(run(evenSpacingWatch(old, FPS, ['out.mp4']), gapped)).toBe(OLD_FFMPEG_VFR_NOTE);
+    expect(run(evenSpacingWatch(timed, ['out.mp4', '-', 'side.mkv']), gapped)).toBeNull();
+    expect(run(evenSpacingWatch(old, ['out.mp4']), gapped)).toBe(OLD_FFMPEG_VFR_NOTE);
     // No times read: nothing to say.
-    expect(run(evenSpacingWatch(untimed, FPS, ['side.avi']), gapped)).toBeNull();
+    expect(run(evenSpacingWatch(untimed, ['side.avi']), gapped)).toBeNull();
   });
 });
