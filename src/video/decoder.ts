@@ -513,6 +513,10 @@ export async function openDecoder(input: string, options: DecoderOptions = {}): 
         // The probe found a video stream but ffmpeg gave up before any frame: a file with no frame in it
         // (or none it can decode) is bad input, not a failure of steady's run.
         const tail = stderr.toString();
+        if (options.framerate !== undefined && /Option framerate not found/.test(tail)) {
+          // The demuxer of a video file has no frame-rate option: its frames carry their own rate.
+          throw new InputError('E_BAD_OPTION', `--framerate ${options.framerate} applies to image sequences and raw streams; ${describe()} (${probe.format}) has its own frame rate: leave --framerate out`);
+        }
         throw new InputError('E_NO_FRAMES', `${describe()} has a video stream but no frame could be decoded from it (ffmpeg exited with code ${code})${tail ? `; ffmpeg said: ${tail}` : ''}`);
       }
       if (code !== 0) throw failure(signal !== null ? `ffmpeg was killed by ${signal}` : `ffmpeg exited with code ${code}`);

@@ -90,6 +90,11 @@ const CASES: readonly Case[] = [
     },
   },
   {
+    name: '--framerate on a video file (it has its own rate)',
+    code: 'E_BAD_OPTION',
+    setup: async (d) => [await copy(good, join(d, 'clip.mkv')), '-o', 'OUT', '--framerate', '30'],
+  },
+  {
     name: 'output is the input',
     code: 'E_OUTPUT_IS_INPUT',
     setup: async (d) => {
