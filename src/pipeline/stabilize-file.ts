@@ -317,8 +317,10 @@ export async function stabilizeFile(o: StabilizeFileOptions): Promise<StabilizeS
     if (interrupted && (!o.keepPartial || frames === 0)) throw interrupted;
     // The motion file is completed first: if that fails, no video is left under its final name either.
     if (motionOut) await motionOut.close();
-    const result = await encoder.finish();
-    if (compare) await compare.finish();
+    // A kept partial file stops its sound where its pictures stop.
+    const finishing = interrupted ? { endAudioWithVideo: true } : {};
+    const result = await encoder.finish(finishing);
+    if (compare) await compare.finish(finishing);
     if (motionOut) await motionOut.rename();
     if (interrupted) throw Object.assign(interrupted, { partialOutput: o.output });
     const seconds = (performance.now() - started) / 1000;

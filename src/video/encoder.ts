@@ -116,6 +116,18 @@ export interface EncodeResult {
   readonly notes: readonly string[];
 }
 
+/** Options of Encoder.finish. */
+export interface FinishOptions {
+  /**
+   * End the audio where the video ends. The audio is read from the input file to its end (or to
+   * audioDurationSec), so a file finished early (an interrupted run kept with --keep-partial) would
+   * otherwise go on with sound over a frozen last frame. The file is then remuxed once, streams copied,
+   * cut at the end of its last frame. Ignored for standard output (already sent) and without audio.
+   * @default false
+   */
+  readonly endAudioWithVideo?: boolean;
+}
+
 /** A running encode. */
 export interface Encoder {
   readonly output: string;
@@ -139,7 +151,7 @@ export interface Encoder {
    */
   write(frame: Uint8Array | YuvPlanes, timeSec?: number): Promise<void>;
   /** Closes ffmpeg's input, waits for it, stores the rotation, renames the file into place. */
-  finish(): Promise<EncodeResult>;
+  finish(options?: FinishOptions): Promise<EncodeResult>;
   /** Kills ffmpeg and removes the temporary file. Safe to call at any time, more than once. */
   abort(): Promise<void>;
 }
@@ -313,6 +325,19 @@ function stderrReason(text: string): string {
  * clockwise (see the file comment for why this takes a remux and a check). Returns the rotation the
  * written file has.
  */
+/**
+ * Copies `src` to `dst` with every stream cut at `endSec` (output time, seconds): the end of the video's
+ * last frame, so the audio stops with the picture.
+ */
+async function remuxCut(ffmpeg: string, src: string, dst: string, endSec: number, format: string | undefined, faststart: boolean): Promise<void> {
+  const args = ['-hide_banner', '-nostdin', '-loglevel', 'error', '-y', '-i', src, '-map', '0', '-c', 'copy', '-t', endSec.toFixed(6)];
+  if (faststart) args.push('-movflags', '+faststart');
+  if (format !== undefined) args.push('-f', format);
+  args.push(dst);
+  const r = await runCapture(ffmpeg, args);
+  if (r.code !== 0) throw new RuntimeError('E_ENCODE_FAILED', `Ending the audio with the video failed (ffmpeg exited with code ${r.code}): ${stderrReason(r.stderr)}`);
+}
+
 async function remuxWithRotation(ffmpeg: string, src: string, dst: string, rotationDeg: Rotation): Promise<Rotation> {
   for (const tag of [(360 - rotationDeg) % 360, rotationDeg]) {
     const args = ['-hide_banner', '-nostdin', '-loglevel', 'error', '-y', '-i', src, '-map', '0', '-c', 'copy', '-metadata:s:v:0', `rotate=${tag}`, '-movflags', '+faststart', dst];
@@ -398,7 +423,7 @@ export async function openEncoder(output: string, options: EncoderOptions): Prom
   const cropArgs = needsEven ? ['-vf', `crop=${width - (width % 2)}:${height - (height % 2)}:0:0`] : [];
   if (needsEven) notes.push(`output is ${width - (width % 2)}x${height - (height % 2)}: ${codec} needs even sizes in 4:2:0, so the last ${width % 2 === 1 ? 'column' : ''}${width % 2 === 1 && height % 2 === 1 ? ' and ' : ''}${height % 2 === 1 ? 'row' : ''} was dropped`);
 
-  const temp: TempOutput | null = toStdout ? null : createTempOutput(output);
+  let temp: TempOutput | null = toStdout ? null : createTempOutput(output);
   const target = toStdout ? 'pipe:1' : temp!.tempPath;
   const videoCodecArgs = ['-c:v', codec];
   if (/^lib(x264|x265|vpx|vpx-vp9|aom-av1|svtav1)$/.test(codec)) videoCodecArgs.push('-crf', String(crf));
@@ -583,7 +608,7 @@ export async function openEncoder(output: string, options: EncoderOptions): Prom
     framesWritten += 1;
   };
 
-  const finish = async (): Promise<EncodeResult> => {
+  const finish = async (finishOptions: FinishOptions = {}): Promise<EncodeResult> => {
     if (state !== 'open') throw new RuntimeError('E_ENCODE_FAILED', `Cannot finish ${describe()}: the encoder is ${state}`);
     state = 'finishing';
     stdin.end();
@@ -610,6 +635,22 @@ export async function openEncoder(output: string, options: EncoderOptions): Prom
     }
     let storedRotation: Rotation = rotationDeg !== 0 && (rotationInEncode || rotationByRemux) ? rotationDeg : 0;
     try {
+      if (temp !== null && finishOptions.endAudioWithVideo === true && audio !== 'none' && framesWritten > 0) {
+        // The end of the last frame in output time: with frame times, the last one's (shifted by the
+        // offset the input was given) plus a nominal frame; else frame count over rate.
+        const rate = parseRational(fps) as { num: number; den: number };
+        const frameSec = rate.den / rate.num;
+        const endSec = frameHeader !== null ? timeOffsetSec + lastTimeNs / 1e9 + frameSec : framesWritten * frameSec;
+        const cut = createTempOutput(output);
+        try {
+          await remuxCut(ffmpeg, temp.tempPath, cut.tempPath, endSec, options.format ?? spec?.format, storesRotation);
+        } catch (err) {
+          await cut.discard();
+          throw err;
+        }
+        await temp.discard();
+        temp = cut;
+      }
       if (temp !== null && rotationInEncode) {
         const got = (await probeVideo(temp.tempPath)).rotationDeg;
         if (got !== rotationDeg) {

@@ -11,12 +11,14 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveFfmpeg } from '../../src/video/binaries.js';
 import { CLI, REPO_ROOT, runCli } from '../support/cli.js';
-import { countFrames, ffmpeg, makeTempDir, removeTempDir } from '../support/ffmpeg-fixtures.js';
+import { countFrames, ffmpeg, listStreams, makeTempDir, removeTempDir } from '../support/ffmpeg-fixtures.js';
 
 /** Frames of the long input: far more than get done before the signal. */
 const INPUT_FRAMES = 3000;
 /** The signal is sent once the temporary output holds at least this much (frames are being encoded). */
 const STARTED_BYTES = 8192;
+/** A kept prefix's audio ends with its video within this (two AAC packets of 1024 samples at 44.1 kHz), s. */
+const AUDIO_END_TOL_SEC = 0.05;
 
 let dir = '';
 let input = '';
@@ -24,7 +26,11 @@ let input = '';
 beforeAll(async () => {
   dir = await makeTempDir('steady-stab-interrupt-');
   input = join(dir, 'long.mp4');
-  await ffmpeg(['-f', 'lavfi', '-i', 'testsrc2=size=160x90:rate=30', '-frames:v', String(INPUT_FRAMES), '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', input]);
+  // With sound to its end, so that a kept prefix shows whether its audio stops with its pictures.
+  await ffmpeg([
+    ...['-f', 'lavfi', '-i', 'testsrc2=size=160x90:rate=30', '-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=44100:duration=${INPUT_FRAMES / 30}`],
+    ...['-frames:v', String(INPUT_FRAMES), '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-c:a', 'aac', input],
+  ]);
 }, 60_000);
 
 afterAll(async () => {
@@ -78,6 +84,12 @@ describe('steady stabilize interrupted', () => {
     const frames = await countFrames(out);
     expect(frames).toBeGreaterThan(0);
     expect(frames).toBeLessThan(INPUT_FRAMES);
+    // The sound stops with the pictures, not at the input's end (a long tail over a frozen frame).
+    const streams = await listStreams(out);
+    const video = streams.find((s) => s.codec_type === 'video');
+    const audio = streams.find((s) => s.codec_type === 'audio');
+    expect(Number(video?.duration)).toBeCloseTo(frames / 30, 1);
+    expect(Math.abs(Number(audio?.duration) - Number(video?.duration))).toBeLessThan(AUDIO_END_TOL_SEC);
     expect(await tempFiles('kept')).toEqual([]);
     expect(processesInDir()).toBe('');
   }, 90_000);
@@ -103,7 +115,8 @@ describe('steady stabilize interrupted', () => {
 describe('steady stabilize when ffmpeg dies mid-run', () => {
   /**
    * An ffmpeg stand-in (FFMPEG_PATH) that runs the real one but kills it 1 s into the run when it is the
-   * encoder (reading raw frames from pipe:0) or the decoder (reading the test's input), as DIE says.
+   * encoder (reading raw frames from pipe:0, and the test's input for its audio) or the decoder (reading
+   * the test's input only), as DIE says.
    */
   async function dyingFfmpeg(): Promise<string> {
     const path = join(dir, 'dying-ffmpeg.sh');
@@ -115,7 +128,8 @@ describe('steady stabilize when ffmpeg dies mid-run', () => {
         'role=other',
         'for a in "$@"; do',
         '  [ "$a" = pipe:0 ] && role=encoder',
-        `  [ "$a" = ${JSON.stringify(input)} ] && role=decoder`,
+        // The encoder names the input too (for its audio): pipe:0 decides.
+        `  [ "$a" = ${JSON.stringify(input)} ] && [ "$role" != encoder ] && role=decoder`,
         'done',
         `if [ "$role" = "$DIE" ]; then`,
         // A background job's standard input is /dev/null: keep the encoder's pipe on fd 3 and hand it over.
