@@ -396,7 +396,11 @@ export async function openEncoder(output: string, options: EncoderOptions): Prom
       ];
       if (canCopyAudio(container, ap.audioCodec)) {
         audio = 'copied';
-        audioArgs = ['-map', '1:a?', '-c:a', 'copy'];
+        // Input seeking lands on the video's keyframe before the start point, and a stream copy would
+        // take every audio packet from there, hidden behind an edit list that players still count in
+        // the length: drop the packets before the start instead.
+        const trimmed = options.audioStartSec !== undefined && options.audioStartSec > 0;
+        audioArgs = ['-map', '1:a?', '-c:a', 'copy', ...(trimmed ? ['-copypriorss:a', '0'] : [])];
       } else {
         audio = 'reencoded';
         const to = spec?.audio ?? AAC;
