@@ -136,12 +136,31 @@ function checkOutputs(o: StabilizeFileOptions): void {
   }
 }
 
+/**
+ * A first frame this much or more after the audio's start (seconds) is placed there in the output; less
+ * is rounding of the container's clock.
+ */
+const MIN_VIDEO_OFFSET_SEC = 0.001;
+
+/** The audio of the input goes into the outputs (a file with audio: standard input cannot be read twice). */
+function keepsAudio(o: StabilizeFileOptions, probe: VideoProbe): boolean {
+  return probe.hasAudio && o.input !== '-';
+}
+
+/**
+ * The decoder reads each frame's timestamp: for a variable frame rate (video/vfr.ts), and to know where the
+ * first frame after a --start point is against the audio (a seek lands where the container's keyframes
+ * and index allow: an MPEG-TS one can land after the start point).
+ */
+function decoderReadsTimes(o: StabilizeFileOptions, probe: VideoProbe): boolean {
+  return variableTimingFor(probe, o.framerate !== undefined).decoderTimestamps || (o.startSec !== undefined && o.startSec > 0 && keepsAudio(o, probe));
+}
+
 function decoderOptions(o: StabilizeFileOptions, probe: VideoProbe): DecoderOptions {
   return {
     autorotate: false,
     probe,
-    // A variable frame rate: frames keep their own times (video/vfr.ts).
-    ...(variableTimingFor(probe, o.framerate !== undefined).decoderTimestamps ? { timestamps: true } : {}),
+    ...(decoderReadsTimes(o, probe) ? { timestamps: true } : {}),
     ...(o.startSec !== undefined ? { startSec: o.startSec } : {}),
     ...(o.durationSec !== undefined ? { durationSec: o.durationSec } : {}),
     ...(o.framerate !== undefined ? { framerate: o.framerate } : {}),
@@ -258,10 +277,18 @@ export async function stabilizeFile(o: StabilizeFileOptions): Promise<StabilizeS
     const firstFrame = frameSource.next();
     // Awaited by the loop below; failing before that must not count as an unhandled rejection.
     firstFrame.catch(() => {});
-    // With variable timing the encoder needs to know where the first frame is against the audio (after
-    // the start point by up to a gap of the source): it starts once that frame is here.
-    if (timing.encoderTimeBase !== null) await firstFrame;
-    const offset = timing.encoderTimeBase !== null ? { timeOffsetSec: decoder.timeOffsetSec } : {};
+    // Where the first frame goes against the audio. Read from the decoder's timestamps when it has them
+    // (after the start point by up to a gap of the source): the encoder then starts once that frame is
+    // here. Else from the probe: a video stream that starts after the file's audio does so in the
+    // output too.
+    let offsetSec = 0;
+    if (decoderReadsTimes(o, probe)) {
+      await firstFrame;
+      offsetSec = decoder.timeOffsetSec;
+    } else if (keepsAudio(o, probe)) {
+      offsetSec = Math.max(0, probe.startTimeSec - probe.formatStartSec);
+    }
+    const offset = timing.encoderTimeBase !== null || offsetSec >= MIN_VIDEO_OFFSET_SEC ? { timeOffsetSec: offsetSec } : {};
     encoder = await openEncoder(o.output, { width, height, rotationDeg: probe.rotationDeg, ...encoderCommon, ...offset, ...audio });
     const stabilizer: Stabilizer = createStabilizer(stabilizerSettingsFor(opts, width, height, known), downscaleYInto);
     checkHeldFrameMemory(width, height, stabilizer.latencyFrames);

@@ -58,6 +58,9 @@ export interface DecodedFrame extends YuvFrame {
   readonly v: Uint8Array;
 }
 
+/** Frame times this close below a --duration's end count as at it, seconds (rounding of the time base). */
+const DURATION_EPS_SEC = 1e-6;
+
 /** Options of openDecoder. */
 export interface DecoderOptions {
   /** Start decoding at this time, seconds (ffmpeg input `-ss`: accurate, decodes and drops earlier frames). @default 0 */
@@ -477,6 +480,10 @@ export async function openDecoder(input: string, options: DecoderOptions = {}): 
               lastRaw = raw;
             } else timeSec = guess;
             lastSec = timeSec;
+            // A duration counts from the start point, as the audio's does. ffmpeg's input -t counts from
+            // where its seek landed, which in an MPEG-TS file can be after the start point: the frames
+            // past the duration are not delivered.
+            if (options.durationSec !== undefined && (firstSec ?? 0) + timeSec >= options.durationSec - DURATION_EPS_SEC) return;
           }
           const frame: DecodedFrame = {
             index,

@@ -62,6 +62,11 @@ export interface VideoProbe {
   readonly durationSec: number | null;
   /** Start time of the video stream in seconds (often 0). */
   readonly startTimeSec: number;
+  /**
+   * Start time of the whole input, seconds: its earliest stream's (ffmpeg counts output times from it).
+   * A video that starts later than this (startTimeSec larger) starts later than the audio.
+   */
+  readonly formatStartSec: number;
   /** Pixel format (e.g. `yuv420p`, `yuv420p10le`). */
   readonly pixFmt: string;
   /** Bits per sample of the source (8, 10, 12, 16). The decoder always delivers 8-bit. */
@@ -139,7 +144,7 @@ interface FfStream {
 
 interface FfProbeJson {
   streams?: FfStream[];
-  format?: { format_name?: string; duration?: string; tags?: Record<string, string> };
+  format?: { format_name?: string; duration?: string; start_time?: string; tags?: Record<string, string> };
 }
 
 /** A rational `num/den` (or a plain number) as {num, den}; null when absent, zero-denominator or invalid. */
@@ -244,6 +249,7 @@ export function interpretProbe(input: string, json: FfProbeJson): VideoProbe {
     estimatedFrameCount: frameCount ?? (durationSec === null ? null : Math.round(durationSec * fps)),
     durationSec,
     startTimeSec: Number(video.start_time) || 0,
+    formatStartSec: Number(json.format?.start_time ?? video.start_time) || 0,
     pixFmt: video.pix_fmt ?? 'unknown',
     bitDepth: bitDepthOf(video),
     colour: colourOf(video),
