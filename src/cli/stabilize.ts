@@ -50,7 +50,7 @@ const spec: CommandSpec = {
     { name: 'start', type: 'string', value: 'SEC', help: 'start at this time (as ffmpeg -ss)' },
     { name: 'duration', type: 'string', value: 'SEC', help: 'stabilize at most this many seconds (as ffmpeg -t)' },
     { name: 'transforms', type: 'string', value: 'FILE', help: 'write the motion file (.json or .csv, steady-motion v1)' },
-    { name: 'transforms-in', type: 'string', value: 'FILE', help: 'reuse the motion of a motion file instead of registering' },
+    { name: 'transforms-in', type: 'string', value: 'FILE', help: 'reuse the motion of a motion file (same clip, same --start/--duration) instead of registering; the path is planned over the whole clip' },
     { name: 'compare', type: 'string', value: 'FILE', help: 'also write input and output side by side' },
     { name: 'keep-partial', type: 'boolean', help: 'on Ctrl-C/SIGTERM, finish the frames done so far as a playable file' },
     { name: 'preview', type: 'boolean', help: 'watch the job live in a browser (prints the page URL on stderr)' },
@@ -74,6 +74,9 @@ async function run(args: ParsedArgs, ctx: CommandContext): Promise<number> {
   const input = args.positionals[0] as string;
   const output = flagString(args, 'output');
   if (output === undefined) throw new UsageError('E_USAGE', 'Expected an output file for steady stabilize: give -o <output> (e.g. -o steady.mp4)');
+  if (output === '-' && ctx.stdout.isTTY === true) {
+    throw new UsageError('E_BAD_OPTION', '-o - writes binary video to standard output, which is a terminal here: redirect it (-o - > steady.mkv), pipe it (-o - | ffplay -), or give a file name');
+  }
   const num = (name: string, f: (n: string, v: string) => number) => {
     const v = flagString(args, name);
     return v === undefined ? undefined : f(`--${name}`, v);
@@ -122,7 +125,8 @@ async function run(args: ParsedArgs, ctx: CommandContext): Promise<number> {
     await preview?.stop();
     progress.done();
     if (err instanceof InterruptedError && (err as { partialOutput?: string }).partialOutput) {
-      if (!quiet) ctx.stderr.write(`steady: interrupted by ${err.signal}; kept the frames done so far in ${output}\n`);
+      const where = output === '-' ? 'standard output (with all of the sound: a stream cannot be cut afterwards)' : output;
+      if (!quiet) ctx.stderr.write(`steady: interrupted by ${err.signal}; kept the frames done so far in ${where}\n`);
       return err.exitCode;
     }
     throw err;

@@ -150,6 +150,8 @@ async function run(args: ParsedArgs, ctx: CommandContext): Promise<number> {
     if (p !== null && sameFile(p, input)) throw new UsageError('E_OUTPUT_IS_INPUT', `${flag} ${JSON.stringify(p)} is the input file; choose another output path`);
   }
   if (overlay !== null && output !== '-' && sameFile(overlay, output)) throw new UsageError('E_BAD_OPTION', '--overlay and -o name the same file');
+  if (trf !== null && output !== '-' && sameFile(trf, output)) throw new UsageError('E_BAD_OPTION', '--trf and -o name the same file');
+  if (trf !== null && overlay !== null && sameFile(trf, overlay)) throw new UsageError('E_BAD_OPTION', '--trf and --overlay name the same file');
   const format: MotionFileFormat = output === '-' ? 'json' : motionFormatFromPath(output);
 
   const probe = await probeVideo(input, framerate !== undefined ? { framerate } : {});

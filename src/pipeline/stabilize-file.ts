@@ -123,7 +123,26 @@ function samePath(a: string, b: string): boolean {
 function checkOutputs(o: StabilizeFileOptions): void {
   checkOutputContainer(o.output, undefined);
   if (o.compare !== undefined) checkOutputContainer(o.compare, undefined);
-  const outputs = [o.output, o.compare, o.transforms].filter((p): p is string => p !== undefined && p !== '-');
+  // Standard output carries one stream: the video's (-o -).
+  for (const [flag, p] of [
+    ['--compare', o.compare],
+    ['--transforms', o.transforms],
+  ] as const) {
+    if (p === '-') throw new InputError('E_BAD_OPTION', `${flag} needs a file name: standard output ('-') is for the video (-o -)`);
+  }
+  const named = [
+    ['-o', o.output],
+    ['--compare', o.compare],
+    ['--transforms', o.transforms],
+  ].filter((e): e is [string, string] => e[1] !== undefined && e[1] !== '-');
+  for (let i = 0; i < named.length; i++) {
+    for (let j = i + 1; j < named.length; j++) {
+      const [fa, pa] = named[i] as [string, string];
+      const [fb, pb] = named[j] as [string, string];
+      if (samePath(pa, pb)) throw new InputError('E_BAD_OPTION', `${fa} and ${fb} name the same file ${JSON.stringify(pb)}; give each output its own path`);
+    }
+  }
+  const outputs = named.map((e) => e[1]);
   for (const p of outputs) {
     if (o.input !== '-' && samePath(o.input, p)) {
       throw new InputError('E_OUTPUT_IS_INPUT', `Output ${JSON.stringify(p)} is the input file; choose another output path`);
@@ -328,6 +347,13 @@ export async function stabilizeFile(o: StabilizeFileOptions): Promise<StabilizeS
       const given = knownFrames?.[f.index] ?? null;
       stabilizer.push(f, performance.now(), given === null ? null : given.motion, given);
       for (let s = stabilizer.pull(); s !== null; s = stabilizer.pull()) await emit(s);
+    }
+    if (!interrupted && known !== null && o.transformsIn && decoder.framesDecoded !== known.length) {
+      // Motions for more frames than the clip has come from another clip or another cut of it.
+      throw new InputError(
+        'E_MOTION_FILE_FRAMES',
+        `Motion file ${JSON.stringify(o.transformsIn)} has ${known.length} frames but the input has ${decoder.framesDecoded}; write it from the same clip with the same --start/--duration`,
+      );
     }
     if (!interrupted && decoder.framesDecoded === 0) {
       // An empty output would look like success; say why there is nothing instead.

@@ -381,6 +381,30 @@ function takePrefetched(input: string, options: ProbeOptions): Promise<VideoProb
 }
 
 /**
+ * True when `head`, the first bytes of a stream, is an ISO media file (MP4, MOV: its first box `ftyp`)
+ * whose top-level boxes reach `mdat`, the media data, before `moov`, the index: a player needs the index
+ * to find the frames, so such a file can only be read by seeking back to its start (from a file, not a
+ * pipe). Fast-start and fragmented files have their `moov` first.
+ */
+export function mediaBeforeIndex(head: Uint8Array): boolean {
+  const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
+  const type = (at: number): string => String.fromCharCode(head[at] as number, head[at + 1] as number, head[at + 2] as number, head[at + 3] as number);
+  if (head.length < 8 || type(4) !== 'ftyp') return false;
+  let at = 0;
+  while (at + 8 <= head.length) {
+    const box = type(at + 4);
+    if (box === 'moov') return false;
+    if (box === 'mdat') return true;
+    const size32 = view.getUint32(at);
+    // 1: a 64-bit size follows the type; 0: the box runs to the end of the file.
+    const size = size32 === 1 ? (at + 16 <= head.length ? Number(view.getBigUint64(at + 8)) : 0) : size32;
+    if (size < 8) return false;
+    at += size;
+  }
+  return false;
+}
+
+/**
  * Probes a byte stream (standard input, a socket) by feeding it to ffprobe while keeping every byte
  * read, and returns the probe with `stdin`: a stream that yields the kept bytes, then the rest.
  * A container that needs seeking (MP4 with its index at the end) cannot be probed from a pipe: use a
@@ -432,6 +456,12 @@ export async function probeStream(source: Readable, options: ProbeOptions = {}):
   await killAndWait(child);
   if (error !== undefined) {
     throw new RuntimeError('E_FFMPEG_NOT_FOUND', `could not run ffprobe at ${JSON.stringify(ffprobe)} (${error.message}); set FFPROBE_PATH to a working ffprobe`, { cause: error });
+  }
+  if (mediaBeforeIndex(Buffer.concat(kept))) {
+    throw new InputError(
+      'E_INPUT_NOT_STREAMABLE',
+      'standard input is an MP4/MOV file with its index (moov) after its media data, which ffmpeg cannot read from a pipe: give the file path instead of -, or remux it first (ffmpeg -i in.mp4 -c copy -movflags +faststart out.mp4)',
+    );
   }
   if (tooMuch) throw new InputError('E_NOT_VIDEO', `standard input: ffprobe found no video stream in the first ${maxProbeBytes} bytes`);
   if (signal === 'SIGKILL') throw new RuntimeError('E_PROBE_TIMEOUT', `ffprobe did not answer within ${timeoutMs} ms for standard input`);

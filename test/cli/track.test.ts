@@ -178,4 +178,21 @@ describe('steady track', () => {
       expect(readdirSync(d)).toEqual([]);
     }
   });
+
+  it('refuses two outputs on one file (the motion file, the vid.stab file, the overlay video): exit 2, nothing written', async () => {
+    const cases: [(d: string) => string[], RegExp][] = [
+      [(d) => ['-o', join(d, 'x.json'), '--trf', join(d, 'x.json')], /--trf and -o name the same file/],
+      [(d) => ['-o', join(d, 'm.json'), '--trf', join(d, 'x.mp4'), '--overlay', join(d, 'x.mp4')], /--trf and --overlay name the same file/],
+      [(d) => ['-o', join(d, 'x.mp4'), '--overlay', join(d, 'x.mp4')], /--overlay and -o name the same file/],
+    ];
+    let n = 0;
+    for (const [args, pattern] of cases) {
+      const d = freshDir(`same-${n++}`);
+      const r = await runCli(['track', clip, ...args(d)]);
+      expect(r.stderr).toMatch(/^steady: E_BAD_OPTION: [^\n]+\n$/);
+      expect(r.stderr).toMatch(pattern);
+      expect(r.code).toBe(2);
+      expect(readdirSync(d)).toEqual([]);
+    }
+  });
 });

@@ -7,7 +7,9 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { main } from '../../src/cli/run.js';
 import { MotionFileEncoder } from '../../src/track/motion-file.js';
 import { runCli } from '../support/cli.js';
 import { makeTempDir, removeTempDir } from '../support/ffmpeg-fixtures.js';
@@ -160,6 +162,21 @@ const CASES: readonly Case[] = [
     setup: async (d) => [good, '-o', 'OUT', '--transforms-in', await motionFile(join(d, 'm.json'), 160, 90, 5)],
   },
   {
+    name: 'motion file longer than the clip',
+    code: 'E_MOTION_FILE_FRAMES',
+    setup: async (d) => [good, '-o', 'OUT', '--transforms-in', await motionFile(join(d, 'm.json'), 160, 90, 50)],
+  },
+  { name: 'compare to standard output', code: 'E_BAD_OPTION', setup: async () => [good, '-o', 'OUT', '--compare', '-'] },
+  { name: 'motion file to standard output', code: 'E_BAD_OPTION', setup: async () => [good, '-o', 'OUT', '--transforms', '-'] },
+  { name: 'compare is the output', code: 'E_BAD_OPTION', setup: async () => [good, '-o', 'OUT', '--compare', 'OUT'] },
+  { name: 'motion file is the compare video', code: 'E_BAD_OPTION', setup: async (d) => [good, '-o', 'OUT', '--compare', join(d, 's.mkv'), '--transforms', join(d, 's.mkv')] },
+  {
+    name: 'MP4 with its index at the end on standard input',
+    code: 'E_INPUT_NOT_STREAMABLE',
+    setup: async () => ['-', '-o', 'OUT'],
+    stdin: async () => readFile(goodMp4),
+  },
+  {
     name: 'whole-clip from standard input',
     code: 'E_BAD_OPTION',
     setup: async () => ['-', '-o', 'OUT', '--whole-clip'],
@@ -187,4 +204,19 @@ describe('steady stabilize refuses bad input with exit 2 and one line', () => {
       expect(spawnSync('pgrep', ['-af', `${d}/`], { encoding: 'utf8' }).stdout.trim()).toBe('');
     });
   }
+});
+
+describe('steady stabilize -o - on a terminal', () => {
+  it('refuses to write binary video to a terminal (E_BAD_OPTION, exit 2), and writes nothing there', async () => {
+    const stdout = Object.assign(new PassThrough(), { isTTY: true });
+    const stderr = new PassThrough();
+    let out = 0;
+    let err = '';
+    stdout.on('data', (d: Buffer) => (out += d.length));
+    stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const code = await main(['stabilize', good, '-o', '-'], { stdout, stderr, signal: new AbortController().signal });
+    expect(code).toBe(2);
+    expect(err).toMatch(/^steady: E_BAD_OPTION: -o - writes binary video to standard output, which is a terminal here[^\n]*\n$/);
+    expect(out).toBe(0);
+  });
 });

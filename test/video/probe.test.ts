@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InputError } from '../../src/errors.js';
-import { interpretProbe, normaliseRotation, parseRational, prefetchProbe, probeStream, probeVideo } from '../../src/video/probe.js';
+import { interpretProbe, mediaBeforeIndex, normaliseRotation, parseRational, prefetchProbe, probeStream, probeVideo } from '../../src/video/probe.js';
 import { liveChildCount } from '../../src/video/process-registry.js';
 import { ffmpeg, makeClip, makeTempDir, removeTempDir } from '../support/ffmpeg-fixtures.js';
 
@@ -188,5 +188,46 @@ describe('helpers', () => {
   });
   it('normaliseRotation maps any angle to 0/90/180/270 clockwise', () => {
     expect([-90, 270, 450, -180, 0, 89.6, -270].map(normaliseRotation)).toEqual([270, 270, 90, 180, 0, 90, 90]);
+  });
+});
+
+describe('mediaBeforeIndex', () => {
+  /** A top-level ISO media box: 32-bit size, type, payload of `payload` zero bytes. */
+  const box = (type: string, payload: number): Buffer => {
+    const b = Buffer.alloc(8 + payload);
+    b.writeUInt32BE(8 + payload, 0);
+    b.write(type, 4, 'latin1');
+    return b;
+  };
+  /** An `mdat` box with a 64-bit size (size field 1, then the size after the type). */
+  const largeMdat = (payload: number): Buffer => {
+    const b = Buffer.alloc(16 + payload);
+    b.writeUInt32BE(1, 0);
+    b.write('mdat', 4, 'latin1');
+    b.writeBigUInt64BE(BigInt(16 + payload), 8);
+    return b;
+  };
+
+  it('tells a file whose media data comes before its index from a fast-start or fragmented one', () => {
+    expect(mediaBeforeIndex(Buffer.concat([box('ftyp', 24), box('free', 8), box('mdat', 100), box('moov', 40)]))).toBe(true);
+    expect(mediaBeforeIndex(Buffer.concat([box('ftyp', 24), largeMdat(100), box('moov', 40)]))).toBe(true);
+    // Only the start of the stream is known: the mdat header is enough.
+    expect(mediaBeforeIndex(Buffer.concat([box('ftyp', 24), box('mdat', 100)]).subarray(0, 40))).toBe(true);
+    expect(mediaBeforeIndex(Buffer.concat([box('ftyp', 24), box('moov', 40), box('mdat', 100)]))).toBe(false);
+    expect(mediaBeforeIndex(Buffer.concat([box('ftyp', 24), box('moov', 40), box('moof', 16), box('mdat', 100)]))).toBe(false);
+    // Not ISO media (Matroska's EBML header), too short, or a broken size: not this case.
+    expect(mediaBeforeIndex(Buffer.from([0x1a, 0x45, 0xdf, 0xa3, 0, 0, 0, 0, 0, 0, 0, 0]))).toBe(false);
+    expect(mediaBeforeIndex(Buffer.from('ftyp'))).toBe(false);
+    const broken = Buffer.concat([box('ftyp', 24), box('free', 8), box('mdat', 100)]);
+    broken.writeUInt32BE(3, 32);
+    expect(mediaBeforeIndex(broken)).toBe(false);
+  });
+
+  it('an ffmpeg-made MP4 (index at the end) on a pipe is refused with E_INPUT_NOT_STREAMABLE; the same clip remuxed fast-start probes', async () => {
+    expect(await codeOf(probeStream(Readable.from([await readFile(mp4)])))).toMatch(/^E_INPUT_NOT_STREAMABLE: /);
+    const fast = join(dir, 'fast.mp4');
+    await ffmpeg(['-i', mp4, '-c', 'copy', '-movflags', '+faststart', fast]);
+    const p = await probeStream(Readable.from([await readFile(fast)]));
+    expect([p.width, p.height]).toEqual([64, 48]);
   });
 });
