@@ -533,6 +533,14 @@ export async function openDecoder(input: string, options: DecoderOptions = {}): 
         const expected = stamps === null ? expectedFrames(input, probe, options) : expectedSpan(input, probe, options);
         const got = stamps === null ? framesDecoded : (firstSec ?? 0) + lastSec + 1 / fps;
         const slack = expected === null || expected.exact ? 0 : stamps === null ? 2 : 2 / fps;
+        if (framesDecoded === 0 && startSec > 0) {
+          // Seeking in a file with few keyframes (an MPEG-TS from a camera) can land where no frame can
+          // be decoded before the cut ends: the file is not damaged, the start point is the problem.
+          throw new InputError(
+            'E_NO_FRAMES',
+            `No frame could be decoded from --start ${startSec} s in ${describe()} (${probe.format}): ffmpeg's seek found no keyframe to start from there; start earlier, or re-encode the file with more keyframes (ffmpeg -i in -g 60 ...)${stderr.toString() ? `; ffmpeg said: ${stderr.toString()}` : ''}`,
+          );
+        }
         if (framesDecoded === 0 || (expected !== null && got < expected.count - slack)) {
           // ffmpeg ran to its end and said why: the file is damaged, which is bad input (exit 2).
           const tail = stderr.toString();
@@ -540,7 +548,7 @@ export async function openDecoder(input: string, options: DecoderOptions = {}): 
             'E_INPUT_CORRUPT',
             stamps === null
               ? `${describe()} looks truncated or corrupt: ${framesDecoded} frames decoded${expected === null ? '' : ` of ${expected.exact ? '' : 'about '}${expected.count}`}${tail ? `; ffmpeg said: ${tail}` : ''}`
-              : `${describe()} looks truncated or corrupt: ${framesDecoded} frames decoded, reaching ${got.toFixed(2)} s${expected === null ? '' : ` of ${expected.count.toFixed(2)} s`}${tail ? `; ffmpeg said: ${tail}` : ''}`,
+              : `${describe()} looks truncated or corrupt: ${framesDecoded} frames decoded${framesDecoded === 0 ? '' : `, reaching ${got.toFixed(2)} s`}${expected === null ? '' : ` of ${expected.count.toFixed(2)} s`}${tail ? `; ffmpeg said: ${tail}` : ''}`,
           );
         }
       }

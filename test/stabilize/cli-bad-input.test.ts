@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/run.js';
 import { MotionFileEncoder } from '../../src/track/motion-file.js';
 import { runCli } from '../support/cli.js';
-import { makeTempDir, removeTempDir } from '../support/ffmpeg-fixtures.js';
+import { ffmpeg, makeTempDir, removeTempDir } from '../support/ffmpeg-fixtures.js';
 import { makeShakyClip } from '../support/shaky-clip.js';
 
 let root = '';
@@ -38,6 +38,8 @@ interface Case {
   readonly code: string;
   /** Standard input for the command. */
   readonly stdin?: (dir: string) => Promise<Buffer>;
+  /** What the message must say, when it matters. */
+  readonly message?: RegExp;
 }
 
 async function copy(from: string, to: string): Promise<string> {
@@ -171,6 +173,26 @@ const CASES: readonly Case[] = [
   { name: 'compare is the output', code: 'E_BAD_OPTION', setup: async () => [good, '-o', 'OUT', '--compare', 'OUT'] },
   { name: 'motion file is the compare video', code: 'E_BAD_OPTION', setup: async (d) => [good, '-o', 'OUT', '--compare', join(d, 's.mkv'), '--transforms', join(d, 's.mkv')] },
   {
+    name: 'start inside an MPEG-TS clip with one keyframe',
+    code: 'E_NO_FRAMES',
+    message: /1\.5 s .*no keyframe to start from/,
+    setup: async (d) => {
+      // B-frames: ffmpeg logs errors for the frames it cannot decode after its seek (the decoder's check).
+      await ffmpeg(['-f', 'lavfi', '-i', 'testsrc2=size=160x90:rate=30:duration=3', '-c:v', 'libx264', '-g', '1000', '-bf', '2', '-preset', 'veryfast', join(d, 'one-key.ts')]);
+      return [join(d, 'one-key.ts'), '-o', 'OUT', '--start', '1.5'];
+    },
+  },
+  {
+    name: 'start inside an MPEG-TS clip with one keyframe, no B-frames',
+    code: 'E_NO_FRAMES',
+    message: /from 1 s .*no keyframe to start from/,
+    setup: async (d) => {
+      // Nothing logged: the pipeline's check.
+      await ffmpeg(['-f', 'lavfi', '-i', 'testsrc2=size=160x90:rate=30:duration=2', '-c:v', 'libx264', '-g', '1000', '-preset', 'ultrafast', join(d, 'one-key.ts')]);
+      return [join(d, 'one-key.ts'), '-o', 'OUT', '--start', '1'];
+    },
+  },
+  {
     name: 'MP4 with its index at the end on standard input',
     code: 'E_INPUT_NOT_STREAMABLE',
     setup: async () => ['-', '-o', 'OUT'],
@@ -194,6 +216,7 @@ describe('steady stabilize refuses bad input with exit 2 and one line', () => {
       const before = new Set(await readdir(d));
       const r = await runCli(['stabilize', ...args], c.stdin ? { input: await c.stdin(d) } : {});
       expect(r.stderr).toMatch(new RegExp(`^steady: ${c.code}: \\S[^\\n]*\\n$`));
+      if (c.message !== undefined) expect(r.stderr).toMatch(c.message);
       expect(r.code).toBe(2);
       expect(r.stderr).not.toMatch(/\n\s+at /);
       expect(r.stdout).toBe('');
