@@ -389,7 +389,12 @@ export async function stabilizeFile(o: StabilizeFileOptions): Promise<StabilizeS
       seconds,
       output: o.output,
       audio: result.audio,
-      notes: [...(conversion === null ? [] : [conversion]), ...result.notes, ...(spacing.note() === null ? [] : [spacing.note() as string])],
+      notes: [
+        ...(conversion === null ? [] : [conversion]),
+        ...result.notes,
+        ...(spacing.note() === null ? [] : [spacing.note() as string]),
+        ...(probe.subtitleStreams > 0 ? [`subtitles not kept: the input's ${probe.subtitleStreams === 1 ? 'subtitle stream is' : `${probe.subtitleStreams} subtitle streams are`} left out (add them back with ffmpeg -i out -i in -map 0 -map 1:s -c copy)`] : []),
+      ],
       partial: false,
     };
   } catch (err) {

@@ -67,6 +67,8 @@ export interface VideoProbe {
    * A video that starts later than this (startTimeSec larger) starts later than the audio.
    */
   readonly formatStartSec: number;
+  /** Subtitle streams in the input (steady's outputs do not carry them). */
+  readonly subtitleStreams: number;
   /** Pixel format (e.g. `yuv420p`, `yuv420p10le`). */
   readonly pixFmt: string;
   /** Bits per sample of the source (8, 10, 12, 16). The decoder always delivers 8-bit. */
@@ -250,6 +252,7 @@ export function interpretProbe(input: string, json: FfProbeJson): VideoProbe {
     durationSec,
     startTimeSec: Number(video.start_time) || 0,
     formatStartSec: Number(json.format?.start_time ?? video.start_time) || 0,
+    subtitleStreams: streams.filter((s) => s.codec_type === 'subtitle').length,
     pixFmt: video.pix_fmt ?? 'unknown',
     bitDepth: bitDepthOf(video),
     colour: colourOf(video),
