@@ -223,7 +223,8 @@ export async function stabilizeFile(o: StabilizeFileOptions): Promise<StabilizeS
   });
   checkOutputs(o);
   // ffmpeg's version-dependent options are read while ffprobe runs (each takes about 0.1 s to start).
-  const [probe] = await Promise.all([probeVideo(o.input, o.framerate !== undefined ? { framerate: o.framerate } : {}), loadFfmpegFeatures()]);
+  const probeOptions = { ...(o.framerate !== undefined ? { framerate: o.framerate } : {}), ...(o.signal !== undefined ? { signal: o.signal } : {}) };
+  const [probe] = await Promise.all([probeVideo(o.input, probeOptions), loadFfmpegFeatures()]);
   const { width, height } = probe;
   if (width < 16 || height < 16) {
     throw new InputError('E_VIDEO_TOO_SMALL', `${JSON.stringify(o.input)} is ${width}x${height}; steady needs frames of at least 16x16 pixels`);

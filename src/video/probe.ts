@@ -14,7 +14,7 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import { Readable } from 'node:stream';
-import { InputError, RuntimeError } from '../errors.js';
+import { InputError, InterruptedError, RuntimeError } from '../errors.js';
 import { resolveFfprobe } from './binaries.js';
 import { killAndWait, runCapture, spawnTracked, TailBuffer, waitForExit } from './process-registry.js';
 
@@ -112,6 +112,12 @@ export interface ProbeOptions {
   readonly countPackets?: boolean;
   /** Standard input to probe when the input is '-'. @default process.stdin */
   readonly stdin?: Readable;
+  /**
+   * Stops probing standard input when aborted (Ctrl-C while the pipe's writer has not sent enough yet):
+   * ffprobe is killed and the probe rejects with InterruptedError (reason 'SIGTERM' or 'SIGINT').
+   * @default none
+   */
+  readonly signal?: AbortSignal;
   /** Stop probing standard input after this many bytes without an answer. @default 67108864 (64 MiB) */
   readonly maxProbeBytes?: number;
   /** Give up after this many milliseconds (E_PROBE_TIMEOUT). @default 30000 */
@@ -371,7 +377,8 @@ export function prefetchProbe(input: string): void {
 /** The prefetched probe of `input` when it answers exactly this call (same input, ffprobe and default options). */
 function takePrefetched(input: string, options: ProbeOptions): Promise<VideoProbe> | null {
   const p = prefetched;
-  if (p === null || p.input !== input || Object.keys(options).length > 0) return null;
+  // A signal changes nothing in the answer (it only stops a probe of standard input).
+  if (p === null || p.input !== input || Object.keys(options).some((k) => k !== 'signal')) return null;
   prefetched = null;
   if (performance.now() - p.startedMs > PREFETCH_MAX_AGE_MS) return null;
   let ffprobe: string;
@@ -449,10 +456,18 @@ export async function probeStream(source: Readable, options: ProbeOptions = {}):
   source.on('data', onData);
   source.once('end', onEnd);
   const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  let aborted = false;
+  const onAbort = (): void => {
+    aborted = true;
+    child.kill('SIGKILL');
+  };
+  if (options.signal?.aborted === true) onAbort();
+  else options.signal?.addEventListener('abort', onAbort, { once: true });
   const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
   const { code, signal, error } = await waitForExit(child);
   if (error === undefined) await closed;
   clearTimeout(timer);
+  options.signal?.removeEventListener('abort', onAbort);
   source.removeListener('data', onData);
   source.removeListener('end', onEnd);
   source.pause();
@@ -460,6 +475,7 @@ export async function probeStream(source: Readable, options: ProbeOptions = {}):
   if (error !== undefined) {
     throw new RuntimeError('E_FFMPEG_NOT_FOUND', `could not run ffprobe at ${JSON.stringify(ffprobe)} (${error.message}); set FFPROBE_PATH to a working ffprobe`, { cause: error });
   }
+  if (aborted) throw new InterruptedError(options.signal?.reason === 'SIGTERM' ? 'SIGTERM' : 'SIGINT');
   if (mediaBeforeIndex(Buffer.concat(kept))) {
     throw new InputError(
       'E_INPUT_NOT_STREAMABLE',

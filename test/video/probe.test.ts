@@ -3,7 +3,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { InputError } from '../../src/errors.js';
+import { InputError, InterruptedError } from '../../src/errors.js';
 import { interpretProbe, mediaBeforeIndex, normaliseRotation, parseRational, prefetchProbe, probeStream, probeVideo } from '../../src/video/probe.js';
 import { liveChildCount } from '../../src/video/process-registry.js';
 import { ffmpeg, makeClip, makeTempDir, removeTempDir } from '../support/ffmpeg-fixtures.js';
@@ -229,5 +229,22 @@ describe('mediaBeforeIndex', () => {
     await ffmpeg(['-i', mp4, '-c', 'copy', '-movflags', '+faststart', fast]);
     const p = await probeStream(Readable.from([await readFile(fast)]));
     expect([p.width, p.height]).toEqual([64, 48]);
+  });
+});
+
+describe('probeStream and a signal', () => {
+  it('Ctrl-C while standard input has sent nothing yet: rejects at once with InterruptedError, ffprobe stopped', async () => {
+    const silent = new PassThrough();
+    const controller = new AbortController();
+    const probing = probeStream(silent, { signal: controller.signal });
+    setTimeout(() => controller.abort('SIGINT'), 100);
+    const err = await probing.then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(InterruptedError);
+    expect((err as InterruptedError).signal).toBe('SIGINT');
+    expect(liveChildCount()).toBe(0);
+    silent.destroy();
   });
 });
