@@ -390,12 +390,10 @@ export async function openDecoder(input: string, options: DecoderOptions = {}): 
           // writes its timestamp in the source's time base, one line per frame, flushed at once.
           '-filter_complex',
           `[${probe.videoMap}]${filters},split=2[frames][stamps]`,
-          '-map',
-          '[frames]',
-          // In the source's time base: the default (1/rate) can put two frames closer than a tick on one
-          // time, which the raw muxer logs as an error.
-          ...(probe.timeBase === null ? [] : ['-enc_time_base', probe.timeBase.replace('/', ':')]),
-          ...rawOut,
+          // The timestamps' output first: ffmpeg (before 6) serves its outputs in order, each with every
+          // frame the graph has ready, so each frame's line is written before the frame itself. The other
+          // way round, a decoder that hands out several frames at once (VP9, frame threads) had ffmpeg
+          // block on the frames' pipe while steady waited for a timestamp it had not written yet.
           '-map',
           '[stamps]',
           ...passthrough,
@@ -408,6 +406,12 @@ export async function openDecoder(input: string, options: DecoderOptions = {}): 
           '-f',
           'framecrc',
           'pipe:3',
+          '-map',
+          '[frames]',
+          // In the source's time base: the default (1/rate) can put two frames closer than a tick on one
+          // time, which the raw muxer logs as an error.
+          ...(probe.timeBase === null ? [] : ['-enc_time_base', probe.timeBase.replace('/', ':')]),
+          ...rawOut,
         ]
       : ['-map', probe.videoMap, '-an', '-sn', '-dn', '-vf', filters, ...rawOut]),
   ];

@@ -176,6 +176,21 @@ describe('openDecoder', () => {
     expect(Math.abs(((await videoFrameTimes(path))[1] as number) - 1001 / 30000)).toBeGreaterThan(3e-4);
   });
 
+  it('timestamps: true on a VP9 WebM whose decoder hands out frames in bursts: every frame arrives (ffmpeg blocked on the frames while steady waited for a time)', async () => {
+    // Realtime VP9 at 640x360: each frame (345,600 bytes) is more than the pipe holds, so a frame written
+    // before its timestamp line stopped both sides (the bundled ffmpeg, at frame 9).
+    const path = join(dir, 'burst.webm');
+    await ffmpeg(['-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=30:duration=2', '-c:v', 'libvpx-vp9', '-deadline', 'realtime', '-cpu-used', '8', '-b:v', '1M', path]);
+    let n = 0;
+    let last = -1;
+    for await (const f of await openDecoder(path, { timestamps: true })) {
+      expect(f.timeSec).toBeGreaterThan(last);
+      last = f.timeSec;
+      n++;
+    }
+    expect(n).toBe(60);
+  }, 20_000);
+
   it('timestamps: true keeps a time off the nominal grid, and frames closer than 1 / rate log no error', async () => {
     const TIME_TOL_SEC = 1e-9;
     // Half steps (0.08 -> 0.10 -> 0.12 s) and a frame 10 ms off a 25 fps grid (0.21 s), at 1 ms ticks.
