@@ -156,10 +156,11 @@ function checkOutputs(o: StabilizeFileOptions): void {
 }
 
 /**
- * A first frame this much or more after the audio's start (seconds) is placed there in the output; less
- * is rounding of the container's clock.
+ * A video that starts at least this many frame periods after its sound is said so in the notes (an .mp4
+ * shows its first frame until then). The offset itself always goes to the encoder, which keeps it whole
+ * periods at a fixed rate (video/encoder.ts).
  */
-const MIN_VIDEO_OFFSET_SEC = 0.001;
+const NOTED_VIDEO_OFFSET_FRAMES = 1;
 
 /** The audio of the input goes into the outputs (a file with audio: standard input cannot be read twice). */
 function keepsAudio(o: StabilizeFileOptions, probe: VideoProbe): boolean {
@@ -167,12 +168,15 @@ function keepsAudio(o: StabilizeFileOptions, probe: VideoProbe): boolean {
 }
 
 /**
- * The decoder reads each frame's timestamp: for a variable frame rate (video/vfr.ts), and to know where the
- * first frame after a --start point is against the audio (a seek lands where the container's keyframes
- * and index allow: an MPEG-TS one can land after the start point).
+ * The decoder reads each frame's timestamp: for a variable frame rate (video/vfr.ts), and for a cut of a
+ * clip with sound, to know where the first frame is against the audio (a seek lands where the container's
+ * keyframes and index allow: an MPEG-TS one can land after the start point; a video can start after its
+ * audio) and to end the pictures with the sound (--duration counts on the audio's clock, while ffmpeg's
+ * input -t counts from the video's first frame).
  */
 function decoderReadsTimes(o: StabilizeFileOptions, probe: VideoProbe): boolean {
-  return variableTimingFor(probe, o.framerate !== undefined).decoderTimestamps || (o.startSec !== undefined && o.startSec > 0 && keepsAudio(o, probe));
+  const cut = (o.startSec !== undefined && o.startSec > 0) || o.durationSec !== undefined;
+  return variableTimingFor(probe, o.framerate !== undefined).decoderTimestamps || (cut && keepsAudio(o, probe));
 }
 
 function decoderOptions(o: StabilizeFileOptions, probe: VideoProbe): DecoderOptions {
@@ -308,7 +312,8 @@ export async function stabilizeFile(o: StabilizeFileOptions): Promise<StabilizeS
     } else if (keepsAudio(o, probe)) {
       offsetSec = Math.max(0, probe.startTimeSec - probe.formatStartSec);
     }
-    const offset = timing.encoderTimeBase !== null || offsetSec >= MIN_VIDEO_OFFSET_SEC ? { timeOffsetSec: offsetSec } : {};
+    const offset = timing.encoderTimeBase !== null || offsetSec > 0 ? { timeOffsetSec: offsetSec } : {};
+    const offsetNote = offsetSec * probe.fps >= NOTED_VIDEO_OFFSET_FRAMES ? `the video starts ${offsetSec.toFixed(2)} s after the sound, as in the input (an .mp4 or .mov shows the first frame until then)` : null;
     encoder = await openEncoder(o.output, { width, height, rotationDeg: probe.rotationDeg, ...encoderCommon, ...offset, ...audio });
     const stabilizer: Stabilizer = createStabilizer(stabilizerSettingsFor(opts, width, height, known), downscaleYInto);
     checkHeldFrameMemory(width, height, stabilizer.latencyFrames);
@@ -394,6 +399,7 @@ export async function stabilizeFile(o: StabilizeFileOptions): Promise<StabilizeS
         ...(conversion === null ? [] : [conversion]),
         ...result.notes,
         ...(spacing.note() === null ? [] : [spacing.note() as string]),
+        ...(offsetNote === null ? [] : [offsetNote]),
         ...(probe.subtitleStreams > 0 ? [`subtitles not kept: the input's ${probe.subtitleStreams === 1 ? 'subtitle stream is' : `${probe.subtitleStreams} subtitle streams are`} left out (add them back with ffmpeg -i out -i in -map 0 -map 1:s -c copy)`] : []),
       ],
       partial: false,

@@ -361,7 +361,14 @@ export async function openEncoder(output: string, options: EncoderOptions): Prom
   const height = expectInteger('height', options.height, 1, 65536);
   const fps = fpsArg(options.fps);
   const timeBase = options.timeBase === undefined ? null : timeBaseArg(options.timeBase);
-  const timeOffsetSec = options.timeOffsetSec === undefined ? 0 : expectNumber('timeOffsetSec', options.timeOffsetSec, 0, 1e7);
+  const givenOffsetSec = options.timeOffsetSec === undefined ? 0 : expectNumber('timeOffsetSec', options.timeOffsetSec, 0, 1e7);
+  const passesTimes = timeBase !== null && !(options.constantRate ?? !containerKeepsFrameTimes(output, options.format));
+  // At a fixed rate the frames sit on the rate's grid, and ffmpeg rounds an offset to it (the raw input's
+  // clock is 1 / rate), up as often as down: an offset rounded up pushes the last frame of a --duration
+  // cut past its end, and a fraction of a period repeats the first frame. Whole periods, rounded down,
+  // keep every frame, the picture at most one period ahead of the sound.
+  const rate = parseRational(fps) as { num: number; den: number };
+  const timeOffsetSec = passesTimes ? givenOffsetSec : (Math.floor((givenOffsetSec * rate.num) / rate.den + 1e-9) * rate.den) / rate.num;
   const crf = options.crf === undefined ? 18 : expectNumber('crf', options.crf, 0, 63);
   const preset = options.preset === undefined ? 'veryfast' : expectString('preset', options.preset);
   if (options.threads !== undefined) expectInteger('threads', options.threads, 0, 1024);
@@ -483,7 +490,7 @@ export async function openEncoder(output: string, options: EncoderOptions): Prom
     // frames repeated or dropped to keep `fps` in step with the times (and the audio).
     ...(timeBase === null
       ? []
-      : !(options.constantRate ?? !containerKeepsFrameTimes(output, options.format))
+      : passesTimes
         ? [...passthroughArgs(features), '-enc_time_base:v', timeBase.text]
         : [...(features.fpsMode ? ['-fps_mode', 'cfr'] : ['-vsync', 'cfr']), '-r', fps]),
     // The audio's duration again on the output side: the 2018 build's input -t does not stop copied
