@@ -9,7 +9,6 @@
  * succeeds: a bad region, a failure or Ctrl-C leaves no output file.
  */
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { resolve } from 'node:path';
 import { finished } from 'node:stream/promises';
 import { InputError, RuntimeError, SteadyError, UsageError } from '../errors.js';
 import { createGrayImage, grayFromBytesInto } from '../image/gray-image.js';
@@ -26,7 +25,7 @@ import { downscaleYInto } from '../video/analysis.js';
 import { type Decoder, deliveredColour, openDecoder } from '../video/decoder.js';
 import { type Encoder, openEncoder } from '../video/encoder.js';
 import { probeVideo } from '../video/probe.js';
-import { createTempOutput, type TempOutput } from '../video/temp-output.js';
+import { createTempOutput, samePath, type TempOutput } from '../video/temp-output.js';
 import { evenSpacingWatch, variableTimingFor } from '../video/vfr.js';
 import { type CommandSpec, flagBool, flagString, type ParsedArgs } from './args.js';
 import type { Command, CommandContext } from './command.js';
@@ -112,10 +111,6 @@ async function closeStream(stream: WriteStream): Promise<void> {
   await finished(stream);
 }
 
-function sameFile(a: string, b: string): boolean {
-  return a !== '-' && b !== '-' && resolve(a) === resolve(b);
-}
-
 async function run(args: ParsedArgs, ctx: CommandContext): Promise<number> {
   const input = args.positionals[0] as string;
   const outputArg = flagString(args, 'output');
@@ -147,11 +142,11 @@ async function run(args: ParsedArgs, ctx: CommandContext): Promise<number> {
     ['--overlay', overlay],
     ['--trf', trf],
   ] as const) {
-    if (p !== null && sameFile(p, input)) throw new UsageError('E_OUTPUT_IS_INPUT', `${flag} ${JSON.stringify(p)} is the input file; choose another output path`);
+    if (p !== null && samePath(p, input)) throw new UsageError('E_OUTPUT_IS_INPUT', `${flag} ${JSON.stringify(p)} is the input file; choose another output path`);
   }
-  if (overlay !== null && output !== '-' && sameFile(overlay, output)) throw new UsageError('E_BAD_OPTION', '--overlay and -o name the same file');
-  if (trf !== null && output !== '-' && sameFile(trf, output)) throw new UsageError('E_BAD_OPTION', '--trf and -o name the same file');
-  if (trf !== null && overlay !== null && sameFile(trf, overlay)) throw new UsageError('E_BAD_OPTION', '--trf and --overlay name the same file');
+  if (overlay !== null && output !== '-' && samePath(overlay, output)) throw new UsageError('E_BAD_OPTION', '--overlay and -o name the same file');
+  if (trf !== null && output !== '-' && samePath(trf, output)) throw new UsageError('E_BAD_OPTION', '--trf and -o name the same file');
+  if (trf !== null && overlay !== null && samePath(trf, overlay)) throw new UsageError('E_BAD_OPTION', '--trf and --overlay name the same file');
   const format: MotionFileFormat = output === '-' ? 'json' : motionFormatFromPath(output);
 
   const probe = await probeVideo(input, framerate !== undefined ? { framerate } : {});

@@ -9,10 +9,9 @@
  * path is planned over the whole clip, and the input is decoded again to warp and encode: the exact
  * whole-clip plan, for a second decode's cost (more CPU than the rest of the job on 720p H.264).
  */
-import { existsSync, realpathSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { totalmem } from 'node:os';
 import { open as openFile, readFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { InputError, InterruptedError, RuntimeError } from '../errors.js';
 import type { Mat3 } from '../motion/mat3.js';
@@ -21,7 +20,7 @@ import { loadFfmpegFeatures } from '../video/binaries.js';
 import { conversionNote, type Decoder, type DecoderOptions, deliveredColour, openDecoder } from '../video/decoder.js';
 import { checkOutputContainer, containerKeepsColourTags, type Encoder, openEncoder } from '../video/encoder.js';
 import { probeVideo, type VideoProbe } from '../video/probe.js';
-import { checkOutputWritable, createTempOutput } from '../video/temp-output.js';
+import { checkOutputWritable, createTempOutput, samePath } from '../video/temp-output.js';
 import { evenSpacingWatch, variableTimingFor } from '../video/vfr.js';
 import { createFrameAnalyzer } from '../stabilize/frame-analyzer.js';
 import type { FrameMotion, StabilizedFrame } from '../stabilize/frame-types.js';
@@ -109,14 +108,6 @@ export function checkHeldFrameMemory(width: number, height: number, latencyFrame
       'E_MEMORY',
       `Frames of ${width}x${height} with a look-ahead of ${latencyFrames} frames need about ${gb(need)} GiB held in memory, more than ${gb(limit)} GiB (half of this machine's); lower --smoothing or use --smoother causal`,
     );
-  }
-}
-
-function samePath(a: string, b: string): boolean {
-  try {
-    return realpathSync(a) === realpathSync(resolve(b));
-  } catch {
-    return resolve(a) === resolve(b);
   }
 }
 

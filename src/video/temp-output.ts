@@ -5,7 +5,7 @@
  * ffmpeg picks the container from it. Temporary files still pending when the process exits or is
  * stopped by SIGINT / SIGTERM / SIGHUP are removed (after the ffmpeg children writing them are killed).
  */
-import { accessSync, constants, statSync, unlinkSync } from 'node:fs';
+import { accessSync, constants, realpathSync, statSync, unlinkSync } from 'node:fs';
 import { rename, unlink } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { InputError } from '../errors.js';
@@ -54,6 +54,38 @@ export function checkOutputWritable(finalPath: string): void {
   } catch (err) {
     if (err instanceof InputError) throw err;
     // Does not exist yet: fine.
+  }
+}
+
+/** Where a path leads: its real path, or for a file not written yet, its folder's real path and its name. */
+function canonicalPath(p: string): string {
+  const abs = resolve(p);
+  try {
+    return realpathSync(abs);
+  } catch {
+    // Not there yet: its folder may still be reached through a symbolic link.
+  }
+  try {
+    return join(realpathSync(dirname(abs)), basename(abs));
+  } catch {
+    return abs;
+  }
+}
+
+/**
+ * True when two paths name one file: the same real path (symbolic links followed, in the folders too, for
+ * a file not written yet) or, for existing files, the same inode (hard links). '-' (a standard stream)
+ * is no file.
+ */
+export function samePath(a: string, b: string): boolean {
+  if (a === '-' || b === '-') return false;
+  if (canonicalPath(a) === canonicalPath(b)) return true;
+  try {
+    const sa = statSync(a);
+    const sb = statSync(b);
+    return sa.dev === sb.dev && sa.ino === sb.ino;
+  } catch {
+    return false;
   }
 }
 

@@ -5,7 +5,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -171,6 +171,15 @@ const CASES: readonly Case[] = [
   { name: 'compare to standard output', code: 'E_BAD_OPTION', setup: async () => [good, '-o', 'OUT', '--compare', '-'] },
   { name: 'motion file to standard output', code: 'E_BAD_OPTION', setup: async () => [good, '-o', 'OUT', '--transforms', '-'] },
   { name: 'compare is the output', code: 'E_BAD_OPTION', setup: async () => [good, '-o', 'OUT', '--compare', 'OUT'] },
+  {
+    name: 'compare is the output through a linked folder',
+    code: 'E_BAD_OPTION',
+    setup: async (d) => {
+      await mkdir(join(d, 'real'));
+      await symlink('real', join(d, 'linked'));
+      return [good, '-o', join(d, 'linked', 'x.mp4'), '--compare', join(d, 'real', 'x.mp4')];
+    },
+  },
   { name: 'motion file is the compare video', code: 'E_BAD_OPTION', setup: async (d) => [good, '-o', 'OUT', '--compare', join(d, 's.mkv'), '--transforms', join(d, 's.mkv')] },
   {
     name: 'start inside an MPEG-TS clip with one keyframe',

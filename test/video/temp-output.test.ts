@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { link, mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
+import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InputError } from '../../src/errors.js';
-import { checkOutputWritable, createTempOutput, tempPathFor } from '../../src/video/temp-output.js';
+import { checkOutputWritable, createTempOutput, samePath, tempPathFor } from '../../src/video/temp-output.js';
 import { makeTempDir, removeTempDir } from '../support/ffmpeg-fixtures.js';
 
 let dir = '';
@@ -65,5 +65,23 @@ describe('temp output', () => {
     expect(codeOf(() => checkOutputWritable(join(file, 'out.mp4')))).toBe('E_OUTPUT_UNWRITABLE');
     expect(codeOf(() => checkOutputWritable(dir))).toBe('E_OUTPUT_UNWRITABLE');
     expect(codeOf(() => checkOutputWritable(join(dir, 'fine.mp4')))).toBe('no error');
+  });
+});
+
+describe('samePath', () => {
+  it('tells one file under two names: a folder reached by a symbolic link (file not written yet), a hard link, a relative path', async () => {
+    const real = join(dir, 'same-real');
+    await mkdir(real, { recursive: true });
+    await symlink(real, join(dir, 'same-link'));
+    // Not written yet: only the folders say it is one file.
+    expect(samePath(join(dir, 'same-link', 'x.mp4'), join(real, 'x.mp4'))).toBe(true);
+    expect(samePath(join(dir, 'same-link', 'x.mp4'), join(real, 'y.mp4'))).toBe(false);
+    await writeFile(join(real, 'a.mp4'), 'a');
+    await link(join(real, 'a.mp4'), join(real, 'hard.mp4'));
+    expect(samePath(join(real, 'a.mp4'), join(real, 'hard.mp4'))).toBe(true);
+    expect(samePath(relative(process.cwd(), join(real, 'a.mp4')), join(dir, 'same-link', 'a.mp4'))).toBe(true);
+    await writeFile(join(real, 'b.mp4'), 'a');
+    expect(samePath(join(real, 'a.mp4'), join(real, 'b.mp4'))).toBe(false);
+    expect(samePath('-', '-')).toBe(false);
   });
 });
