@@ -355,8 +355,9 @@ export async function stabilizeFile(o: StabilizeFileOptions): Promise<StabilizeS
     if (!interrupted && decoder.framesDecoded === 0) {
       // An empty output would look like success; say why there is nothing instead.
       const from = o.startSec !== undefined ? ` from ${o.startSec} s (the input lasts ${probe.durationSec === null ? 'an unknown time' : `${probe.durationSec.toFixed(3)} s`})` : '';
-      // A start point inside the clip that gives nothing: the seek found no keyframe to decode from.
-      const inside = o.startSec !== undefined && o.startSec > 0 && probe.durationSec !== null && o.startSec < probe.durationSec;
+      // A start point at or before the last frame's time that gives nothing: the seek found no keyframe to
+      // decode from. (Past the last frame's start, within its length, there is no frame to give.)
+      const inside = o.startSec !== undefined && o.startSec > 0 && probe.durationSec !== null && o.startSec <= probe.durationSec - 1 / probe.fps + 1e-6;
       const why = inside ? `: ffmpeg's seek found no keyframe to start from there; start earlier, or re-encode the file with more keyframes (ffmpeg -i in -g 60 ...)` : '; check --start and --duration';
       throw new InputError('E_NO_FRAMES', `No video frames to stabilize in ${JSON.stringify(o.input)}${from}${why}`);
     }

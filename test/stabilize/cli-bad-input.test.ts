@@ -151,7 +151,14 @@ const CASES: readonly Case[] = [
   { name: 'not a number', code: 'E_BAD_OPTION', setup: async () => [good, '-o', 'OUT', '--smoothing', 'ten'] },
   { name: 'unknown flag', code: 'E_UNKNOWN_OPTION', setup: async () => [good, '-o', 'OUT', '--stabilise-harder'] },
   { name: 'no output given', code: 'E_USAGE', setup: async () => [good] },
-  { name: 'start past the end of the clip', code: 'E_NO_FRAMES', setup: async () => [good, '-o', 'OUT', '--start', '60'] },
+  { name: 'start past the end of the clip', code: 'E_NO_FRAMES', message: /check --start/, setup: async () => [good, '-o', 'OUT', '--start', '60'] },
+  {
+    name: 'start after the last frame, within its length',
+    code: 'E_NO_FRAMES',
+    message: /check --start/,
+    // 20 frames at 30 fps: the last starts at 0.633 s, the clip lasts 0.667 s.
+    setup: async () => [goodMp4, '-o', 'OUT', '--start', '0.65'],
+  },
   { name: 'missing motion file', code: 'E_INPUT_NOT_FOUND', setup: async (d) => [good, '-o', 'OUT', '--transforms-in', join(d, 'none.json')] },
   {
     name: 'motion file for another frame size',
