@@ -155,7 +155,12 @@ const NOTED_VIDEO_OFFSET_FRAMES = 1;
 
 /** The audio of the input goes into the outputs (a file with audio: standard input cannot be read twice). */
 function keepsAudio(o: StabilizeFileOptions, probe: VideoProbe): boolean {
-  return probe.hasAudio && o.input !== '-';
+  return probe.hasAudio && audioSource(o, probe) !== '-';
+}
+
+/** Where the audio is read from: the input file, or the file standard input was kept in. */
+function audioSource(o: StabilizeFileOptions, probe: VideoProbe): string {
+  return probe.spooledPath ?? o.input;
 }
 
 /**
@@ -272,7 +277,7 @@ export async function stabilizeFile(o: StabilizeFileOptions): Promise<StabilizeS
     ...(o.signal !== undefined && !o.keepPartial ? { signal: o.signal } : {}),
   };
   const audio = {
-    audioFrom: o.input,
+    audioFrom: audioSource(o, probe),
     audioProbe: probe,
     ...(o.startSec !== undefined ? { audioStartSec: o.startSec } : {}),
     ...(o.durationSec !== undefined ? { audioDurationSec: o.durationSec } : {}),

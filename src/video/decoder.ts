@@ -349,7 +349,7 @@ function abortError(signal: AbortSignal): Error {
  *   InputError E_NO_FRAMES when ffmpeg fails before the first frame (a stream with no decodable frame),
  *   RuntimeError E_DECODE_FAILED with ffmpeg's stderr tail when ffmpeg fails or stops mid-frame later.
  */
-export async function openDecoder(input: string, options: DecoderOptions = {}): Promise<Decoder> {
+export async function openDecoder(inputGiven: string, options: DecoderOptions = {}): Promise<Decoder> {
   validate(options);
   const probeOptions: ProbeOptions = {
     ...(options.inputFormat !== undefined ? { inputFormat: options.inputFormat } : {}),
@@ -357,7 +357,9 @@ export async function openDecoder(input: string, options: DecoderOptions = {}): 
     ...(options.inputOptions !== undefined ? { inputOptions: options.inputOptions } : {}),
     ...(options.stdin !== undefined ? { stdin: options.stdin } : {}),
   };
-  const probe = options.probe ?? (await probeVideo(input, probeOptions));
+  const probe = options.probe ?? (await probeVideo(inputGiven, probeOptions));
+  // Standard input the probe kept in a file (an MP4 with its index at its end): decoded from the file.
+  const input = inputGiven === '-' && probe.spooledPath !== undefined ? probe.spooledPath : inputGiven;
   const ffmpeg = options.ffmpegPath ?? resolveFfmpeg().path;
   const autorotate = options.autorotate !== false;
   const width = autorotate ? probe.displayWidth : probe.width;
@@ -427,7 +429,7 @@ export async function openDecoder(input: string, options: DecoderOptions = {}): 
   let closing = false;
   const stderr = new TailBuffer(4096);
 
-  const describe = (): string => (input === '-' ? 'standard input' : JSON.stringify(input));
+  const describe = (): string => (inputGiven === '-' ? 'standard input' : JSON.stringify(input));
   const failure = (what: string): RuntimeError => {
     const tail = stderr.toString();
     return new RuntimeError('E_DECODE_FAILED', `Decoding ${describe()} failed after ${framesDecoded} frames: ${what}${tail ? `; ffmpeg said: ${tail}` : ''}`);

@@ -12,11 +12,13 @@
  * show them (the meaning of the classic `rotate` tag; a portrait phone video stored landscape has 90).
  * ffprobe's display-matrix `rotation` is counter-clockwise, hence the sign flip.
  */
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { InputError, InterruptedError, RuntimeError } from '../errors.js';
 import { resolveFfprobe } from './binaries.js';
-import { killAndWait, runCapture, spawnTracked, TailBuffer, waitForExit } from './process-registry.js';
+import { killAndWait, registerCleanup, runCapture, spawnTracked, TailBuffer, waitForExit } from './process-registry.js';
 
 /** A display rotation in clockwise degrees. */
 export type Rotation = 0 | 90 | 180 | 270;
@@ -86,6 +88,12 @@ export interface VideoProbe {
    * ones the probe consumed. Decode from this, not from process.stdin.
    */
   readonly stdin?: Readable;
+  /**
+   * Only for standard input that cannot be read as a stream (an MP4/MOV with its index after its media):
+   * the whole input, kept in this temporary file (removed when the process exits). Decode, and take the
+   * audio, from it.
+   */
+  readonly spooledPath?: string;
 }
 
 /** A stream's colour tags, as ffmpeg names them (`-color_primaries`, `-color_trc`, `-colorspace`, `-color_range`). */
@@ -391,6 +399,58 @@ function takePrefetched(input: string, options: ProbeOptions): Promise<VideoProb
 }
 
 /**
+ * The rest of `source` after the `kept` chunks (`keptBytes` long), all in one buffer; null when it runs past
+ * `limit` bytes. Rejects with InterruptedError when `signal` aborts meanwhile.
+ */
+async function readToEnd(source: Readable, kept: Buffer[], keptBytes: number, ended: boolean, limit: number, signal?: AbortSignal): Promise<Buffer | null> {
+  if (ended || source.readableEnded) return Buffer.concat(kept);
+  let bytes = keptBytes;
+  return new Promise<Buffer | null>((resolve, reject) => {
+    const finish = (result: Buffer | null | Error): void => {
+      source.removeListener('data', onData);
+      source.removeListener('end', onEnd);
+      source.removeListener('error', onEnd);
+      signal?.removeEventListener('abort', onAbort);
+      source.pause();
+      if (result instanceof Error) reject(result);
+      else resolve(result);
+    };
+    const onData = (chunk: Buffer | string): void => {
+      const b = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+      kept.push(b);
+      bytes += b.length;
+      if (bytes > limit) finish(null);
+    };
+    const onEnd = (): void => finish(Buffer.concat(kept));
+    const onAbort = (): void => finish(new InterruptedError(signal?.reason === 'SIGTERM' ? 'SIGTERM' : 'SIGINT'));
+    source.on('data', onData);
+    source.once('end', onEnd);
+    source.once('error', onEnd);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    source.resume();
+  });
+}
+
+let spoolCount = 0;
+
+/** Writes a whole standard input to a temporary file (removed at exit) and probes that file. */
+async function spool(bytes: Buffer, options: ProbeOptions): Promise<VideoProbe> {
+  spoolCount += 1;
+  const path = join(tmpdir(), `steady-stdin-${process.pid}-${spoolCount}.mp4`);
+  writeFileSync(path, bytes);
+  registerCleanup(() => {
+    try {
+      unlinkSync(path);
+    } catch {
+      // Already gone.
+    }
+  });
+  const { stdin: _ignored, signal: _signal, ...fileOptions } = options;
+  const probe = await probeVideo(path, fileOptions);
+  return { ...probe, input: '-', spooledPath: path };
+}
+
+/**
  * True when `head`, the first bytes of a stream, is an ISO media file (MP4, MOV: its first box `ftyp`)
  * whose top-level boxes reach `mdat`, the media data, before `moov`, the index: a player needs the index
  * to find the frames, so such a file can only be read by seeking back to its start (from a file, not a
@@ -477,10 +537,15 @@ export async function probeStream(source: Readable, options: ProbeOptions = {}):
   }
   if (aborted) throw new InterruptedError(options.signal?.reason === 'SIGTERM' ? 'SIGTERM' : 'SIGINT');
   if (mediaBeforeIndex(Buffer.concat(kept))) {
-    throw new InputError(
-      'E_INPUT_NOT_STREAMABLE',
-      'standard input is an MP4/MOV file with its index (moov) after its media data, which ffmpeg cannot read from a pipe: give the file path instead of -, or remux it first (ffmpeg -i in.mp4 -c copy -movflags +faststart out.mp4)',
-    );
+    // ffmpeg needs to seek back to the media once it has read the index: keep the whole input in a file.
+    const whole = tooMuch ? null : await readToEnd(source, kept, keptBytes, sourceEnded, maxProbeBytes, options.signal);
+    if (whole === null) {
+      throw new InputError(
+        'E_INPUT_NOT_STREAMABLE',
+        `standard input is an MP4/MOV file with its index (moov) after its media data, longer than ${maxProbeBytes} bytes: ffmpeg cannot read that from a pipe; give the file path instead of -, or remux it first (ffmpeg -i in.mp4 -c copy -movflags +faststart out.mp4)`,
+      );
+    }
+    return spool(whole, options);
   }
   if (tooMuch) throw new InputError('E_NOT_VIDEO', `standard input: ffprobe found no video stream in the first ${maxProbeBytes} bytes`);
   if (signal === 'SIGKILL') throw new RuntimeError('E_PROBE_TIMEOUT', `ffprobe did not answer within ${timeoutMs} ms for standard input`);

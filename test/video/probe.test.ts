@@ -223,12 +223,18 @@ describe('mediaBeforeIndex', () => {
     expect(mediaBeforeIndex(broken)).toBe(false);
   });
 
-  it('an ffmpeg-made MP4 (index at the end) on a pipe is refused with E_INPUT_NOT_STREAMABLE; the same clip remuxed fast-start probes', async () => {
-    expect(await codeOf(probeStream(Readable.from([await readFile(mp4)])))).toMatch(/^E_INPUT_NOT_STREAMABLE: /);
+  it('an ffmpeg-made MP4 (index at the end) on a pipe is kept whole in a file to read from; past the size limit it is refused; a fast-start one streams', async () => {
+    const bytes = await readFile(mp4);
+    const spooled = await probeStream(Readable.from([bytes]));
+    expect([spooled.width, spooled.height, spooled.frameCount, spooled.hasAudio]).toEqual([64, 48, 10, true]);
+    expect(spooled.spooledPath).toBeDefined();
+    expect(await readFile(spooled.spooledPath as string)).toEqual(bytes);
+    expect(await codeOf(probeStream(Readable.from([bytes]), { maxProbeBytes: bytes.length - 1 }))).toMatch(/^E_INPUT_NOT_STREAMABLE: /);
     const fast = join(dir, 'fast.mp4');
     await ffmpeg(['-i', mp4, '-c', 'copy', '-movflags', '+faststart', fast]);
     const p = await probeStream(Readable.from([await readFile(fast)]));
     expect([p.width, p.height]).toEqual([64, 48]);
+    expect(p.spooledPath).toBeUndefined();
   });
 });
 
