@@ -402,7 +402,11 @@ export async function openEncoder(output: string, options: EncoderOptions): Prom
         '-i',
         options.audioFrom,
       ];
-      if (canCopyAudio(container, ap.audioCodec)) {
+      // AAC from an MPEG-TS or raw AAC stream (ADTS) carries its configuration in every packet, not up
+      // front: Matroska writes that configuration in its header, which it can only fill in afterwards in a
+      // file, not on standard output.
+      const adtsToStream = toStdout && ap.audioCodec === 'aac' && /(^|,)(mpegts|aac)(,|$)/.test(ap.format);
+      if (canCopyAudio(container, ap.audioCodec) && !adtsToStream) {
         audio = 'copied';
         // Input seeking lands on the video's keyframe before the start point, and a stream copy would
         // take every audio packet from there, hidden behind an edit list that players still count in
@@ -414,7 +418,11 @@ export async function openEncoder(output: string, options: EncoderOptions): Prom
         const to = spec?.audio ?? AAC;
         audioArgs = ['-map', '1:a?', '-c:a', to.codec, ...to.args];
         const rate = to.args[0] === '-b:a' ? ` at ${String(to.args[1]).replace('k', '')} kb/s` : '';
-        notes.push(`audio re-encoded from ${ap.audioCodec} to ${to.name}${rate}: the ${container} container does not take ${ap.audioCodec} as it is`);
+        notes.push(
+          adtsToStream
+            ? `audio re-encoded from ${ap.audioCodec} to ${to.name}${rate}: AAC from an MPEG-TS stream cannot be copied into ${container} on standard output`
+            : `audio re-encoded from ${ap.audioCodec} to ${to.name}${rate}: the ${container} container does not take ${ap.audioCodec} as it is`,
+        );
       }
     }
   }

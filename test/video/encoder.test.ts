@@ -178,6 +178,23 @@ describe('openEncoder', () => {
     expect(await countFrames(file)).toBe(7);
   });
 
+  it('to standard output, AAC from an MPEG-TS file is re-encoded and said so (Matroska needs its configuration up front); into a file it is copied', async () => {
+    const ts = await makeClip(join(dir, 'cam.ts'), { width: 32, height: 24, frames: 10, fps: 10, codec: 'libx264', audio: { codec: 'aac' } });
+    expect((await probeVideo(ts)).audioCodec).toBe('aac');
+    const sink = new PassThrough();
+    const chunks: Buffer[] = [];
+    sink.on('data', (c: Buffer) => chunks.push(c));
+    const enc = await openEncoder('-', { width: 32, height: 24, fps: 10, stdout: sink, audioFrom: ts });
+    for (let k = 0; k < 10; k++) await enc.write(solidYuvFrame(32, 24, 50 + k, 128, 128));
+    const res = await enc.finish();
+    expect(res.audio).toBe('reencoded');
+    expect(res.notes.join('\n')).toMatch(/AAC from an MPEG-TS stream cannot be copied into matroska on standard output/);
+    const file = join(dir, 'ts-to-stdout.mkv');
+    await writeFile(file, Buffer.concat(chunks));
+    expect((await listStreams(file)).map((s) => `${s.codec_type}:${s.codec_name}`)).toEqual(['video:h264', 'audio:aac']);
+    expect((await transcode(ts, join(dir, 'ts-to-file.mkv'))).audio).toBe('copied');
+  });
+
   it('abort() kills ffmpeg and leaves nothing under the final name, nor a temporary file', async () => {
     const sub = join(dir, 'aborted');
     await mkdir(sub);
