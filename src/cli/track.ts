@@ -26,7 +26,7 @@ import { type Decoder, deliveredColour, openDecoder } from '../video/decoder.js'
 import { type Encoder, openEncoder } from '../video/encoder.js';
 import { probeVideo } from '../video/probe.js';
 import { createTempOutput, samePath, type TempOutput } from '../video/temp-output.js';
-import { evenSpacingWatch, variableTimingFor } from '../video/vfr.js';
+import { cutReadsFrameTimes, evenSpacingWatch, firstFrameOffsetFromProbe, variableTimingFor } from '../video/vfr.js';
 import { type CommandSpec, flagBool, flagString, type ParsedArgs } from './args.js';
 import type { Command, CommandContext } from './command.js';
 
@@ -149,12 +149,18 @@ async function run(args: ParsedArgs, ctx: CommandContext): Promise<number> {
   if (trf !== null && overlay !== null && samePath(trf, overlay)) throw new UsageError('E_BAD_OPTION', '--trf and --overlay name the same file');
   const format: MotionFileFormat = output === '-' ? 'json' : motionFormatFromPath(output);
 
-  const probe = await probeVideo(input, framerate !== undefined ? { framerate } : {});
+  const probe = await probeVideo(input, { ...(framerate !== undefined ? { framerate } : {}), ...(ctx.signal ? { signal: ctx.signal } : {}) });
   // A variable frame rate: the motion file (and the overlay, with ffmpeg 5.1+) keeps each frame's time.
   const timing = variableTimingFor(probe, framerate !== undefined);
+  // A cut of a clip with sound is measured on the sound's clock, as `steady stabilize` measures it: the
+  // same frames, so that its motion file serves stabilize's --transforms-in on the same cut.
+  const keepsAudio = probe.hasAudio && (input !== '-' || probe.spooledPath !== undefined);
+  const readsTimes = timing.decoderTimestamps || cutReadsFrameTimes(startSec, durationSec, keepsAudio);
+  const firstOffset = readsTimes && keepsAudio ? firstFrameOffsetFromProbe(probe, startSec) : undefined;
   const decoder: Decoder = await openDecoder(input, {
     probe,
-    ...(timing.decoderTimestamps ? { timestamps: true } : {}),
+    ...(readsTimes ? { timestamps: true } : {}),
+    ...(firstOffset !== undefined ? { firstFrameOffsetSec: firstOffset } : {}),
     ...(startSec !== undefined ? { startSec } : {}),
     ...(durationSec !== undefined ? { durationSec } : {}),
     ...(framerate !== undefined ? { framerate } : {}),
@@ -200,7 +206,7 @@ async function run(args: ParsedArgs, ctx: CommandContext): Promise<number> {
         fps: timing.fps,
         colour: deliveredColour(probe),
         ...(timing.encoderTimeBase !== null ? { timeBase: timing.encoderTimeBase, timeOffsetSec: decoder.timeOffsetSec, ...(timing.constantRate ? { constantRate: true } : {}) } : {}),
-        ...(input !== '-' ? { audioFrom: input } : {}),
+        ...(keepsAudio ? { audioFrom: probe.spooledPath ?? input } : {}),
         ...(startSec !== undefined ? { audioStartSec: startSec } : {}),
         ...(durationSec !== undefined ? { audioDurationSec: durationSec } : {}),
         signal: ctx.signal,
@@ -321,7 +327,18 @@ async function run(args: ParsedArgs, ctx: CommandContext): Promise<number> {
     throw err;
   } finally {
     if (!ok) {
-      motionStream?.destroy();
+      // Wait for the stream to close: one destroyed before its file was open still opens (creates) it,
+      // and a removal before that would leave the temporary file behind.
+      const stream = motionStream;
+      if (stream !== null) {
+        await new Promise<void>((resolve) => {
+          if (stream.closed) resolve();
+          else {
+            stream.once('close', () => resolve());
+            stream.destroy();
+          }
+        });
+      }
       if (encoder !== null) await encoder.abort();
       for (const t of temps) await t.discard();
     }

@@ -21,7 +21,7 @@ import { conversionNote, type Decoder, type DecoderOptions, deliveredColour, ope
 import { checkOutputContainer, containerKeepsColourTags, type Encoder, openEncoder } from '../video/encoder.js';
 import { probeVideo, type VideoProbe } from '../video/probe.js';
 import { checkOutputWritable, createTempOutput, samePath } from '../video/temp-output.js';
-import { evenSpacingWatch, variableTimingFor } from '../video/vfr.js';
+import { cutReadsFrameTimes, evenSpacingWatch, firstFrameOffsetFromProbe, variableTimingFor } from '../video/vfr.js';
 import { createFrameAnalyzer } from '../stabilize/frame-analyzer.js';
 import type { FrameMotion, StabilizedFrame } from '../stabilize/frame-types.js';
 import { type ResolvedStabilizeOptions, resolveStabilizeOptions, type StabilizeOptions } from '../stabilize/options.js';
@@ -163,16 +163,9 @@ function audioSource(o: StabilizeFileOptions, probe: VideoProbe): string {
   return probe.spooledPath ?? o.input;
 }
 
-/**
- * The decoder reads each frame's timestamp: for a variable frame rate (video/vfr.ts), and for a cut of a
- * clip with sound, to know where the first frame is against the audio (a seek lands where the container's
- * keyframes and index allow: an MPEG-TS one can land after the start point; a video can start after its
- * audio) and to end the pictures with the sound (--duration counts on the audio's clock, while ffmpeg's
- * input -t counts from the video's first frame).
- */
+/** The decoder reads each frame's timestamp: for a variable frame rate (video/vfr.ts), and for a cut with sound. */
 function decoderReadsTimes(o: StabilizeFileOptions, probe: VideoProbe): boolean {
-  const cut = (o.startSec !== undefined && o.startSec > 0) || o.durationSec !== undefined;
-  return variableTimingFor(probe, o.framerate !== undefined).decoderTimestamps || (cut && keepsAudio(o, probe));
+  return variableTimingFor(probe, o.framerate !== undefined).decoderTimestamps || cutReadsFrameTimes(o.startSec, o.durationSec, keepsAudio(o, probe));
 }
 
 function decoderOptions(o: StabilizeFileOptions, probe: VideoProbe): DecoderOptions {
@@ -180,6 +173,9 @@ function decoderOptions(o: StabilizeFileOptions, probe: VideoProbe): DecoderOpti
     autorotate: false,
     probe,
     ...(decoderReadsTimes(o, probe) ? { timestamps: true } : {}),
+    ...(decoderReadsTimes(o, probe) && keepsAudio(o, probe) && firstFrameOffsetFromProbe(probe, o.startSec) !== undefined
+      ? { firstFrameOffsetSec: firstFrameOffsetFromProbe(probe, o.startSec) as number }
+      : {}),
     ...(o.startSec !== undefined ? { startSec: o.startSec } : {}),
     ...(o.durationSec !== undefined ? { durationSec: o.durationSec } : {}),
     ...(o.framerate !== undefined ? { framerate: o.framerate } : {}),
@@ -309,7 +305,7 @@ export async function stabilizeFile(o: StabilizeFileOptions): Promise<StabilizeS
       offsetSec = Math.max(0, probe.startTimeSec - probe.formatStartSec);
     }
     const offset = timing.encoderTimeBase !== null || offsetSec > 0 ? { timeOffsetSec: offsetSec } : {};
-    const offsetNote = offsetSec * probe.fps >= NOTED_VIDEO_OFFSET_FRAMES ? `the video starts ${offsetSec.toFixed(2)} s after the sound, as in the input (an .mp4 or .mov shows the first frame until then)` : null;
+    const offsetNote = offsetSec * probe.fps >= NOTED_VIDEO_OFFSET_FRAMES ? `the first frame comes ${offsetSec.toFixed(2)} s after the start of the sound (${o.startSec !== undefined && o.startSec > 0 ? 'where the seek to --start found a frame to start from, or as the input has it' : 'as the input has it'}; an .mp4 or .mov shows the first frame until then)` : null;
     encoder = await openEncoder(o.output, { width, height, rotationDeg: probe.rotationDeg, ...encoderCommon, ...offset, ...audio });
     const stabilizer: Stabilizer = createStabilizer(stabilizerSettingsFor(opts, width, height, known), downscaleYInto);
     checkHeldFrameMemory(width, height, stabilizer.latencyFrames);

@@ -101,6 +101,14 @@ export interface DecoderOptions {
    * file comment. @default false
    */
   readonly timestamps?: boolean;
+  /**
+   * With `timestamps`: where the first frame is on the audio's clock, seconds, when the caller knows it
+   * (from the probe, for an input read from its start): timeOffsetSec and the --duration cut use it. ffmpeg
+   * starts its clock for a video-only output of some containers (MPEG-TS) at the first video frame, so
+   * the first timestamp alone does not tell a video that starts after its sound. @default read from the
+   * first frame's timestamp
+   */
+  readonly firstFrameOffsetSec?: number;
   /** Kills ffmpeg and ends the iteration with an error when aborted. */
   readonly signal?: AbortSignal;
   /** ffmpeg to run. @default resolveFfmpeg().path */
@@ -423,6 +431,8 @@ export async function openDecoder(inputGiven: string, options: DecoderOptions = 
   const snap = gridSnapper(probe);
   /** With timestamps: the first frame's time on ffmpeg's output clock (0 at the start point); null until known. */
   let firstSec: number | null = null;
+  /** Where the first frame is on the audio's clock: given, or as its timestamp says. */
+  const offsetOf = (first: number | null): number => options.firstFrameOffsetSec ?? first ?? 0;
   let started = false;
   let framesDecoded = 0;
   /** close() was called: the end of ffmpeg's output is then expected, not an error. */
@@ -489,11 +499,11 @@ export async function openDecoder(inputGiven: string, options: DecoderOptions = 
             // A duration counts from the start point, as the audio's does. ffmpeg's input -t counts from
             // where its seek landed, which in an MPEG-TS file can be after the start point: the frames
             // past the duration are not delivered.
-            if (options.durationSec !== undefined && (firstSec ?? 0) + timeSec >= options.durationSec - DURATION_EPS_SEC) return;
+            if (options.durationSec !== undefined && offsetOf(firstSec) + timeSec >= options.durationSec - DURATION_EPS_SEC) return;
           }
           const frame: DecodedFrame = {
             index,
-            ptsSec: startSec + (firstSec ?? 0) + timeSec,
+            ptsSec: startSec + offsetOf(firstSec) + timeSec,
             timeSec,
             width,
             height,
@@ -537,7 +547,7 @@ export async function openDecoder(inputGiven: string, options: DecoderOptions = 
       if (stderr.toString() !== '' && options.allowPartial !== true) {
         // With its own times a frame count says little (a gap holds no frames): how far the frames reach does.
         const expected = stamps === null ? expectedFrames(input, probe, options) : expectedSpan(input, probe, options);
-        const got = stamps === null ? framesDecoded : (firstSec ?? 0) + lastSec + 1 / fps;
+        const got = stamps === null ? framesDecoded : offsetOf(firstSec) + lastSec + 1 / fps;
         const slack = expected === null || expected.exact ? 0 : stamps === null ? 2 : 2 / fps;
         if (framesDecoded === 0 && startSec > 0) {
           // Seeking in a file with few keyframes (an MPEG-TS from a camera) can land where no frame can
@@ -582,7 +592,7 @@ export async function openDecoder(inputGiven: string, options: DecoderOptions = 
       return framesDecoded;
     },
     get timeOffsetSec() {
-      return firstSec ?? 0;
+      return offsetOf(firstSec);
     },
     get stderrTail() {
       return stderr.toString();

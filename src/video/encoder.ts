@@ -367,6 +367,7 @@ export async function openEncoder(output: string, options: EncoderOptions): Prom
   // clock is 1 / rate), up as often as down: an offset rounded up pushes the last frame of a --duration
   // cut past its end, and a fraction of a period repeats the first frame. Whole periods, rounded down,
   // keep every frame, the picture at most one period ahead of the sound.
+  // fps was checked by fpsArg.
   const rate = parseRational(fps) as { num: number; den: number };
   const timeOffsetSec = passesTimes ? givenOffsetSec : (Math.floor((givenOffsetSec * rate.num) / rate.den + 1e-9) * rate.den) / rate.num;
   const crf = options.crf === undefined ? 18 : expectNumber('crf', options.crf, 0, 63);
@@ -402,10 +403,10 @@ export async function openEncoder(output: string, options: EncoderOptions): Prom
         '-i',
         options.audioFrom,
       ];
-      // AAC from an MPEG-TS or raw AAC stream (ADTS) carries its configuration in every packet, not up
+      // AAC from an MPEG-TS, HLS or raw AAC stream (ADTS) carries its configuration in every packet, not up
       // front: Matroska writes that configuration in its header, which it can only fill in afterwards in a
       // file, not on standard output.
-      const adtsToStream = toStdout && ap.audioCodec === 'aac' && /(^|,)(mpegts|aac)(,|$)/.test(ap.format);
+      const adtsToStream = toStdout && ap.audioCodec === 'aac' && /(^|,)(mpegts|aac|hls|applehttp)(,|$)/.test(ap.format);
       if (canCopyAudio(container, ap.audioCodec) && !adtsToStream) {
         audio = 'copied';
         // Input seeking lands on the video's keyframe before the start point, and a stream copy would
@@ -502,8 +503,9 @@ export async function openEncoder(output: string, options: EncoderOptions): Prom
         ? [...passthroughArgs(features), '-enc_time_base:v', timeBase.text]
         : [...(features.fpsMode ? ['-fps_mode', 'cfr'] : ['-vsync', 'cfr']), '-r', fps]),
     // The audio's duration again on the output side: the 2018 build's input -t does not stop copied
-    // MPEG-TS audio (3.4 s for a 2 s cut); the video is no longer than this anyway.
-    ...(audio !== 'none' && options.audioDurationSec !== undefined ? ['-t', String(options.audioDurationSec)] : []),
+    // MPEG-TS audio (3.4 s for a 2 s cut). Whole frame periods, rounded up: ffmpeg rounds it to the
+    // frames' clock, and 2.01 s at 25 fps would drop the frame at 2.00 s that the cut holds.
+    ...(audio !== 'none' && options.audioDurationSec !== undefined ? ['-t', String(Math.ceil((options.audioDurationSec * rate.num) / rate.den - 1e-9) * (rate.den / rate.num))] : []),
     ...(codec === 'gif' ? [] : ['-pix_fmt', 'yuv420p']),
     ...(!toStdout && storesRotation ? ['-movflags', '+faststart'] : []),
     ...(toStdout && container === 'mp4' ? ['-movflags', 'frag_keyframe+empty_moov'] : []),
@@ -544,7 +546,6 @@ export async function openEncoder(output: string, options: EncoderOptions): Prom
   let lastTimeNs = Number.NEGATIVE_INFINITY;
   if (timeBase !== null) {
     // fps was checked by fpsArg: the nominal frame length gives the last frame its duration.
-    const rate = parseRational(fps) as { num: number; den: number };
     stdin.write(mkvRawHeader(width, height, (1e9 * rate.den) / rate.num));
   }
   let spawnError: Error | null = null;
@@ -660,7 +661,6 @@ export async function openEncoder(output: string, options: EncoderOptions): Prom
       if (temp !== null && finishOptions.endAudioWithVideo === true && audio !== 'none' && framesWritten > 0) {
         // The end of the last frame in output time: with frame times, the last one's (shifted by the
         // offset the input was given) plus a nominal frame; else frame count over rate.
-        const rate = parseRational(fps) as { num: number; den: number };
         const frameSec = rate.den / rate.num;
         const endSec = timeOffsetSec + (frameHeader !== null ? lastTimeNs / 1e9 + frameSec : framesWritten * frameSec);
         const cut = createTempOutput(output);

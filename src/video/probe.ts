@@ -12,7 +12,7 @@
  * show them (the meaning of the classic `rotate` tag; a portrait phone video stored landscape has 90).
  * ffprobe's display-matrix `rotation` is counter-clockwise, hence the sign flip.
  */
-import { existsSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -431,22 +431,37 @@ async function readToEnd(source: Readable, kept: Buffer[], keptBytes: number, en
   });
 }
 
-let spoolCount = 0;
-
-/** Writes a whole standard input to a temporary file (removed at exit) and probes that file. */
+/**
+ * Writes a whole standard input to a temporary file and probes that file. The file is made in a folder of
+ * its own (mkdtemp: a name nobody can have placed a link at), readable by this user only, and removed at
+ * exit (also when writing it fails part-way).
+ */
 async function spool(bytes: Buffer, options: ProbeOptions): Promise<VideoProbe> {
-  spoolCount += 1;
-  const path = join(tmpdir(), `steady-stdin-${process.pid}-${spoolCount}.mp4`);
-  writeFileSync(path, bytes);
+  let folder: string;
+  try {
+    folder = mkdtempSync(join(tmpdir(), 'steady-stdin-'));
+  } catch (cause) {
+    throw new RuntimeError('E_OUTPUT_WRITE', `Cannot keep standard input in a temporary file in ${JSON.stringify(tmpdir())} (${(cause as Error).message}); set TMPDIR to a writable folder, or give the file path instead of -`, { cause });
+  }
+  const path = join(folder, 'input.mp4');
   registerCleanup(() => {
-    try {
-      unlinkSync(path);
-    } catch {
-      // Already gone.
-    }
+    rmSync(folder, { recursive: true, force: true });
   });
+  try {
+    writeFileSync(path, bytes, { flag: 'wx', mode: 0o600 });
+  } catch (cause) {
+    rmSync(folder, { recursive: true, force: true });
+    throw new RuntimeError('E_OUTPUT_WRITE', `Cannot keep standard input in a temporary file in ${JSON.stringify(folder)} (${(cause as Error).message}); free some space there or set TMPDIR to another folder, or give the file path instead of -`, { cause });
+  }
   const { stdin: _ignored, signal: _signal, ...fileOptions } = options;
-  const probe = await probeVideo(path, fileOptions);
+  let probe: VideoProbe;
+  try {
+    probe = await probeVideo(path, fileOptions);
+  } catch (err) {
+    // Say what the user gave, not the temporary name.
+    if (err instanceof InputError) throw new InputError(err.code, err.message.split(JSON.stringify(path)).join('standard input'));
+    throw err;
+  }
   return { ...probe, input: '-', spooledPath: path };
 }
 

@@ -59,16 +59,17 @@ export function checkOutputWritable(finalPath: string): void {
 
 /** Where a path leads: its real path, or for a file not written yet, its folder's real path and its name. */
 function canonicalPath(p: string): string {
-  const abs = resolve(p);
+  // The system's realpath: Node's own normalises the text first, and `link/../x` is the parent of where
+  // `link` points, not the folder holding `link`.
   try {
-    return realpathSync(abs);
+    return realpathSync.native(p);
   } catch {
     // Not there yet: its folder may still be reached through a symbolic link.
   }
   try {
-    return join(realpathSync(dirname(abs)), basename(abs));
+    return join(realpathSync.native(dirname(p)), basename(p));
   } catch {
-    return abs;
+    return resolve(p);
   }
 }
 

@@ -105,3 +105,24 @@ export function evenSpacingWatch(timing: VariableTiming, outputs: readonly strin
     note: () => (!uneven ? null : timing.constantRate ? OLD_FFMPEG_VFR_NOTE : fixedRateNote(fixed, fps)),
   };
 }
+
+/**
+ * A cut (--start, --duration) of an input whose sound goes to the output is measured on the sound's
+ * clock: the decoder then reads each frame's time, to place the first frame against the sound (a seek
+ * lands where the keyframes allow; a video can start after its sound) and to end the pictures with the
+ * sound (ffmpeg's input -t counts from the first video frame it reads).
+ * @param keepsAudio the input's audio goes to an output (a file, or standard input kept in a file).
+ */
+export function cutReadsFrameTimes(startSec: number | undefined, durationSec: number | undefined, keepsAudio: boolean): boolean {
+  return keepsAudio && ((startSec !== undefined && startSec > 0) || durationSec !== undefined);
+}
+
+/**
+ * Where the first frame is on the sound's clock when the input is read from its start: how much later
+ * than the file's earliest stream the video starts, seconds; undefined after a --start point (the seek
+ * decides, and the first frame's own time tells).
+ */
+export function firstFrameOffsetFromProbe(probe: VideoProbe, startSec: number | undefined): number | undefined {
+  if (startSec !== undefined && startSec > 0) return undefined;
+  return Math.max(0, probe.startTimeSec - probe.formatStartSec);
+}

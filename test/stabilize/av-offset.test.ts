@@ -59,9 +59,9 @@ async function frameLevels(path: string): Promise<number[]> {
 }
 
 /** Stabilizes `delayed` with `extra` options; checks each output frame shows the source frame due at its time. */
-async function expectInStep(name: string, extra: readonly string[], startSec: number): Promise<{ times: number[]; audioStart: number; audioDuration: number }> {
+async function expectInStep(name: string, extra: readonly string[], startSec: number, input = delayed): Promise<{ times: number[]; audioStart: number; audioDuration: number }> {
   const out = join(dir, `${name}.mp4`);
-  const r = await runCli(['stabilize', delayed, '-o', out, '--quiet', ...extra]);
+  const r = await runCli(['stabilize', input, '-o', out, '--quiet', ...extra]);
   if (r.code !== 0) throw new Error(`steady stabilize exited ${r.code}: ${r.stderr}`);
   const times = await videoFrameTimes(out);
   const levels = await frameLevels(out);
@@ -107,6 +107,29 @@ describe('steady stabilize keeps pictures and sound in step', () => {
     const r = await expectInStep('duration-only-out', ['--duration', '1.2'], 0);
     expect(Math.max(...r.times)).toBeLessThan(1.2);
     expect(Math.abs(r.audioDuration - 1.2)).toBeLessThan(START_TOL_SEC);
+  });
+
+  it('--duration alone on an MPEG-TS whose video starts after its sound (ffmpeg starts such a clock at the first video frame)', async () => {
+    const ts = join(dir, 'delayed.ts');
+    await ffmpeg(['-i', delayed, '-map', '0', '-c', 'copy', ts]);
+    const r = await expectInStep('ts-duration-out', ['--duration', '1.2'], 0, ts);
+    expect(Math.max(...r.times)).toBeLessThan(1.2);
+  });
+
+  it('--duration between frame periods keeps the frame its cut holds (1.23 s at 10 fps: the frame at 1.2 s)', async () => {
+    const r = await expectInStep('duration-fraction-out', ['--duration', '1.23'], 0);
+    expect(Math.abs(Math.max(...r.times) - 1.2)).toBeLessThan(START_TOL_SEC);
+  });
+
+  it('steady track cuts the same frames, so its motion file serves --transforms-in on the same cut', async () => {
+    const motion = join(dir, 'track-cut.json');
+    const t = await runCli(['track', delayed, '-o', motion, '--quiet', '--duration', '1.2']);
+    if (t.code !== 0) throw new Error(`steady track exited ${t.code}: ${t.stderr}`);
+    const s = await runCli(['stabilize', delayed, '-o', join(dir, 'from-track.mp4'), '--json', '--duration', '1.2', '--transforms-in', motion]);
+    expect(s.stderr).toBe('');
+    expect(s.code).toBe(0);
+    // From 0.5 s to 1.1 s: seven frames.
+    expect((JSON.parse(s.stdout.trim()) as { frames: number }).frames).toBe(7);
   });
 
   it('--duration counts from the start point for the video as for the audio', async () => {

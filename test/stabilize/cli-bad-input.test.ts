@@ -273,4 +273,21 @@ describe('steady stabilize - with an MP4 whose index is at its end', () => {
     expect(await countFrames(out)).toBe(20);
     expect(await readdir(tmp)).toEqual([]);
   });
+
+  it('a temporary folder that cannot be written: E_OUTPUT_WRITE saying so (not an internal error); a cut-off one names standard input', async () => {
+    const d = join(root, 'stdin-moov-errors');
+    await mkdir(d, { recursive: true });
+    const bytes = await readFile(goodMp4);
+    const noTmp = await runCli(['stabilize', '-', '-o', join(d, 'a.mp4')], { input: bytes, env: { TMPDIR: join(d, 'no-such-folder') } });
+    expect(noTmp.code).toBe(1);
+    expect(noTmp.stderr).toMatch(/^steady: E_OUTPUT_WRITE: Cannot keep standard input in a temporary file [^\n]*set TMPDIR[^\n]*\n$/);
+    // The index cut off: what is wrong is said of standard input, not of the temporary copy.
+    const tmp = join(d, 'tmp');
+    await mkdir(tmp);
+    const cut = await runCli(['stabilize', '-', '-o', join(d, 'b.mp4')], { input: bytes.subarray(0, bytes.length - 200), env: { TMPDIR: tmp } });
+    expect(cut.code).toBe(2);
+    expect(cut.stderr).toMatch(/^steady: E_NOT_VIDEO: standard input /);
+    expect(await readdir(tmp)).toEqual([]);
+    expect(existsSync(join(d, 'a.mp4')) || existsSync(join(d, 'b.mp4'))).toBe(false);
+  });
 });

@@ -83,5 +83,9 @@ describe('samePath', () => {
     await writeFile(join(real, 'b.mp4'), 'a');
     expect(samePath(join(real, 'a.mp4'), join(real, 'b.mp4'))).toBe(false);
     expect(samePath('-', '-')).toBe(false);
+    // `link/../x` is the parent of where the link points, not the folder that holds the link.
+    await mkdir(join(real, 'sub'));
+    await symlink(join(real, 'sub'), join(dir, 'same-sub-link'));
+    expect(samePath(join(dir, 'same-sub-link') + '/../y.mp4', join(real, 'y.mp4'))).toBe(true);
   });
 });
