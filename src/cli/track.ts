@@ -24,7 +24,7 @@ import { expectInteger, expectNumber, expectOneOf } from '../validate.js';
 import { downscaleYInto } from '../video/analysis.js';
 import { type Decoder, deliveredColour, openDecoder } from '../video/decoder.js';
 import { type Encoder, openEncoder } from '../video/encoder.js';
-import { probeVideo } from '../video/probe.js';
+import { keepsInputAudio, probeVideo } from '../video/probe.js';
 import { createTempOutput, samePath, type TempOutput } from '../video/temp-output.js';
 import { cutReadsFrameTimes, evenSpacingWatch, firstFrameOffsetFromProbe, variableTimingFor } from '../video/vfr.js';
 import { type CommandSpec, flagBool, flagString, type ParsedArgs } from './args.js';
@@ -154,7 +154,7 @@ async function run(args: ParsedArgs, ctx: CommandContext): Promise<number> {
   const timing = variableTimingFor(probe, framerate !== undefined);
   // A cut of a clip with sound is measured on the sound's clock, as `steady stabilize` measures it: the
   // same frames, so that its motion file serves stabilize's --transforms-in on the same cut.
-  const keepsAudio = probe.hasAudio && (input !== '-' || probe.spooledPath !== undefined);
+  const keepsAudio = keepsInputAudio(input, probe);
   const readsTimes = timing.decoderTimestamps || cutReadsFrameTimes(startSec, durationSec, keepsAudio);
   const firstOffset = readsTimes && keepsAudio ? firstFrameOffsetFromProbe(probe, startSec) : undefined;
   const decoder: Decoder = await openDecoder(input, {

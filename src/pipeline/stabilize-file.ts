@@ -19,7 +19,7 @@ import { downscaleYInto } from '../video/analysis.js';
 import { loadFfmpegFeatures } from '../video/binaries.js';
 import { conversionNote, type Decoder, type DecoderOptions, deliveredColour, openDecoder } from '../video/decoder.js';
 import { checkOutputContainer, containerKeepsColourTags, type Encoder, openEncoder } from '../video/encoder.js';
-import { probeVideo, type VideoProbe } from '../video/probe.js';
+import { keepsInputAudio, probeVideo, type VideoProbe } from '../video/probe.js';
 import { checkOutputWritable, createTempOutput, samePath } from '../video/temp-output.js';
 import { cutReadsFrameTimes, evenSpacingWatch, firstFrameOffsetFromProbe, variableTimingFor } from '../video/vfr.js';
 import { createFrameAnalyzer } from '../stabilize/frame-analyzer.js';
@@ -153,14 +153,9 @@ function checkOutputs(o: StabilizeFileOptions): void {
  */
 const NOTED_VIDEO_OFFSET_FRAMES = 1;
 
-/** The audio of the input goes into the outputs (a file with audio: standard input cannot be read twice). */
+/** The audio of the input goes into the outputs (video/probe.ts keepsInputAudio). */
 function keepsAudio(o: StabilizeFileOptions, probe: VideoProbe): boolean {
-  return probe.hasAudio && audioSource(o, probe) !== '-';
-}
-
-/** Where the audio is read from: the input file, or the file standard input was kept in. */
-function audioSource(o: StabilizeFileOptions, probe: VideoProbe): string {
-  return probe.spooledPath ?? o.input;
+  return keepsInputAudio(o.input, probe);
 }
 
 /** The decoder reads each frame's timestamp: for a variable frame rate (video/vfr.ts), and for a cut with sound. */
@@ -169,13 +164,13 @@ function decoderReadsTimes(o: StabilizeFileOptions, probe: VideoProbe): boolean 
 }
 
 function decoderOptions(o: StabilizeFileOptions, probe: VideoProbe): DecoderOptions {
+  const readsTimes = decoderReadsTimes(o, probe);
+  const firstOffset = readsTimes && keepsAudio(o, probe) ? firstFrameOffsetFromProbe(probe, o.startSec) : undefined;
   return {
     autorotate: false,
     probe,
-    ...(decoderReadsTimes(o, probe) ? { timestamps: true } : {}),
-    ...(decoderReadsTimes(o, probe) && keepsAudio(o, probe) && firstFrameOffsetFromProbe(probe, o.startSec) !== undefined
-      ? { firstFrameOffsetSec: firstFrameOffsetFromProbe(probe, o.startSec) as number }
-      : {}),
+    ...(readsTimes ? { timestamps: true } : {}),
+    ...(firstOffset !== undefined ? { firstFrameOffsetSec: firstOffset } : {}),
     ...(o.startSec !== undefined ? { startSec: o.startSec } : {}),
     ...(o.durationSec !== undefined ? { durationSec: o.durationSec } : {}),
     ...(o.framerate !== undefined ? { framerate: o.framerate } : {}),
@@ -273,7 +268,8 @@ export async function stabilizeFile(o: StabilizeFileOptions): Promise<StabilizeS
     ...(o.signal !== undefined && !o.keepPartial ? { signal: o.signal } : {}),
   };
   const audio = {
-    audioFrom: audioSource(o, probe),
+    // The input file, or the file standard input was kept in ('-' otherwise: the encoder says why no sound).
+    audioFrom: probe.spooledPath ?? o.input,
     audioProbe: probe,
     ...(o.startSec !== undefined ? { audioStartSec: o.startSec } : {}),
     ...(o.durationSec !== undefined ? { audioDurationSec: o.durationSec } : {}),

@@ -399,6 +399,14 @@ function takePrefetched(input: string, options: ProbeOptions): Promise<VideoProb
 }
 
 /**
+ * True when the input's sound can go to an output: it has audio, and a file to read it from (the input
+ * itself, or the copy standard input was kept in; a pipe cannot be read a second time).
+ */
+export function keepsInputAudio(input: string, probe: VideoProbe): boolean {
+  return probe.hasAudio && (input !== '-' || probe.spooledPath !== undefined);
+}
+
+/**
  * The rest of `source` after the `kept` chunks (`keptBytes` long), all in one buffer; null when it runs past
  * `limit` bytes. Rejects with InterruptedError when `signal` aborts meanwhile.
  */
