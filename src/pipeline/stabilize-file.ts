@@ -260,6 +260,7 @@ export async function stabilizeFile(o: StabilizeFileOptions): Promise<StabilizeS
   const encoderCommon = {
     fps: timing.fps,
     colour: deliveredColour(probe),
+    sampleAspectRatio: probe.sampleAspectRatio,
     ...(timing.encoderTimeBase !== null ? { timeBase: timing.encoderTimeBase, ...(timing.constantRate ? { constantRate: true } : {}) } : {}),
     ...(o.crf !== undefined ? { crf: o.crf } : {}),
     ...(o.preset !== undefined ? { preset: o.preset } : {}),
@@ -308,16 +309,18 @@ export async function stabilizeFile(o: StabilizeFileOptions): Promise<StabilizeS
     o.onStabilizer?.(stabilizer);
     if (o.transforms) motionOut = await openMotionWriter(o.transforms, width, height, probe.fps);
     if (o.compare) {
-      // Each half is padded to an even width so that both halves' chroma columns line up (see sideBySideInto).
-      const half = 2 * Math.ceil(width / 2);
-      compare = await openEncoder(o.compare, { width: 2 * half, height, rotationDeg: probe.rotationDeg, ...encoderCommon, ...offset, ...audio });
-      compareBuf = new Uint8Array(2 * half * height + 2 * half * Math.ceil(height / 2));
+      // Side by side as the clip displays: a clip shown turned a quarter (portrait phone video) is stacked
+      // top to bottom in its stored orientation, which the display rotation turns into left and right.
+      // Each half is padded to an even size so that both halves' chroma lines up (see compareInto).
+      const size = compareSize(width, height, stackedForRotation(probe.rotationDeg));
+      compare = await openEncoder(o.compare, { width: size.width, height: size.height, rotationDeg: probe.rotationDeg, ...encoderCommon, ...offset, ...audio });
+      compareBuf = new Uint8Array(size.width * size.height + 2 * (size.width / 2) * Math.ceil(size.height / 2));
     }
     const emit = async (s: StabilizedFrame) => {
       // With variable timing, each frame goes at its own time (encoder `timeBase`).
       await (encoder as Encoder).write(s.output);
       spacing.see(frames, s.output.timeSec);
-      if (compare && compareBuf) await compare.write(sideBySideInto(compareBuf, s), s.output.timeSec);
+      if (compare && compareBuf) await compare.write(compareInto(compareBuf, s, stackedForRotation(probe.rotationDeg)), s.output.timeSec);
       if (motionOut) await motionOut.write(s.motion);
       o.onFrame?.(s);
       frames++;
@@ -414,37 +417,50 @@ function estimateFrames(probe: VideoProbe, o: StabilizeFileOptions): number | nu
   return o.durationSec !== undefined ? Math.min(left, Math.round(o.durationSec * probe.fps)) : left;
 }
 
+/** Whether the compare video stacks its halves top to bottom (stored orientation) for this display rotation. */
+export function stackedForRotation(rotationDeg: number): boolean {
+  return rotationDeg === 90 || rotationDeg === 270;
+}
+
+/** Size of the compare video: two halves, each padded to even sides, left and right or top and bottom. */
+export function compareSize(w: number, h: number, stacked: boolean): { width: number; height: number } {
+  const ew = 2 * Math.ceil(w / 2);
+  const eh = 2 * Math.ceil(h / 2);
+  return stacked ? { width: ew, height: 2 * eh } : { width: 2 * ew, height: h };
+}
+
 /**
- * Copies input (left) and output (right) planes into one yuv420p frame of width 2 * ceil(w/2) * 2. An odd
- * width is padded by one column (the last one repeated) in each half: a chroma sample covers two luma
- * columns, so with w odd the right half would start in the middle of a chroma sample.
+ * Writes the input and the output of a frame as one 4:2:0 picture: left and right, or (stacked) top and
+ * bottom, each half padded to even sides by repeating its last column / row, so that both halves' chroma
+ * samples cover their own pixels. out: compareSize's width x height plus its chroma.
  */
-function sideBySideInto(out: Uint8Array, s: StabilizedFrame): Uint8Array {
+export function compareInto(out: Uint8Array, s: StabilizedFrame, stacked: boolean): Uint8Array {
   const { width: w, height: h } = s.input;
   const cw = Math.ceil(w / 2);
   const ch = Math.ceil(h / 2);
-  const half = 2 * cw;
-  const ow = 2 * half;
-  const ocw = 2 * cw;
-  let o = 0;
-  for (let y = 0; y < h; y++) {
-    out.set(s.input.y.subarray(y * w, y * w + w), o);
-    out.set(s.output.y.subarray(y * w, y * w + w), o + half);
-    if (half > w) {
-      out[o + w] = s.input.y[y * w + w - 1] as number;
-      out[o + half + w] = s.output.y[y * w + w - 1] as number;
+  const { width: ow, height: oh } = compareSize(w, h, stacked);
+  const ocw = ow / 2;
+  // Offsets of the second half in luma (x, y) and chroma (x, y).
+  const [lx, ly, cx, cy] = stacked ? [0, 2 * ch, 0, ch] : [2 * cw, 0, cw, 0];
+  const copyPlane = (src: Uint8Array, pw: number, ph: number, dst: number, stride: number, x0: number, y0: number, padW: number, padH: number) => {
+    for (let y = 0; y < padH; y++) {
+      const sy = y < ph ? y : ph - 1;
+      const o = dst + (y0 + y) * stride + x0;
+      out.set(src.subarray(sy * pw, sy * pw + pw), o);
+      for (let x = pw; x < padW; x++) out[o + x] = src[sy * pw + pw - 1] as number;
     }
-    o += ow;
-  }
-  for (const [a, b] of [
-    [s.input.u, s.output.u],
-    [s.input.v, s.output.v],
+  };
+  const uOff = ow * oh;
+  const vOff = uOff + ocw * Math.ceil(oh / 2);
+  const pads = stacked ? [2 * cw, 2 * ch] : [2 * cw, h];
+  copyPlane(s.input.y, w, h, 0, ow, 0, 0, pads[0] as number, pads[1] as number);
+  copyPlane(s.output.y, w, h, 0, ow, lx, ly, pads[0] as number, pads[1] as number);
+  for (const [a, b, off] of [
+    [s.input.u, s.output.u, uOff],
+    [s.input.v, s.output.v, vOff],
   ] as const) {
-    for (let y = 0; y < ch; y++) {
-      out.set(a.subarray(y * cw, y * cw + cw), o);
-      out.set(b.subarray(y * cw, y * cw + cw), o + cw);
-      o += ocw;
-    }
+    copyPlane(a, cw, ch, off, ocw, 0, 0, cw, ch);
+    copyPlane(b, cw, ch, off, ocw, cx, cy, cw, ch);
   }
   return out;
 }

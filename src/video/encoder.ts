@@ -89,6 +89,11 @@ export interface EncoderOptions {
   readonly colour?: VideoColour;
   /** Clockwise display rotation to store (e.g. the input's, when decoding with autorotate: false). @default 0 */
   readonly rotationDeg?: Rotation;
+  /**
+   * Shape of a pixel, `N:D` (width over height), written to the output so that it displays at the source's
+   * shape (VideoProbe.sampleAspectRatio). @default square pixels
+   */
+  readonly sampleAspectRatio?: string | null;
   /** Container format (ffmpeg `-f`). @default from the extension; 'matroska' for standard output */
   readonly format?: string;
   /** Extra output options placed before the output name. @default [] */
@@ -441,7 +446,12 @@ export async function openEncoder(output: string, options: EncoderOptions): Prom
 
   // x264 / x265 reject odd sizes in 4:2:0: drop the last column / row rather than resample or pad.
   const needsEven = /^lib(x264|x265)$/.test(codec) && (width % 2 === 1 || height % 2 === 1);
-  const cropArgs = needsEven ? ['-vf', `crop=${width - (width % 2)}:${height - (height % 2)}:0:0`] : [];
+  // A pixel shape other than square, written as a filter (raw frames carry none); valid N:D only.
+  const sar = options.sampleAspectRatio;
+  if (sar != null && !/^[1-9]\d*:[1-9]\d*$/.test(sar)) throw new InputError('E_BAD_OPTION', `Expected N:D for sampleAspectRatio but received ${JSON.stringify(sar)}`);
+  const sarFilter = sar != null ? `setsar=${sar.replace(':', '/')}` : null;
+  const videoFilters = [...(needsEven ? [`crop=${width - (width % 2)}:${height - (height % 2)}:0:0`] : []), ...(sarFilter !== null && codec !== 'gif' ? [sarFilter] : [])];
+  const filterArgs = videoFilters.length > 0 ? ['-vf', videoFilters.join(',')] : [];
   if (needsEven) notes.push(`output is ${width - (width % 2)}x${height - (height % 2)}: ${codec} needs even sizes in 4:2:0, so the last ${width % 2 === 1 ? 'column' : ''}${width % 2 === 1 && height % 2 === 1 ? ' and ' : ''}${height % 2 === 1 ? 'row' : ''} was dropped`);
 
   let temp: TempOutput | null = toStdout ? null : createTempOutput(output);
@@ -490,7 +500,7 @@ export async function openEncoder(output: string, options: EncoderOptions): Prom
     '-map',
     '0:v:0',
     ...audioArgs,
-    ...cropArgs,
+    ...filterArgs,
     ...gifArgs,
     ...videoCodecArgs,
     ...colourArgs,

@@ -71,6 +71,11 @@ export interface VideoProbe {
   readonly formatStartSec: number;
   /** Subtitle streams in the input (steady's outputs do not carry them). */
   readonly subtitleStreams: number;
+  /**
+   * Shape of a stored pixel, `N:D` (width over height, e.g. `8:9` for 4:3 DV at 720x480), or null for square
+   * pixels (or none stated). The outputs carry it over, so the picture keeps its display shape.
+   */
+  readonly sampleAspectRatio: string | null;
   /** Pixel format (e.g. `yuv420p`, `yuv420p10le`). */
   readonly pixFmt: string;
   /** Bits per sample of the source (8, 10, 12, 16). The decoder always delivers 8-bit. */
@@ -141,6 +146,7 @@ interface FfStream {
   width?: number;
   height?: number;
   pix_fmt?: string;
+  sample_aspect_ratio?: string;
   r_frame_rate?: string;
   avg_frame_rate?: string;
   time_base?: string;
@@ -267,6 +273,7 @@ export function interpretProbe(input: string, json: FfProbeJson): VideoProbe {
     startTimeSec: Number(video.start_time) || 0,
     formatStartSec: Number(json.format?.start_time ?? video.start_time) || 0,
     subtitleStreams: streams.filter((s) => s.codec_type === 'subtitle').length,
+    sampleAspectRatio: sampleAspectOf(video.sample_aspect_ratio),
     pixFmt: video.pix_fmt ?? 'unknown',
     bitDepth: bitDepthOf(video),
     colour: colourOf(video),
@@ -274,6 +281,20 @@ export function interpretProbe(input: string, json: FfProbeJson): VideoProbe {
     hasAudio: audio !== undefined,
     audioCodec: audio?.codec_name ?? null,
   };
+}
+
+/** ffprobe's sample_aspect_ratio as `N:D` in lowest terms, or null for square, unknown (0:1, N/A) or absent. */
+export function sampleAspectOf(text: string | undefined): string | null {
+  const m = /^(\d+):(\d+)$/.exec(text ?? '');
+  if (m === null) return null;
+  let n = Number(m[1]);
+  let d = Number(m[2]);
+  if (n === 0 || d === 0 || n === d) return null;
+  const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
+  const g = gcd(n, d);
+  n /= g;
+  d /= g;
+  return `${n}:${d}`;
 }
 
 function describeInput(input: string): string {
