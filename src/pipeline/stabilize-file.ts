@@ -22,7 +22,7 @@ import { checkOutputContainer, containerKeepsColourTags, type Encoder, openEncod
 import { keepsInputAudio, probeVideo, type VideoProbe } from '../video/probe.js';
 import { checkOutputWritable, createTempOutput, samePath } from '../video/temp-output.js';
 import { cutReadsFrameTimes, evenSpacingWatch, firstFrameOffsetFromProbe, variableTimingFor } from '../video/vfr.js';
-import { createFrameAnalyzer } from '../stabilize/frame-analyzer.js';
+import { createFrameAnalyzer, type FrameAnalyzer } from '../stabilize/frame-analyzer.js';
 import type { FrameMotion, StabilizedFrame } from '../stabilize/frame-types.js';
 import { type ResolvedStabilizeOptions, resolveStabilizeOptions, type StabilizeOptions } from '../stabilize/options.js';
 import { createStabilizer, type KnownAnalysis, type Stabilizer, stabilizerSettingsFor } from '../stabilize/stabilizer.js';
@@ -195,7 +195,99 @@ async function readMotions(path: string, probe: VideoProbe): Promise<KnownFrame[
   if (file.width !== probe.width || file.height !== probe.height) {
     throw new InputError('E_MOTION_FILE_SIZE', `Motion file ${JSON.stringify(path)} is for ${file.width}x${file.height} frames but the input is ${probe.width}x${probe.height}`);
   }
+  // The same clip gives the same rate; another rate is another clip (the frames' times would not match).
+  if (Number.isFinite(file.fps) && file.fps > 0 && Math.abs(file.fps - probe.fps) > MOTION_FILE_FPS_TOLERANCE * probe.fps) {
+    throw new InputError('E_MOTION_FILE_MISMATCH', `Motion file ${JSON.stringify(path)} was made from a clip at ${file.fps} fps but the input is at ${probe.fps} fps; write it from the same clip`);
+  }
   return file.frames.map((f) => ({ motion: f.motion, ok: f.ok, cc: f.cc, fromReference: f.fromReference, referenceIndex: f.referenceIndex }));
+}
+
+/** Relative difference of frame rates above which a motion file is taken to come from another clip. */
+const MOTION_FILE_FPS_TOLERANCE = 1e-4;
+/** Frame pairs re-registered to check that a motion file belongs to the input (spread over the clip). */
+const MOTION_CHECK_PAIRS = 8;
+/**
+ * Distance between where the motion found again and the file's take the frame's centre above which a pair
+ * disagrees, pixels. The same clip and settings give the same motion; other analysis settings (size,
+ * model) differ by at most about half a pixel on real clips (the NUS clip: median 0.11 px, largest 0.52
+ * between analysis widths 160 and 320), another --start of the forest clip by 1.8 px (median).
+ */
+const MOTION_CHECK_TOLERANCE_PX = 0.75;
+/** Correlation a fresh registration needs for its pair to count in the check. */
+const MOTION_CHECK_MIN_CC = 0.8;
+
+/**
+ * Distance, pixels, between where two frame-to-frame motions take the centre of a w x h frame. The centre,
+ * not the corners: a file written with another --model (translation against similarity) moves the corners
+ * of a turning or zooming clip differently, and is still this clip's motion.
+ */
+function centreDistancePx(a: Mat3, b: Mat3, w: number, h: number): number {
+  const x = (w - 1) / 2;
+  const y = (h - 1) / 2;
+  const wa = (a[6] as number) * x + (a[7] as number) * y + (a[8] as number);
+  const wb = (b[6] as number) * x + (b[7] as number) * y + (b[8] as number);
+  const dx = ((a[0] as number) * x + (a[1] as number) * y + (a[2] as number)) / wa - ((b[0] as number) * x + (b[1] as number) * y + (b[2] as number)) / wb;
+  const dy = ((a[3] as number) * x + (a[4] as number) * y + (a[5] as number)) / wa - ((b[3] as number) * x + (b[4] as number) * y + (b[5] as number)) / wb;
+  return Math.hypot(dx, dy);
+}
+
+/**
+ * Checks a motion file against the input as it is decoded: a few frame pairs (k - 1, k) spread over the
+ * clip are registered again and compared with the file's motion of frame k. A file from another clip of
+ * the same size and length, or from another --start, disagrees on most pairs; it is refused before the
+ * output is finished, not used to make a wrong stabilization. Pairs where either registration is unsure
+ * (failed, or a fresh correlation below MOTION_CHECK_MIN_CC) do not count; a near-still clip, where any
+ * file's motions are about right, passes. Motions with no correlation (cc null: not found by registration,
+ * e.g. a camera's own record or motions a program wrote) are taken as given.
+ */
+class MotionFileCheck {
+  private readonly pairs = new Set<number>();
+  private analyzer: FrameAnalyzer | null = null;
+  private agree = 0;
+  private disagree = 0;
+  private worst: { index: number; px: number } | null = null;
+
+  constructor(
+    private readonly path: string,
+    private readonly known: readonly KnownFrame[],
+    private readonly makeAnalyzer: () => FrameAnalyzer,
+    private readonly width: number,
+    private readonly height: number,
+  ) {
+    const n = known.length;
+    for (let j = 1; j <= MOTION_CHECK_PAIRS; j++) {
+      const k = Math.round((n * j) / (MOTION_CHECK_PAIRS + 1));
+      if (k >= 1 && k < n) this.pairs.add(k);
+    }
+  }
+
+  /** Sees decoded frame `index` (luma plane y); throws E_MOTION_FILE_MISMATCH once most pairs disagree. */
+  see(index: number, y: Uint8Array): void {
+    if (this.pairs.has(index + 1)) {
+      // A fresh analyzer per pair: its first frame is the pair's first, with no seed from elsewhere.
+      this.analyzer = this.makeAnalyzer();
+      this.analyzer.analyze(index, y);
+    }
+    if (!this.pairs.has(index) || this.analyzer === null) return;
+    const fresh = this.analyzer.analyze(index, y);
+    this.analyzer = null;
+    const given = this.known[index];
+    if (given === undefined || !given.ok || !Number.isFinite(given.cc) || !fresh.ok || !(fresh.cc >= MOTION_CHECK_MIN_CC)) return;
+    const px = centreDistancePx(fresh.motion, given.motion, this.width, this.height);
+    if (px <= MOTION_CHECK_TOLERANCE_PX) {
+      this.agree++;
+      return;
+    }
+    this.disagree++;
+    if (this.worst === null || px > this.worst.px) this.worst = { index, px };
+    if (this.disagree >= 2 && this.disagree > this.agree) {
+      const w = this.worst as { index: number; px: number };
+      throw new InputError(
+        'E_MOTION_FILE_MISMATCH',
+        `Motion file ${JSON.stringify(this.path)} does not match the input: registered again, the motion into frame ${w.index} moves the centre ${w.px.toFixed(1)} px away from where the file's does (${this.disagree} of ${this.agree + this.disagree} frames checked disagree); write it from the same clip with the same --start/--duration`,
+      );
+    }
+  }
 }
 
 /** Stabilizes a video file; resolves with the summary when the output is complete. */
@@ -249,6 +341,12 @@ export async function stabilizeFile(o: StabilizeFileOptions): Promise<StabilizeS
   }
 
   const known: Mat3[] | null = knownFrames === null ? null : knownFrames.map((f) => f.motion);
+  const motionCheck =
+    o.transformsIn && knownFrames !== null
+      ? new MotionFileCheck(o.transformsIn, knownFrames, () => createFrameAnalyzer(stabilizerSettingsFor(opts, width, height, null).analyzer, downscaleYInto), width, height)
+      : null;
+  // Frames the motion file says failed count as failed, as they did when it was written.
+  const failedInFile = o.transformsIn && knownFrames !== null ? knownFrames.filter((f) => !f.ok).length : 0;
   const decoder: Decoder = await openDecoder(o.input, decoderOptions(o, probe));
   const timing = variableTimingFor(probe, o.framerate !== undefined);
   const outputs = [o.output, ...(o.compare !== undefined ? [o.compare] : [])];
@@ -341,6 +439,7 @@ export async function stabilizeFile(o: StabilizeFileOptions): Promise<StabilizeS
           `Motion file ${JSON.stringify(o.transformsIn)} has ${known.length} frames but the input has more; write it from the same clip with the same --start/--duration`,
         );
       }
+      motionCheck?.see(f.index, f.y);
       const given = knownFrames?.[f.index] ?? null;
       stabilizer.push(f, performance.now(), given === null ? null : given.motion, given);
       for (let s = stabilizer.pull(); s !== null; s = stabilizer.pull()) await emit(s);
@@ -380,7 +479,7 @@ export async function stabilizeFile(o: StabilizeFileOptions): Promise<StabilizeS
     const seconds = (performance.now() - started) / 1000;
     return {
       frames,
-      failedFrames: stabilizer.failedFrames + failedFirstPass,
+      failedFrames: stabilizer.failedFrames + failedFirstPass + failedInFile,
       fps: frames / seconds,
       zoom: frames > 0 ? zoomSum / frames : 1,
       maxZoom,

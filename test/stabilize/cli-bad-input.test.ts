@@ -47,11 +47,12 @@ async function copy(from: string, to: string): Promise<string> {
   return to;
 }
 
-async function motionFile(path: string, width: number, height: number, frames: number): Promise<string> {
-  const enc = new MotionFileEncoder({ width, height, fps: 30 }, 'json');
+async function motionFile(path: string, width: number, height: number, frames: number, fps = 30): Promise<string> {
+  const enc = new MotionFileEncoder({ width, height, fps }, 'json');
   const id = Float64Array.of(1, 0, 0, 0, 1, 0, 0, 0, 1);
   let text = enc.begin();
-  for (let k = 0; k < frames; k++) text += enc.encodeFrame({ index: k, timeSec: k / 30, ok: true, cc: 1, motion: id, fromReference: id, referenceIndex: 0 });
+  // No correlation (cc null: not from a registration): taken as given, so only its header and length are judged.
+  for (let k = 0; k < frames; k++) text += enc.encodeFrame({ index: k, timeSec: k / fps, ok: true, cc: Number.NaN, motion: id, fromReference: id, referenceIndex: 0 });
   await writeFile(path, text + enc.end());
   return path;
 }
@@ -174,6 +175,29 @@ const CASES: readonly Case[] = [
     name: 'motion file longer than the clip',
     code: 'E_MOTION_FILE_FRAMES',
     setup: async (d) => [good, '-o', 'OUT', '--transforms-in', await motionFile(join(d, 'm.json'), 160, 90, 50)],
+  },
+  {
+    name: 'motion file from a clip at another frame rate',
+    code: 'E_MOTION_FILE_MISMATCH',
+    message: /at 25 fps but the input is at 30 fps/,
+    setup: async (d) => [good, '-o', 'OUT', '--transforms-in', await motionFile(join(d, 'm.json'), 160, 90, 20, 25)],
+  },
+  {
+    name: 'motion file of another clip of the same size, length and rate',
+    code: 'E_MOTION_FILE_MISMATCH',
+    message: /does not match the input: registered again, the motion into frame \d+ moves the centre/,
+    setup: async (d) => {
+      // Another shake's true motions, written as a registration would write them (with a correlation).
+      const other = await makeShakyClip(join(d, 'other.mkv'), { seed: 32, width: 160, height: 90, frames: 20 });
+      const enc = new MotionFileEncoder({ width: 160, height: 90, fps: 30 }, 'json');
+      const id = Float64Array.of(1, 0, 0, 0, 1, 0, 0, 0, 1);
+      let text = enc.begin();
+      other.motion.forEach((m, k) => {
+        text += enc.encodeFrame({ index: k, timeSec: k / 30, ok: true, cc: 0.99, motion: m, fromReference: id, referenceIndex: 0 });
+      });
+      await writeFile(join(d, 'other.json'), text + enc.end());
+      return [good, '-o', 'OUT', '--transforms-in', join(d, 'other.json')];
+    },
   },
   { name: 'compare to standard output', code: 'E_BAD_OPTION', setup: async () => [good, '-o', 'OUT', '--compare', '-'] },
   { name: 'motion file to standard output', code: 'E_BAD_OPTION', setup: async () => [good, '-o', 'OUT', '--transforms', '-'] },

@@ -578,6 +578,22 @@ describe('steady stabilize options', () => {
       expect(meanCornerDistance(fromStill.motion.frames[k]?.correction as Mat3, Float64Array.of(1, 0, 0, 0, 1, 0, 0, 0, 1))).toBeLessThanOrEqual(TOL_EXACT);
     }
     expect(fromTruth.motion.frames.every((f) => Number.isNaN(f.cc))).toBe(true);
+    expect(fromTruth.summary.failedFrames).toBe(0);
+  });
+
+  it.concurrent('--transforms-in counts the frames its file says failed in the summary, and keeps them marked', async () => {
+    const failed = new Set([3, 7, 11]);
+    const enc = new MotionFileEncoder({ width: W, height: H, fps: FPS }, 'json');
+    const ident = Float64Array.of(1, 0, 0, 0, 1, 0, 0, 0, 1);
+    let text = enc.begin();
+    clip.motion.forEach((m, k) => {
+      text += enc.encodeFrame({ index: k, timeSec: k / FPS, ok: !failed.has(k), cc: Number.NaN, motion: m, fromReference: ident, referenceIndex: 0 });
+    });
+    const file = join(dir, 'failed-in.json');
+    await writeFile(file, text + enc.end());
+    const r = await stabilize('tin-failed', ['--transforms-in', file]);
+    expect(r.summary.failedFrames).toBe(failed.size);
+    expect(r.motion.frames.filter((f) => !f.ok).map((f) => f.index)).toEqual([...failed]);
   });
 
   it.concurrent('--compare writes input | output side by side (lossless: exact planes)', async () => {
