@@ -37,6 +37,18 @@
  *               the RMS zoom, where more zoom would buy little.
  * Caps: maxShiftPx (length of the correction's shift) and maxAngleRad bound every correction.
  *
+ * Tripod (option `tripod`, the stabilizer's reference 'first'): the target pose of every frame is the pose
+ * of frame 0 (G_k = P_0, the identity), not a smoothed path, in every plan (whole clip, receding horizon,
+ * per frame): the correction C_k = P_k^-1 Z_k^-1 maps frame k back onto frame 0's view, so slow drift and
+ * pans are removed along with the shake (as vid.stab's tripod mode: absolute transforms, no smoothing).
+ * The framing rules hold unchanged: where the held view would show fill at the frame's zoom, the pull moves
+ * it toward the raw pose just enough (per frame; the two-pass optimiser is not used: its moving-average
+ * cost leaves slow motion free and would let the whole view slide, where the pull moves only the frames
+ * that need it); zoom 'none' shows the fill. Zoom 'auto' sizes its static zoom from the largest need of the
+ * held view (within maxZoom), not the RMS: every frame pulled moves the view the user asked to hold. The
+ * per-frame streaming plan needs no look-ahead (latency 0); relock() makes a later frame the view held
+ * (a new reference).
+ *
  * Latency (frames between push(motion k) and the pull that returns frame k): gaussian = its look-ahead
  * (the radius by default); causal = 0; with every motion known up front (two-pass, or zoom 'auto'), the
  * plan is made at construction and frames come out as soon as they are asked for. Without the motions up
@@ -210,6 +222,11 @@ export interface PathPlannerOptions {
    * @default null
    */
   readonly knownMotions?: readonly Mat3[] | null;
+  /**
+   * Tripod: hold frame 0's view (the target pose of every frame is frame 0's) instead of smoothing the
+   * path; see the file comment. @default false
+   */
+  readonly tripod?: boolean;
 }
 
 /** The plan for one frame (fresh objects the caller may keep). */
@@ -252,6 +269,11 @@ export interface PathPlanner {
    * (gaussian made with a zoom other than 'auto', causal) 'auto' acts as 'adaptive'.
    */
   setZoom(zoom: ZoomSetting): void;
+  /**
+   * Tripod: the next frame pushed becomes the view held from that frame on (a new reference). A second
+   * call before that frame is planned replaces the first. No-op without tripod and in a whole-clip plan.
+   */
+  relock(): void;
 }
 
 interface Resolved {
@@ -267,6 +289,49 @@ interface Resolved {
   readonly maxAngleRad: number;
   readonly rotationWeight: number;
   readonly knownMotions: readonly Mat3[] | null;
+  readonly tripod: boolean;
+}
+
+/**
+ * Tripod: the pose every frame's target holds, the pose of the lock frame (frame 0 at first), and a lock
+ * frame asked for by relock() that takes over once it is planned. Poses are copied when their frame is
+ * pushed, so the raw ring need not keep the lock frame.
+ */
+class ViewLock {
+  private readonly pose = new Float64Array(PATH_DIMS);
+  private readonly nextPose = new Float64Array(PATH_DIMS);
+  /** Frame whose pose becomes the lock (-1: none asked for), and whether it was pushed yet. */
+  private nextFrame = 0;
+  private nextKnown = false;
+
+  /** Frame `frame` (not pushed yet) becomes the lock from that frame on. */
+  request(frame: number): void {
+    this.nextFrame = frame;
+    this.nextKnown = false;
+  }
+
+  /** Frame k's raw pose is now in raw. */
+  pushed(k: number, raw: PathBuffer): void {
+    if (k === this.nextFrame) {
+      raw.read(k, this.nextPose, 0);
+      this.nextKnown = true;
+    }
+  }
+
+  /** Every frame before k is planned: a requested lock frame at or before k takes over. */
+  advance(k: number): void {
+    if (this.nextFrame >= 0 && this.nextKnown && k >= this.nextFrame) {
+      this.pose.set(this.nextPose);
+      this.nextFrame = -1;
+    }
+  }
+
+  /** The target pose of frame j (pushed, and not before the frame last given to advance) into out[o..]. */
+  targetInto(out: Float64Array, o: number, j: number): Float64Array {
+    const p = this.nextFrame >= 0 && this.nextKnown && j >= this.nextFrame ? this.nextPose : this.pose;
+    for (let c = 0; c < PATH_DIMS; c++) out[o + c] = p[c] as number;
+    return out;
+  }
 }
 
 function validateZoom(zoom: unknown): ZoomSetting {
@@ -295,6 +360,7 @@ export function resolvePathPlannerOptions(o: PathPlannerOptions): Resolved {
     maxAngleRad: cap('maxAngleRad', o.maxAngleRad),
     rotationWeight: o.rotationWeight === undefined ? DEFAULT_ROTATION_WEIGHT : expectNumber('rotationWeight', o.rotationWeight, 1e-6, 1e6),
     knownMotions: o.knownMotions ?? null,
+    tripod: o.tripod ?? false,
   };
 }
 
@@ -393,7 +459,8 @@ function planClip(o: Resolved, motions: readonly Mat3[]): ClipPlan {
   const rawFlat = new Float64Array(n * PATH_DIMS);
   for (let k = 0; k < n; k++) raw.read(k, rawFlat, k * PATH_DIMS);
   const target = new Float64Array(n * PATH_DIMS);
-  if (o.smoother === 'causal') causalSmoothPathInto(target, raw, n, o.radius);
+  if (o.tripod) for (let k = 0; k < n; k++) raw.read(0, target, k * PATH_DIMS);
+  else if (o.smoother === 'causal') causalSmoothPathInto(target, raw, n, o.radius);
   else gaussianSmoothPathInto(target, raw, n, o.radius, o.smoother === 'gaussian' ? (o.lookahead ?? o.radius) : o.radius);
   // The zoom each frame's target correction needs.
   const e = new Float64Array(4);
@@ -406,7 +473,12 @@ function planClip(o: Resolved, motions: readonly Mat3[]): ClipPlan {
   const zs = o.zoom;
   if (zs === 'none') zoom.fill(1);
   else if (typeof zs === 'object') zoom.fill(1 + zs.percent / 100);
-  else if (zs === 'auto') {
+  else if (zs === 'auto' && o.tripod) {
+    // The largest need of the held view (file comment, Tripod).
+    let z = 1;
+    for (let k = 0; k < n; k++) z = Math.max(z, Math.min(need[k] as number, o.maxZoom));
+    zoom.fill(z);
+  } else if (zs === 'auto') {
     let ss = 0;
     for (let k = 0; k < n; k++) {
       const ex = Math.min(need[k] as number, o.maxZoom) - 1;
@@ -434,7 +506,7 @@ function planClip(o: Resolved, motions: readonly Mat3[]): ClipPlan {
   }
   const noFill = zs !== 'none';
   const path = new Float64Array(n * PATH_DIMS);
-  if (o.smoother === 'two-pass') {
+  if (o.smoother === 'two-pass' && !o.tripod) {
     optimizePathInto(path, raw, target, n, { geometry: geom, zoom, maxShiftPx: o.maxShiftPx, maxAngleRad: o.maxAngleRad, anglePx, noFill }, { radius: o.radius });
   } else path.set(target);
   // Per-frame pull (for two-pass a no-op up to rounding: its path is feasible already) and final params.
@@ -555,6 +627,9 @@ class WindowedPlan implements ShakeProbe {
   private probeZoom = new Float64Array(0);
   private readonly needs: NeedHistogram;
   private autoGoal = 1;
+  /** Tripod: the held view; the largest need (within maxZoom) of the committed frames. */
+  private readonly lock = new ViewLock();
+  private maxNeed = 1;
   /** The window the probe solves: first frame, samples, held samples, shake measured over samples [a, b). */
   private probeS = 0;
   private probeN = 0;
@@ -623,7 +698,12 @@ class WindowedPlan implements ShakeProbe {
   push(motion: Mat3): void {
     const oldest = Math.max(0, this.next - 2 * MAX_RADIUS);
     if (this.raw.length + 1 - oldest > this.raw.capacity) this.raw.resizeRing(2 * this.raw.capacity);
-    this.traj.push(motion);
+    this.lock.pushed(this.traj.push(motion), this.raw);
+  }
+
+  /** Tripod: the next frame pushed becomes the view held (PathPlanner.relock). */
+  relock(): void {
+    this.lock.request(this.raw.length);
   }
 
   finish(): void {
@@ -673,6 +753,8 @@ class WindowedPlan implements ShakeProbe {
     const r = this.radius;
     const L = this.lookahead;
     const gaussian = o.smoother === 'gaussian';
+    // Tripod: the target is the held view and no solve is made (file comment, Tripod).
+    const tripod = o.tripod;
     const k = this.next;
     const n = this.raw.length;
     const e = Math.min(n, k + L + 1);
@@ -685,7 +767,8 @@ class WindowedPlan implements ShakeProbe {
       this.weights = gaussianWeights(r, this.weights);
       this.weightsRadius = r;
     }
-    // Target: the committed path for the held frames, the Gaussian path (as far as it is known) after.
+    // Target: the committed path for the held frames, the Gaussian path (as far as it is known) after
+    // (tripod: the held view).
     for (let j = s; j < k; j++) {
       const ro = this.record(j);
       for (let c = 0; c < PATH_DIMS; c++) tgt[(j - s) * PATH_DIMS + c] = rec[ro + c] as number;
@@ -694,9 +777,11 @@ class WindowedPlan implements ShakeProbe {
     const la = gaussian ? Math.min(r, L) : r;
     const e4 = this.e4;
     let ss = this.ssNeed;
+    if (tripod) this.lock.advance(k);
     for (let j = k; j < e; j++) {
       const wo = (j - s) * PATH_DIMS;
-      gaussianFitAt(raw, j, Math.max(0, j - r), Math.min(e - 1, j + la), this.weights, tgt, wo);
+      if (tripod) this.lock.targetInto(tgt, wo, j);
+      else gaussianFitAt(raw, j, Math.max(0, j - r), Math.min(e - 1, j + la), this.weights, tgt, wo);
       raw.read(j, sol, wo);
       correctionParamsInto(e4, sol, wo, tgt, wo);
       const need = neededZoom(geom, e4, o.maxShiftPx, o.maxAngleRad);
@@ -705,7 +790,7 @@ class WindowedPlan implements ShakeProbe {
       if (ex > 0) ss += ex * ex;
     }
     // Where the solves start: the previous window's solution where it reaches, the target after.
-    if (!gaussian) {
+    if (!gaussian && !tripod) {
       const init = this.init;
       for (let j = s; j < e; j++) {
         const src = j >= this.prevStart && j < this.prevEnd ? this.prevSol : tgt;
@@ -720,7 +805,12 @@ class WindowedPlan implements ShakeProbe {
       const z = zs === 'none' ? 1 : 1 + zs.percent / 100;
       for (let j = k; j < e; j++) zoomW[j - s] = z;
     } else {
-      if (zs === 'auto') {
+      if (zs === 'auto' && tripod) {
+        // The largest need known so far (file comment, Tripod).
+        let est = this.maxNeed;
+        for (let j = k; j < e; j++) est = Math.max(est, Math.min(needW[j - s] as number, o.maxZoom));
+        for (let j = k; j < e; j++) zoomW[j - s] = est;
+      } else if (zs === 'auto') {
         let est = Math.min(o.maxZoom, 1 + Math.sqrt(ss / e));
         if (!gaussian) est = this.raisedAutoZoom(est, s, e, k);
         for (let j = k; j < e; j++) zoomW[j - s] = est;
@@ -747,7 +837,7 @@ class WindowedPlan implements ShakeProbe {
       }
     }
     // The path of the window.
-    if (gaussian) sol.set(tgt.subarray(0, wn * PATH_DIMS));
+    if (gaussian || tripod) sol.set(tgt.subarray(0, wn * PATH_DIMS));
     else {
       const init = this.init;
       optimizePathInto(
@@ -789,6 +879,7 @@ class WindowedPlan implements ShakeProbe {
       rec[ro + REC_ZOOM] = z;
       const ex = Math.min(needW[j - s] as number, o.maxZoom) - 1;
       if (ex > 0) this.ssNeed += ex * ex;
+      if (ex + 1 > this.maxNeed) this.maxNeed = ex + 1;
       this.needs.add(ex + 1, 1);
     }
     this.next = last;
@@ -874,6 +965,7 @@ export function createPathPlanner(options: PathPlannerOptions): PathPlanner {
       finish() {},
       setRadius() {},
       setZoom() {},
+      relock() {},
     };
   }
 
@@ -907,13 +999,19 @@ export function createPathPlanner(options: PathPlannerOptions): PathPlanner {
       setZoom(z) {
         plan.zoomSetting = validateZoom(z);
       },
+      relock() {
+        if (o.tripod) plan.relock();
+      },
     };
   }
 
-  // Streaming, per frame.
-  const smoother: PathSmoother = o.smoother === 'causal' ? new CausalSmoother(radius) : new GaussianSmoother(radius, o.lookahead ?? undefined);
+  // Streaming, per frame. Tripod: the held view is the target, known on arrival: the smoother with no
+  // look-ahead only hands the frames on in order (its path is replaced).
+  const smoother: PathSmoother =
+    o.smoother === 'causal' || o.tripod ? new CausalSmoother(o.tripod ? 0 : radius) : new GaussianSmoother(radius, o.lookahead ?? undefined);
   const raw = new PathBuffer(2 * MAX_RADIUS + 4, true);
   const traj = new CameraTrajectory(w, h, raw);
+  const lock = new ViewLock();
   let zoomNow = 1;
   let pulled = 0;
   const limits: { -readonly [K in keyof PullLimits]: PullLimits[K] } = { zoom: 1, maxShiftPx: o.maxShiftPx, maxAngleRad: o.maxAngleRad, anglePx, noFill: true };
@@ -922,7 +1020,7 @@ export function createPathPlanner(options: PathPlannerOptions): PathPlanner {
     get latencyFrames() {
       return smoother.lookahead;
     },
-    maxLatencyFrames: o.smoother === 'causal' ? 0 : Math.min(MAX_RADIUS, o.lookahead ?? MAX_RADIUS),
+    maxLatencyFrames: o.smoother === 'causal' || o.tripod ? 0 : Math.min(MAX_RADIUS, o.lookahead ?? MAX_RADIUS),
     get fillFrames() {
       return fillFrames;
     },
@@ -930,12 +1028,17 @@ export function createPathPlanner(options: PathPlannerOptions): PathPlanner {
       // The raw ring must still hold every frame not pulled yet: grow it if pulls fall behind.
       if (raw.length + 1 - pulled > raw.capacity) raw.resizeRing(2 * raw.capacity);
       const k = traj.push(motion);
+      lock.pushed(k, raw);
       smoother.push(raw.get(k, PATH_X), raw.get(k, PATH_Y), raw.get(k, PATH_ANGLE), raw.get(k, PATH_LOG_SCALE));
     },
     pull() {
       const k = smoother.pull(pathS, 0);
       if (k < 0) return null;
       pulled = k + 1;
+      if (o.tripod) {
+        lock.advance(k);
+        lock.targetInto(pathS, 0, k);
+      }
       raw.read(k, rawS, 0);
       correctionParamsInto(e, rawS, 0, pathS, 0);
       const zs = zoomSetting;
@@ -958,10 +1061,14 @@ export function createPathPlanner(options: PathPlannerOptions): PathPlanner {
     },
     setRadius(r) {
       radius = Math.max(0, Math.min(MAX_RADIUS, Math.round(r)));
-      smoother.setRadius(radius);
+      // Tripod: the order-keeping smoother stays at no look-ahead.
+      if (!o.tripod) smoother.setRadius(radius);
     },
     setZoom(z) {
       zoomSetting = validateZoom(z);
+    },
+    relock() {
+      if (o.tripod) lock.request(raw.length);
     },
   };
 }

@@ -75,6 +75,8 @@ export function stabilizerSettingsFor(
       maxShiftPx: o.maxShiftPx < 0 ? Number.POSITIVE_INFINITY : o.maxShiftPx,
       maxAngleRad: o.maxAngleRad < 0 ? Number.POSITIVE_INFINITY : o.maxAngleRad,
       knownMotions,
+      // 'first' (tripod): the output holds the reference frame's view instead of a smoothed path.
+      tripod: o.reference === 'first',
     },
     border: o.border,
     interpolation: o.interpolation,
@@ -264,6 +266,8 @@ export function createStabilizer(
     },
     resetReference() {
       analyzer.resetReference();
+      // The planner holds the new reference's view from the same frame on ('first' only).
+      planner.relock();
     },
   };
 }
