@@ -21,7 +21,7 @@
  * 360 - N for a clockwise N, checks the result with ffprobe, and tries the other sign if a build
  * behaves differently. Only MP4 / MOV store the rotation; for other containers a note says so.
  */
-import type { ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawnSync } from 'node:child_process';
 import type { Writable } from 'node:stream';
 import { InputError, InterruptedError, RuntimeError } from '../errors.js';
 import { expectInteger, expectNumber, expectString } from '../validate.js';
@@ -355,6 +355,42 @@ async function remuxWithRotation(ffmpeg: string, src: string, dst: string, rotat
   return 0;
 }
 
+/** The presets of x264 and x265, fastest first. */
+const X26X_PRESETS: readonly string[] = ['ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium', 'slow', 'slower', 'veryslow', 'placebo'];
+
+const videoEncoderLists = new Map<string, ReadonlySet<string>>();
+/** Names `-c:v` takes in this ffmpeg: its video encoders, and the video codecs it has an encoder for. */
+function videoEncoderNames(ffmpeg: string): ReadonlySet<string> {
+  const hit = videoEncoderLists.get(ffmpeg);
+  if (hit !== undefined) return hit;
+  const names = new Set<string>();
+  const list = (flag: string) => spawnSync(ffmpeg, ['-hide_banner', flag], { encoding: 'utf8', timeout: 10_000, maxBuffer: 8 << 20 }).stdout ?? '';
+  // ` V..... libx264   ...` (type first)
+  for (const m of list('-encoders').matchAll(/^ V\S{5} (\S+)/gm)) names.add(m[1] as string);
+  // ` DEV.LS h264   ...` (E: has an encoder; V: video)
+  for (const m of list('-codecs').matchAll(/^ .EV\S{3} (\S+)/gm)) names.add(m[1] as string);
+  videoEncoderLists.set(ffmpeg, names);
+  return names;
+}
+
+/**
+ * Refuses an encoder this ffmpeg does not have (or `copy`: decoded frames cannot be stream-copied) before
+ * any work, rather than as an ffmpeg failure after the first frame. Two listings of ffmpeg per binary
+ * (about 0.2 s), only when a codec is asked for.
+ */
+function checkEncoderExists(ffmpeg: string, codec: string): void {
+  if (codec === 'copy') throw new InputError('E_BAD_OPTION', 'Expected an encoder for codec but received "copy": the frames are new pictures and cannot be stream-copied');
+  const names = videoEncoderNames(ffmpeg);
+  // An empty list: the listing itself failed; let ffmpeg judge.
+  if (names.size > 0 && !names.has(codec)) throw new InputError('E_BAD_OPTION', `Expected a video encoder this ffmpeg has for codec but received ${JSON.stringify(codec)} (\`ffmpeg -encoders\` lists them)`);
+}
+
+/** Codec names that mean the encoder steady sets quality options for. */
+const CODEC_ALIASES: Readonly<Record<string, string>> = { h264: 'libx264', hevc: 'libx265', vp9: 'libvpx-vp9', vp8: 'libvpx' };
+
+/** Highest constant rate factor of each encoder that takes one (x264/x265: 0..51; VP8/VP9, AV1: 0..63). */
+const CRF_MAX: Readonly<Record<string, number>> = { libx264: 51, libx265: 51, libvpx: 63, 'libvpx-vp9': 63, 'libaom-av1': 63, libsvtav1: 63 };
+
 /**
  * Starts ffmpeg to encode raw yuv420p frames to `output` (a file, written under a temporary name and
  * renamed by finish(); or '-' for standard output).
@@ -386,10 +422,21 @@ export async function openEncoder(output: string, options: EncoderOptions): Prom
   const container = containerOf(output, options.format);
   checkOutputContainer(output, options.format);
   const spec: ContainerSpec | undefined = CONTAINERS[container];
-  const codec = options.codec ?? spec?.video ?? 'libx264';
   const ffmpeg = options.ffmpegPath ?? resolveFfmpeg().path;
+  if (options.codec !== undefined) checkEncoderExists(ffmpeg, options.codec);
+  const asked = options.codec ?? spec?.video ?? 'libx264';
+  const codec = CODEC_ALIASES[asked] !== undefined && videoEncoderNames(ffmpeg).has(CODEC_ALIASES[asked] as string) ? (CODEC_ALIASES[asked] as string) : asked;
   const features = ffmpegFeatures(ffmpeg);
   const notes: string[] = [];
+  // The crf scale is the encoder's own: x264 and x265 stop at 51 (a higher value became 51 without a
+  // word); the encoders with no crf take a fixed high quality, and a crf asked for is said to be unused.
+  if (/^lib(x264|x265)$/.test(codec) && !X26X_PRESETS.includes(preset)) {
+    throw new InputError('E_BAD_OPTION', `Expected one of ${X26X_PRESETS.join('|')} for preset with ${codec} but received ${JSON.stringify(preset)}`);
+  }
+  if (!/^lib(x264|x265)$/.test(codec) && options.preset !== undefined) notes.push(`preset ${options.preset} not used: ${codec} has no presets`);
+  const crfMax = CRF_MAX[codec];
+  if (crfMax !== undefined && crf > crfMax) throw new InputError('E_BAD_OPTION', `Expected 0..${crfMax} for crf with ${codec} but received ${crf}`);
+  if (crfMax === undefined && options.crf !== undefined) notes.push(`crf ${options.crf} not used: ${codec} has no constant rate factor`);
 
   // Audio: decide copy or re-encode from the original's codec.
   let audio: AudioOutcome = 'none';
@@ -457,11 +504,11 @@ export async function openEncoder(output: string, options: EncoderOptions): Prom
   let temp: TempOutput | null = toStdout ? null : createTempOutput(output);
   const target = toStdout ? 'pipe:1' : temp!.tempPath;
   const videoCodecArgs = ['-c:v', codec];
-  if (/^lib(x264|x265|vpx|vpx-vp9|aom-av1|svtav1)$/.test(codec)) videoCodecArgs.push('-crf', String(crf));
+  if (crfMax !== undefined) videoCodecArgs.push('-crf', String(crf));
   if (/^libvpx/.test(codec)) videoCodecArgs.push('-b:v', '0');
   if (/^lib(x264|x265)$/.test(codec)) videoCodecArgs.push('-preset', preset);
   // Quality for the encoders that take no crf: the high end of their scales.
-  if (codec === 'mpeg2video') videoCodecArgs.push('-q:v', '2');
+  if (codec === 'mpeg2video' || codec === 'mpeg4' || codec === 'mjpeg' || codec === 'msmpeg4v3' || codec === 'msmpeg4v2' || codec === 'mpeg1video') videoCodecArgs.push('-q:v', '2');
   if (codec === 'libtheora') videoCodecArgs.push('-q:v', '8');
   // x265 logs its banner at info level whatever ffmpeg's loglevel.
   if (codec === 'libx265') videoCodecArgs.push('-x265-params', 'log-level=error');

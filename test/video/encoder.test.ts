@@ -166,6 +166,31 @@ describe('openEncoder', () => {
     expect([p.width, p.height]).toEqual([32, 16]);
   });
 
+  it('codec, preset and crf are judged against the encoder before any frame: unknown encoders, copy, unknown x264 presets and crf past x264\'s 51 are refused', async () => {
+    for (const [name, o] of [
+      ['no-such-codec', { codec: 'nosuchcodec' }],
+      ['copy', { codec: 'copy' }],
+      ['bad-preset', { preset: 'warp' }],
+      ['crf-60', { crf: 60 }],
+    ] as const) {
+      await expect(openEncoder(join(dir, `${name}.mp4`), { width: 32, height: 24, fps: 10, ...o })).rejects.toMatchObject({ code: 'E_BAD_OPTION' });
+    }
+    expect(await readdir(dir).then((names) => names.filter((n) => /^(no-such-codec|copy|bad-preset|crf-60)/.test(n)))).toEqual([]);
+    expect(liveChildCount()).toBe(0);
+  });
+
+  it('a crf or preset the encoder has no use for is said to be unused; with x264 both are used', async () => {
+    const run = async (name: string, o: { codec?: string; crf?: number; preset?: string }) => {
+      const enc = await openEncoder(join(dir, name), { width: 32, height: 24, fps: 10, ...o });
+      for (let k = 0; k < 3; k++) await enc.write(solidYuvFrame(32, 24, 100, 128, 128));
+      return (await enc.finish()).notes.join('\n');
+    };
+    const mpeg4 = await run('mpeg4b.mkv', { codec: 'mpeg4', crf: 5, preset: 'slow' });
+    expect(mpeg4).toMatch(/crf 5 not used: mpeg4 has no constant rate factor/);
+    expect(mpeg4).toMatch(/preset slow not used: mpeg4 has no presets/);
+    expect(await run('x264.mp4', { crf: 30, preset: 'slow' })).not.toMatch(/not used/);
+  });
+
   it('writes to standard output ("-") as Matroska', async () => {
     const sink = new PassThrough();
     const chunks: Buffer[] = [];
@@ -225,7 +250,7 @@ describe('openEncoder', () => {
     const sub = join(dir, 'failed');
     await mkdir(sub);
     const before = liveChildCount();
-    const enc = await openEncoder(join(sub, 'bad.mp4'), { width: 32, height: 24, fps: 10, codec: 'no-such-encoder' });
+    const enc = await openEncoder(join(sub, 'bad.mp4'), { width: 32, height: 24, fps: 10, outputOptions: ['-profile:v', 'no-such-profile'] });
     let error: unknown;
     try {
       for (let k = 0; k < 50; k++) await enc.write(solidYuvFrame(32, 24, 100, 128, 128));
@@ -236,7 +261,7 @@ describe('openEncoder', () => {
     }
     expect(error).toBeInstanceOf(RuntimeError);
     expect((error as RuntimeError).code).toBe('E_ENCODE_FAILED');
-    expect((error as RuntimeError).message).toMatch(/ffmpeg said: .*no-such-encoder/i);
+    expect((error as RuntimeError).message).toMatch(/ffmpeg said: .*profile/i);
     expect(await readdir(sub)).toEqual([]);
     expect(liveChildCount()).toBe(before);
   });
