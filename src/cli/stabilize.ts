@@ -34,12 +34,12 @@ const spec: CommandSpec = {
     { name: 'model', type: 'string', value: 'NAME', help: `motion model: ${MODEL_NAMES.join('|')}`, defaultText: d.model },
     { name: 'reference', type: 'string', value: 'MODE', help: 'register onto: previous (chain) | first (tripod) | keyframe (re-anchor)', defaultText: d.reference },
     { name: 'smoother', type: 'string', value: 'NAME', help: 'camera path: two-pass (optimised within the crop window) | gaussian (look-ahead N frames) | causal (no look-ahead)', defaultText: 'two-pass' },
-    { name: 'smoothing', type: 'string', value: 'N', help: `smoothing radius in frames (0..${MAX_SMOOTHING_RADIUS}); the gaussian look-ahead`, defaultText: String(d.smoothingRadius) },
+    { name: 'smoothing', type: 'string', value: 'N', help: `smoothing radius in frames (0..${MAX_SMOOTHING_RADIUS}): gaussian, the half-width of its window and its look-ahead; two-pass, the half-width of the moving average whose residual it removes (a stronger smoothing at the same N); causal, the time scale of its follower (2N+1 frames)`, defaultText: String(d.smoothingRadius) },
     { name: 'max-shift', type: 'string', value: 'PX', help: 'largest correction shift in pixels', defaultText: 'no limit' },
     { name: 'max-angle', type: 'string', value: 'DEG', help: 'largest correction rotation in degrees', defaultText: 'no limit' },
     { name: 'zoom', type: 'string', value: 'MODE', help: 'auto (sized for the clip, further in for a large shake) | adaptive (follows need) | none | <percent> in; never shows fill except none', defaultText: 'auto' },
     { name: 'whole-clip', type: 'boolean', help: 'register the whole clip first, plan the path over all of it (decodes twice; not for standard input)' },
-    { name: 'border', type: 'string', value: 'FILL', help: `fill where no input pixel maps: ${BORDER_FILLS.join('|')}`, defaultText: d.border },
+    { name: 'border', type: 'string', value: 'FILL', help: `fill where no input pixel maps (with --zoom none): ${BORDER_FILLS.join('|')}; keep shows the last output there, black where no frame has covered yet`, defaultText: d.border },
     { name: 'interpolation', type: 'string', value: 'NAME', help: `output warp: ${FRAME_INTERPOLATIONS.join('|')}`, defaultText: d.interpolation },
     { name: 'analysis-width', type: 'string', value: 'PX', help: 'longest side of the gray image registration works on', defaultText: String(d.analysisWidth) },
     { name: 'crf', type: 'string', value: 'N', help: 'constant rate factor of the encoder (lower = better, bigger): x264/x265 0-51, VP8/VP9/AV1 0-63; other encoders have none (a note says so)', defaultText: '18' },
@@ -115,9 +115,9 @@ async function run(args: ParsedArgs, ctx: CommandContext): Promise<number> {
     ...opt('compare', flagString(args, 'compare')),
     ...(flagBool(args, 'whole-clip') ? { wholeClip: true } : {}),
   } as StabilizeFileOptions;
-  const preview = flagBool(args, 'preview')
-    ? await startPreview(num('preview-port', (n, v) => expectInteger(n, v, 0, 65535)) ?? 0, opts.smoothingRadius ?? STABILIZE_DEFAULTS.smoothingRadius, ctx)
-    : null;
+  // Judged with or without --preview: a bad value is a mistake either way.
+  const previewPort = num('preview-port', (n, v) => expectInteger(n, v, 0, 65535));
+  const preview = flagBool(args, 'preview') ? await startPreview(previewPort ?? 0, opts.smoothingRadius ?? STABILIZE_DEFAULTS.smoothingRadius, ctx) : null;
   let summary: Awaited<ReturnType<typeof stabilizeFile>>;
   try {
     summary = await stabilizeFile(preview ? { ...opts, onFrame: preview.offer, onStabilizer: preview.attach } : opts);
@@ -139,6 +139,7 @@ async function run(args: ParsedArgs, ctx: CommandContext): Promise<number> {
     failedFrames: summary.failedFrames,
     fps: Math.round(summary.fps * 10) / 10,
     zoom: Math.round(summary.zoom * 10000) / 10000,
+    zoomMax: Math.round(summary.maxZoom * 10000) / 10000,
     seconds: Math.round(summary.seconds * 1000) / 1000,
     output: summary.output,
     audio: summary.audio,

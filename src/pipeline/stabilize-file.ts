@@ -119,7 +119,7 @@ function checkOutputs(o: StabilizeFileOptions): void {
     ['--compare', o.compare],
     ['--transforms', o.transforms],
   ] as const) {
-    if (p === '-') throw new InputError('E_BAD_OPTION', `${flag} needs a file name: standard output ('-') is for the video (-o -)`);
+    if (p === '-') throw new InputError('E_BAD_OPTION', `${flag} needs a file name, not '-': standard output carries the video only (with -o -)`);
   }
   const named = [
     ['-o', o.output],

@@ -149,6 +149,7 @@ const CASES: readonly Case[] = [
   { name: 'unknown encoder', code: 'E_BAD_OPTION', message: /"nosuchcodec"/, setup: async () => [good, '-o', 'OUT', '--codec', 'nosuchcodec'] },
   { name: 'copy as the encoder', code: 'E_BAD_OPTION', message: /cannot be stream-copied/, setup: async () => [good, '-o', 'OUT', '--codec', 'copy'] },
   { name: 'unknown x264 preset', code: 'E_BAD_OPTION', message: /preset with libx264 but received "warp"/, setup: async () => [good, '-o', 'OUT', '--preset', 'warp'] },
+  { name: 'preview port out of range, without --preview', code: 'E_BAD_OPTION', message: /--preview-port but received "99999"/, setup: async () => [good, '-o', 'OUT', '--preview-port', '99999'] },
   { name: 'negative threads', code: 'E_BAD_OPTION', setup: async () => [good, '-o', 'OUT', '--threads', '-1'] },
   { name: 'zero frame rate', code: 'E_BAD_OPTION', setup: async () => [good, '-o', 'OUT', '--framerate', '0'] },
   { name: 'negative start', code: 'E_BAD_OPTION', setup: async () => [good, '-o', 'OUT', '--start', '-1'] },
@@ -204,7 +205,7 @@ const CASES: readonly Case[] = [
     },
   },
   { name: 'compare to standard output', code: 'E_BAD_OPTION', setup: async () => [good, '-o', 'OUT', '--compare', '-'] },
-  { name: 'motion file to standard output', code: 'E_BAD_OPTION', setup: async () => [good, '-o', 'OUT', '--transforms', '-'] },
+  { name: 'motion file to standard output', code: 'E_BAD_OPTION', message: /--transforms needs a file name, not '-'/, setup: async () => [good, '-o', 'OUT', '--transforms', '-'] },
   { name: 'compare is the output', code: 'E_BAD_OPTION', setup: async () => [good, '-o', 'OUT', '--compare', 'OUT'] },
   {
     name: 'compare is the output through a linked folder',

@@ -651,8 +651,9 @@ describe('steady stabilize options', () => {
     expect(j.stdout.endsWith('\n') && j.stdout.trim().split('\n').length === 1).toBe(true);
     const s = JSON.parse(j.stdout);
     expect(s).toMatchObject({ frames: FRAMES, failedFrames: 0, output: join(dir, 'json.mp4') });
-    for (const key of ['fps', 'zoom', 'seconds']) expect(typeof s[key]).toBe('number');
+    for (const key of ['fps', 'zoom', 'zoomMax', 'seconds']) expect(typeof s[key]).toBe('number');
     expect(s.zoom).toBeGreaterThanOrEqual(1);
+    expect(s.zoomMax).toBeGreaterThanOrEqual(s.zoom);
     expect(d.stderr).toBe('');
     expect(d.stdout).toMatch(new RegExp(`^stabilized ${FRAMES} frames in [0-9.]+ s \\([0-9.]+ fps\\), 0 failed frames, zoom [^\\n]*: ${join(dir, 'plain.mp4').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\n$`));
   });
