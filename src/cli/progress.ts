@@ -14,6 +14,10 @@ function clock(sec: number): string {
   return `${m}:${String(s % 60).padStart(2, '0')}`;
 }
 
+/** Widest and narrowest progress bar, characters (narrower: no bar, the figures only). */
+const MAX_BAR = 24;
+const MIN_BAR = 8;
+
 /** A progress line on `stream` when it is a terminal and not quiet; otherwise a no-op. */
 export function createProgressLine(stream: NodeJS.WritableStream & { isTTY?: boolean; columns?: number }, quiet: boolean): ProgressLine {
   if (quiet || !stream.isTTY) return { update() {}, done() {} };
@@ -25,17 +29,23 @@ export function createProgressLine(stream: NodeJS.WritableStream & { isTTY?: boo
       if (now - last < 100 && done !== total) return;
       last = now;
       const fps = elapsedSec > 0 ? done / elapsedSec : 0;
-      const width = 24;
-      let bar = '';
+      const columns = (stream.columns ?? 100) - 1;
+      let head = '';
       let tail = '';
+      let f = -1;
       if (total !== null && total > 0) {
-        const f = Math.min(1, done / total);
-        const n = Math.round(f * width);
-        bar = `[${'#'.repeat(n)}${'-'.repeat(width - n)}] `;
+        f = Math.min(1, done / total);
         tail = ` ${Math.round(f * 100)}%  left ${clock(fps > 0 ? (total - done) / fps : Number.NaN)}`;
       }
-      const line = `${label} ${bar}${done}${total !== null ? `/${total}` : ''} frames  ${fps.toFixed(1)} fps${tail}`;
-      stream.write(`\r${line.slice(0, (stream.columns ?? 100) - 1)}\x1b[K`);
+      const figures = `${done}${total !== null ? `/${total}` : ''} frames  ${fps.toFixed(1)} fps${tail}`;
+      // The bar gives way to the figures on a narrow terminal (it used to cut the time left in half).
+      const width = Math.min(MAX_BAR, columns - label.length - figures.length - 4);
+      if (f >= 0 && width >= MIN_BAR) {
+        const n = Math.round(f * width);
+        head = `[${'#'.repeat(n)}${'-'.repeat(width - n)}] `;
+      }
+      const line = `${label} ${head}${figures}`;
+      stream.write(`\r${line.slice(0, columns)}\x1b[K`);
       shown = true;
     },
     done() {
