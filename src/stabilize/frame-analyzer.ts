@@ -17,7 +17,8 @@
  * start on every frame: on a cut clip this took 'first' from 26 to 50 fps.
  *
  * A registration the registrar calls a success is still refused when it cannot be camera motion between two
- * neighbouring frames (framePlausible): below a correlation of `TRUSTED_FRAME_CC`, a frame-to-frame motion
+ * neighbouring frames (framePlausible; in 'first' mode also referenceStepPlausible, a tighter bound on the
+ * change of shape below TRUSTED_FRAME_CC, as the correlation against a distant reference says little): below a correlation of `TRUSTED_FRAME_CC`, a frame-to-frame motion
  * that turns, scales or shears the frame by more than `MAX_FRAME_DEFORMATION` (frameDeformation), or, below
  * `MIN_FRAME_CC`, one that moves it by more than `LOW_CC_MAX_MOVE` at all, and below `NO_MATCH_CC` any. At a scene cut, ECC and its robust
  * starts find no true match and can settle on a wild warp (on a real cut: 144 degrees of rotation at twice
@@ -67,6 +68,29 @@ export const LOW_CC_MAX_MOVE = 0.1;
  * darkened, noisy forest clip registered at full size, the lowest true match seen, scores 0.29.
  */
 export const NO_MATCH_CC = 0.1;
+
+/**
+ * 'first': below TRUSTED_FRAME_CC, most change of shape (frameDeformation) of the frame-to-frame motion a
+ * registration onto the reference implies, per frame since the last frame that registered (the bound grows
+ * with each refused frame, up to MAX_FRAME_DEFORMATION, so a true motion the held frames missed is taken
+ * again). Against a distant reference the correlation of a correct registration is low by itself (0.7 on
+ * the NUS walking clip), so the correlation rules alone pass a registration that settled on another match:
+ * on that clip frame 79 registered at cc 0.75 with a 6 % change of scale from frame 78 and frame 80 jumped
+ * back, a one-frame jolt of 14 px in the held view. Correct neighbours in 'keyframe' mode on the real clips
+ * in ../shared change shape by 0.015 at most (and 'first''s registrations by 0.019 at cc 0.8 and up); the
+ * wrong ones seen in 'first' mode by 0.057 and more: 0.04 lies between, twice the 0.02 of handheld footage.
+ */
+export const REFERENCE_MAX_STEP_DEFORMATION = 0.04;
+
+/**
+ * Whether frame-to-frame motion `m` implied by a registration onto the reference at correlation `cc` can be
+ * camera motion, `framesSinceOk` frames after the last frame that registered ('first' mode; on top of
+ * framePlausible). See REFERENCE_MAX_STEP_DEFORMATION.
+ */
+export function referenceStepPlausible(m: Mat3, cc: number, width: number, height: number, framesSinceOk: number): boolean {
+  if (cc >= TRUSTED_FRAME_CC) return true;
+  return frameDeformation(m, width, height) <= Math.min(MAX_FRAME_DEFORMATION, REFERENCE_MAX_STEP_DEFORMATION * Math.max(1, framesSinceOk));
+}
 
 /** How far a motion moves the frame's centre, as a share of the centre-to-corner distance (Infinity if it goes to infinity). */
 export function frameShift(m: Mat3, width: number, height: number): number {
@@ -254,7 +278,9 @@ export function createFrameAnalyzer(settings: FrameAnalyzerSettings, downscale: 
   function plausibleFromReference(fromRef: Mat3, cc: number): boolean {
     if (invertInto(inv, prevFromRefA) === null) return false;
     multiplyInto(motionA, fromRef, inv);
-    return plausible(motionA, cc);
+    if (!plausible(motionA, cc)) return false;
+    // 'first': the frames since the last one that registered are what the implied motion spans.
+    return settings.reference !== 'first' || referenceStepPlausible(motionA, cc, aw, ah, failedInARow + 1);
   }
 
   function finish(ok: boolean, cc: number): FrameAnalysis {
