@@ -6,7 +6,8 @@
  * Reference modes:
  * - 'previous' (default): frame k onto frame k-1; motion[k] is the registration itself.
  * - 'first' (tripod): frame k onto frame 0; fromReference[k] is the registration and
- *   motion[k] = fromReference[k] · fromReference[k-1]^-1.
+ *   motion[k] = fromReference[k] · fromReference[k-1]^-1. The stabilizer then holds frame 0's view
+ *   instead of smoothing the path (framing.ts, Tripod).
  * - 'keyframe': like 'first' against a keyframe, re-anchored on the previous frame when the registration
  *   fails, the correlation falls below `keyframeMinCc` or less than `keyframeMinOverlap` of the keyframe
  *   stays in view.
