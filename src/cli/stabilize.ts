@@ -32,7 +32,7 @@ const spec: CommandSpec = {
     { name: 'output', short: 'o', type: 'string', value: 'FILE', help: "output video ('-' = standard output, Matroska)" },
     { name: 'overwrite', short: 'y', type: 'boolean', help: 'replace an existing output file' },
     { name: 'model', type: 'string', value: 'NAME', help: `motion model: ${MODEL_NAMES.join('|')}`, defaultText: d.model },
-    { name: 'reference', type: 'string', value: 'MODE', help: 'register onto: previous (chain) | first (tripod) | keyframe (re-anchor)', defaultText: d.reference },
+    { name: 'reference', type: 'string', value: 'MODE', help: 'register onto: previous (chain) | first (tripod: hold the view of the first frame) | keyframe (re-anchor)', defaultText: d.reference },
     { name: 'smoother', type: 'string', value: 'NAME', help: 'camera path: two-pass (optimised within the crop window) | gaussian (look-ahead N frames) | causal (no look-ahead)', defaultText: 'two-pass' },
     { name: 'smoothing', type: 'string', value: 'N', help: `smoothing radius in frames (0..${MAX_SMOOTHING_RADIUS}): gaussian, the half-width of its window and its look-ahead; two-pass, the half-width of the moving average whose residual it removes (a stronger smoothing at the same N); causal, the time scale of its follower (2N+1 frames)`, defaultText: String(d.smoothingRadius) },
     { name: 'max-shift', type: 'string', value: 'PX', help: 'largest correction shift in pixels', defaultText: 'no limit' },
