@@ -46,7 +46,7 @@ const spec: CommandSpec = {
     { name: 'preset', type: 'string', value: 'NAME', help: 'x264/x265 speed preset: ultrafast .. veryslow, placebo', defaultText: 'veryfast' },
     { name: 'codec', type: 'string', value: 'NAME', help: 'ffmpeg video encoder (ffmpeg -encoders lists them; h264, hevc, vp9 name libx264, libx265, libvpx-vp9)', defaultText: 'libx264' },
     { name: 'threads', type: 'string', value: 'N', help: 'encoder threads', defaultText: "ffmpeg's choice" },
-    { name: 'framerate', type: 'string', value: 'FPS', help: 'frame rate of an image-sequence input (e.g. frames/%04d.png)' },
+    { name: 'framerate', type: 'string', value: 'FPS', help: 'frame rate of an image-sequence input (e.g. frames/%04d.png) or of a raw .h264/.hevc stream' },
     { name: 'start', type: 'string', value: 'SEC', help: 'start at this time (as ffmpeg -ss)' },
     { name: 'duration', type: 'string', value: 'SEC', help: 'stabilize at most this many seconds (as ffmpeg -t)' },
     { name: 'transforms', type: 'string', value: 'FILE', help: 'write the motion file (.json or .csv, steady-motion v1)' },
