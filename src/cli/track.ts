@@ -205,6 +205,7 @@ async function run(args: ParsedArgs, ctx: CommandContext): Promise<number> {
         height,
         fps: timing.fps,
         colour: deliveredColour(probe),
+        sampleAspectRatio: probe.sampleAspectRatio,
         ...(timing.encoderTimeBase !== null ? { timeBase: timing.encoderTimeBase, timeOffsetSec: decoder.timeOffsetSec, ...(timing.constantRate ? { constantRate: true } : {}) } : {}),
         ...(keepsAudio ? { audioFrom: probe.spooledPath ?? input } : {}),
         ...(startSec !== undefined ? { audioStartSec: startSec } : {}),

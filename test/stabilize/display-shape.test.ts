@@ -111,6 +111,16 @@ describe('steady stabilize keeps the display shape', () => {
     }
   });
 
+  it('steady track --overlay keeps the 8:9 pixel shape too', async () => {
+    const square = await makeClip(join(dir, 'square-t.mp4'), { width: 96, height: 64, frames: 10, fps: 10, source: 'testsrc2' });
+    const dv = join(dir, 'dv-t.mp4');
+    await ffmpeg(['-i', square, '-vf', 'setsar=8/9', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', dv]);
+    const overlay = join(dir, 'dv-overlay.mp4');
+    const r = await runCli(['track', dv, '--overlay', overlay, '-o', join(dir, 'dv-track.json')]);
+    expect(r.code, r.stderr).toBe(0);
+    expect((await listStreams(overlay)).find((s) => s.codec_type === 'video')?.sample_aspect_ratio).toBe('8:9');
+  });
+
   it('a clip shown turned a quarter: the compare video is stacked in stored orientation and keeps the rotation', async () => {
     const flat = await makeClip(join(dir, 'flat.mp4'), { width: 96, height: 64, frames: 10, fps: 10, source: 'testsrc2' });
     const turned = join(dir, 'turned.mp4');
