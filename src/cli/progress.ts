@@ -29,7 +29,8 @@ export function createProgressLine(stream: NodeJS.WritableStream & { isTTY?: boo
       if (now - last < 100 && done !== total) return;
       last = now;
       const fps = elapsedSec > 0 ? done / elapsedSec : 0;
-      const columns = (stream.columns ?? 100) - 1;
+      // A terminal that reports no width (0, as a pseudo-terminal with no size set does): no cut at all.
+      const columns = stream.columns !== undefined && stream.columns > 0 ? stream.columns - 1 : Number.POSITIVE_INFINITY;
       let head = '';
       let tail = '';
       let f = -1;

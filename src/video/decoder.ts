@@ -249,7 +249,7 @@ export function conversionNote(probe: VideoProbe, untaggedFiles: readonly string
   const hdrText =
     hdr === null
       ? ''
-      : `; it is HDR (${hdr}) and stays tagged as such, so smooth gradients may show banding${untaggedFiles.length === 0 ? '' : `, except in ${untagged}, whose format keeps no colour tags: its colours are converted there as if SDR and look flat (write .mp4, .mkv or .mov)`}`;
+      : `; it is HDR (${hdr}) and stays tagged as such, so smooth gradients may show banding${hdr === "PQ" ? "; its mastering-display and light-level metadata (HDR10), if any, are not carried over" : ""}${untaggedFiles.length === 0 ? '' : `, except in ${untagged}, whose format keeps no colour tags: its colours are converted there as if SDR and look flat (write .mp4, .mkv or .mov)`}`;
   return `the input is ${what} (${probe.pixFmt}): processed and written as 8-bit 4:2:0${hdrText}`;
 }
 

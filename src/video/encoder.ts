@@ -512,6 +512,9 @@ export async function openEncoder(output: string, options: EncoderOptions): Prom
   if (codec === 'libtheora') videoCodecArgs.push('-q:v', '8');
   // x265 logs its banner at info level whatever ffmpeg's loglevel.
   if (codec === 'libx265') videoCodecArgs.push('-x265-params', 'log-level=error');
+  // HEVC in MP4/MOV as 'hvc1' (parameter sets in the sample description), the tag Apple's players require;
+  // ffmpeg writes 'hev1' by default, which QuickTime, iOS and Safari refuse.
+  if (codec === 'libx265' && (container === 'mp4' || container === 'mov')) videoCodecArgs.push('-tag:v', 'hvc1');
   const c = options.colour;
   const tagArg = (flag: string, known: ReadonlySet<string>, v: string | null): string[] => (v !== null && known.has(v) ? [flag, v] : []);
   const colourArgs =

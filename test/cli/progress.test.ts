@@ -30,6 +30,10 @@ describe('progress line', () => {
     expect(narrow.startsWith('stabilizing 1234/5678 frames')).toBe(true);
   });
 
+  it('a terminal that reports no width (0) cuts nothing', () => {
+    expect(lastLine(0)).toMatch(/^stabilizing \[#{5}-{19}\] 1234\/5678 frames {2}97\.2 fps 22% {2}left 0:\d\d$/);
+  });
+
   it('prints nothing when quiet or when standard error is not a terminal', () => {
     for (const [tty, quiet] of [
       [false, false],

@@ -211,7 +211,7 @@ export async function countFrames(path: string): Promise<number> {
 /** Lists the streams of a file as ffprobe sees them: codec_type, codec_name, r_frame_rate, avg_frame_rate, duration. */
 export async function listStreams(
   path: string,
-): Promise<{ codec_type: string; codec_name: string; r_frame_rate: string; avg_frame_rate: string; duration?: string; nb_frames?: string; width?: number; height?: number; sample_aspect_ratio?: string }[]> {
+): Promise<{ codec_type: string; codec_name: string; codec_tag_string?: string; r_frame_rate: string; avg_frame_rate: string; duration?: string; nb_frames?: string; width?: number; height?: number; sample_aspect_ratio?: string }[]> {
   const json = (await ffprobeJson(['-show_streams', path])) as { streams?: { codec_type: string; codec_name: string; r_frame_rate: string; avg_frame_rate: string; duration?: string; nb_frames?: string }[] };
   return json.streams ?? [];
 }

@@ -70,6 +70,9 @@ describe('colour tags', () => {
     expect(conversionNote(probeOf('yuv420p10le', 10, NONE))).not.toMatch(/HDR/);
     // Where the output keeps no colour tags (GIF, Y4M, Ogg), it does not say the tags stay.
     expect(conversionNote(probeOf('yuv420p10le', 10, HLG), ['side.gif'])).toMatch(/HDR \(HLG\) and stays tagged.*except in "side\.gif", whose format keeps no colour tags/);
+    // PQ (HDR10) says its static metadata is not carried over; HLG has none to lose.
+    expect(conversionNote(probeOf('yuv420p10le', 10, { ...HLG, transfer: 'smpte2084' }))).toMatch(/HDR \(PQ\).*mastering-display and light-level metadata \(HDR10\), if any, are not carried over/);
+    expect(conversionNote(probeOf('yuv420p10le', 10, HLG))).not.toMatch(/mastering-display/);
     expect(containerKeepsColourTags('out.gif') || containerKeepsColourTags('out.y4m') || containerKeepsColourTags('out.ogv')).toBe(false);
     expect(['out.mp4', 'out.mov', 'out.mkv', 'out.webm', '-'].every((f) => containerKeepsColourTags(f))).toBe(true);
   });

@@ -191,6 +191,15 @@ describe('openEncoder', () => {
     expect(await run('x264.mp4', { crf: 30, preset: 'slow' })).not.toMatch(/not used/);
   });
 
+  it('HEVC in MP4 is tagged hvc1 (what Apple players take), not ffmpeg\'s default hev1', async () => {
+    const out = join(dir, 'hevc.mp4');
+    const enc = await openEncoder(out, { width: 64, height: 48, fps: 10, codec: 'libx265' });
+    for (let k = 0; k < 3; k++) await enc.write(solidYuvFrame(64, 48, 90 + k, 128, 128));
+    await enc.finish();
+    const v = (await listStreams(out)).find((s) => s.codec_type === 'video');
+    expect([v?.codec_name, v?.codec_tag_string]).toEqual(['hevc', 'hvc1']);
+  });
+
   it('writes to standard output ("-") as Matroska', async () => {
     const sink = new PassThrough();
     const chunks: Buffer[] = [];
