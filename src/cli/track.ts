@@ -24,7 +24,7 @@ import { expectInteger, expectNumber, expectOneOf } from '../validate.js';
 import { downscaleYInto } from '../video/analysis.js';
 import { type Decoder, deliveredColour, openDecoder } from '../video/decoder.js';
 import { type Encoder, openEncoder } from '../video/encoder.js';
-import { keepsInputAudio, probeVideo } from '../video/probe.js';
+import { keepsInputAudio, metadataSourceOf, probeVideo } from '../video/probe.js';
 import { createTempOutput, samePath, type TempOutput } from '../video/temp-output.js';
 import { cutReadsFrameTimes, evenSpacingWatch, firstFrameOffsetFromProbe, variableTimingFor } from '../video/vfr.js';
 import { type CommandSpec, flagBool, flagString, type ParsedArgs } from './args.js';
@@ -63,7 +63,7 @@ const spec: CommandSpec = {
     { name: 'analysis-width', type: 'string', value: 'PX', help: 'register the camera motion on frames at most this wide', defaultText: String(TRACK_ANALYSIS_WIDTH) },
     { name: 'start', type: 'string', value: 'SEC', help: 'start at this time (as ffmpeg -ss)' },
     { name: 'duration', type: 'string', value: 'SEC', help: 'track at most this long (as ffmpeg -t)' },
-    { name: 'framerate', type: 'string', value: 'FPS', help: 'frame rate of an image sequence input (e.g. frames/%04d.png)' },
+    { name: 'framerate', type: 'string', value: 'FPS', help: 'frame rate of an image sequence input (e.g. frames/%04d.png) or of a raw .h264/.hevc stream' },
     { name: 'json', type: 'boolean', help: 'print a one-line JSON summary on stdout (needs -o FILE)' },
     { name: 'quiet', type: 'boolean', help: 'no summary on stderr' },
   ],
@@ -199,6 +199,7 @@ async function run(args: ParsedArgs, ctx: CommandContext): Promise<number> {
       motionStream.on('error', () => {});
     }
     const sink: NodeJS.WritableStream = motionStream ?? ctx.stdout;
+    const metadataFrom = metadataSourceOf(input, probe, framerate !== undefined);
     const openOverlay = (file: string): Promise<Encoder> =>
       openEncoder(file, {
         width,
@@ -206,6 +207,7 @@ async function run(args: ParsedArgs, ctx: CommandContext): Promise<number> {
         fps: timing.fps,
         colour: deliveredColour(probe),
         sampleAspectRatio: probe.sampleAspectRatio,
+        ...(metadataFrom !== undefined ? { metadataFrom } : {}),
         ...(timing.encoderTimeBase !== null ? { timeBase: timing.encoderTimeBase, timeOffsetSec: decoder.timeOffsetSec, ...(timing.constantRate ? { constantRate: true } : {}) } : {}),
         ...(keepsAudio ? { audioFrom: probe.spooledPath ?? input } : {}),
         ...(startSec !== undefined ? { audioStartSec: startSec } : {}),

@@ -19,7 +19,7 @@ import { downscaleYInto } from '../video/analysis.js';
 import { loadFfmpegFeatures } from '../video/binaries.js';
 import { conversionNote, type Decoder, type DecoderOptions, deliveredColour, openDecoder } from '../video/decoder.js';
 import { checkOutputContainer, containerKeepsColourTags, type Encoder, openEncoder } from '../video/encoder.js';
-import { keepsInputAudio, probeVideo, type VideoProbe } from '../video/probe.js';
+import { keepsInputAudio, metadataSourceOf, probeVideo, type VideoProbe } from '../video/probe.js';
 import { checkOutputWritable, createTempOutput, samePath } from '../video/temp-output.js';
 import { cutReadsFrameTimes, evenSpacingWatch, firstFrameOffsetFromProbe, variableTimingFor } from '../video/vfr.js';
 import { createFrameAnalyzer, type FrameAnalyzer } from '../stabilize/frame-analyzer.js';
@@ -355,8 +355,11 @@ export async function stabilizeFile(o: StabilizeFileOptions): Promise<StabilizeS
     probe,
     outputs.filter((f) => !containerKeepsColourTags(f)),
   );
+  // The input's global metadata (creation time, location, make and model) goes to the outputs.
+  const metadataFrom = metadataSourceOf(o.input, probe, o.framerate !== undefined);
   const encoderCommon = {
     fps: timing.fps,
+    ...(metadataFrom !== undefined ? { metadataFrom } : {}),
     colour: deliveredColour(probe),
     sampleAspectRatio: probe.sampleAspectRatio,
     ...(timing.encoderTimeBase !== null ? { timeBase: timing.encoderTimeBase, ...(timing.constantRate ? { constantRate: true } : {}) } : {}),

@@ -94,6 +94,11 @@ export interface EncoderOptions {
    * shape (VideoProbe.sampleAspectRatio). @default square pixels
    */
   readonly sampleAspectRatio?: string | null;
+  /**
+   * A file whose global metadata the output takes: creation time, location, title, make and model, a
+   * phone's own keys (in MP4/MOV as `mdta` tags). Usually the input; not standard input. @default none
+   */
+  readonly metadataFrom?: string;
   /** Container format (ffmpeg `-f`). @default from the extension; 'matroska' for standard output */
   readonly format?: string;
   /** Extra output options placed before the output name. @default [] */
@@ -335,18 +340,26 @@ function stderrReason(text: string): string {
  * Copies `src` to `dst` with every stream cut at `endSec` (output time, seconds): the end of the video's
  * last frame, so the audio stops with the picture.
  */
-async function remuxCut(ffmpeg: string, src: string, dst: string, endSec: number, format: string | undefined, faststart: boolean): Promise<void> {
-  const args = ['-hide_banner', '-nostdin', '-loglevel', 'error', '-y', '-i', src, '-map', '0', '-c', 'copy', '-t', endSec.toFixed(6)];
-  if (faststart) args.push('-movflags', '+faststart');
+async function remuxCut(ffmpeg: string, src: string, dst: string, endSec: number, format: string | undefined, faststart: boolean, metadataFrom: string | undefined): Promise<void> {
+  const args = ['-hide_banner', '-nostdin', '-loglevel', 'error', '-y', '-i', src, ...metadataSourceArgs(metadataFrom), '-map', '0', '-c', 'copy', '-t', endSec.toFixed(6)];
+  if (faststart) args.push('-movflags', MOV_FILE_FLAGS);
   if (format !== undefined) args.push('-f', format);
   args.push(dst);
   const r = await runCapture(ffmpeg, args);
   if (r.code !== 0) throw new RuntimeError('E_ENCODE_FAILED', `Ending the audio with the video failed (ffmpeg exited with code ${r.code}): ${stderrReason(r.stderr)}`);
 }
 
-async function remuxWithRotation(ffmpeg: string, src: string, dst: string, rotationDeg: Rotation): Promise<Rotation> {
+/**
+ * A remux's global metadata from the original (`-i original -map_metadata 1`), not from the file written
+ * first: a creation time that file holds as an `mdta` tag does not survive a second MP4/MOV write.
+ */
+function metadataSourceArgs(metadataFrom: string | undefined): string[] {
+  return metadataFrom === undefined || metadataFrom === '-' ? [] : ['-i', metadataFrom, '-map_metadata', '1'];
+}
+
+async function remuxWithRotation(ffmpeg: string, src: string, dst: string, rotationDeg: Rotation, metadataFrom: string | undefined): Promise<Rotation> {
   for (const tag of [(360 - rotationDeg) % 360, rotationDeg]) {
-    const args = ['-hide_banner', '-nostdin', '-loglevel', 'error', '-y', '-i', src, '-map', '0', '-c', 'copy', '-metadata:s:v:0', `rotate=${tag}`, '-movflags', '+faststart', dst];
+    const args = ['-hide_banner', '-nostdin', '-loglevel', 'error', '-y', '-i', src, ...metadataSourceArgs(metadataFrom), '-map', '0', '-c', 'copy', '-metadata:s:v:0', `rotate=${tag}`, '-movflags', MOV_FILE_FLAGS, dst];
     const r = await runCapture(ffmpeg, args);
     if (r.code !== 0) throw new RuntimeError('E_ENCODE_FAILED', `Storing the display rotation failed (ffmpeg exited with code ${r.code}): ${stderrReason(r.stderr)}`);
     const got = (await probeVideo(dst)).rotationDeg;
@@ -354,6 +367,12 @@ async function remuxWithRotation(ffmpeg: string, src: string, dst: string, rotat
   }
   return 0;
 }
+
+/**
+ * MP4/MOV files: the index up front (playback starts before the whole file is read), and metadata as
+ * `mdta` tags, which keep keys the classic tags have no place for (a phone's make, model, capture rate).
+ */
+const MOV_FILE_FLAGS = '+faststart+use_metadata_tags';
 
 /** The presets of x264 and x265, fastest first. */
 const X26X_PRESETS: readonly string[] = ['ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium', 'slow', 'slower', 'veryslow', 'placebo'];
@@ -480,6 +499,19 @@ export async function openEncoder(output: string, options: EncoderOptions): Prom
     }
   }
 
+  // Global metadata (creation time, location, title...): from the audio's input when it is the same file,
+  // else from an input of its own (no stream of it is read).
+  let metadataInput: string[] = [];
+  let metadataArgs: string[] = [];
+  const metadataFrom = options.metadataFrom;
+  if (metadataFrom !== undefined && metadataFrom !== '-') {
+    if (audioInput.length > 0 && options.audioFrom === metadataFrom) metadataArgs = ['-map_metadata', '1'];
+    else {
+      metadataInput = ['-i', metadataFrom];
+      metadataArgs = ['-map_metadata', audioInput.length > 0 ? '2' : '1'];
+    }
+  }
+
   // Rotation: in the encode when ffmpeg can, else by a remux after it (files in MP4/MOV only).
   const storesRotation = container === 'mp4' || container === 'mov';
   let rotationInEncode = false;
@@ -547,9 +579,11 @@ export async function openEncoder(output: string, options: EncoderOptions): Prom
     '-i',
     'pipe:0',
     ...audioInput,
+    ...metadataInput,
     '-map',
     '0:v:0',
     ...audioArgs,
+    ...metadataArgs,
     ...filterArgs,
     ...gifArgs,
     ...videoCodecArgs,
@@ -567,7 +601,7 @@ export async function openEncoder(output: string, options: EncoderOptions): Prom
     // frames' clock, and 2.01 s at 25 fps would drop the frame at 2.00 s that the cut holds.
     ...(audio !== 'none' && options.audioDurationSec !== undefined ? ['-t', String(Math.ceil((options.audioDurationSec * rate.num) / rate.den - 1e-9) * (rate.den / rate.num))] : []),
     ...(codec === 'gif' ? [] : ['-pix_fmt', 'yuv420p']),
-    ...(!toStdout && storesRotation ? ['-movflags', '+faststart'] : []),
+    ...(!toStdout && storesRotation ? ['-movflags', MOV_FILE_FLAGS] : []),
     ...(toStdout && container === 'mp4' ? ['-movflags', 'frag_keyframe+empty_moov'] : []),
     ...(options.outputOptions ?? []),
     ...(options.format !== undefined ? ['-f', options.format] : toStdout ? ['-f', 'matroska'] : spec?.format !== undefined ? ['-f', spec.format] : []),
@@ -725,7 +759,7 @@ export async function openEncoder(output: string, options: EncoderOptions): Prom
         const endSec = timeOffsetSec + (frameHeader !== null ? lastTimeNs / 1e9 + frameSec : framesWritten * frameSec);
         const cut = createTempOutput(output);
         try {
-          await remuxCut(ffmpeg, temp.tempPath, cut.tempPath, endSec, options.format ?? spec?.format, storesRotation);
+          await remuxCut(ffmpeg, temp.tempPath, cut.tempPath, endSec, options.format ?? spec?.format, storesRotation, options.metadataFrom);
         } catch (err) {
           await cut.discard();
           throw err;
@@ -743,7 +777,7 @@ export async function openEncoder(output: string, options: EncoderOptions): Prom
       if (temp !== null && rotationByRemux) {
         const second = createTempOutput(output);
         try {
-          storedRotation = await remuxWithRotation(ffmpeg, temp.tempPath, second.tempPath, rotationDeg);
+          storedRotation = await remuxWithRotation(ffmpeg, temp.tempPath, second.tempPath, rotationDeg, options.metadataFrom);
           if (storedRotation === rotationDeg) {
             await second.commit();
             await temp.discard();

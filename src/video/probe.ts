@@ -428,6 +428,16 @@ export function keepsInputAudio(input: string, probe: VideoProbe): boolean {
 }
 
 /**
+ * The file whose global metadata (creation time, location, make and model) the outputs take: the input, or
+ * the copy standard input was kept in; undefined for a pipe, a URL or device (it would be opened again),
+ * and an image sequence or raw stream (`framerateGiven`; they carry none).
+ */
+export function metadataSourceOf(input: string, probe: VideoProbe, framerateGiven: boolean): string | undefined {
+  if (probe.spooledPath !== undefined) return probe.spooledPath;
+  return input !== '-' && !framerateGiven && !/^[a-z][a-z0-9+.-]+:/i.test(input) ? input : undefined;
+}
+
+/**
  * The rest of `source` after the `kept` chunks (`keptBytes` long), all in one buffer; null when it runs past
  * `limit` bytes. Rejects with InterruptedError when `signal` aborts meanwhile.
  */
