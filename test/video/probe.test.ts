@@ -178,6 +178,15 @@ describe('interpretProbe', () => {
     const vfr = interpretProbe('y.mp4', { streams: [{ index: 0, codec_type: 'video', codec_name: 'h264', width: 64, height: 48, r_frame_rate: '30/1', avg_frame_rate: '2500/100' }] });
     expect([vfr.videoMap, vfr.variableFrameRate, vfr.timeBase]).toEqual(['0:0', true, null]);
   });
+
+  it('tells global metadata worth keeping from the tags every writer leaves', () => {
+    const video = { index: 0, codec_type: 'video', codec_name: 'h264', width: 64, height: 48, r_frame_rate: '30/1', avg_frame_rate: '30/1' };
+    const withTags = (tags: Record<string, string>) => interpretProbe('x.mp4', { streams: [video], format: { format_name: 'mov,mp4', tags } }).hasGlobalMetadata;
+    expect(withTags({ major_brand: 'isom', minor_version: '512', compatible_brands: 'isomiso2avc1mp41', encoder: 'Lavf59.27.100' })).toBe(false);
+    expect(withTags({ major_brand: 'qt  ', creation_time: '2024-06-01T10:20:30.000000Z' })).toBe(true);
+    expect(withTags({ 'com.apple.quicktime.make': 'Apple' })).toBe(true);
+    expect(interpretProbe('x.mp4', { streams: [video] }).hasGlobalMetadata).toBe(false);
+  });
 });
 
 describe('helpers', () => {
