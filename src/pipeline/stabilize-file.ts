@@ -24,7 +24,7 @@ import { checkOutputWritable, createTempOutput, samePath } from '../video/temp-o
 import { cutReadsFrameTimes, evenSpacingWatch, firstFrameOffsetFromProbe, variableTimingFor } from '../video/vfr.js';
 import { createFrameAnalyzer, type FrameAnalyzer } from '../stabilize/frame-analyzer.js';
 import type { FrameMotion, StabilizedFrame } from '../stabilize/frame-types.js';
-import { type ResolvedStabilizeOptions, resolveStabilizeOptions, type StabilizeOptions } from '../stabilize/options.js';
+import { MAX_SMOOTHING_RADIUS, type ResolvedStabilizeOptions, resolveStabilizeOptions, STABILIZE_DEFAULTS, type StabilizeOptions } from '../stabilize/options.js';
 import { createStabilizer, type KnownAnalysis, type Stabilizer, stabilizerSettingsFor } from '../stabilize/stabilizer.js';
 import { MotionFileEncoder, motionFormatFromPath, parseMotionFile } from '../track/motion-file.js';
 
@@ -290,9 +290,28 @@ class MotionFileCheck {
   }
 }
 
+/** Frame rate up to which the default smoothing radius is its number of frames (15: half a second at 30 fps). */
+const DEFAULT_RADIUS_FPS = 30;
+/** Most memory the frames held for a scaled default radius may take (the look-ahead of 4 radii). */
+const DEFAULT_RADIUS_HELD_BYTES = 2 ** 30;
+
+/**
+ * The smoothing radius when none is given: the default's frames up to DEFAULT_RADIUS_FPS, above it the same
+ * time (60 fps: 30 frames, 240 fps: 120): a radius in frames would smooth a 60 fps clip over half the time
+ * and a slow-motion clip hardly at all. Within MAX_SMOOTHING_RADIUS, and at most what keeps the held
+ * look-ahead (4 radii) under DEFAULT_RADIUS_HELD_BYTES (4K at 60 fps: 20 frames), never below the default.
+ */
+export function defaultSmoothingRadius(fps: number, width: number, height: number): number {
+  const base = STABILIZE_DEFAULTS.smoothingRadius;
+  if (!(fps > DEFAULT_RADIUS_FPS)) return base;
+  const frameBytes = width * height + 2 * Math.ceil(width / 2) * Math.ceil(height / 2);
+  const byMemory = Math.floor((DEFAULT_RADIUS_HELD_BYTES / frameBytes - 4) / 4);
+  return Math.max(base, Math.min(Math.round((base * fps) / DEFAULT_RADIUS_FPS), MAX_SMOOTHING_RADIUS, byMemory));
+}
+
 /** Stabilizes a video file; resolves with the summary when the output is complete. */
 export async function stabilizeFile(o: StabilizeFileOptions): Promise<StabilizeSummary> {
-  const opts: ResolvedStabilizeOptions = resolveStabilizeOptions(o, {
+  const resolved: ResolvedStabilizeOptions = resolveStabilizeOptions(o, {
     model: '--model',
     reference: '--reference',
     smoother: '--smoother',
@@ -309,6 +328,9 @@ export async function stabilizeFile(o: StabilizeFileOptions): Promise<StabilizeS
   const probeOptions = { ...(o.framerate !== undefined ? { framerate: o.framerate } : {}), ...(o.signal !== undefined ? { signal: o.signal } : {}) };
   const [probe] = await Promise.all([probeVideo(o.input, probeOptions), loadFfmpegFeatures()]);
   const { width, height } = probe;
+  // The default radius follows the frame rate (a radius given is taken as it is).
+  const opts: ResolvedStabilizeOptions = o.smoothingRadius === undefined ? { ...resolved, smoothingRadius: defaultSmoothingRadius(probe.fps, width, height) } : resolved;
+  const radiusNote = opts.smoothingRadius !== resolved.smoothingRadius ? `smoothing radius ${opts.smoothingRadius} frames: half a second at ${Number(probe.fps.toFixed(3))} fps (--smoothing sets it)` : null;
   if (width < 16 || height < 16) {
     throw new InputError('E_VIDEO_TOO_SMALL', `${JSON.stringify(o.input)} is ${width}x${height}; steady needs frames of at least 16x16 pixels`);
   }
@@ -494,6 +516,7 @@ export async function stabilizeFile(o: StabilizeFileOptions): Promise<StabilizeS
         ...result.notes,
         ...(spacing.note() === null ? [] : [spacing.note() as string]),
         ...(offsetNote === null ? [] : [offsetNote]),
+        ...(radiusNote === null ? [] : [radiusNote]),
         ...(probe.subtitleStreams > 0 ? [`subtitles not kept: the input's ${probe.subtitleStreams === 1 ? 'subtitle stream is' : `${probe.subtitleStreams} subtitle streams are`} left out (add them back with ffmpeg -i out -i in -map 0 -map 1:s -c copy)`] : []),
       ],
       partial: false,
