@@ -316,6 +316,7 @@ export async function stabilizeFile(o: StabilizeFileOptions): Promise<StabilizeS
     reference: '--reference',
     smoother: '--smoother',
     smoothingRadius: '--smoothing',
+    rotationWeight: '--rotation-weight',
     maxShiftPx: '--max-shift',
     maxAngleRad: '--max-angle',
     zoom: '--zoom',

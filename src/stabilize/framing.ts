@@ -65,7 +65,7 @@ import { UsageError } from '../errors.js';
 import type { Mat3 } from '../motion/mat3.js';
 import { expectInteger, expectNumber, expectOneOf } from '../validate.js';
 import { composeMotionInto } from './motion-params.js';
-import { SMOOTHERS, type SmootherName, type ZoomSetting } from './options.js';
+import { DEFAULT_ROTATION_WEIGHT, SMOOTHERS, type SmootherName, type ZoomSetting } from './options.js';
 import { type CropGeometry, cornerExcursionPx, createCropGeometry, FILL_TOLERANCE_PX, type PullLimits, pullCorrectionInto, requiredZoom } from './path-constraints.js';
 import type { PathSmoother } from './smoother.js';
 import { CausalSmoother, causalSmoothPathInto } from './smoother-causal.js';
@@ -77,17 +77,9 @@ import { CameraTrajectory, PATH_ANGLE, PATH_DIMS, PATH_LOG_SCALE, PATH_X, PATH_Y
 export const MAX_RADIUS = 300;
 /** Default smoothing radius, frames. */
 export const DEFAULT_RADIUS = 15;
+export { DEFAULT_ROTATION_WEIGHT };
 /** Default most zoom 'auto' and 'adaptive' may use (1.15 = 15 % in). */
 export const DEFAULT_MAX_ZOOM = 1.15;
-/**
- * Default weight of rotation against translation in the pull, as a share of the squared corner radius:
- * the pull minimises |shift|^2 + w (r beta)^2 with r the centre-to-corner distance. Below 1 because a
- * rotation about the centre moves the middle of the picture, where viewers look, by nothing, while it uses
- * the crop margin at the corners. Measured on the anchors' synthetic clip recipe (5 seeds, two-pass, zoom
- * 1.03): weight 0.06 / 0.12 / 0.25 leaves 0.51 / 0.57 / 0.69 px of high-frequency shift and 0.31 / 0.29 /
- * 0.25 deg of roll; 0.1 sits between the first two.
- */
-export const DEFAULT_ROTATION_WEIGHT = 0.1;
 /** 'adaptive': most rise of the zoom per frame (0.002 = 0.2 % of the frame per frame, 6 % per second at 30 fps). */
 export const ZOOM_RATE_PER_FRAME = 0.002;
 /**

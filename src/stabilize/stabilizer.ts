@@ -71,6 +71,7 @@ export function stabilizerSettingsFor(
       height,
       smoother: o.smoother,
       radius: o.smoothingRadius,
+      rotationWeight: o.rotationWeight,
       zoom: o.zoom,
       maxShiftPx: o.maxShiftPx < 0 ? Number.POSITIVE_INFINITY : o.maxShiftPx,
       maxAngleRad: o.maxAngleRad < 0 ? Number.POSITIVE_INFINITY : o.maxAngleRad,
