@@ -23,7 +23,7 @@ import { keepsInputAudio, metadataSourceOf, probeVideo, type VideoProbe } from '
 import { checkOutputWritable, createTempOutput, samePath } from '../video/temp-output.js';
 import { cutReadsFrameTimes, evenSpacingWatch, firstFrameOffsetFromProbe, variableTimingFor } from '../video/vfr.js';
 import { createFrameAnalyzer, type FrameAnalyzer } from '../stabilize/frame-analyzer.js';
-import type { FrameMotion, StabilizedFrame } from '../stabilize/frame-types.js';
+import type { FrameMotion, StabilizedFrame, YuvFrame } from '../stabilize/frame-types.js';
 import { MAX_SMOOTHING_RADIUS, type ResolvedStabilizeOptions, resolveStabilizeOptions, STABILIZE_DEFAULTS, type StabilizeOptions } from '../stabilize/options.js';
 import { createStabilizer, type KnownAnalysis, type Stabilizer, stabilizerSettingsFor } from '../stabilize/stabilizer.js';
 import { MotionFileEncoder, motionFormatFromPath, parseMotionFile } from '../track/motion-file.js';
@@ -402,6 +402,9 @@ export async function stabilizeFile(o: StabilizeFileOptions): Promise<StabilizeS
   let encoder: Encoder | null = null;
   let compare: Encoder | null = null;
   let compareBuf: Uint8Array | null = null;
+  // The two views at half size, for a compare video too large at full size (reused frame to frame).
+  let compareHalves: { input: YuvPlanes; output: YuvPlanes } | null = null;
+  let compareNote: string | null = null;
   let motionOut: Awaited<ReturnType<typeof openMotionWriter>> | null = null;
   let frames = 0;
   let zoomSum = 0;
@@ -436,7 +439,14 @@ export async function stabilizeFile(o: StabilizeFileOptions): Promise<StabilizeS
       // Side by side as the clip displays: a clip shown turned a quarter (portrait phone video) is stacked
       // top to bottom in its stored orientation, which the display rotation turns into left and right.
       // Each half is padded to an even size so that both halves' chroma lines up (see compareInto).
-      const size = compareSize(width, height, stackedForRotation(probe.rotationDeg));
+      // Past what players take (4K side by side), each view at half size.
+      const stacked = stackedForRotation(probe.rotationDeg);
+      if (compareAtHalfSize(width, height, stacked)) {
+        const full = compareSize(width, height, stacked);
+        compareHalves = { input: halfSizePlanes(width, height), output: halfSizePlanes(width, height) };
+        compareNote = `compare video at half size: side by side at full size it would be ${full.width}x${full.height}, more than most players and hardware decoders take`;
+      }
+      const size = compareHalves === null ? compareSize(width, height, stacked) : compareSize(Math.ceil(width / 2), Math.ceil(height / 2), stacked);
       compare = await openEncoder(o.compare, { width: size.width, height: size.height, rotationDeg: probe.rotationDeg, ...encoderCommon, ...offset, ...audio });
       compareBuf = new Uint8Array(size.width * size.height + 2 * (size.width / 2) * Math.ceil(size.height / 2));
     }
@@ -444,7 +454,13 @@ export async function stabilizeFile(o: StabilizeFileOptions): Promise<StabilizeS
       // With variable timing, each frame goes at its own time (encoder `timeBase`).
       await (encoder as Encoder).write(s.output);
       spacing.see(frames, s.output.timeSec);
-      if (compare && compareBuf) await compare.write(compareInto(compareBuf, s, stackedForRotation(probe.rotationDeg)), s.output.timeSec);
+      if (compare && compareBuf) {
+        if (compareHalves !== null) {
+          halveInto(compareHalves.input, s.input);
+          halveInto(compareHalves.output, s.output);
+        }
+        await compare.write(compareInto(compareBuf, compareHalves ?? s, stackedForRotation(probe.rotationDeg)), s.output.timeSec);
+      }
       if (motionOut) await motionOut.write(s.motion);
       o.onFrame?.(s);
       frames++;
@@ -518,6 +534,7 @@ export async function stabilizeFile(o: StabilizeFileOptions): Promise<StabilizeS
         ...(spacing.note() === null ? [] : [spacing.note() as string]),
         ...(offsetNote === null ? [] : [offsetNote]),
         ...(radiusNote === null ? [] : [radiusNote]),
+        ...(compareNote === null ? [] : [compareNote]),
         ...(probe.subtitleStreams > 0 ? [`subtitles not kept: the input's ${probe.subtitleStreams === 1 ? 'subtitle stream is' : `${probe.subtitleStreams} subtitle streams are`} left out (add them back with ffmpeg -i out -i in -map 0 -map 1:s -c copy)`] : []),
       ],
       partial: false,
@@ -556,11 +573,56 @@ export function compareSize(w: number, h: number, stacked: boolean): { width: nu
 }
 
 /**
+ * Largest compare video made at full size, pixels: H.264 level 5.1's 4096x2304, what most players and
+ * hardware decoders take. A larger one (4K side by side: 7680x2160) is made at half size.
+ */
+const COMPARE_MAX_WIDTH = 4096;
+const COMPARE_MAX_HEIGHT = 2304;
+
+/** Whether the compare video of w x h frames is made at half size (see COMPARE_MAX_WIDTH). */
+export function compareAtHalfSize(w: number, h: number, stacked: boolean): boolean {
+  const size = compareSize(w, h, stacked);
+  return size.width > COMPARE_MAX_WIDTH || size.height > COMPARE_MAX_HEIGHT;
+}
+
+/** The planes of a 4:2:0 picture. */
+export type YuvPlanes = Pick<YuvFrame, 'width' | 'height' | 'y' | 'u' | 'v'>;
+
+/** Buffers for a w x h picture at half size (ceil(w / 2) x ceil(h / 2)), for halveInto. */
+export function halfSizePlanes(w: number, h: number): YuvPlanes {
+  const hw = Math.ceil(w / 2);
+  const hh = Math.ceil(h / 2);
+  const c = Math.ceil(hw / 2) * Math.ceil(hh / 2);
+  return { width: hw, height: hh, y: new Uint8Array(hw * hh), u: new Uint8Array(c), v: new Uint8Array(c) };
+}
+
+/** dst = src at half size: each sample the rounded mean of a 2x2 block (an odd last row / column with itself). */
+export function halveInto(dst: YuvPlanes, src: YuvPlanes): YuvPlanes {
+  const halvePlane = (d: Uint8Array, s: Uint8Array, sw: number, sh: number) => {
+    const dw = Math.ceil(sw / 2);
+    const dh = Math.ceil(sh / 2);
+    for (let y = 0; y < dh; y++) {
+      const r0 = 2 * y * sw;
+      const r1 = Math.min(2 * y + 1, sh - 1) * sw;
+      for (let x = 0; x < dw; x++) {
+        const x0 = 2 * x;
+        const x1 = Math.min(x0 + 1, sw - 1);
+        d[y * dw + x] = ((s[r0 + x0] as number) + (s[r0 + x1] as number) + (s[r1 + x0] as number) + (s[r1 + x1] as number) + 2) >> 2;
+      }
+    }
+  };
+  halvePlane(dst.y, src.y, src.width, src.height);
+  halvePlane(dst.u, src.u, Math.ceil(src.width / 2), Math.ceil(src.height / 2));
+  halvePlane(dst.v, src.v, Math.ceil(src.width / 2), Math.ceil(src.height / 2));
+  return dst;
+}
+
+/**
  * Writes the input and the output of a frame as one 4:2:0 picture: left and right, or (stacked) top and
  * bottom, each half padded to even sides by repeating its last column / row, so that both halves' chroma
  * samples cover their own pixels. out: compareSize's width x height plus its chroma.
  */
-export function compareInto(out: Uint8Array, s: StabilizedFrame, stacked: boolean): Uint8Array {
+export function compareInto(out: Uint8Array, s: { readonly input: YuvPlanes; readonly output: YuvPlanes }, stacked: boolean): Uint8Array {
   const { width: w, height: h } = s.input;
   const cw = Math.ceil(w / 2);
   const ch = Math.ceil(h / 2);

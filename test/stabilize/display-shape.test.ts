@@ -6,7 +6,7 @@
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { compareInto, compareSize, stackedForRotation } from '../../src/pipeline/stabilize-file.js';
+import { compareAtHalfSize, compareInto, compareSize, halfSizePlanes, halveInto, stackedForRotation } from '../../src/pipeline/stabilize-file.js';
 import type { StabilizedFrame, YuvFrame } from '../../src/stabilize/frame-types.js';
 import { sampleAspectOf } from '../../src/video/probe.js';
 import { runCli } from '../support/cli.js';
@@ -72,6 +72,43 @@ describe('compare layout', () => {
     }
   }
 
+  it('halves a picture by 2x2 means (odd edges with themselves), as a slow reference does', () => {
+    for (const [w, h] of [
+      [8, 6],
+      [7, 5],
+    ] as const) {
+      const src = labelledFrame(w, h, 1);
+      const half = halveInto(halfSizePlanes(w, h), src);
+      const ref = (p: Uint8Array, pw: number, ph: number, x: number, y: number) => {
+        const at = (xx: number, yy: number) => p[Math.min(yy, ph - 1) * pw + Math.min(xx, pw - 1)] as number;
+        return Math.floor((at(2 * x, 2 * y) + at(2 * x + 1, 2 * y) + at(2 * x, 2 * y + 1) + at(2 * x + 1, 2 * y + 1) + 2) / 4);
+      };
+      let mismatches = 0;
+      const cw = Math.ceil(w / 2);
+      const ch = Math.ceil(h / 2);
+      for (const [plane, pw, ph] of [
+        ['y', w, h],
+        ['u', cw, ch],
+        ['v', cw, ch],
+      ] as const) {
+        const dw = Math.ceil(pw / 2);
+        for (let y = 0; y < Math.ceil(ph / 2); y++) for (let x = 0; x < dw; x++) if (half[plane][y * dw + x] !== ref(src[plane], pw, ph, x, y)) mismatches++;
+      }
+      expect([half.width, half.height]).toEqual([Math.ceil(w / 2), Math.ceil(h / 2)]);
+      expect(mismatches).toBe(0);
+    }
+  });
+
+  it('is made at half size past 4096 wide or 2304 high (4K side by side), at full size up to it', () => {
+    expect(compareAtHalfSize(1920, 1080, false)).toBe(false);
+    expect(compareAtHalfSize(2048, 1080, false)).toBe(false);
+    expect(compareAtHalfSize(2560, 1440, false)).toBe(true);
+    expect(compareAtHalfSize(3840, 2160, false)).toBe(true);
+    // A portrait 1080p phone clip, stacked in stored orientation: 1920x2160.
+    expect(compareAtHalfSize(1920, 1080, true)).toBe(false);
+    expect(compareAtHalfSize(3840, 2160, true)).toBe(true);
+  });
+
   it('stacks for the quarter turns only', () => {
     expect([0, 90, 180, 270].map(stackedForRotation)).toEqual([false, true, false, true]);
   });
@@ -119,6 +156,16 @@ describe('steady stabilize keeps the display shape', () => {
     const r = await runCli(['track', dv, '--overlay', overlay, '-o', join(dir, 'dv-track.json')]);
     expect(r.code, r.stderr).toBe(0);
     expect((await listStreams(overlay)).find((s) => s.codec_type === 'video')?.sample_aspect_ratio).toBe('8:9');
+  });
+
+  it('a compare video too large at full size is written at half size, with a note', async () => {
+    const big = await makeClip(join(dir, 'big.mp4'), { width: 2100, height: 1200, frames: 4, fps: 10, source: 'testsrc2' });
+    const side = join(dir, 'big-side.mp4');
+    const r = await runCli(['stabilize', big, '-o', join(dir, 'big-out.mp4'), '--compare', side, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect((JSON.parse(r.stdout) as { notes: string[] }).notes.join('\n')).toMatch(/compare video at half size: side by side at full size it would be 4200x1200/);
+    const v = (await listStreams(side)).find((s) => s.codec_type === 'video');
+    expect([v?.width, v?.height]).toEqual([2100, 600]);
   });
 
   it('a clip shown turned a quarter: the compare video is stacked in stored orientation and keeps the rotation', async () => {
