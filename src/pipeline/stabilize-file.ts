@@ -331,6 +331,9 @@ export async function stabilizeFile(o: StabilizeFileOptions): Promise<StabilizeS
   const { width, height } = probe;
   // The default radius follows the frame rate (a radius given is taken as it is).
   const opts: ResolvedStabilizeOptions = o.smoothingRadius === undefined ? { ...resolved, smoothingRadius: defaultSmoothingRadius(probe.fps, width, height) } : resolved;
+  // Frames are never enlarged for analysis: say so when the width asked for is above the frame's.
+  const analysisNote =
+    o.analysisWidth !== undefined && opts.analysisWidth > Math.max(width, height) ? `analysis at the frame's own size (${Math.max(width, height)} px): --analysis-width ${opts.analysisWidth} is larger, and frames are not enlarged` : null;
   const radiusNote = opts.smoothingRadius !== resolved.smoothingRadius ? `smoothing radius ${opts.smoothingRadius} frames: half a second at ${Number(probe.fps.toFixed(3))} fps (--smoothing sets it)` : null;
   if (width < 16 || height < 16) {
     throw new InputError('E_VIDEO_TOO_SMALL', `${JSON.stringify(o.input)} is ${width}x${height}; steady needs frames of at least 16x16 pixels`);
@@ -534,6 +537,7 @@ export async function stabilizeFile(o: StabilizeFileOptions): Promise<StabilizeS
         ...(spacing.note() === null ? [] : [spacing.note() as string]),
         ...(offsetNote === null ? [] : [offsetNote]),
         ...(radiusNote === null ? [] : [radiusNote]),
+        ...(analysisNote === null ? [] : [analysisNote]),
         ...(compareNote === null ? [] : [compareNote]),
         ...(probe.subtitleStreams > 0 ? [`subtitles not kept: the input's ${probe.subtitleStreams === 1 ? 'subtitle stream is' : `${probe.subtitleStreams} subtitle streams are`} left out (add them back with ffmpeg -i out -i in -map 0 -map 1:s -c copy)`] : []),
       ],

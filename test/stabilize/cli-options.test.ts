@@ -476,6 +476,14 @@ describe('steady stabilize options', () => {
     expect(Math.max(...half.motion.frames.map((f, k) => meanCornerDistance(f.motion as Mat3, full.motion.frames[k]?.motion as Mat3)))).toBeGreaterThan(1e-4);
   });
 
+  it.concurrent('--analysis-width above the frame: analysed at the frame\'s own size, as the default does here, and a note says so', async () => {
+    const [def, wide] = await Promise.all([stabilize('default', []), stabilize('aw-640', ['--analysis-width', '640'])]);
+    expect(wide.motion.frames.every((f, k) => meanCornerDistance(f.motion as Mat3, def.motion.frames[k]?.motion as Mat3) === 0)).toBe(true);
+    const notes = (r: Run) => ((r.summary as unknown as { notes: string[] }).notes ?? []).join('\n');
+    expect(notes(wide)).toMatch(/analysis at the frame's own size \(160 px\): --analysis-width 640 is larger/);
+    expect(notes(def)).not.toMatch(/analysis at/);
+  });
+
   it.concurrent('--crf: a higher factor than the default 18 makes a smaller file', async () => {
     const [hi, lo] = await Promise.all([stabilize('default', []), stabilize('crf-40', ['--crf', '40'])]);
     const [a, b] = await Promise.all([stat(hi.out), stat(lo.out)]);
