@@ -447,12 +447,12 @@ export async function openEncoder(output: string, options: EncoderOptions): Prom
   const codec = CODEC_ALIASES[asked] !== undefined && videoEncoderNames(ffmpeg).has(CODEC_ALIASES[asked] as string) ? (CODEC_ALIASES[asked] as string) : asked;
   const features = ffmpegFeatures(ffmpeg);
   const notes: string[] = [];
-  // The crf scale is the encoder's own: x264 and x265 stop at 51 (a higher value became 51 without a
-  // word); the encoders with no crf take a fixed high quality, and a crf asked for is said to be unused.
   if (/^lib(x264|x265)$/.test(codec) && !X26X_PRESETS.includes(preset)) {
     throw new InputError('E_BAD_OPTION', `Expected one of ${X26X_PRESETS.join('|')} for preset with ${codec} but received ${JSON.stringify(preset)}`);
   }
   if (!/^lib(x264|x265)$/.test(codec) && options.preset !== undefined) notes.push(`preset ${options.preset} not used: ${codec} has no presets`);
+  // The crf scale is the encoder's own: x264 and x265 stop at 51 (a higher value became 51 without a
+  // word); the encoders with no crf take a fixed high quality, and a crf asked for is said to be unused.
   const crfMax = CRF_MAX[codec];
   if (crfMax !== undefined && crf > crfMax) throw new InputError('E_BAD_OPTION', `Expected 0..${crfMax} for crf with ${codec} but received ${crf}`);
   if (crfMax === undefined && options.crf !== undefined) notes.push(`crf ${options.crf} not used: ${codec} has no constant rate factor`);
