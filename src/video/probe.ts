@@ -19,6 +19,7 @@ import { Readable } from 'node:stream';
 import { InputError, InterruptedError, RuntimeError } from '../errors.js';
 import { resolveFfprobe } from './binaries.js';
 import { killAndWait, registerCleanup, runCapture, spawnTracked, TailBuffer, waitForExit } from './process-registry.js';
+import { sweepLeftovers } from './temp-output.js';
 
 /** A display rotation in clockwise degrees. */
 export type Rotation = 0 | 90 | 180 | 270;
@@ -489,7 +490,9 @@ async function readToEnd(source: Readable, kept: Buffer[], keptBytes: number, en
 async function spool(bytes: Buffer, options: ProbeOptions): Promise<VideoProbe> {
   let folder: string;
   try {
-    folder = mkdtempSync(join(tmpdir(), 'steady-stdin-'));
+    // A copy left by a run killed outright (SIGKILL) is removed by the next one; the process id in the name says whose it is.
+    sweepLeftovers(tmpdir(), /^steady-stdin-(\d+)-[^/]+$/);
+    folder = mkdtempSync(join(tmpdir(), `steady-stdin-${process.pid}-`));
   } catch (cause) {
     throw new RuntimeError('E_OUTPUT_WRITE', `Cannot keep standard input in a temporary file in ${JSON.stringify(tmpdir())} (${(cause as Error).message}); set TMPDIR to a writable folder, or give the file path instead of -`, { cause });
   }

@@ -5,7 +5,7 @@
  * ffmpeg picks the container from it. Temporary files still pending when the process exits or is
  * stopped by SIGINT / SIGTERM / SIGHUP are removed (after the ffmpeg children writing them are killed).
  */
-import { accessSync, constants, realpathSync, statSync, unlinkSync } from 'node:fs';
+import { accessSync, constants, readdirSync, realpathSync, rmSync, statSync, unlinkSync } from 'node:fs';
 import { rename, unlink } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { InputError } from '../errors.js';
@@ -90,6 +90,65 @@ export function samePath(a: string, b: string): boolean {
   }
 }
 
+/** A leftover is removed only when it has not been written to for this long (ms): see sweepLeftovers. */
+export const LEFTOVER_MIN_AGE_MS = 60_000;
+
+/** True when a process with this id runs (one of another user counts: EPERM). */
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes what an earlier run of steady left in `dir` when it was killed outright (SIGKILL, a power cut:
+ * no exit handler runs): entries whose name matches `pattern`, whose first capture group is the id of the
+ * process that made them, when that process no longer runs and the entry has not been written to for
+ * LEFTOVER_MIN_AGE_MS (a process of the same id in another PID namespace sharing the folder keeps
+ * writing). Only this user's own entries; errors are ignored (a sweep is a courtesy, never a failure).
+ * @returns the names removed.
+ */
+export function sweepLeftovers(dir: string, pattern: RegExp, now: number = Date.now()): string[] {
+  const removed: string[] = [];
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return removed;
+  }
+  const uid = typeof process.getuid === 'function' ? process.getuid() : undefined;
+  for (const name of names) {
+    const m = pattern.exec(name);
+    if (m === null || m[1] === undefined) continue;
+    const pid = Number(m[1]);
+    if (!Number.isSafeInteger(pid) || pid <= 0 || pid === process.pid || processAlive(pid)) continue;
+    const full = join(dir, name);
+    try {
+      const st = statSync(full);
+      if ((uid !== undefined && st.uid !== uid) || now - st.mtimeMs < LEFTOVER_MIN_AGE_MS) continue;
+      rmSync(full, { recursive: true, force: true });
+      removed.push(name);
+    } catch {
+      // Gone meanwhile, or not ours to remove.
+    }
+  }
+  return removed;
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** The names tempPathFor gives `finalPath` in any process: the first group is the process id. */
+export function tempNamePattern(finalPath: string): RegExp {
+  const ext = extname(finalPath);
+  const stem = basename(finalPath, ext);
+  return new RegExp(`^\\.${escapeRegExp(stem)}\\.tmp-(\\d+)-\\d+${escapeRegExp(ext)}$`);
+}
+
 /**
  * The temporary name for `finalPath`: hidden, in the same directory, unique to this process, same
  * extension (`out/clip.mp4` -> `out/.clip.tmp-<pid>-<n>.mp4`).
@@ -119,6 +178,8 @@ export interface TempOutput {
  */
 export function createTempOutput(finalPath: string): TempOutput {
   checkOutputWritable(finalPath);
+  // A run killed outright (SIGKILL) left its temporary file: the next run to the same output removes it.
+  sweepLeftovers(dirname(resolve(finalPath)), tempNamePattern(finalPath));
   const tempPath = tempPathFor(finalPath);
   if (!cleanupRegistered) {
     cleanupRegistered = true;

@@ -1,9 +1,10 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { link, mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
+import { link, mkdir, readdir, readFile, symlink, utimes, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InputError } from '../../src/errors.js';
-import { checkOutputWritable, createTempOutput, samePath, tempPathFor } from '../../src/video/temp-output.js';
+import { checkOutputWritable, createTempOutput, LEFTOVER_MIN_AGE_MS, samePath, sweepLeftovers, tempPathFor } from '../../src/video/temp-output.js';
 import { makeTempDir, removeTempDir } from '../support/ffmpeg-fixtures.js';
 
 let dir = '';
@@ -23,7 +24,49 @@ function codeOf(fn: () => unknown): string {
   return 'no error';
 }
 
+/** The id of a process that has run and exited (ids are not reused so soon on any system these tests run on). */
+function deadPid(): number {
+  const r = spawnSync(process.execPath, ['-e', '']);
+  if (r.pid === undefined) throw new Error('could not start node');
+  return r.pid;
+}
+
 describe('temp output', () => {
+  it('a run to the same output removes what a killed run left (a dead process, not written to for a minute), nothing else', async () => {
+    const sub = join(dir, 'leftovers');
+    await mkdir(sub);
+    const dead = deadPid();
+    const old = new Date(Date.now() - 2 * LEFTOVER_MIN_AGE_MS);
+    const names = {
+      stale: `.out.tmp-${dead}-1.mp4`,
+      recent: `.out.tmp-${dead}-2.mp4`,
+      alive: `.out.tmp-${process.pid}-900.mp4`,
+      otherOutput: `.other.tmp-${dead}-1.mp4`,
+      otherExtension: `.out.tmp-${dead}-1.mkv`,
+    };
+    for (const [key, name] of Object.entries(names)) {
+      await writeFile(join(sub, name), 'x');
+      if (key !== 'recent') await utimes(join(sub, name), old, old);
+    }
+    const t = createTempOutput(join(sub, 'out.mp4'));
+    await t.discard();
+    const left = (await readdir(sub)).sort();
+    expect(left).toEqual([names.recent, names.alive, names.otherOutput, names.otherExtension].sort());
+  });
+
+  it('sweepLeftovers removes the folders of dead processes that match, and keeps those of live ones', async () => {
+    const sub = join(dir, 'spools');
+    await mkdir(sub);
+    const dead = deadPid();
+    const now = Date.now() + 2 * LEFTOVER_MIN_AGE_MS;
+    await mkdir(join(sub, `steady-stdin-${dead}-abc123`));
+    await writeFile(join(sub, `steady-stdin-${dead}-abc123`, 'input.mp4'), 'x');
+    await mkdir(join(sub, `steady-stdin-${process.pid}-def456`));
+    await mkdir(join(sub, 'steady-stdin-old-style'));
+    const removed = sweepLeftovers(sub, /^steady-stdin-(\d+)-[^/]+$/, now);
+    expect(removed).toEqual([`steady-stdin-${dead}-abc123`]);
+    expect((await readdir(sub)).sort()).toEqual([`steady-stdin-${process.pid}-def456`, 'steady-stdin-old-style']);
+  });
   it('names the temporary file beside the final one, hidden, with the same extension', () => {
     const t = tempPathFor('/a/b/clip.mp4');
     expect(t.startsWith('/a/b/.clip.tmp-')).toBe(true);
