@@ -12,6 +12,8 @@ export const EXIT = {
   notConverged: 3,
   sigint: 130,
   sigterm: 143,
+  /** The reader of standard output went away (`| head`): as a process killed by SIGPIPE reports itself to a shell. */
+  sigpipe: 141,
 } as const;
 
 /** Base class: a stable code, a message that says what to do, an exit code. */

@@ -23,9 +23,11 @@ async function runFromProcess(): Promise<void> {
   process.on('SIGTERM', () => onSignal('SIGTERM'));
   // The commands abort their work on these signals (killing ffmpeg, or finishing a partial file).
   handleSignalsInApplication();
-  // A closed stdout pipe (e.g. `steady ... | head`) is not an error worth a stack trace.
+  // A closed stdout pipe (`steady ... -o - | head -c 1000`, a player closed early) stops the job quietly, as
+  // SIGPIPE stops `yes | head`: no message, and the status a shell shows for it (141), so that `set -o
+  // pipefail` sees that the output was not written whole. The exit hook kills ffmpeg and removes temporary files.
   process.stdout.on('error', (e: NodeJS.ErrnoException) => {
-    if (e.code === 'EPIPE') process.exit(EXIT.ok);
+    if (e.code === 'EPIPE') process.exit(EXIT.sigpipe);
   });
   const code = await main(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, signal: controller.signal });
   process.exitCode = code;

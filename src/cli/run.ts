@@ -103,7 +103,7 @@ export async function main(argv: readonly string[], ctx: CommandContext): Promis
     const args = parseArgs(command.spec, rest);
     // A result that cannot be written (stdout redirected to a full disk) must not exit 0. Writes to a
     // file or pipe report their failure as an 'error' event a tick later; a closed pipe (EPIPE) is the
-    // reader's choice, not a failure (main.ts exits 0 on it).
+    // reader's choice, not a failure to report (main.ts exits quietly with 141 on it).
     let stdoutError: Error | null = null;
     const onStdoutError = (e: NodeJS.ErrnoException): void => {
       if (e.code !== 'EPIPE') stdoutError ??= e;

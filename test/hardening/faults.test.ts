@@ -232,6 +232,29 @@ describe('output disk full', () => {
   });
 });
 
+describe('standard output closed by its reader', () => {
+  it('stabilize -o - and track stop quietly with 141 (as SIGPIPE) when the reader closes early; no ffmpeg left', async () => {
+    for (const args of [
+      ['stabilize', clip, '-o', '-', '--quiet'],
+      ['track', clip, '--quiet'],
+    ]) {
+      const { child, done } = startSteady(args);
+      let got = 0;
+      // Read the first bytes and close the pipe, as `| head -c 1000` does.
+      child.stdout?.removeAllListeners('data');
+      child.stdout?.on('data', (d: Buffer) => {
+        got += d.length;
+        if (got >= 1000) child.stdout?.destroy();
+      });
+      const r = await done;
+      expect(got, args.join(' ')).toBeGreaterThanOrEqual(1000);
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(141);
+      expect(r.stderr, args.join(' ')).toBe('');
+    }
+    await waitFor(() => ffmpegProcessesMentioning(dir).length === 0, 'no ffmpeg left');
+  });
+});
+
 describe('output that cannot be written', () => {
   it('is refused before any work (E_OUTPUT_UNWRITABLE, exit 2) by every command and every output option', async () => {
     let ro = mountTmpfs('read-only', 64, true);
