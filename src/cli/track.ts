@@ -24,7 +24,7 @@ import { expectInteger, expectNumber, expectOneOf } from '../validate.js';
 import { downscaleYInto } from '../video/analysis.js';
 import { type Decoder, deliveredColour, openDecoder } from '../video/decoder.js';
 import { type Encoder, openEncoder } from '../video/encoder.js';
-import { keepsInputAudio, metadataSourceOf, probeVideo } from '../video/probe.js';
+import { keepsInputAudio, metadataSourceOf, probeVideo, rawStreamFrameRate } from '../video/probe.js';
 import { createTempOutput, samePath, type TempOutput } from '../video/temp-output.js';
 import { cutReadsFrameTimes, evenSpacingWatch, firstFrameOffsetFromProbe, variableTimingFor } from '../video/vfr.js';
 import { type CommandSpec, flagBool, flagString, type ParsedArgs } from './args.js';
@@ -133,7 +133,7 @@ async function run(args: ParsedArgs, ctx: CommandContext): Promise<number> {
   const framerateText = flagString(args, 'framerate');
   const startSec = startText === undefined ? undefined : expectNumber('--start', startText, 0, Number.POSITIVE_INFINITY);
   const durationSec = durationText === undefined ? undefined : expectNumber('--duration', durationText, 1e-6, Number.POSITIVE_INFINITY);
-  const framerate = framerateText === undefined ? undefined : expectNumber('--framerate', framerateText, 1e-3, 10000);
+  let framerate = framerateText === undefined ? undefined : expectNumber('--framerate', framerateText, 1e-3, 10000);
   const json = flagBool(args, 'json');
   const quiet = flagBool(args, 'quiet');
   if (json && output === '-') throw new UsageError('E_BAD_OPTION', '--json prints the summary on stdout, so the motion file needs a name: add -o motion.json');
@@ -149,7 +149,13 @@ async function run(args: ParsedArgs, ctx: CommandContext): Promise<number> {
   if (trf !== null && overlay !== null && samePath(trf, overlay)) throw new UsageError('E_BAD_OPTION', '--trf and --overlay name the same file');
   const format: MotionFileFormat = output === '-' ? 'json' : motionFormatFromPath(output);
 
-  const probe = await probeVideo(input, { ...(framerate !== undefined ? { framerate } : {}), ...(ctx.signal ? { signal: ctx.signal } : {}) });
+  let probe = await probeVideo(input, { ...(framerate !== undefined ? { framerate } : {}), ...(ctx.signal ? { signal: ctx.signal } : {}) });
+  // A raw H.264/HEVC stream is read at the rate its own timing declares, as `steady stabilize` reads it.
+  const rawRate = await rawStreamFrameRate(input, probe, framerate !== undefined ? { framerate } : {});
+  if (rawRate !== null) {
+    framerate = rawRate;
+    probe = await probeVideo(input, { framerate, ...(ctx.signal ? { signal: ctx.signal } : {}) });
+  }
   // A variable frame rate: the motion file (and the overlay, with ffmpeg 5.1+) keeps each frame's time.
   const timing = variableTimingFor(probe, framerate !== undefined);
   // A cut of a clip with sound is measured on the sound's clock, as `steady stabilize` measures it: the
@@ -314,7 +320,7 @@ async function run(args: ParsedArgs, ctx: CommandContext): Promise<number> {
     };
     if (json) ctx.stdout.write(`${JSON.stringify(summary)}\n`);
     if (!quiet) {
-      const parts = [`tracked ${frames} frames (${width}x${height}, ${model}, reference ${reference}), ${analyzer.failedFrames} failed`];
+      const parts = [`tracked ${frames} frames (${width}x${height}, ${model}, reference ${reference}${rawRate === null ? '' : `, ${Number(rawRate.toFixed(3))} fps from the raw stream's timing`}), ${analyzer.failedFrames} failed`];
       if (roi !== null) parts.push(`region: ${counts.tracked} tracked, ${counts.lost} lost, ${counts.recovered} recovered${counts.before ? `, ${counts.before} before frame ${roiFrame}` : ''}`);
       if (output !== '-') parts.push(`wrote ${output}`);
       if (trf !== null) parts.push(`wrote ${trf}`);

@@ -19,7 +19,7 @@ import { downscaleYInto } from '../video/analysis.js';
 import { loadFfmpegFeatures } from '../video/binaries.js';
 import { conversionNote, type Decoder, type DecoderOptions, deliveredColour, openDecoder } from '../video/decoder.js';
 import { checkOutputContainer, containerKeepsColourTags, type Encoder, openEncoder } from '../video/encoder.js';
-import { keepsInputAudio, metadataSourceOf, probeVideo, type VideoProbe } from '../video/probe.js';
+import { keepsInputAudio, metadataSourceOf, probeVideo, rawStreamFrameRate, type VideoProbe } from '../video/probe.js';
 import { checkOutputWritable, createTempOutput, samePath } from '../video/temp-output.js';
 import { cutReadsFrameTimes, evenSpacingWatch, firstFrameOffsetFromProbe, variableTimingFor } from '../video/vfr.js';
 import { createFrameAnalyzer, type FrameAnalyzer } from '../stabilize/frame-analyzer.js';
@@ -310,7 +310,8 @@ export function defaultSmoothingRadius(fps: number, width: number, height: numbe
 }
 
 /** Stabilizes a video file; resolves with the summary when the output is complete. */
-export async function stabilizeFile(o: StabilizeFileOptions): Promise<StabilizeSummary> {
+export async function stabilizeFile(given: StabilizeFileOptions): Promise<StabilizeSummary> {
+  let o = given;
   const resolved: ResolvedStabilizeOptions = resolveStabilizeOptions(o, {
     model: '--model',
     reference: '--reference',
@@ -327,7 +328,14 @@ export async function stabilizeFile(o: StabilizeFileOptions): Promise<StabilizeS
   checkOutputs(o);
   // ffmpeg's version-dependent options are read while ffprobe runs (each takes about 0.1 s to start).
   const probeOptions = { ...(o.framerate !== undefined ? { framerate: o.framerate } : {}), ...(o.signal !== undefined ? { signal: o.signal } : {}) };
-  const [probe] = await Promise.all([probeVideo(o.input, probeOptions), loadFfmpegFeatures()]);
+  let [probe] = await Promise.all([probeVideo(o.input, probeOptions), loadFfmpegFeatures()]);
+  // A raw H.264/HEVC stream is decoded at the rate its own timing declares, as if given with --framerate.
+  const rawRate = await rawStreamFrameRate(o.input, probe, probeOptions);
+  if (rawRate !== null) {
+    o = { ...o, framerate: rawRate };
+    probe = await probeVideo(o.input, { ...probeOptions, framerate: rawRate });
+  }
+  const rawRateNote = rawRate === null ? null : `frame rate ${Number(rawRate.toFixed(3))} fps, as the raw stream's own timing says (--framerate sets it)`;
   const { width, height } = probe;
   // The default radius follows the frame rate (a radius given is taken as it is).
   const opts: ResolvedStabilizeOptions = o.smoothingRadius === undefined ? { ...resolved, smoothingRadius: defaultSmoothingRadius(probe.fps, width, height) } : resolved;
@@ -536,6 +544,7 @@ export async function stabilizeFile(o: StabilizeFileOptions): Promise<StabilizeS
         ...result.notes,
         ...(spacing.note() === null ? [] : [spacing.note() as string]),
         ...(offsetNote === null ? [] : [offsetNote]),
+        ...(rawRateNote === null ? [] : [rawRateNote]),
         ...(radiusNote === null ? [] : [radiusNote]),
         ...(analysisNote === null ? [] : [analysisNote]),
         ...(compareNote === null ? [] : [compareNote]),

@@ -385,6 +385,45 @@ export async function probeVideo(input: string, options: ProbeOptions = {}): Pro
   return interpretProbe(input, parseJson(input, r.stdout));
 }
 
+/** ffprobe's names of the raw elementary-stream demuxers whose frame rate is read from the stream's own timing. */
+const RAW_STREAM_FORMATS = new Set(['h264', 'hevc']);
+
+function gcd(a: number, b: number): number {
+  return b === 0 ? a : gcd(b, a % b);
+}
+
+/**
+ * The frame rate a raw H.264/HEVC elementary stream (no container, so no timestamps) declares in its own
+ * timing information, read from the durations of its first packets; null when the input is not such a
+ * stream, a frame rate was given, the packets disagree or carry no duration. ffprobe's own r_frame_rate for
+ * these streams is the field rate in some builds (60 for a 30 fps stream: the bundled one) and the demuxer's
+ * guess of 25 in avg_frame_rate, so a stream decoded on either gets each frame twice, or the wrong clock.
+ * @returns frames per second (30000/1001 as 29.97002997...), or null.
+ */
+export async function rawStreamFrameRate(input: string, probe: VideoProbe, options: ProbeOptions = {}): Promise<number | null> {
+  if (options.framerate !== undefined || options.inputFormat !== undefined || !RAW_STREAM_FORMATS.has(probe.format)) return null;
+  const path = probe.spooledPath ?? input;
+  if (path === '-') return null;
+  const ffprobe = options.ffprobePath ?? resolveFfprobe().path;
+  const r = await runCapture(ffprobe, ['-v', 'error', '-select_streams', 'v:0', '-read_intervals', '%+#12', '-show_entries', 'stream=time_base:packet=duration', '-of', 'json', path], { timeoutMs: options.timeoutMs ?? 30_000 });
+  if (r.code !== 0) return null;
+  let json: { streams?: { time_base?: string }[]; packets?: { duration?: number | string }[] };
+  try {
+    json = JSON.parse(r.stdout.toString('utf8'));
+  } catch {
+    return null;
+  }
+  const tb = parseRational(json.streams?.[0]?.time_base);
+  const durations = (json.packets ?? []).map((p) => Number(p.duration)).filter((d) => Number.isSafeInteger(d) && d > 0);
+  if (tb === null || durations.length < 2 || durations.some((d) => d !== durations[0])) return null;
+  // One packet lasts d time-base units: the rate is den / (num * d), reduced (1/1200000 and 40040 give 30000/1001).
+  const num = tb.den;
+  const den = tb.num * (durations[0] as number);
+  const g = gcd(num, den);
+  const fps = num / g / (den / g);
+  return fps > 0 && fps <= 1000 ? fps : null;
+}
+
 /** A probe started before anyone asked for it (see prefetchProbe); taken at most once. */
 let prefetched: { input: string; ffprobe: string; startedMs: number; result: Promise<VideoProbe> } | null = null;
 /** A prefetched probe older than this is not used: the file may have changed since. */
