@@ -216,18 +216,36 @@ class TimestampReader {
   }
 }
 
+/** True for a source stored as RGB (or gray, or a palette): the decoder makes its YUV. */
+function isRgbSource(probe: VideoProbe): boolean {
+  return /^(rgb|bgr|gbr|argb|abgr|pal8|gray|ya|monob|monow)/.test(probe.pixFmt) || probe.colour.matrix === 'gbr';
+}
+
+/**
+ * The matrix the decoder makes the YUV of an RGB source with: BT.709 for HD (720 lines or more), BT.601
+ * below, as players take an untagged video of that size to be (ffmpeg's own default is BT.601 for all).
+ */
+export function rgbSourceMatrix(probe: VideoProbe): 'bt709' | 'smpte170m' {
+  return (probe.height ?? 0) >= 720 ? 'bt709' : 'smpte170m';
+}
+
+/** True for a YUV source in full range (0-255 levels: yuvj formats, MJPEG, some phones): the decoder brings it to limited range. */
+export function fullRangeSource(probe: VideoProbe): boolean {
+  return !isRgbSource(probe) && (probe.pixFmt.startsWith('yuvj') || probe.colour.range === 'pc');
+}
+
 /**
  * The colour tags of the frames the decoder delivers: the source's primaries and transfer; its matrix,
- * or for an RGB source the one swscale converts it with (BT.601, `smpte170m`);
+ * or for an RGB source the one the decoder converts it with (rgbSourceMatrix);
  * limited range whenever the source says anything of its range (the decoder converts full range).
  */
 export function deliveredColour(probe: VideoProbe): VideoColour {
   const c = probe.colour;
-  const rgb = /^(rgb|bgr|gbr|argb|abgr|pal8|gray|ya|monob|monow)/.test(probe.pixFmt) || c.matrix === 'gbr';
+  const rgb = isRgbSource(probe);
   return {
     primaries: c.primaries,
     transfer: c.transfer,
-    matrix: rgb ? 'smpte170m' : c.matrix,
+    matrix: rgb ? rgbSourceMatrix(probe) : c.matrix,
     range: probe.pixFmt.startsWith('yuvj') || rgb || c.range !== null ? 'tv' : null,
   };
 }
@@ -235,14 +253,17 @@ export function deliveredColour(probe: VideoProbe): VideoColour {
 /**
  * What the conversion to 8-bit 4:2:0 takes from a source, for the user: a note when the source has more
  * than 8 bits or more chroma than 4:2:0 (HDR said as such: it stays tagged PQ / HLG, in 8 bits, except in
- * `untaggedFiles`, outputs whose format keeps no colour tags); none for 8-bit 4:2:0 and for RGB images
- * (their conversion is expected).
+ * `untaggedFiles`, outputs whose format keeps no colour tags), or is in full range (brought to limited
+ * range: 256 levels become 220); none for limited-range 8-bit 4:2:0 and for RGB images (their conversion
+ * is expected).
  */
 export function conversionNote(probe: VideoProbe, untaggedFiles: readonly string[] = []): string | null {
   const chroma = /^yuva?j?(4\d\d)/.exec(probe.pixFmt)?.[1] ?? null;
   const deeper = probe.bitDepth > 8;
   const richer = chroma !== null && chroma !== '420';
-  if (!deeper && !richer) return null;
+  // Full range is brought to limited range (what players expect of video): 256 levels become 220.
+  const range = fullRangeSource(probe) ? `the input is full range (0-255): written as limited range (16-235), as players expect of video` : null;
+  if (!deeper && !richer) return range;
   const hdr = probe.colour.transfer === 'smpte2084' ? 'PQ' : probe.colour.transfer === 'arib-std-b67' ? 'HLG' : null;
   const what = [deeper ? `${probe.bitDepth}-bit` : '', richer ? `${chroma?.[0]}:${chroma?.[1]}:${chroma?.[2]}` : ''].filter((x) => x !== '').join(' ');
   const untagged = untaggedFiles.map((f) => JSON.stringify(f)).join(' and ');
@@ -250,7 +271,7 @@ export function conversionNote(probe: VideoProbe, untaggedFiles: readonly string
     hdr === null
       ? ''
       : `; it is HDR (${hdr}) and stays tagged as such, so smooth gradients may show banding${hdr === "PQ" ? "; its mastering-display and light-level metadata (HDR10), if any, are not carried over" : ""}${untaggedFiles.length === 0 ? '' : `, except in ${untagged}, whose format keeps no colour tags: its colours are converted there as if SDR and look flat (write .mp4, .mkv or .mov)`}`;
-  return `the input is ${what} (${probe.pixFmt}): processed and written as 8-bit 4:2:0${hdrText}`;
+  return `the input is ${what} (${probe.pixFmt}): processed and written as 8-bit 4:2:0${hdrText}${range === null ? '' : `; it is full range (0-255), written as limited range (16-235)`}`;
 }
 
 /** Bytes of one yuv420p frame of the given size (chroma planes rounded up for odd sizes). */
@@ -384,7 +405,9 @@ export async function openDecoder(inputGiven: string, options: DecoderOptions = 
   // brought to limited range, which ffmpeg versions otherwise do for some pixel formats and not others.
   // in_range: a 2018 ffmpeg skips the conversion when only the range differs unless told the input's.
   const inRange = probe.colour.range === 'pc' || probe.pixFmt.startsWith('yuvj') ? 'in_range=pc:' : '';
-  const filters = `scale=${width}:${height}:${inRange}out_range=tv,format=yuv420p`;
+  // An RGB source is made YUV with the matrix players take for its size (deliveredColour tags it so).
+  const rgbMatrix = isRgbSource(probe) ? `out_color_matrix=${rgbSourceMatrix(probe) === 'bt709' ? 'bt709' : 'bt601'}:` : '';
+  const filters = `scale=${width}:${height}:${inRange}${rgbMatrix}out_range=tv,format=yuv420p`;
   const rawOut = [...passthrough, '-pix_fmt', 'yuv420p', '-f', 'rawvideo', 'pipe:1'];
   const args = [
     '-hide_banner',

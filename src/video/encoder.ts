@@ -332,6 +332,12 @@ function stderrReason(text: string): string {
 }
 
 /**
+ * ffmpeg filters that turn frames stored with a display rotation (clockwise degrees, as the `rotate` tag
+ * says) into upright ones, as ffmpeg's own autorotate does.
+ */
+const UPRIGHT_FILTERS: Readonly<Record<Rotation, readonly string[]>> = { 0: [], 90: ['transpose=clock'], 180: ['hflip', 'vflip'], 270: ['transpose=cclock'] };
+
+/**
  * Stream-copies `src` to `dst` with a `rotate` tag written so that the file displays `rotationDeg`
  * clockwise (see the file comment for why this takes a remux and a check). Returns the rotation the
  * written file has.
@@ -517,7 +523,7 @@ export async function openEncoder(output: string, options: EncoderOptions): Prom
   let rotationInEncode = false;
   let rotationByRemux = false;
   if (rotationDeg !== 0) {
-    if (!storesRotation) notes.push(`display rotation ${rotationDeg} deg not stored: the ${container || output} container does not keep it (use .mp4 or .mov)`);
+    if (!storesRotation) notes.push(`display rotation ${rotationDeg} deg: the pictures are turned upright, as ${toStdout ? 'standard output (Matroska)' : `a .${extensionOf(output) || container} file`} keeps no rotation`);
     else if (features.displayRotation) rotationInEncode = true;
     else if (toStdout) notes.push(`display rotation ${rotationDeg} deg not stored: this ffmpeg can only add it to a finished file, not to standard output`);
     else rotationByRemux = true;
@@ -529,7 +535,10 @@ export async function openEncoder(output: string, options: EncoderOptions): Prom
   const sar = options.sampleAspectRatio;
   if (sar != null && !/^[1-9]\d*:[1-9]\d*$/.test(sar)) throw new InputError('E_BAD_OPTION', `Expected N:D for sampleAspectRatio but received ${JSON.stringify(sar)}`);
   const sarFilter = sar != null ? `setsar=${sar.replace(':', '/')}` : null;
-  const videoFilters = [...(needsEven ? [`crop=${width - (width % 2)}:${height - (height % 2)}:0:0`] : []), ...(sarFilter !== null && codec !== 'gif' ? [sarFilter] : [])];
+  // A container that keeps no display rotation gets the pictures turned upright (as a player would show
+  // them), last: the crop and the pixel shape apply to the frames as stored, and transpose swaps the shape.
+  const upright = rotationDeg === 0 || storesRotation ? [] : UPRIGHT_FILTERS[rotationDeg];
+  const videoFilters = [...(needsEven ? [`crop=${width - (width % 2)}:${height - (height % 2)}:0:0`] : []), ...(sarFilter !== null && codec !== 'gif' ? [sarFilter] : []), ...(codec === 'gif' ? [] : upright)];
   const filterArgs = videoFilters.length > 0 ? ['-vf', videoFilters.join(',')] : [];
   if (needsEven) notes.push(`output is ${width - (width % 2)}x${height - (height % 2)}: ${codec} needs even sizes in 4:2:0, so the last ${width % 2 === 1 ? 'column' : ''}${width % 2 === 1 && height % 2 === 1 ? ' and ' : ''}${height % 2 === 1 ? 'row' : ''} was dropped`);
 
@@ -564,7 +573,7 @@ export async function openEncoder(output: string, options: EncoderOptions): Prom
   const gifMatrix = gifMatrixFor(c?.matrix ?? null, height);
   const gifArgs =
     codec === 'gif'
-      ? ['-vf', `scale=in_color_matrix=${gifMatrix}:in_range=tv:out_range=pc,format=rgb24,split[a][b];[a]palettegen=stats_mode=single[p];[b][p]paletteuse=new=1`]
+      ? ['-vf', `${upright.map((f) => `${f},`).join('')}scale=in_color_matrix=${gifMatrix}:in_range=tv:out_range=pc,format=rgb24,split[a][b];[a]palettegen=stats_mode=single[p];[b][p]paletteuse=new=1`]
       : [];
   if (codec === 'gif') notes.push('GIF: 256 colours, a palette per frame');
   const args = [

@@ -61,7 +61,11 @@ describe('colour tags', () => {
 
   it('conversionNote: says what 8-bit 4:2:0 takes (bits, chroma) and names HDR; silent otherwise', () => {
     expect(conversionNote(probeOf('yuv420p', 8, NONE))).toBeNull();
-    expect(conversionNote(probeOf('yuvj420p', 8, NONE))).toBeNull();
+    // Full range is said (it loses levels): a yuvj format or a pc tag, alone or with other losses.
+    expect(conversionNote(probeOf('yuvj420p', 8, NONE))).toMatch(/full range \(0-255\): written as limited range \(16-235\)/);
+    expect(conversionNote(probeOf('yuv420p', 8, { ...NONE, range: 'pc' }))).toMatch(/full range/);
+    expect(conversionNote(probeOf('yuv422p10le', 10, { ...NONE, range: 'pc' }))).toMatch(/10-bit 4:2:2.*full range \(0-255\), written as limited range/);
+    expect(conversionNote(probeOf('yuv420p', 8, { ...NONE, range: 'tv' }))).toBeNull();
     expect(conversionNote(probeOf('rgb24', 8, NONE))).toBeNull();
     expect(conversionNote(probeOf('yuv420p10le', 10, HLG))).toMatch(/10-bit \(yuv420p10le\).*8-bit 4:2:0.*HDR \(HLG\)/);
     expect(conversionNote(probeOf('yuv420p10le', 10, { ...HLG, transfer: 'smpte2084' }))).toMatch(/HDR \(PQ\)/);
@@ -75,6 +79,26 @@ describe('colour tags', () => {
     expect(conversionNote(probeOf('yuv420p10le', 10, HLG))).not.toMatch(/mastering-display/);
     expect(containerKeepsColourTags('out.gif') || containerKeepsColourTags('out.y4m') || containerKeepsColourTags('out.ogv')).toBe(false);
     expect(['out.mp4', 'out.mov', 'out.mkv', 'out.webm', '-'].every((f) => containerKeepsColourTags(f))).toBe(true);
+  });
+
+  it('an RGB source is made YUV with BT.709 at 720 lines and more, BT.601 below, and tagged so (pure red: Y = 16 + 219 Kr)', async () => {
+    // Ground truth: the standards' luma weight of red, Kr = 0.2126 (BT.709) and 0.299 (BT.601), limited range.
+    const TOL_LEVEL = 1;
+    for (const [size, matrix, kr] of [
+      ['96x720', 'bt709', 0.2126],
+      ['96x360', 'smpte170m', 0.299],
+    ] as const) {
+      const png = join(dir, `red-${size}.png`);
+      await ffmpeg(['-f', 'lavfi', '-i', `color=c=red:s=${size}`, '-frames:v', '1', png]);
+      const probe = await probeVideo(png);
+      expect(deliveredColour(probe).matrix).toBe(matrix);
+      let frames = 0;
+      for await (const f of await openDecoder(png, { probe })) {
+        expect(Math.abs((f.y[100 * f.width + 40] as number) - (16 + 219 * kr)), size).toBeLessThanOrEqual(TOL_LEVEL);
+        frames++;
+      }
+      expect(frames).toBe(1);
+    }
   });
 
   it('openEncoder stores the colour it is given; without it, none', async () => {

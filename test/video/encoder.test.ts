@@ -91,6 +91,28 @@ describe('openEncoder', () => {
     expect((await readdir(dir)).filter((n) => n.includes('portrait-out'))).toEqual(['portrait-out.mp4']);
   });
 
+  it('turns the pictures upright where the container keeps no rotation (.mkv): exactly what ffmpeg\'s autorotate shows', async () => {
+    for (const rotationDeg of [90, 180, 270] as const) {
+      const src = await makeClip(join(dir, `turned-${rotationDeg}.mp4`), { frames: 3, rotationDeg });
+      const probe = await probeVideo(src);
+      expect(probe.rotationDeg).toBe(rotationDeg);
+      const out = join(dir, `turned-${rotationDeg}.mkv`);
+      // Lossless, so that the only change is the turn.
+      const res = await transcode(src, out, { rotationDeg, codec: 'ffv1' }, { autorotate: false });
+      expect(res.rotationDeg).toBe(0);
+      expect(res.notes.join(' ')).toMatch(new RegExp(`display rotation ${rotationDeg} deg: the pictures are turned upright`));
+      const p = await probeVideo(out);
+      expect([p.rotationDeg, p.width, p.height]).toEqual([0, probe.displayWidth, probe.displayHeight]);
+      // Ground truth: ffmpeg's own autorotate of the source (the decoder's default).
+      const shown: Buffer[] = [];
+      for await (const f of await openDecoder(src)) shown.push(Buffer.from(f.data));
+      const written: Buffer[] = [];
+      for await (const f of await openDecoder(out)) written.push(Buffer.from(f.data));
+      expect(written.length).toBe(3);
+      written.forEach((w, k) => expect(w.equals(shown[k] as Buffer), `${rotationDeg} deg, frame ${k}`).toBe(true));
+    }
+  });
+
   it('writes exactly the frames given (lossless FFV1), as contiguous buffers or separate planes', async () => {
     const out = join(dir, 'exact.mkv');
     const enc = await openEncoder(out, { width: 33, height: 17, fps: 25, codec: 'ffv1' });
