@@ -5,7 +5,7 @@
  * 130/143 after SIGINT/SIGTERM.
  */
 import { readFileSync } from 'node:fs';
-import { EXIT, RuntimeError, SteadyError, UsageError } from '../errors.js';
+import { EXIT, InterruptedError, RuntimeError, SteadyError, UsageError } from '../errors.js';
 import { formatHelp, parseArgs } from './args.js';
 import type { Command, CommandContext } from './command.js';
 
@@ -129,6 +129,9 @@ const OUTPUT_ERRNOS = new Set(['ENOSPC', 'EDQUOT', 'EFBIG', 'EROFS', 'EIO']);
 
 /** Prints an error as one line and returns its exit code. Unexpected errors are bugs: exit 1, still one line. */
 export function reportError(err: unknown, ctx: Pick<CommandContext, 'stderr' | 'signal'>): number {
+  // After a signal, what failed failed because of it (ffmpeg stopped by the signal or by steady on it):
+  // say the interruption, with its exit code, whatever the error says.
+  if (ctx.signal.aborted && !(err instanceof InterruptedError)) err = new InterruptedError(ctx.signal.reason === 'SIGTERM' ? 'SIGTERM' : 'SIGINT');
   if (err instanceof SteadyError) {
     ctx.stderr.write(`steady: ${err.code}: ${err.message.replace(/\s*\n\s*/g, ' | ')}\n`);
     return err.exitCode;
@@ -137,11 +140,6 @@ export function reportError(err: unknown, ctx: Pick<CommandContext, 'stderr' | '
   if (err instanceof Error && typeof errno === 'string' && OUTPUT_ERRNOS.has(errno)) {
     ctx.stderr.write(`steady: E_OUTPUT_WRITE: ${err.message.replace(/\s*\n\s*/g, ' | ')}\n`);
     return EXIT.runtime;
-  }
-  if (ctx.signal.aborted) {
-    const sig = ctx.signal.reason === 'SIGTERM' ? 'SIGTERM' : 'SIGINT';
-    ctx.stderr.write(`steady: E_INTERRUPTED: interrupted by ${sig}\n`);
-    return sig === 'SIGTERM' ? EXIT.sigterm : EXIT.sigint;
   }
   const msg = err instanceof Error ? err.message : String(err);
   ctx.stderr.write(`steady: E_INTERNAL: ${msg.replace(/\s*\n\s*/g, ' | ')} (this is a bug in steady; please report it)\n`);

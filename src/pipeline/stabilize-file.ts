@@ -523,10 +523,13 @@ export async function stabilizeFile(given: StabilizeFileOptions): Promise<Stabil
     if (interrupted && (!o.keepPartial || frames === 0)) throw interrupted;
     // The motion file is completed first: if that fails, no video is left under its final name either.
     if (motionOut) await motionOut.close();
-    // A kept partial file stops its sound where its pictures stop.
-    const finishing = interrupted ? { endAudioWithVideo: true } : {};
+    // A kept partial file stops its sound where its pictures stop. Every file is finished before any is
+    // renamed into place: a failure or a signal while one is finishing leaves none of them.
+    const finishing = { ...(interrupted ? { endAudioWithVideo: true } : {}), commit: false };
     const result = await encoder.finish(finishing);
     if (compare) await compare.finish(finishing);
+    await encoder.commit();
+    await compare?.commit();
     if (motionOut) await motionOut.rename();
     if (interrupted) throw Object.assign(interrupted, { partialOutput: o.output });
     const seconds = (performance.now() - started) / 1000;

@@ -137,6 +137,12 @@ export interface FinishOptions {
    * @default false
    */
   readonly endAudioWithVideo?: boolean;
+  /**
+   * Rename the finished file into place now. false: it stays under its temporary name until commit()
+   * (abort() then removes it), so that a job writing several files puts all of them in place or none.
+   * @default true
+   */
+  readonly commit?: boolean;
 }
 
 /** A running encode. */
@@ -161,9 +167,11 @@ export interface Encoder {
    * @throws RuntimeError E_ENCODE_FAILED with ffmpeg's stderr tail when ffmpeg died.
    */
   write(frame: Uint8Array | YuvPlanes, timeSec?: number): Promise<void>;
-  /** Closes ffmpeg's input, waits for it, stores the rotation, renames the file into place. */
+  /** Closes ffmpeg's input, waits for it, stores the rotation, renames the file into place (unless `commit: false`). */
   finish(options?: FinishOptions): Promise<EncodeResult>;
-  /** Kills ffmpeg and removes the temporary file. Safe to call at any time, more than once. */
+  /** Renames a file finished with `commit: false` into place (nothing otherwise). */
+  commit(): Promise<void>;
+  /** Kills ffmpeg and removes the temporary file (also a finished one not committed yet). Safe to call at any time, more than once. */
   abort(): Promise<void>;
 }
 
@@ -676,7 +684,13 @@ export async function openEncoder(output: string, options: EncoderOptions): Prom
     return new RuntimeError('E_ENCODE_FAILED', `Encoding ${describe()} failed after ${framesWritten} frames: ${what}${tail ? `; ffmpeg said: ${tail}` : ''}`);
   };
 
+  /** A finished file waiting for commit() (finish with `commit: false`). */
+  let uncommitted: TempOutput | null = null;
   const abort = async (): Promise<void> => {
+    if (state === 'done') {
+      await uncommitted?.discard();
+      uncommitted = null;
+    }
     if (state === 'done' || state === 'aborted') return;
     state = 'aborted';
     options.signal?.removeEventListener('abort', onAbort);
@@ -788,20 +802,19 @@ export async function openEncoder(output: string, options: EncoderOptions): Prom
         try {
           storedRotation = await remuxWithRotation(ffmpeg, temp.tempPath, second.tempPath, rotationDeg, options.metadataFrom);
           if (storedRotation === rotationDeg) {
-            await second.commit();
             await temp.discard();
+            temp = second;
           } else {
             notes.push(`display rotation ${rotationDeg} deg could not be stored by this ffmpeg; the frames are in stored orientation`);
             await second.discard();
-            await temp.commit();
           }
         } catch (err) {
           await second.discard();
           throw err;
         }
-      } else {
-        await temp?.commit();
       }
+      if (finishOptions.commit === false) uncommitted = temp;
+      else await temp?.commit();
     } catch (err) {
       await temp?.discard();
       state = 'done';
@@ -821,6 +834,11 @@ export async function openEncoder(output: string, options: EncoderOptions): Prom
     },
     write,
     finish,
+    async commit() {
+      const t = uncommitted;
+      uncommitted = null;
+      await t?.commit();
+    },
     abort,
   };
 }

@@ -83,13 +83,22 @@ function installHooks(): void {
 }
 
 /**
+ * Children run in a process group of their own (POSIX; on Windows `detached` would open a console). A
+ * terminal's Ctrl-C goes to its whole foreground group: ffmpeg in steady's group would quit at once, before
+ * steady could finish a --keep-partial file or say it was interrupted. steady stops its children itself
+ * (on a signal, an error, at exit); if steady dies outright, a decoder's output pipe breaks and an encoder's
+ * input ends, so they exit too.
+ */
+export const OWN_PROCESS_GROUP = process.platform !== 'win32';
+
+/**
  * Spawns a child process and tracks it until it exits. Same arguments as child_process.spawn; stdio
  * defaults to three pipes.
  */
 export function spawnTracked(command: string, args: readonly string[], options: SpawnOptions = {}): ChildProcess {
   installHooks();
   const env = options.env === undefined ? binaryEnv(command) : options.env;
-  const child = spawn(command, args, { stdio: 'pipe', windowsHide: true, ...options, ...(env !== undefined ? { env } : {}) });
+  const child = spawn(command, args, { stdio: 'pipe', windowsHide: true, detached: OWN_PROCESS_GROUP, ...options, ...(env !== undefined ? { env } : {}) });
   live.add(child);
   const forget = (): void => {
     live.delete(child);

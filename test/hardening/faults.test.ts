@@ -49,11 +49,12 @@ function runDir(label: string): string {
 }
 
 /** Starts the built executable; `stdoutFd` redirects its standard output to an open file descriptor. */
-function startSteady(args: readonly string[], options: { stdoutFd?: number; shellPrefix?: string } = {}): { child: ChildProcess; done: Promise<RunResult> } {
+function startSteady(args: readonly string[], options: { stdoutFd?: number; shellPrefix?: string; group?: boolean } = {}): { child: ChildProcess; done: Promise<RunResult> } {
   const stdio: ['ignore', 'pipe' | number, 'pipe'] = ['ignore', options.stdoutFd ?? 'pipe', 'pipe'];
+  // group: in a process group of its own, which a signal to -pid reaches whole, as a terminal's Ctrl-C does.
   const child =
     options.shellPrefix === undefined
-      ? spawn(process.execPath, [CLI, ...args], { stdio })
+      ? spawn(process.execPath, [CLI, ...args], { stdio, detached: options.group === true })
       : spawn('/bin/sh', ['-c', `${options.shellPrefix} && exec "$0" "$@"`, process.execPath, CLI, ...args], { stdio });
   let stdout = '';
   let stderr = '';
@@ -322,6 +323,32 @@ describe('SIGINT and SIGTERM during a job', () => {
       );
     });
   }
+
+  it('SIGINT to the whole process group (a terminal\'s Ctrl-C) reaches steady alone: exit 130, and --keep-partial keeps the video, its side-by-side and its motion', async () => {
+    await withLimit(
+      2,
+      [false, true].map((keep) => async () => {
+        const out = runDir(`group-${keep ? 'keep' : 'drop'}`);
+        const { child, done } = startSteady(['stabilize', clip, '-o', join(out, 'out.mp4'), '--compare', join(out, 'side.mp4'), '--transforms', join(out, 'motion.json'), ...(keep ? ['--keep-partial'] : [])], { group: true });
+        await waitFor(() => writing(out, 'out') || child.exitCode !== null, 'encoding under way');
+        process.kill(-(child.pid as number), 'SIGINT');
+        const r = await done;
+        expect(r.code, r.stderr).toBe(130);
+        if (!keep) {
+          expect(r.stderr).toBe('steady: E_INTERRUPTED: interrupted by SIGINT\n');
+          await expectNothingLeft(out);
+          return;
+        }
+        expect(r.stderr).toMatch(/interrupted by SIGINT; kept the frames done so far in .*out\.mp4\n$/);
+        expect(listDir(out)).toEqual(['motion.json', 'out.mp4', 'side.mp4']);
+        const frames = await countFrames(join(out, 'out.mp4'));
+        expect(frames).toBeGreaterThan(0);
+        expect(frames).toBeLessThan(CLIP_FRAMES);
+        expect(await countFrames(join(out, 'side.mp4'))).toBe(frames);
+        await expectNothingLeft(out, ['motion.json', 'out.mp4', 'side.mp4']);
+      }),
+    );
+  });
 
   it('--keep-partial with a signal before any frame is done keeps nothing (an empty file is not a playable prefix)', async () => {
     const out = runDir('keep-nothing');
