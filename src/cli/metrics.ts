@@ -144,7 +144,8 @@ async function* decodeGray(input: string, probe: VideoProbe, signal: AbortSignal
   const stderr = new TailBuffer(4096);
   proc.stderr?.on('data', (c: Buffer) => stderr.push(c));
   const onAbort = () => proc.kill('SIGKILL');
-  signal.addEventListener('abort', onAbort, { once: true });
+  if (signal.aborted) onAbort();
+  else signal.addEventListener('abort', onAbort, { once: true });
   // 'exit' can come before the last of stderr was read; 'close' comes after both pipes ended.
   const closed = new Promise<void>((resolve) => proc.once('close', () => resolve()));
   const spawnFailed = new Promise<void>((resolve) => proc.once('error', () => resolve()));

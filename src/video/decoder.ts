@@ -490,7 +490,9 @@ export async function openDecoder(inputGiven: string, options: DecoderOptions = 
     const onAbort = (): void => {
       proc.kill('SIGKILL');
     };
-    options.signal?.addEventListener('abort', onAbort, { once: true });
+    // Already aborted: a listener added now would never fire.
+    if (options.signal?.aborted === true) onAbort();
+    else options.signal?.addEventListener('abort', onAbort, { once: true });
     const spawnFailed = new Promise<Error>((resolve) => proc.once('error', resolve));
     // 'exit' can come before the last of stderr has been read; 'close' comes after both pipes ended.
     const closed = new Promise<void>((resolve) => proc.once('close', () => resolve()));

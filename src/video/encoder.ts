@@ -702,7 +702,9 @@ export async function openEncoder(output: string, options: EncoderOptions): Prom
   const onAbort = (): void => {
     void abort();
   };
-  options.signal?.addEventListener('abort', onAbort, { once: true });
+  // Already aborted: a listener added now would never fire.
+  if (options.signal?.aborted === true) onAbort();
+  else options.signal?.addEventListener('abort', onAbort, { once: true });
 
   const write = async (frame: Uint8Array | YuvPlanes, timeSec?: number): Promise<void> => {
     if (state !== 'open') {

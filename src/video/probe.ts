@@ -374,7 +374,9 @@ export async function probeVideo(input: string, options: ProbeOptions = {}): Pro
   if (isPlainFile(input, options) && !(input.includes('%') && !existsSync(input))) checkInputFile(input, 'video');
   const ffprobe = options.ffprobePath ?? resolveFfprobe().path;
   const timeoutMs = options.timeoutMs ?? 30_000;
-  const r = await runCapture(ffprobe, probeArgs(input, options), { timeoutMs });
+  // A signal stops a probe that waits (a FIFO, a slow network source) at once.
+  const r = await runCapture(ffprobe, probeArgs(input, options), { timeoutMs, ...(options.signal !== undefined ? { signal: options.signal } : {}) });
+  if (options.signal?.aborted === true) throw new InterruptedError(options.signal.reason === 'SIGTERM' ? 'SIGTERM' : 'SIGINT');
   if (r.spawnError !== undefined) {
     throw new RuntimeError('E_FFMPEG_NOT_FOUND', `could not run ffprobe at ${JSON.stringify(ffprobe)} (${r.spawnError.message}); set FFPROBE_PATH to a working ffprobe`, { cause: r.spawnError });
   }
@@ -516,6 +518,10 @@ async function readToEnd(source: Readable, kept: Buffer[], keptBytes: number, en
     source.on('data', onData);
     source.once('end', onEnd);
     source.once('error', onEnd);
+    if (signal?.aborted === true) {
+      onAbort();
+      return;
+    }
     signal?.addEventListener('abort', onAbort, { once: true });
     source.resume();
   });

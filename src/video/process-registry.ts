@@ -225,7 +225,9 @@ export async function runCapture(command: string, args: readonly string[], optio
   const onAbort = (): void => {
     child.kill('SIGKILL');
   };
-  options.signal?.addEventListener('abort', onAbort, { once: true });
+  // A signal that came before the start stops the child at once (a listener added now would never fire).
+  if (options.signal?.aborted === true) onAbort();
+  else options.signal?.addEventListener('abort', onAbort, { once: true });
   const exit = waitForExit(child);
   // Wait for the pipes to be drained too, so stdout is complete.
   const closed = new Promise<void>((resolve) => {

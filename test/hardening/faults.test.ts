@@ -350,6 +350,18 @@ describe('SIGINT and SIGTERM during a job', () => {
     );
   });
 
+  it('a signal while the input is still being probed (a FIFO nobody writes to) ends the run then: 130, nothing left', { timeout: 15_000 }, async () => {
+    // Without the signal reaching the probe, ffprobe would wait on the FIFO for its 30 s timeout.
+    const out = runDir('fifo');
+    const fifo = join(dir, 'never-written.mp4');
+    execFileSync('mkfifo', [fifo]);
+    const controller = new AbortController();
+    setTimeout(() => controller.abort('SIGINT'), 500);
+    const r = await runInProcess(['stabilize', fifo, '-o', join(out, 'out.mp4')], controller.signal);
+    expectOneLineError(r, 130, 'E_INTERRUPTED', /interrupted by SIGINT/, 'probe of a FIFO');
+    await expectNothingLeft(out);
+  });
+
   it('--keep-partial with a signal before any frame is done keeps nothing (an empty file is not a playable prefix)', async () => {
     const out = runDir('keep-nothing');
     const controller = new AbortController();
