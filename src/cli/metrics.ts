@@ -28,6 +28,7 @@ import { killAndWait, spawnTracked, TailBuffer, waitForExit } from '../video/pro
 import { checkOutputWritable, createTempOutput } from '../video/temp-output.js';
 import { type CommandSpec, flagBool, flagString, type ParsedArgs } from './args.js';
 import type { Command, CommandContext } from './command.js';
+import { ffmpegInputPath } from '../video/ffmpeg-path.js';
 
 const spec: CommandSpec = {
   name: 'metrics',
@@ -125,7 +126,7 @@ async function* decodeGray(input: string, probe: VideoProbe, signal: AbortSignal
     'error',
     '-nostdin',
     '-i',
-    input,
+    ffmpegInputPath(input),
     '-map',
     probe.videoMap,
     '-an',

@@ -33,6 +33,7 @@ import { ffmpegFeatures, passthroughArgs, resolveFfmpeg } from './binaries.js';
 import { PartialFrameError, splitFrames } from './frame-splitter.js';
 import { parseRational, type ProbeOptions, probeVideo, type VideoColour, type VideoProbe } from './probe.js';
 import { killAndWait, spawnTracked, TailBuffer, waitForExit } from './process-registry.js';
+import { ffmpegInputPath } from './ffmpeg-path.js';
 
 /** One decoded frame: YUV 4:2:0, 8-bit planes in one buffer. Valid until the next frame is pulled. */
 export interface DecodedFrame extends YuvFrame {
@@ -291,7 +292,7 @@ function inputArgs(input: string, options: DecoderOptions): string[] {
   args.push(...(options.inputOptions ?? []));
   if (options.startSec !== undefined && options.startSec > 0) args.push('-ss', String(options.startSec));
   if (options.durationSec !== undefined) args.push('-t', String(options.durationSec));
-  args.push('-i', input === '-' ? 'pipe:0' : input);
+  args.push('-i', input === '-' ? 'pipe:0' : ffmpegInputPath(input));
   return args;
 }
 

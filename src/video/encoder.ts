@@ -30,6 +30,7 @@ import { parseRational, probeVideo, type Rotation, type VideoColour, type VideoP
 import { MKV_FRAME_HEADER_BYTES, mkvFrameHeaderInto, mkvRawHeader } from './mkv-raw.js';
 import { killAndWait, runCapture, spawnTracked, TailBuffer, waitForExit } from './process-registry.js';
 import { createTempOutput, type TempOutput } from './temp-output.js';
+import { ffmpegInputPath, ffmpegOutputPath } from './ffmpeg-path.js';
 
 /** The planes of one yuv420p frame: Y width x height, U and V ceil(width/2) x ceil(height/2). */
 export interface YuvPlanes {
@@ -355,10 +356,10 @@ const UPRIGHT_FILTERS: Readonly<Record<Rotation, readonly string[]>> = { 0: [], 
  * last frame, so the audio stops with the picture.
  */
 async function remuxCut(ffmpeg: string, src: string, dst: string, endSec: number, format: string | undefined, faststart: boolean, metadataFrom: string | undefined): Promise<void> {
-  const args = ['-hide_banner', '-nostdin', '-loglevel', 'error', '-y', '-i', src, ...metadataSourceArgs(metadataFrom), '-map', '0', '-c', 'copy', '-t', endSec.toFixed(6)];
+  const args = ['-hide_banner', '-nostdin', '-loglevel', 'error', '-y', '-i', ffmpegOutputPath(src), ...metadataSourceArgs(metadataFrom), '-map', '0', '-c', 'copy', '-t', endSec.toFixed(6)];
   if (faststart) args.push('-movflags', MOV_FILE_FLAGS);
   if (format !== undefined) args.push('-f', format);
-  args.push(dst);
+  args.push(ffmpegOutputPath(dst));
   const r = await runCapture(ffmpeg, args);
   if (r.code !== 0) throw new RuntimeError('E_ENCODE_FAILED', `Ending the audio with the video failed (ffmpeg exited with code ${r.code}): ${stderrReason(r.stderr)}`);
 }
@@ -368,12 +369,12 @@ async function remuxCut(ffmpeg: string, src: string, dst: string, endSec: number
  * first: a creation time that file holds as an `mdta` tag does not survive a second MP4/MOV write.
  */
 function metadataSourceArgs(metadataFrom: string | undefined): string[] {
-  return metadataFrom === undefined || metadataFrom === '-' ? [] : ['-i', metadataFrom, '-map_metadata', '1'];
+  return metadataFrom === undefined || metadataFrom === '-' ? [] : ['-i', ffmpegInputPath(metadataFrom), '-map_metadata', '1'];
 }
 
 async function remuxWithRotation(ffmpeg: string, src: string, dst: string, rotationDeg: Rotation, metadataFrom: string | undefined): Promise<Rotation> {
   for (const tag of [(360 - rotationDeg) % 360, rotationDeg]) {
-    const args = ['-hide_banner', '-nostdin', '-loglevel', 'error', '-y', '-i', src, ...metadataSourceArgs(metadataFrom), '-map', '0', '-c', 'copy', '-metadata:s:v:0', `rotate=${tag}`, '-movflags', MOV_FILE_FLAGS, dst];
+    const args = ['-hide_banner', '-nostdin', '-loglevel', 'error', '-y', '-i', ffmpegOutputPath(src), ...metadataSourceArgs(metadataFrom), '-map', '0', '-c', 'copy', '-metadata:s:v:0', `rotate=${tag}`, '-movflags', MOV_FILE_FLAGS, ffmpegOutputPath(dst)];
     const r = await runCapture(ffmpeg, args);
     if (r.code !== 0) throw new RuntimeError('E_ENCODE_FAILED', `Storing the display rotation failed (ffmpeg exited with code ${r.code}): ${stderrReason(r.stderr)}`);
     const got = (await probeVideo(dst)).rotationDeg;
@@ -486,7 +487,7 @@ export async function openEncoder(output: string, options: EncoderOptions): Prom
         ...(options.audioStartSec !== undefined && options.audioStartSec > 0 ? ['-ss', String(options.audioStartSec)] : []),
         ...(options.audioDurationSec !== undefined ? ['-t', String(options.audioDurationSec)] : []),
         '-i',
-        options.audioFrom,
+        ffmpegInputPath(options.audioFrom),
       ];
       // AAC from an MPEG-TS, HLS or raw AAC stream (ADTS) carries its configuration in every packet, not up
       // front: Matroska writes that configuration in its header, which it can only fill in afterwards in a
@@ -521,7 +522,7 @@ export async function openEncoder(output: string, options: EncoderOptions): Prom
   if (metadataFrom !== undefined && metadataFrom !== '-') {
     if (audioInput.length > 0 && options.audioFrom === metadataFrom) metadataArgs = ['-map_metadata', '1'];
     else {
-      metadataInput = ['-i', metadataFrom];
+      metadataInput = ['-i', ffmpegInputPath(metadataFrom)];
       metadataArgs = ['-map_metadata', audioInput.length > 0 ? '2' : '1'];
     }
   }
@@ -551,7 +552,7 @@ export async function openEncoder(output: string, options: EncoderOptions): Prom
   if (needsEven) notes.push(`output is ${width - (width % 2)}x${height - (height % 2)}: ${codec} needs even sizes in 4:2:0, so the last ${width % 2 === 1 ? 'column' : ''}${width % 2 === 1 && height % 2 === 1 ? ' and ' : ''}${height % 2 === 1 ? 'row' : ''} was dropped`);
 
   let temp: TempOutput | null = toStdout ? null : createTempOutput(output);
-  const target = toStdout ? 'pipe:1' : temp!.tempPath;
+  const target = toStdout ? 'pipe:1' : ffmpegOutputPath(temp!.tempPath);
   const videoCodecArgs = ['-c:v', codec];
   if (crfMax !== undefined) videoCodecArgs.push('-crf', String(crf));
   if (/^libvpx/.test(codec)) videoCodecArgs.push('-b:v', '0');

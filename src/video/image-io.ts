@@ -20,6 +20,7 @@ import { resolveFfmpeg } from './binaries.js';
 import { checkInputFile } from './probe.js';
 import { runCapture } from './process-registry.js';
 import { createTempOutput } from './temp-output.js';
+import { ffmpegInputPath } from './ffmpeg-path.js';
 
 /** An 8-bit RGB image, pixels interleaved r, g, b, row by row (i = (y*width + x) * 3). */
 export interface RgbImage {
@@ -138,7 +139,7 @@ async function readFirstFrame(path: string, pnm: 'pgm' | 'ppm', options: ImageIo
     throw new InputError('E_NOT_IMAGE', `${JSON.stringify(path)} is not an image ffmpeg can read (it is a text file)`);
   }
   const ffmpeg = options.ffmpegPath ?? resolveFfmpeg().path;
-  const args = ['-hide_banner', '-nostdin', '-loglevel', 'error', '-noautorotate', '-i', path, '-map', '0:v:0', '-frames:v', '1', '-pix_fmt', pnm === 'pgm' ? 'gray' : 'rgb24', '-c:v', pnm, '-f', 'image2pipe', 'pipe:1'];
+  const args = ['-hide_banner', '-nostdin', '-loglevel', 'error', '-noautorotate', '-i', ffmpegInputPath(path), '-map', '0:v:0', '-frames:v', '1', '-pix_fmt', pnm === 'pgm' ? 'gray' : 'rgb24', '-c:v', pnm, '-f', 'image2pipe', 'pipe:1'];
   const r = await runCapture(ffmpeg, args);
   if (r.spawnError !== undefined) {
     throw new RuntimeError('E_FFMPEG_NOT_FOUND', `could not run ffmpeg at ${JSON.stringify(ffmpeg)} (${r.spawnError.message}); set FFMPEG_PATH to a working ffmpeg`, { cause: r.spawnError });

@@ -20,6 +20,7 @@ import { InputError, InterruptedError, RuntimeError } from '../errors.js';
 import { resolveFfprobe } from './binaries.js';
 import { killAndWait, registerCleanup, runCapture, spawnTracked, TailBuffer, waitForExit } from './process-registry.js';
 import { sweepLeftovers } from './temp-output.js';
+import { ffmpegInputPath } from './ffmpeg-path.js';
 
 /** A display rotation in clockwise degrees. */
 export type Rotation = 0 | 90 | 180 | 270;
@@ -314,7 +315,8 @@ function describeInput(input: string): string {
 /** True for inputs that are not plain files: URLs (`rtsp://`, `http://`), devices, lavfi graphs, patterns. */
 function isPlainFile(input: string, options: ProbeOptions): boolean {
   if (options.inputFormat !== undefined) return false;
-  if (/^[a-z][a-z0-9+.-]+:/i.test(input)) return false;
+  // A URL (`http://`, `rtsp:`), unless a file of that name exists (`pipe:1.mp4`, `file:x.mp4`).
+  if (/^[a-z][a-z0-9+.-]+:/i.test(input)) return existsSync(input);
   return true;
 }
 
@@ -343,7 +345,7 @@ function probeArgs(input: string, options: ProbeOptions): string[] {
   if (options.inputFormat !== undefined) args.push('-f', options.inputFormat);
   if (options.framerate !== undefined) args.push('-framerate', String(options.framerate));
   args.push(...(options.inputOptions ?? []));
-  args.push('-i', input === '-' ? 'pipe:0' : input);
+  args.push('-i', input === '-' ? 'pipe:0' : ffmpegInputPath(input));
   return args;
 }
 
@@ -407,7 +409,7 @@ export async function rawStreamFrameRate(input: string, probe: VideoProbe, optio
   const path = probe.spooledPath ?? input;
   if (path === '-') return null;
   const ffprobe = options.ffprobePath ?? resolveFfprobe().path;
-  const r = await runCapture(ffprobe, ['-v', 'error', '-select_streams', 'v:0', '-read_intervals', '%+#12', '-show_entries', 'stream=time_base:packet=duration', '-of', 'json', path], { timeoutMs: options.timeoutMs ?? 30_000 });
+  const r = await runCapture(ffprobe, ['-v', 'error', '-select_streams', 'v:0', '-read_intervals', '%+#12', '-show_entries', 'stream=time_base:packet=duration', '-of', 'json', ffmpegInputPath(path)], { timeoutMs: options.timeoutMs ?? 30_000 });
   if (r.code !== 0) return null;
   let json: { streams?: { time_base?: string }[]; packets?: { duration?: number | string }[] };
   try {
@@ -487,7 +489,7 @@ export function metadataSourceOf(input: string, probe: VideoProbe, framerateGive
   // Nothing to keep: no extra input for the encoder to open (about 0.06 s of CPU).
   if (!probe.hasGlobalMetadata) return undefined;
   if (probe.spooledPath !== undefined) return probe.spooledPath;
-  return input !== '-' && !framerateGiven && !/^[a-z][a-z0-9+.-]+:/i.test(input) ? input : undefined;
+  return input !== '-' && !framerateGiven && (!/^[a-z][a-z0-9+.-]+:/i.test(input) || existsSync(input)) ? input : undefined;
 }
 
 /**
