@@ -141,6 +141,11 @@ export function reportError(err: unknown, ctx: Pick<CommandContext, 'stderr' | '
     ctx.stderr.write(`steady: E_OUTPUT_WRITE: ${err.message.replace(/\s*\n\s*/g, ' | ')}\n`);
     return EXIT.runtime;
   }
+  // A buffer the memory limit (ulimit -v, a container) did not allow: not a bug, a limit.
+  if (err instanceof RangeError && /allocation failed|Invalid array buffer length|out of memory/i.test(err.message)) {
+    ctx.stderr.write(`steady: E_MEMORY: out of memory (${err.message}); free memory or raise the limit, or lower --smoothing (fewer frames held)\n`);
+    return EXIT.runtime;
+  }
   const msg = err instanceof Error ? err.message : String(err);
   ctx.stderr.write(`steady: E_INTERNAL: ${msg.replace(/\s*\n\s*/g, ' | ')} (this is a bug in steady; please report it)\n`);
   if (process.env.STEADY_DEBUG && err instanceof Error && err.stack) ctx.stderr.write(`${err.stack}\n`);

@@ -94,10 +94,20 @@ export interface StabilizeSummary {
 export const HELD_FRAMES_MEMORY_SHARE = 0.5;
 
 /**
- * Refuses (E_MEMORY, exit 2) a look-ahead whose held frames would not fit in memory.
- * @param memoryBytes the machine's memory. @default os.totalmem()
+ * The memory this process may use: the machine's, or less where a container or cgroup limits it
+ * (process.constrainedMemory; a limit above the machine's memory means none).
  */
-export function checkHeldFrameMemory(width: number, height: number, latencyFrames: number, memoryBytes: number = totalmem()): void {
+export function usableMemory(): number {
+  const machine = totalmem();
+  const constrained = (process as { constrainedMemory?: () => number | undefined }).constrainedMemory?.() ?? 0;
+  return constrained > 0 && constrained < machine ? constrained : machine;
+}
+
+/**
+ * Refuses (E_MEMORY, exit 2) a look-ahead whose held frames would not fit in memory.
+ * @param memoryBytes the memory this process may use. @default usableMemory()
+ */
+export function checkHeldFrameMemory(width: number, height: number, latencyFrames: number, memoryBytes: number = usableMemory()): void {
   // Each held frame keeps its YUV 4:2:0 planes; a few more are in flight (decoder, warp, encoder).
   const frameBytes = width * height + 2 * Math.ceil(width / 2) * Math.ceil(height / 2);
   const need = (latencyFrames + 4) * frameBytes;
@@ -106,7 +116,7 @@ export function checkHeldFrameMemory(width: number, height: number, latencyFrame
     const gb = (b: number) => (b / 2 ** 30).toFixed(1);
     throw new InputError(
       'E_MEMORY',
-      `Frames of ${width}x${height} with a look-ahead of ${latencyFrames} frames need about ${gb(need)} GiB held in memory, more than ${gb(limit)} GiB (half of this machine's); lower --smoothing or use --smoother causal`,
+      `Frames of ${width}x${height} with a look-ahead of ${latencyFrames} frames need about ${gb(need)} GiB held in memory, more than ${gb(limit)} GiB (half of the ${gb(memoryBytes)} GiB this process may use); lower --smoothing or use --smoother causal`,
     );
   }
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../../src/errors.js';
-import { checkHeldFrameMemory, HELD_FRAMES_MEMORY_SHARE } from '../../src/pipeline/stabilize-file.js';
+import { totalmem } from 'node:os';
+import { checkHeldFrameMemory, HELD_FRAMES_MEMORY_SHARE, usableMemory } from '../../src/pipeline/stabilize-file.js';
 
 const GIB = 2 ** 30;
 
@@ -32,5 +33,31 @@ describe('the up-front memory guard of stabilize', () => {
     const need = (frames + 4) * frameBytes;
     expect(() => checkHeldFrameMemory(w, h, frames, need / HELD_FRAMES_MEMORY_SHARE + 1)).not.toThrow();
     expect(() => checkHeldFrameMemory(w, h, frames, need / HELD_FRAMES_MEMORY_SHARE - 1)).toThrow(InputError);
+  });
+
+  it('counts the memory a container allows (cgroup: process.constrainedMemory), not the machine\'s', () => {
+    const p = process as { constrainedMemory?: (() => number | undefined) | undefined };
+    const saved = p.constrainedMemory;
+    const limit = 600 * 2 ** 20;
+    try {
+      p.constrainedMemory = () => limit;
+      expect(usableMemory()).toBe(Math.min(limit, totalmem()));
+      // 4K frames (12.4 MB each), 90 held: 1.1 GiB, more than half of 600 MiB.
+      let err: unknown;
+      try {
+        checkHeldFrameMemory(3840, 2160, 90);
+      } catch (e) {
+        err = e;
+      }
+      expect((err as InputError).code).toBe('E_MEMORY');
+      expect((err as InputError).message).toMatch(/half of the 0\.6 GiB this process may use/);
+      // No limit (0), or one above the machine's memory: the machine's.
+      p.constrainedMemory = () => 0;
+      expect(usableMemory()).toBe(totalmem());
+      p.constrainedMemory = () => 2 ** 62;
+      expect(usableMemory()).toBe(totalmem());
+    } finally {
+      p.constrainedMemory = saved;
+    }
   });
 });
