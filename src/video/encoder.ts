@@ -22,6 +22,9 @@
  * behaves differently. Only MP4 / MOV store the rotation; for other containers a note says so.
  */
 import { type ChildProcess, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { extname, join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { InputError, InterruptedError, RuntimeError } from '../errors.js';
 import { expectInteger, expectNumber, expectString } from '../validate.js';
@@ -419,6 +422,36 @@ function checkEncoderExists(ffmpeg: string, codec: string): void {
   if (names.size > 0 && !names.has(codec)) throw new InputError('E_BAD_OPTION', `Expected a video encoder this ffmpeg has for codec but received ${JSON.stringify(codec)} (\`ffmpeg -encoders\` lists them)`);
 }
 
+/** Answers of checkCodecFitsContainer, by ffmpeg, codec and container. */
+const codecFits = new Map<string, string | null>();
+
+/**
+ * Refuses (E_BAD_OPTION) an encoder whose stream the output's container cannot hold, by writing two
+ * frames of a 64x64 test picture with it into a container of the same kind in the temporary folder
+ * (about 0.1 s, once per encoder and container; only for an encoder asked for by name).
+ */
+async function checkCodecFitsContainer(ffmpeg: string, codec: string, output: string, format: string | undefined): Promise<void> {
+  const ext = output === '-' ? '.mkv' : extname(output);
+  const key = `${ffmpeg}\0${codec}\0${format ?? ''}\0${ext.toLowerCase()}`;
+  let reason = codecFits.get(key);
+  if (reason === undefined) {
+    const folder = mkdtempSync(join(tmpdir(), 'steady-codec-check-'));
+    try {
+      const args = ['-hide_banner', '-nostdin', '-loglevel', 'error', '-f', 'lavfi', '-i', 'color=c=gray:s=64x64:r=25', '-frames:v', '2', '-c:v', codec, '-pix_fmt', 'yuv420p', ...(format !== undefined ? ['-f', format] : output === '-' ? ['-f', 'matroska'] : []), '-y', join(folder, `check${ext}`)];
+      const r = await runCapture(ffmpeg, args, { timeoutMs: 20_000 });
+      // A check that could not run (no lavfi, a timeout) decides nothing: the encode itself will say.
+      reason = r.code === 0 || r.spawnError !== undefined || r.signal !== null || /lavfi|color/i.test(r.stderr.split('\n')[0] ?? '') ? null : (r.stderr.split('\n').find((l) => l.trim() !== '') ?? '').replace(/^\[[^\]]* @ 0x[0-9a-f]+\]\s*/, '').trim() || `ffmpeg exited with code ${r.code}`;
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
+    codecFits.set(key, reason);
+  }
+  if (reason !== null) {
+    const where = output === '-' ? 'standard output (Matroska)' : `a ${ext || format} file`;
+    throw new InputError('E_BAD_OPTION', `Expected an encoder ${where} can hold for codec but received ${JSON.stringify(codec)} (ffmpeg: ${reason}); choose another --codec or output extension`);
+  }
+}
+
 /** Codec names that mean the encoder steady sets quality options for. */
 const CODEC_ALIASES: Readonly<Record<string, string>> = { h264: 'libx264', hevc: 'libx265', vp9: 'libvpx-vp9', vp8: 'libvpx' };
 
@@ -461,6 +494,9 @@ export async function openEncoder(output: string, options: EncoderOptions): Prom
   const asked = options.codec ?? spec?.video ?? 'libx264';
   const codec = CODEC_ALIASES[asked] !== undefined && videoEncoderNames(ffmpeg).has(CODEC_ALIASES[asked] as string) ? (CODEC_ALIASES[asked] as string) : asked;
   const features = ffmpegFeatures(ffmpeg);
+  // An encoder asked for: can the container hold what it makes? (A WebM takes VP8/VP9/AV1 only, an MP4
+  // no raw video.) Found now, not as an encode failure after the first frames.
+  if (options.codec !== undefined && codec !== 'gif') await checkCodecFitsContainer(ffmpeg, codec, output, options.format);
   const notes: string[] = [];
   if (/^lib(x264|x265)$/.test(codec) && !X26X_PRESETS.includes(preset)) {
     throw new InputError('E_BAD_OPTION', `Expected one of ${X26X_PRESETS.join('|')} for preset with ${codec} but received ${JSON.stringify(preset)}`);
