@@ -36,6 +36,37 @@ export function expectNumber(name: string, value: unknown, min: number, max: num
   return n;
 }
 
+/** Longest time --start and --duration take, seconds (about 31 years: any real clip is shorter). */
+export const MAX_SECONDS = 1e9;
+
+/**
+ * A time in seconds, as ffmpeg's -ss and -t take it: seconds (`90`, `1.5`) or `[HH:]MM:SS[.fff]`
+ * (`01:30`, `0:01:30.5`). Checked to lie in min..MAX_SECONDS (min exclusive when `above` is true).
+ */
+export function expectSeconds(name: string, value: unknown, min: number, above = false): number {
+  let n = Number.NaN;
+  if (typeof value === 'string') {
+    const m = /^\s*(?:(\d+):)?(\d+):(\d+(?:\.\d*)?)\s*$/.exec(value);
+    if (m !== null) {
+      const mm = Number(m[2]);
+      const ss = Number(m[3]);
+      n = mm < 60 && ss < 60 ? Number(m[1] ?? 0) * 3600 + mm * 60 + ss : Number.NaN;
+    } else n = toNumber(value);
+  } else n = toNumber(value);
+  if (!Number.isFinite(n) || n < min || (above && n === min) || n > MAX_SECONDS) {
+    fail(`seconds or [HH:]MM:SS ${above ? `> ${min}` : `>= ${min}`} (at most ${MAX_SECONDS})`, name, value);
+  }
+  return n;
+}
+
+/**
+ * Seconds as ffmpeg's options take them: fixed-point, never in exponent form (`String(1e-7)` is `1e-7`,
+ * which ffmpeg refuses), to the microsecond ffmpeg keeps.
+ */
+export function ffmpegSeconds(sec: number): string {
+  return sec.toFixed(6).replace(/\.?0+$/, '') || '0';
+}
+
 /** A positive finite number (> 0). */
 export function expectPositive(name: string, value: unknown): number {
   const n = toNumber(value);

@@ -4,7 +4,7 @@ import { MODEL_NAMES } from '../motion/model-name.js';
 import { type StabilizeFileOptions, stabilizeFile } from '../pipeline/stabilize-file.js';
 import { BORDER_FILLS, FRAME_INTERPOLATIONS } from '../stabilize/frame-warper.js';
 import { MAX_SMOOTHING_RADIUS, STABILIZE_DEFAULTS } from '../stabilize/options.js';
-import { expectInteger, expectNumber, expectPositive } from '../validate.js';
+import { expectInteger, expectNumber, expectPositive, expectSeconds } from '../validate.js';
 import { type CommandSpec, flagBool, flagString, type ParsedArgs } from './args.js';
 import type { Command, CommandContext } from './command.js';
 import { createProgressLine } from './progress.js';
@@ -48,8 +48,8 @@ const spec: CommandSpec = {
     { name: 'codec', type: 'string', value: 'NAME', help: 'ffmpeg video encoder (ffmpeg -encoders lists them; h264, hevc, vp9 name libx264, libx265, libvpx-vp9)', defaultText: 'libx264' },
     { name: 'threads', type: 'string', value: 'N', help: 'encoder threads', defaultText: "ffmpeg's choice" },
     { name: 'framerate', type: 'string', value: 'FPS', help: 'frame rate of an image-sequence input (e.g. frames/%04d.png) or of a raw .h264/.hevc stream' },
-    { name: 'start', type: 'string', value: 'SEC', help: 'start at this time (as ffmpeg -ss)' },
-    { name: 'duration', type: 'string', value: 'SEC', help: 'stabilize at most this many seconds (as ffmpeg -t)' },
+    { name: 'start', type: 'string', value: 'SEC', help: 'start at this time: seconds or [HH:]MM:SS[.fff] (as ffmpeg -ss)' },
+    { name: 'duration', type: 'string', value: 'SEC', help: 'stabilize at most this long: seconds or [HH:]MM:SS[.fff] (as ffmpeg -t)' },
     { name: 'transforms', type: 'string', value: 'FILE', help: 'write the motion file (.json or .csv, steady-motion v1)' },
     { name: 'transforms-in', type: 'string', value: 'FILE', help: 'reuse the motion of a motion file (same clip, same --start/--duration) instead of registering; the path is planned over the whole clip' },
     { name: 'compare', type: 'string', value: 'FILE', help: 'also write input and output side by side' },
@@ -110,8 +110,8 @@ async function run(args: ParsedArgs, ctx: CommandContext): Promise<number> {
     ...opt('codec', flagString(args, 'codec')),
     ...opt('threads', num('threads', (n, v) => expectInteger(n, v, 0, 256))),
     ...opt('framerate', num('framerate', (n, v) => expectPositive(n, v))),
-    ...opt('startSec', num('start', (n, v) => expectNumber(n, v, 0, 1e7))),
-    ...opt('durationSec', num('duration', (n, v) => expectPositive(n, v))),
+    ...opt('startSec', num('start', (n, v) => expectSeconds(n, v, 0))),
+    ...opt('durationSec', num('duration', (n, v) => expectSeconds(n, v, 0, true))),
     ...opt('transforms', flagString(args, 'transforms')),
     ...opt('transformsIn', flagString(args, 'transforms-in')),
     ...opt('compare', flagString(args, 'compare')),

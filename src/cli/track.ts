@@ -20,7 +20,7 @@ import { type MotionFileFormat, MotionFileEncoder, type MotionRecord, motionForm
 import { drawMotionVectors, drawQuad, OVERLAY_GREEN, OVERLAY_YELLOW } from '../track/overlay.js';
 import { createRoiTracker, parseRoi, type RoiFrameResult, type RoiRect, type RoiTracker, validateRoi } from '../track/roi-tracker.js';
 import { formatGlobalMotionsTrf } from '../track/trf.js';
-import { expectInteger, expectNumber, expectOneOf } from '../validate.js';
+import { expectInteger, expectNumber, expectOneOf, expectSeconds } from '../validate.js';
 import { downscaleYInto } from '../video/analysis.js';
 import { type Decoder, deliveredColour, openDecoder } from '../video/decoder.js';
 import { type Encoder, openEncoder } from '../video/encoder.js';
@@ -61,8 +61,8 @@ const spec: CommandSpec = {
     { name: 'vectors', type: 'boolean', help: 'with --overlay: also draw the camera motion as vectors (x4)' },
     { name: 'trf', type: 'string', value: 'FILE', help: 'also write vid.stab global motions (for ffmpeg vidstabtransform)' },
     { name: 'analysis-width', type: 'string', value: 'PX', help: 'register the camera motion on frames at most this wide', defaultText: String(TRACK_ANALYSIS_WIDTH) },
-    { name: 'start', type: 'string', value: 'SEC', help: 'start at this time (as ffmpeg -ss)' },
-    { name: 'duration', type: 'string', value: 'SEC', help: 'track at most this long (as ffmpeg -t)' },
+    { name: 'start', type: 'string', value: 'SEC', help: 'start at this time: seconds or [HH:]MM:SS[.fff] (as ffmpeg -ss)' },
+    { name: 'duration', type: 'string', value: 'SEC', help: 'track at most this long: seconds or [HH:]MM:SS[.fff] (as ffmpeg -t)' },
     { name: 'framerate', type: 'string', value: 'FPS', help: 'frame rate of an image sequence input (e.g. frames/%04d.png) or of a raw .h264/.hevc stream' },
     { name: 'json', type: 'boolean', help: 'print a one-line JSON summary on stdout (needs -o FILE)' },
     { name: 'quiet', type: 'boolean', help: 'no summary on stderr' },
@@ -131,8 +131,8 @@ async function run(args: ParsedArgs, ctx: CommandContext): Promise<number> {
   const startText = flagString(args, 'start');
   const durationText = flagString(args, 'duration');
   const framerateText = flagString(args, 'framerate');
-  const startSec = startText === undefined ? undefined : expectNumber('--start', startText, 0, Number.POSITIVE_INFINITY);
-  const durationSec = durationText === undefined ? undefined : expectNumber('--duration', durationText, 1e-6, Number.POSITIVE_INFINITY);
+  const startSec = startText === undefined ? undefined : expectSeconds('--start', startText, 0);
+  const durationSec = durationText === undefined ? undefined : expectSeconds('--duration', durationText, 0, true);
   let framerate = framerateText === undefined ? undefined : expectNumber('--framerate', framerateText, 1e-3, 10000);
   const json = flagBool(args, 'json');
   const quiet = flagBool(args, 'quiet');

@@ -28,7 +28,7 @@ import type { ChildProcess } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import { InputError, InterruptedError, RuntimeError } from '../errors.js';
 import type { YuvFrame } from '../stabilize/frame-types.js';
-import { expectNumber, expectPositive } from '../validate.js';
+import { expectNumber, expectPositive, ffmpegSeconds } from '../validate.js';
 import { ffmpegFeatures, passthroughArgs, resolveFfmpeg } from './binaries.js';
 import { PartialFrameError, splitFrames } from './frame-splitter.js';
 import { parseRational, type ProbeOptions, probeVideo, type VideoColour, type VideoProbe } from './probe.js';
@@ -290,8 +290,8 @@ function inputArgs(input: string, options: DecoderOptions): string[] {
   if (options.inputFormat !== undefined) args.push('-f', options.inputFormat);
   if (options.framerate !== undefined) args.push('-framerate', String(options.framerate));
   args.push(...(options.inputOptions ?? []));
-  if (options.startSec !== undefined && options.startSec > 0) args.push('-ss', String(options.startSec));
-  if (options.durationSec !== undefined) args.push('-t', String(options.durationSec));
+  if (options.startSec !== undefined && options.startSec > 0) args.push('-ss', ffmpegSeconds(options.startSec));
+  if (options.durationSec !== undefined) args.push('-t', ffmpegSeconds(options.durationSec));
   args.push('-i', input === '-' ? 'pipe:0' : ffmpegInputPath(input));
   return args;
 }

@@ -27,7 +27,7 @@ import { tmpdir } from 'node:os';
 import { extname, join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { InputError, InterruptedError, RuntimeError } from '../errors.js';
-import { expectInteger, expectNumber, expectString } from '../validate.js';
+import { expectInteger, expectNumber, expectString, ffmpegSeconds } from '../validate.js';
 import { ffmpegFeatures, passthroughArgs, resolveFfmpeg } from './binaries.js';
 import { parseRational, probeVideo, type Rotation, type VideoColour, type VideoProbe } from './probe.js';
 import { MKV_FRAME_HEADER_BYTES, mkvFrameHeaderInto, mkvRawHeader } from './mkv-raw.js';
@@ -520,8 +520,8 @@ export async function openEncoder(output: string, options: EncoderOptions): Prom
       notes.push(`audio not kept: a .${extensionOf(output) || container} file holds one video stream only`);
     } else if (ap.hasAudio && ap.audioCodec !== null) {
       audioInput = [
-        ...(options.audioStartSec !== undefined && options.audioStartSec > 0 ? ['-ss', String(options.audioStartSec)] : []),
-        ...(options.audioDurationSec !== undefined ? ['-t', String(options.audioDurationSec)] : []),
+        ...(options.audioStartSec !== undefined && options.audioStartSec > 0 ? ['-ss', ffmpegSeconds(options.audioStartSec)] : []),
+        ...(options.audioDurationSec !== undefined ? ['-t', ffmpegSeconds(options.audioDurationSec)] : []),
         '-i',
         ffmpegInputPath(options.audioFrom),
       ];
@@ -627,7 +627,7 @@ export async function openEncoder(output: string, options: EncoderOptions): Prom
     '-loglevel',
     'error',
     '-y',
-    ...(timeOffsetSec > 0 ? ['-itsoffset', String(timeOffsetSec)] : []),
+    ...(timeOffsetSec > 0 ? ['-itsoffset', ffmpegSeconds(timeOffsetSec)] : []),
     ...(timeBase === null ? ['-f', 'rawvideo', '-pix_fmt', 'yuv420p', '-s', `${width}x${height}`, '-framerate', fps] : ['-f', 'matroska']),
     ...(rotationInEncode ? ['-display_rotation:v:0', String((360 - rotationDeg) % 360)] : []),
     '-i',
@@ -653,7 +653,7 @@ export async function openEncoder(output: string, options: EncoderOptions): Prom
     // The audio's duration again on the output side: the 2018 build's input -t does not stop copied
     // MPEG-TS audio (3.4 s for a 2 s cut). Whole frame periods, rounded up: ffmpeg rounds it to the
     // frames' clock, and 2.01 s at 25 fps would drop the frame at 2.00 s that the cut holds.
-    ...(audio !== 'none' && options.audioDurationSec !== undefined ? ['-t', String(Math.ceil((options.audioDurationSec * rate.num) / rate.den - 1e-9) * (rate.den / rate.num))] : []),
+    ...(audio !== 'none' && options.audioDurationSec !== undefined ? ['-t', ffmpegSeconds(Math.ceil((options.audioDurationSec * rate.num) / rate.den - 1e-9) * (rate.den / rate.num))] : []),
     ...(codec === 'gif' ? [] : ['-pix_fmt', 'yuv420p']),
     ...(!toStdout && storesRotation ? ['-movflags', MOV_FILE_FLAGS] : []),
     ...(toStdout && container === 'mp4' ? ['-movflags', 'frag_keyframe+empty_moov'] : []),

@@ -8,7 +8,7 @@
 import { accessSync, constants, readdirSync, realpathSync, rmSync, statSync, unlinkSync } from 'node:fs';
 import { rename, unlink } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
-import { InputError } from '../errors.js';
+import { InputError, RuntimeError } from '../errors.js';
 import { registerCleanup } from './process-registry.js';
 
 const pending = new Set<string>();
@@ -192,7 +192,12 @@ export function createTempOutput(finalPath: string): TempOutput {
     tempPath,
     async commit() {
       if (settled) return;
-      await rename(tempPath, finalPath);
+      try {
+        await rename(tempPath, finalPath);
+      } catch (cause) {
+        // The folder removed or made read-only meanwhile, the file removed by someone else.
+        throw new RuntimeError('E_OUTPUT_WRITE', `Cannot put ${JSON.stringify(finalPath)} in place (${(cause as Error).message}); check that its folder still exists and is writable`, { cause });
+      }
       settled = true;
       pending.delete(tempPath);
     },

@@ -535,7 +535,8 @@ describe('steady stabilize options', () => {
   });
 
   it.concurrent('--start and --duration trim as ffmpeg -ss / -t: the frames and their motion are the true ones of that span', async () => {
-    const [start, duration] = await Promise.all([stabilize('start-0.5', ['--start', '0.5']), stabilize('duration-0.5', ['--duration', '0.5'])]);
+    // The second written as ffmpeg's MM:SS.fff, as a user may copy it from a player.
+    const [start, duration] = await Promise.all([stabilize('start-0.5', ['--start', '00:00.5']), stabilize('duration-0.5', ['--duration', '0.5'])]);
     expect(start.motion.frames.length).toBe(15);
     expect(duration.motion.frames.length).toBe(15);
     expect(start.motion.frames[0]?.timeSec).toBe(0);

@@ -1,9 +1,9 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { link, mkdir, readdir, readFile, symlink, utimes, writeFile } from 'node:fs/promises';
+import { link, mkdir, readdir, readFile, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { InputError } from '../../src/errors.js';
+import { InputError, RuntimeError } from '../../src/errors.js';
 import { checkOutputWritable, createTempOutput, LEFTOVER_MIN_AGE_MS, samePath, sweepLeftovers, tempPathFor } from '../../src/video/temp-output.js';
 import { makeTempDir, removeTempDir } from '../support/ffmpeg-fixtures.js';
 
@@ -85,6 +85,21 @@ describe('temp output', () => {
     await t.commit();
     expect(await readFile(final, 'utf8')).toBe('new');
     expect(await readdir(sub)).toEqual(['out.txt']);
+  });
+
+  it('commit into a folder removed meanwhile fails with E_OUTPUT_WRITE naming the file, not an internal error', async () => {
+    const sub = join(dir, 'vanishing');
+    await mkdir(sub);
+    const t = createTempOutput(join(sub, 'out.mp4'));
+    await writeFile(t.tempPath, 'done');
+    await rm(sub, { recursive: true });
+    const err = await t.commit().then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(RuntimeError);
+    expect((err as RuntimeError).code).toBe('E_OUTPUT_WRITE');
+    expect((err as RuntimeError).message).toMatch(/Cannot put ".*out\.mp4" in place \(ENOENT.*check that its folder still exists/);
   });
 
   it('discard leaves nothing under the final name and removes the temporary file', async () => {
