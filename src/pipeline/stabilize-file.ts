@@ -346,6 +346,10 @@ export async function stabilizeFile(given: StabilizeFileOptions): Promise<Stabil
     probe = await probeVideo(o.input, { ...probeOptions, framerate: rawRate });
   }
   const rawRateNote = rawRate === null ? null : `frame rate ${Number(rawRate.toFixed(3))} fps, as the raw stream's own timing says (--framerate sets it)`;
+  // An image sequence has no rate of its own: ffmpeg's default of 25 stands unless --framerate gives one.
+  const sequenceNote = o.framerate === undefined && probe.format === 'image2' && (probe.frameCount ?? 2) > 1 ? `image sequence played at ${Number(probe.fps.toFixed(3))} fps, ffmpeg's default (--framerate sets it)` : null;
+  // The motion file's format follows its extension: .csv is CSV, anything else JSON (said, unless .json).
+  const transformsNote = o.transforms !== undefined && !/\.(json|csv)$/i.test(o.transforms) ? `motion file ${JSON.stringify(o.transforms)} written as JSON (a .csv name gives CSV)` : null;
   const { width, height } = probe;
   // The default radius follows the frame rate (a radius given is taken as it is).
   const opts: ResolvedStabilizeOptions = o.smoothingRadius === undefined ? { ...resolved, smoothingRadius: defaultSmoothingRadius(probe.fps, width, height) } : resolved;
@@ -558,6 +562,8 @@ export async function stabilizeFile(given: StabilizeFileOptions): Promise<Stabil
         ...(spacing.note() === null ? [] : [spacing.note() as string]),
         ...(offsetNote === null ? [] : [offsetNote]),
         ...(rawRateNote === null ? [] : [rawRateNote]),
+        ...(sequenceNote === null ? [] : [sequenceNote]),
+        ...(transformsNote === null ? [] : [transformsNote]),
         ...(radiusNote === null ? [] : [radiusNote]),
         ...(analysisNote === null ? [] : [analysisNote]),
         ...(compareNote === null ? [] : [compareNote]),

@@ -527,6 +527,9 @@ describe('steady stabilize options', () => {
     const sDef = (await listStreams(rDefault.out)).find((s) => s.codec_type === 'video');
     expect(s12?.r_frame_rate).toBe('12/1');
     expect(sDef?.r_frame_rate).toBe('25/1');
+    // Without it, ffmpeg's default rate is said; with it, nothing.
+    expect(rDefault.summary.notes.join('\n')).toMatch(/image sequence played at 25 fps, ffmpeg's default \(--framerate sets it\)/);
+    expect(r12.summary.notes.join('\n')).not.toMatch(/image sequence/);
     expect(r12.motion.fps).toBe(12);
     expect(r12.motion.frames[FRAMES - 1]?.timeSec).toBeCloseTo((FRAMES - 1) / 12, 9);
     expect(await countFrames(r12.out)).toBe(FRAMES);
@@ -544,6 +547,15 @@ describe('steady stabilize options', () => {
     expect(motionError(duration.motion, clip.motion, 0)).toBeLessThanOrEqual(TOL_MOTION_PX);
     expect(await countFrames(start.out)).toBe(15);
     expect(await countFrames(duration.out)).toBe(15);
+  });
+
+  it.concurrent('--transforms with a name that is neither .json nor .csv writes JSON and says so', async () => {
+    const txt = join(dir, 'transforms.txt');
+    const r = await runCli(['stabilize', clip.path, '-o', join(dir, 'transforms-txt.mp4'), '--transforms', txt, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).notes.join('\n')).toMatch(/motion file ".*transforms\.txt" written as JSON \(a \.csv name gives CSV\)/);
+    expect(parseMotionFile(await readFile(txt, 'utf8')).frames.length).toBe(FRAMES);
+    expect((await readFile(txt, 'utf8')).trimStart().startsWith('{')).toBe(true);
   });
 
   it.concurrent('--transforms writes the same motion as JSON and as CSV', async () => {
