@@ -55,7 +55,7 @@ afterAll(async () => {
 interface Run {
   readonly out: string;
   readonly motion: MotionFile;
-  readonly summary: { frames: number; failedFrames: number; fps: number; zoom: number; seconds: number; output: string };
+  readonly summary: { frames: number; failedFrames: number; fps: number; zoom: number; seconds: number; output: string; notes: string[] };
   readonly stderr: string;
 }
 
