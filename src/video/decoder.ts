@@ -275,6 +275,24 @@ export function conversionNote(probe: VideoProbe, untaggedFiles: readonly string
   return `the input is ${what} (${probe.pixFmt}): processed and written as 8-bit 4:2:0${hdrText}${range === null ? '' : `; it is full range (0-255), written as limited range (16-235)`}`;
 }
 
+/** Longest part of ffmpeg's log an error message quotes (characters). */
+const MAX_QUOTED_LOG = 300;
+
+/**
+ * The last three different lines of an ffmpeg log, in order, joined by ' | ' and cut to MAX_QUOTED_LOG
+ * characters: a damaged file makes ffmpeg repeat one complaint per packet.
+ */
+export function lastDistinctLines(log: string): string {
+  const lines = log.split('\n').map((l) => l.trim()).filter((l) => l !== '');
+  const kept: string[] = [];
+  for (let i = lines.length - 1; i >= 0 && kept.length < 3; i--) {
+    const l = lines[i] as string;
+    if (!kept.includes(l)) kept.unshift(l);
+  }
+  const text = kept.join(' | ');
+  return text.length > MAX_QUOTED_LOG ? `...${text.slice(text.length - MAX_QUOTED_LOG + 3)}` : text;
+}
+
 /** Bytes of one yuv420p frame of the given size (chroma planes rounded up for odd sizes). */
 export function yuv420pFrameBytes(width: number, height: number): number {
   return width * height + 2 * Math.ceil(width / 2) * Math.ceil(height / 2);
@@ -584,13 +602,15 @@ export async function openDecoder(inputGiven: string, options: DecoderOptions = 
           );
         }
         if (framesDecoded === 0 || (expected !== null && got < expected.count - slack)) {
-          // ffmpeg ran to its end and said why: the file is damaged, which is bad input (exit 2).
-          const tail = stderr.toString();
+          // ffmpeg ran to its end and said why: the file is damaged, which is bad input (exit 2). Its log
+          // can run to kilobytes of one complaint per damaged packet: the last few different lines say it.
+          const tail = lastDistinctLines(stderr.toString());
+          const advice = '; --duration can stop before the damage, or re-encode what ffmpeg can read (ffmpeg -i in -c:v libx264 -c:a copy repaired.mp4)';
           throw new InputError(
             'E_INPUT_CORRUPT',
             stamps === null
-              ? `${describe()} looks truncated or corrupt: ${framesDecoded} frames decoded${expected === null ? '' : ` of ${expected.exact ? '' : 'about '}${expected.count}`}${tail ? `; ffmpeg said: ${tail}` : ''}`
-              : `${describe()} looks truncated or corrupt: ${framesDecoded} frames decoded${framesDecoded === 0 ? '' : `, reaching ${got.toFixed(2)} s`}${expected === null ? '' : ` of ${expected.count.toFixed(2)} s`}${tail ? `; ffmpeg said: ${tail}` : ''}`,
+              ? `${describe()} looks truncated or corrupt: ${framesDecoded} frames decoded${expected === null ? '' : ` of ${expected.exact ? '' : 'about '}${expected.count}`}${tail ? `; ffmpeg said: ${tail}` : ''}${advice}`
+              : `${describe()} looks truncated or corrupt: ${framesDecoded} frames decoded${framesDecoded === 0 ? '' : `, reaching ${got.toFixed(2)} s`}${expected === null ? '' : ` of ${expected.count.toFixed(2)} s`}${tail ? `; ffmpeg said: ${tail}` : ''}${advice}`,
           );
         }
       }

@@ -3,7 +3,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InputError } from '../../src/errors.js';
-import { openDecoder, yuv420pFrameBytes } from '../../src/video/decoder.js';
+import { lastDistinctLines, openDecoder, yuv420pFrameBytes } from '../../src/video/decoder.js';
 import { liveChildCount } from '../../src/video/process-registry.js';
 import { ffmpeg, makeClip, makeClipFromYuvFrames, makeImage, makeTempDir, makeVfrClip, removeTempDir, solidYuvFrame, videoFrameTimes, yuv420pBytes } from '../support/ffmpeg-fixtures.js';
 import { probeVideo } from '../../src/video/probe.js';
@@ -422,5 +422,16 @@ describe('openDecoder', () => {
     }
     expect((error as Error).message).toBe('stop now');
     expect(liveChildCount()).toBe(before);
+  });
+});
+
+describe('lastDistinctLines (what an error quotes of ffmpeg\'s log)', () => {
+  it('keeps the last three different lines, in order, and at most 300 characters', () => {
+    const repeated = `${'[h264 @ 0x1] error while decoding MB 3 4\n'.repeat(200)}[h264 @ 0x1] concealing 80 errors\nlast line\n`;
+    expect(lastDistinctLines(repeated)).toBe('[h264 @ 0x1] error while decoding MB 3 4 | [h264 @ 0x1] concealing 80 errors | last line');
+    const long = lastDistinctLines(`${'x'.repeat(1000)}\n`);
+    expect(long.length).toBe(300);
+    expect(long.startsWith('...')).toBe(true);
+    expect(lastDistinctLines('')).toBe('');
   });
 });
