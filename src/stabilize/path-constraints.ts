@@ -101,6 +101,18 @@ export interface PullLimits {
   readonly noFill: boolean;
 }
 
+/** Share of the zoom's room (in log scale) a relative scale of the smoothed path may take. */
+export const RELATIVE_SCALE_SHARE = 0.5;
+
+/**
+ * The largest relative scale (smoothed over raw) the crop allows at `zoom`: zoom^RELATIVE_SCALE_SHARE, so
+ * that a smoothed zoom change never takes the whole crop margin and leaves the frame with no room to hold
+ * its shift (a false scale estimate, as a large object crossing the frame gives, did that).
+ */
+export function maxRelativeScale(zoom: number): number {
+  return zoom ** RELATIVE_SCALE_SHARE;
+}
+
 /**
  * Pulls a correction (ax, ay, beta, sigma) toward the raw pose (0, 0, 0, 1) just enough to respect the
  * caps and, with limits.noFill, to show no fill at limits.zoom (see the file comment). Writes the pulled
@@ -123,8 +135,10 @@ export function pullCorrectionInto(out: Float64Array, g: CropGeometry, ax: numbe
     out[3] = sigma;
     return out;
   }
-  // A relative scale beyond the zoom leaves no margin at all: hold the scale at the zoom.
-  if (sigma > limits.zoom) sigma = limits.zoom;
+  // A relative scale may take half the zoom's room (a relative scale of the whole zoom would leave no
+  // margin at all for shift and rotation: an uncropped, unstabilized frame amid cropped ones).
+  const sigmaMax = maxRelativeScale(limits.zoom);
+  if (sigma > sigmaMax) sigma = sigmaMax;
   const k = sigma / limits.zoom;
   const A = k * g.halfHeight; // x-extent per radian
   const B = k * g.halfWidth; // y-extent per radian

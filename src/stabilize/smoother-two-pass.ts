@@ -26,7 +26,7 @@
  * not optimised: it follows g (held within the zoom by the projection).
  */
 import type { CropGeometry } from './path-constraints.js';
-import { type PullLimits, pullCorrectionInto } from './path-constraints.js';
+import { maxRelativeScale, type PullLimits, pullCorrectionInto } from './path-constraints.js';
 import { gaussianSmoothPathInto } from './smoother-gaussian.js';
 import type { PathSmoother } from './smoother.js';
 import { PATH_ANGLE, PATH_DIMS, PATH_LOG_SCALE, PATH_X, PATH_Y, PathBuffer } from './trajectory.js';
@@ -382,9 +382,10 @@ export function optimizePathInto(
     let sigma = Math.exp((logScale[k] as number) - pls);
     if (constraint !== null && noFill) {
       const z = constraint.zoom[k] as number;
-      if (sigma > z) {
-        sigma = z;
-        logScale[k] = pls + Math.log(z);
+      const sigmaMax = maxRelativeScale(z);
+      if (sigma > sigmaMax) {
+        sigma = sigmaMax;
+        logScale[k] = pls + Math.log(sigmaMax);
       }
       const kz = sigma / z;
       const geom = constraint.geometry;

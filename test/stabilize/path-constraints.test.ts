@@ -5,6 +5,7 @@ import {
   cornerExcursionPx,
   createCropGeometry,
   FILL_TOLERANCE_PX,
+  maxRelativeScale,
   type PullLimits,
   pullCorrectionInto,
   requiredZoom,
@@ -175,11 +176,14 @@ describe('pulling a correction toward the raw path', () => {
     expect(Array.from(out)).toEqual([30, 0, 0.05, 1]);
   });
 
-  it('a relative scale above the zoom is held at the zoom, and then only the raw pose fits', () => {
-    const out = pullCorrectionInto(new Float64Array(4), g, 2, 2, 0.01, 1.2, limits(1.1));
-    expect(out[3]).toBe(1.1);
-    expect(Math.abs(out[0] as number)).toBeLessThan(TOL_PX);
-    expect(Math.abs(out[1] as number)).toBeLessThan(TOL_PX);
-    expect(Math.abs(out[2] as number)).toBeLessThan(1e-15);
+  it('a relative scale above half the zoom\'s room (sqrt(zoom)) is held there, and the other half still holds a shift', () => {
+    const out = pullCorrectionInto(new Float64Array(4), g, 2, 2, 0, 1.2, limits(1.1));
+    expect(out[3]).toBeCloseTo(Math.sqrt(1.1), 12);
+    // Room left: half-size x (1 - sqrt(1.1) / 1.1), several pixels on each side here; a 2 px shift fits whole.
+    expect(g.halfWidth * (1 - Math.sqrt(1.1) / 1.1)).toBeGreaterThan(2);
+    expect(g.halfHeight * (1 - Math.sqrt(1.1) / 1.1)).toBeGreaterThan(2);
+    expect(Math.abs((out[0] as number) - 2)).toBeLessThan(TOL_PX);
+    expect(Math.abs((out[1] as number) - 2)).toBeLessThan(TOL_PX);
+    expect(maxRelativeScale(1.1)).toBeCloseTo(Math.sqrt(1.1), 12);
   });
 });
