@@ -349,6 +349,9 @@ export async function stabilizeFile(given: StabilizeFileOptions): Promise<Stabil
   // An image sequence has no rate of its own: ffmpeg's default of 25 stands unless --framerate gives one.
   const sequenceNote = o.framerate === undefined && probe.format === 'image2' && (probe.frameCount ?? 2) > 1 ? `image sequence played at ${Number(probe.fps.toFixed(3))} fps, ffmpeg's default (--framerate sets it)` : null;
   // The motion file's format follows its extension: .csv is CSV, anything else JSON (said, unless .json).
+  // With a motion file the registration options only serve its check of 8 frame pairs.
+  const unusedWithFile = o.transformsIn === undefined ? [] : [o.model !== undefined ? '--model' : '', o.analysisWidth !== undefined ? '--analysis-width' : ''].filter((f) => f !== '');
+  const transformsInNote = unusedWithFile.length === 0 ? null : `${unusedWithFile.join(' and ')} not used to stabilize: the motion comes from ${JSON.stringify(o.transformsIn)} (${unusedWithFile.length === 1 ? 'it serves' : 'they serve'} only its check of 8 frame pairs)`;
   const transformsNote = o.transforms !== undefined && !/\.(json|csv)$/i.test(o.transforms) ? `motion file ${JSON.stringify(o.transforms)} written as JSON (a .csv name gives CSV)` : null;
   const { width, height } = probe;
   // The default radius follows the frame rate (a radius given is taken as it is).
@@ -564,6 +567,7 @@ export async function stabilizeFile(given: StabilizeFileOptions): Promise<Stabil
         ...(rawRateNote === null ? [] : [rawRateNote]),
         ...(sequenceNote === null ? [] : [sequenceNote]),
         ...(transformsNote === null ? [] : [transformsNote]),
+        ...(transformsInNote === null ? [] : [transformsInNote]),
         ...(radiusNote === null ? [] : [radiusNote]),
         ...(analysisNote === null ? [] : [analysisNote]),
         ...(compareNote === null ? [] : [compareNote]),

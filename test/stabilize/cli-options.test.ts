@@ -592,7 +592,10 @@ describe('steady stabilize options', () => {
     };
     const truthFile = await write('truth-in.json', clip.motion);
     const stillFile = await write('still-in.json', clip.motion.map(() => Float64Array.of(1, 0, 0, 0, 1, 0, 0, 0, 1)));
-    const [fromTruth, fromStill] = await Promise.all([stabilize('tin-truth', ['--transforms-in', truthFile]), stabilize('tin-still', ['--transforms-in', stillFile])]);
+    const [fromTruth, fromStill] = await Promise.all([stabilize('tin-truth', ['--transforms-in', truthFile]), stabilize('tin-still', ['--transforms-in', stillFile, '--model', 'affine'])]);
+    // A registration option given with a motion file is said not to be used (only the file's check uses it).
+    expect(fromStill.summary.notes.join('\n')).toMatch(/--model not used to stabilize: the motion comes from ".*still-in\.json" \(it serves only its check of 8 frame pairs\)/);
+    expect(fromTruth.summary.notes.join('\n')).not.toMatch(/not used to stabilize/);
     for (let k = 0; k < FRAMES; k++) {
       expect(meanCornerDistance(fromTruth.motion.frames[k]?.motion as Mat3, clip.motion[k] as Mat3)).toBeLessThanOrEqual(TOL_EXACT);
       // A clip said to be still needs no correction.
