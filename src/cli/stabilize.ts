@@ -128,7 +128,10 @@ async function run(args: ParsedArgs, ctx: CommandContext): Promise<number> {
     progress.done();
     if (err instanceof InterruptedError && (err as { partialOutput?: string }).partialOutput) {
       const where = output === '-' ? 'standard output (with all of the sound: a stream cannot be cut afterwards)' : output;
-      if (!quiet) ctx.stderr.write(`steady: interrupted by ${err.signal}; kept the frames done so far in ${where}\n`);
+      if (!quiet) {
+        ctx.stderr.write(`steady: interrupted by ${err.signal}; kept the frames done so far in ${where}\n`);
+        for (const n of (err as { partialNotes?: readonly string[] }).partialNotes ?? []) ctx.stderr.write(`note: ${n}\n`);
+      }
       return err.exitCode;
     }
     throw err;

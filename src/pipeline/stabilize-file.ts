@@ -548,7 +548,8 @@ export async function stabilizeFile(given: StabilizeFileOptions): Promise<Stabil
     await encoder.commit();
     await compare?.commit();
     if (motionOut) await motionOut.rename();
-    if (interrupted) throw Object.assign(interrupted, { partialOutput: o.output });
+    // Of the encoder's notes, a kept prefix reports what befell it (its sound left uncut).
+    if (interrupted) throw Object.assign(interrupted, { partialOutput: o.output, partialNotes: result.notes.filter((n) => /could not be cut/.test(n)) });
     const seconds = (performance.now() - started) / 1000;
     return {
       frames,

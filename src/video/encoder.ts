@@ -820,14 +820,21 @@ export async function openEncoder(output: string, options: EncoderOptions): Prom
         const frameSec = rate.den / rate.num;
         const endSec = timeOffsetSec + (frameHeader !== null ? lastTimeNs / 1e9 + frameSec : framesWritten * frameSec);
         const cut = createTempOutput(output);
+        let cutDone = true;
         try {
           await remuxCut(ffmpeg, temp.tempPath, cut.tempPath, endSec, options.format ?? spec?.format, storesRotation, options.metadataFrom);
         } catch (err) {
           await cut.discard();
-          throw err;
+          // A kept prefix is worth more than its cut sound: a full disk has no room for the second copy
+          // the cut needs, so keep the file as written, sound running on past the pictures, and say so.
+          if (!(err instanceof RuntimeError)) throw err;
+          cutDone = false;
+          notes.push(`its sound could not be cut where the pictures end (${err.message}): it goes on past them`);
         }
-        await temp.discard();
-        temp = cut;
+        if (cutDone) {
+          await temp.discard();
+          temp = cut;
+        }
       }
       if (temp !== null && rotationInEncode) {
         const got = (await probeVideo(temp.tempPath)).rotationDeg;
