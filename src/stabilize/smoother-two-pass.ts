@@ -199,7 +199,7 @@ function applyOperatorInto(
     const q = rk[k] as number;
     const w = inv[k] as number;
     const r = (v[vo + k] as number) - ((prefix[k + q + 1] as number) - (prefix[k - q] as number)) * w;
-    const u = r > huber ? huber : r < -huber ? -huber : r;
+    const u = Math.min(huber, Math.max(-huber, r));
     res[k] = u;
     const val = u * w;
     diff[k - q] = (diff[k - q] as number) + val;

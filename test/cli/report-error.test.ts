@@ -7,7 +7,11 @@ function report(err: unknown, aborted?: 'SIGINT' | 'SIGTERM'): { code: number; l
   let line = '';
   const controller = new AbortController();
   if (aborted !== undefined) controller.abort(aborted);
-  const code = reportError(err, { stderr: { write: (t: string) => ((line += t), true) } as unknown as NodeJS.WritableStream, signal: controller.signal });
+  const write = (t: string): boolean => {
+    line += t;
+    return true;
+  };
+  const code = reportError(err, { stderr: { write } as unknown as NodeJS.WritableStream, signal: controller.signal });
   return { code, line };
 }
 

@@ -109,7 +109,7 @@ describe('openEncoder', () => {
       const written: Buffer[] = [];
       for await (const f of await openDecoder(out)) written.push(Buffer.from(f.data));
       expect(written.length).toBe(3);
-      written.forEach((w, k) => expect(w.equals(shown[k] as Buffer), `${rotationDeg} deg, frame ${k}`).toBe(true));
+      for (const [k, w] of written.entries()) expect(w.equals(shown[k] as Buffer), `${rotationDeg} deg, frame ${k}`).toBe(true);
     }
   });
 
