@@ -13,7 +13,7 @@
  *   stays in view.
  * A failed frame never stops the run: the registrar already retries from a phase-correlation start; if
  * that fails too, the last motion is held ('first': the camera is held still) and the frame is reported
- * with ok = false. After `ROBUST_RETRY_AFTER` failures in a row against the reference (a cut, or a pan away
+ * with ok = false; after HELD_MOTION_FULL_FRAMES such frames in a row the held motion fades to rest. After `ROBUST_RETRY_AFTER` failures in a row against the reference (a cut, or a pan away
  * from it, in 'first' mode), those further starts run on one frame in `ROBUST_RETRY_EVERY` only, the seeded
  * start on every frame: on a cut clip this took 'first' from 26 to 50 fps.
  *
@@ -205,6 +205,25 @@ export interface FrameAnalyzer {
 /** Shrinks the Y plane into an analysis image (video/analysis.ts's area average). */
 export type Downscaler = (out: GrayImage, y: Uint8Array, width: number, height: number) => GrayImage;
 
+/**
+ * Failed frames in a row that hold the last motion whole ('previous' and 'keyframe'); after them the held
+ * motion fades toward rest by HELD_MOTION_FADE per frame. A short gap (a cut, a flash, a few blurred frames
+ * of a pan) keeps the camera's motion going; a long one (a fade to black, a lens cap) comes to rest instead
+ * of adding up to a pan nobody made (45 black frames built a 166 px one that the smoother anticipated).
+ */
+export const HELD_MOTION_FULL_FRAMES = 3;
+/** Share of the held motion's departure from rest kept per further failed frame (half after 3 frames). */
+export const HELD_MOTION_FADE = 0.8;
+
+/** out = I + f (m - I): the motion m scaled toward rest (identity) by the factor f in 0..1. */
+function fadeTowardRestInto(out: Mat3, m: Mat3, f: number): Mat3 {
+  for (let i = 0; i < 9; i++) {
+    const id = i === 0 || i === 4 || i === 8 ? 1 : 0;
+    out[i] = id + f * ((m[i] as number) - id);
+  }
+  return out;
+}
+
 /** After this many frames in a row fail against the reference, the robust starts are tried less often. */
 export const ROBUST_RETRY_AFTER = 3;
 /** ...on one frame in this many. */
@@ -239,6 +258,8 @@ export function createFrameAnalyzer(settings: FrameAnalyzerSettings, downscale: 
   let failedFrames = 0;
   /** Frames in a row whose registration onto the reference failed ('first', 'keyframe'). */
   let failedInARow = 0;
+  /** Frames in a row whose motion was held ('previous'). */
+  let heldInARow = 0;
   let resetPending = true;
   let havePrev = false;
   /** Index of the frame analysed last (the reference of the next one in 'previous' mode). */
@@ -337,11 +358,14 @@ export function createFrameAnalyzer(settings: FrameAnalyzerSettings, downscale: 
       chained = true;
       const ok = r.ok && plausible(r.matrix, r.cc);
       if (ok) {
+        heldInARow = 0;
         motionA.set(r.matrix);
         lastMotionA.set(r.matrix);
       } else {
         failedFrames++;
-        motionA.set(lastMotionA);
+        heldInARow++;
+        // The last motion, whole for a short gap, then fading to rest (HELD_MOTION_FULL_FRAMES).
+        fadeTowardRestInto(motionA, lastMotionA, HELD_MOTION_FADE ** Math.max(0, heldInARow - HELD_MOTION_FULL_FRAMES));
       }
       // The reference of frame k is frame k-1: fromReference is the motion itself.
       fromRefA.set(motionA);
@@ -384,7 +408,12 @@ export function createFrameAnalyzer(settings: FrameAnalyzerSettings, downscale: 
       // would drift the path further with each one. Otherwise hold the last motion:
       // fromRef[k] = lastMotion · fromRef[k-1] (keyframe mode re-anchors on the next frame).
       if (settings.reference === 'first') fromRefA.set(prevFromRefA);
-      else multiplyInto(fromRefA, lastMotionA, prevFromRefA);
+      else {
+        // The last motion, fading to rest after a short gap as in 'previous' mode (lastMotion is the motion
+        // held on the frame before, already faded: one more step of the fade).
+        fadeTowardRestInto(inv, lastMotionA, failedInARow > HELD_MOTION_FULL_FRAMES ? HELD_MOTION_FADE : 1);
+        multiplyInto(fromRefA, inv, prevFromRefA);
+      }
     }
     // motion[k] = fromRef[k] · fromRef[k-1]^-1
     if (invertInto(inv, prevFromRefA) === null) setIdentityInto(inv);

@@ -10,6 +10,8 @@ import {
   frameDeformation,
   framePlausible,
   frameShift,
+  HELD_MOTION_FADE,
+  HELD_MOTION_FULL_FRAMES,
   LOW_CC_MAX_MOVE,
   MAX_FRAME_DEFORMATION,
   MIN_FRAME_CC,
@@ -152,6 +154,30 @@ describe('frame analyzer (camera motion) on a synthetic shaky clip', () => {
     for (let i = 0; i < 9; i++) expect(r2.motion[i]).toBeCloseTo(r1.motion[i] as number, 12);
     expect(analyzer.failedFrames).toBe(1);
   });
+
+  for (const reference of ['previous', 'keyframe'] as const) {
+    it(`a long run of flat frames (a fade to black) holds the last motion ${HELD_MOTION_FULL_FRAMES} frames, then fades it to rest (reference ${reference})`, () => {
+      const analyzer = analyzerFor(W, H, 'euclidean', reference);
+      const flat = createGrayImage(W, H);
+      flat.data.fill(0);
+      analyzer.analyzeGray(0, frames[0] as GrayImage);
+      const last = keep(analyzer.analyzeGray(1, frames[1] as GrayImage));
+      expect(last.ok).toBe(true);
+      const shift = Math.hypot(last.motion[2] as number, last.motion[5] as number);
+      expect(shift).toBeGreaterThan(0.5);
+      const held: FrameAnalysis[] = [];
+      for (let k = 2; k < 2 + 30; k++) held.push(keep(analyzer.analyzeGray(k, flat)));
+      expect(held.every((r) => !r.ok)).toBe(true);
+      // Ground truth of the rule: the n-th held frame moves by the last motion times FADE^max(0, n - FULL).
+      held.forEach((r, i) => {
+        const f = HELD_MOTION_FADE ** Math.max(0, i + 1 - HELD_MOTION_FULL_FRAMES);
+        expect(Math.hypot(r.motion[2] as number, r.motion[5] as number)).toBeCloseTo(f * shift, 6);
+      });
+      // Over the whole run the held motion adds up to a bounded drift, not 30 times the last motion.
+      const total = held.reduce((a, r) => a + Math.hypot(r.motion[2] as number, r.motion[5] as number), 0);
+      expect(total).toBeLessThan((HELD_MOTION_FULL_FRAMES + 1 / (1 - HELD_MOTION_FADE)) * shift + 1e-9);
+    });
+  }
 });
 
 describe('frameDeformation: change of shape between neighbouring frames', () => {
