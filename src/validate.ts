@@ -36,6 +36,9 @@ export function expectNumber(name: string, value: unknown, min: number, max: num
   return n;
 }
 
+/** Shortest --duration, seconds: ffmpeg keeps times to the microsecond, and a shorter one became -t 0. */
+export const MIN_DURATION_SEC = 1e-6;
+
 /** Longest time --start and --duration take, seconds (about 31 years: any real clip is shorter). */
 export const MAX_SECONDS = 1e9;
 

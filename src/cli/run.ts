@@ -68,7 +68,8 @@ function mainHelp(): string {
     '  steady serve shaky.mp4 --loop                      # live preview in the browser',
     '',
     'Exit codes: 0 ok, 1 runtime failure, 2 bad usage or input, 3 registration did not converge,',
-    '130/143 interrupted by SIGINT/SIGTERM. Errors: one line `steady: <CODE>: <message>` on stderr.',
+    '130/143 interrupted by SIGINT/SIGTERM, 141 (no message) when the reader of standard output closed it',
+    'early (`-o - | head`, as SIGPIPE). Errors: one line `steady: <CODE>: <message>` on stderr.',
     '',
   ].join('\n');
 }
@@ -131,7 +132,12 @@ const OUTPUT_ERRNOS = new Set(['ENOSPC', 'EDQUOT', 'EFBIG', 'EROFS', 'EIO']);
 export function reportError(err: unknown, ctx: Pick<CommandContext, 'stderr' | 'signal'>): number {
   // After a signal, what failed failed because of it (ffmpeg stopped by the signal or by steady on it):
   // say the interruption, with its exit code, whatever the error says.
-  if (ctx.signal.aborted && !(err instanceof InterruptedError)) err = new InterruptedError(ctx.signal.reason === 'SIGTERM' ? 'SIGTERM' : 'SIGINT');
+  if (ctx.signal.aborted && !(err instanceof InterruptedError)) {
+    const interrupted = new InterruptedError(ctx.signal.reason === 'SIGTERM' ? 'SIGTERM' : 'SIGINT');
+    // What failed after it is said too (a full disk that kept --keep-partial from keeping anything).
+    if (err instanceof SteadyError) interrupted.message += `; then ${err.code}: ${err.message}`;
+    err = interrupted;
+  }
   if (err instanceof SteadyError) {
     ctx.stderr.write(`steady: ${err.code}: ${err.message.replace(/\s*\n\s*/g, ' | ')}\n`);
     return err.exitCode;
@@ -142,7 +148,7 @@ export function reportError(err: unknown, ctx: Pick<CommandContext, 'stderr' | '
     return EXIT.runtime;
   }
   // A buffer the memory limit (ulimit -v, a container) did not allow: not a bug, a limit.
-  if (err instanceof RangeError && /allocation failed|Invalid array buffer length|out of memory/i.test(err.message)) {
+  if (err instanceof RangeError && /allocation failed|out of memory/i.test(err.message)) {
     ctx.stderr.write(`steady: E_MEMORY: out of memory (${err.message}); free memory or raise the limit, or lower --smoothing (fewer frames held)\n`);
     return EXIT.runtime;
   }

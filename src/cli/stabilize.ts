@@ -4,7 +4,7 @@ import { MODEL_NAMES } from '../motion/model-name.js';
 import { type StabilizeFileOptions, stabilizeFile } from '../pipeline/stabilize-file.js';
 import { BORDER_FILLS, FRAME_INTERPOLATIONS } from '../stabilize/frame-warper.js';
 import { MAX_SMOOTHING_RADIUS, STABILIZE_DEFAULTS } from '../stabilize/options.js';
-import { expectInteger, expectNumber, expectPositive, expectSeconds } from '../validate.js';
+import { expectInteger, expectNumber, expectPositive, expectSeconds, MIN_DURATION_SEC } from '../validate.js';
 import { type CommandSpec, flagBool, flagString, type ParsedArgs } from './args.js';
 import type { Command, CommandContext } from './command.js';
 import { createProgressLine } from './progress.js';
@@ -111,7 +111,7 @@ async function run(args: ParsedArgs, ctx: CommandContext): Promise<number> {
     ...opt('threads', num('threads', (n, v) => expectInteger(n, v, 0, 256))),
     ...opt('framerate', num('framerate', (n, v) => expectPositive(n, v))),
     ...opt('startSec', num('start', (n, v) => expectSeconds(n, v, 0))),
-    ...opt('durationSec', num('duration', (n, v) => expectSeconds(n, v, 0, true))),
+    ...opt('durationSec', num('duration', (n, v) => expectSeconds(n, v, MIN_DURATION_SEC))),
     ...opt('transforms', flagString(args, 'transforms')),
     ...opt('transformsIn', flagString(args, 'transforms-in')),
     ...opt('compare', flagString(args, 'compare')),

@@ -20,7 +20,7 @@ import { type MotionFileFormat, MotionFileEncoder, type MotionRecord, motionForm
 import { drawMotionVectors, drawQuad, OVERLAY_GREEN, OVERLAY_YELLOW } from '../track/overlay.js';
 import { createRoiTracker, parseRoi, type RoiFrameResult, type RoiRect, type RoiTracker, validateRoi } from '../track/roi-tracker.js';
 import { formatGlobalMotionsTrf } from '../track/trf.js';
-import { expectInteger, expectNumber, expectOneOf, expectSeconds } from '../validate.js';
+import { expectInteger, expectNumber, expectOneOf, expectSeconds, MIN_DURATION_SEC } from '../validate.js';
 import { downscaleYInto } from '../video/analysis.js';
 import { type Decoder, deliveredColour, openDecoder } from '../video/decoder.js';
 import { type Encoder, openEncoder } from '../video/encoder.js';
@@ -132,7 +132,7 @@ async function run(args: ParsedArgs, ctx: CommandContext): Promise<number> {
   const durationText = flagString(args, 'duration');
   const framerateText = flagString(args, 'framerate');
   const startSec = startText === undefined ? undefined : expectSeconds('--start', startText, 0);
-  const durationSec = durationText === undefined ? undefined : expectSeconds('--duration', durationText, 0, true);
+  const durationSec = durationText === undefined ? undefined : expectSeconds('--duration', durationText, MIN_DURATION_SEC);
   let framerate = framerateText === undefined ? undefined : expectNumber('--framerate', framerateText, 1e-3, 10000);
   const json = flagBool(args, 'json');
   const quiet = flagBool(args, 'quiet');

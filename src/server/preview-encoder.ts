@@ -58,7 +58,7 @@ const { parentPort, workerData } = require('node:worker_threads');
 const { spawn } = require('node:child_process');
 const { ffmpegPath, args, input, slotBytes, env } = workerData;
 let stderr = '';
-const child = spawn(ffmpegPath, args, { stdio: ['pipe', 'pipe', 'pipe'], windowsHide: true, detached: process.platform !== 'win32', ...(env ? { env } : {}) });
+const child = spawn(ffmpegPath, args, { stdio: ['pipe', 'pipe', 'pipe'], windowsHide: true, ...(env ? { env } : {}) });
 parentPort.postMessage({ type: 'spawned', pid: child.pid === undefined ? null : child.pid });
 child.on('error', (e) => parentPort.postMessage({ type: 'error', message: e.message }));
 child.stdin.on('error', () => {});

@@ -31,7 +31,7 @@ import { expectInteger, expectNumber, expectString, ffmpegSeconds } from '../val
 import { ffmpegFeatures, passthroughArgs, resolveFfmpeg } from './binaries.js';
 import { parseRational, probeVideo, type Rotation, type VideoColour, type VideoProbe } from './probe.js';
 import { MKV_FRAME_HEADER_BYTES, mkvFrameHeaderInto, mkvRawHeader } from './mkv-raw.js';
-import { killAndWait, runCapture, spawnTracked, TailBuffer, waitForExit } from './process-registry.js';
+import { killAndWait, OWN_PROCESS_GROUP, runCapture, spawnTracked, TailBuffer, waitForExit } from './process-registry.js';
 import { createTempOutput, type TempOutput } from './temp-output.js';
 import { ffmpegInputPath, ffmpegOutputPath } from './ffmpeg-path.js';
 
@@ -422,25 +422,57 @@ function checkEncoderExists(ffmpeg: string, codec: string): void {
   if (names.size > 0 && !names.has(codec)) throw new InputError('E_BAD_OPTION', `Expected a video encoder this ffmpeg has for codec but received ${JSON.stringify(codec)} (\`ffmpeg -encoders\` lists them)`);
 }
 
+/**
+ * Why the video file at `path` does not read back (ffprobe cannot open it or finds no video stream in it:
+ * an MP4 whose index was never written), or null when it does.
+ */
+async function unreadableVideo(path: string): Promise<string | null> {
+  try {
+    await probeVideo(path);
+    return null;
+  } catch (err) {
+    return err instanceof Error ? err.message : String(err);
+  }
+}
+
 /** Answers of checkCodecFitsContainer, by ffmpeg, codec and container. */
 const codecFits = new Map<string, string | null>();
 
 /**
- * Refuses (E_BAD_OPTION) an encoder whose stream the output's container cannot hold, by writing two
- * frames of a 64x64 test picture with it into a container of the same kind in the temporary folder
- * (about 0.1 s, once per encoder and container; only for an encoder asked for by name).
+ * What a muxer says when it cannot hold a codec (ffmpeg's own words, in the versions steady runs with).
+ * Any other failure of the trial (an encoder that needs a device, options, a size) decides nothing: the
+ * encode itself reports it.
  */
-async function checkCodecFitsContainer(ffmpeg: string, codec: string, output: string, format: string | undefined): Promise<void> {
+const MUXER_REFUSES = /Could not find tag for codec|not currently supported in container|Only VP8 or VP9|supported for WebM|codec not supported|Unsupported codec/i;
+
+/**
+ * Refuses (E_BAD_OPTION) an encoder whose stream the output's container cannot hold, by writing two
+ * frames of a test picture of the output's size with it into a container of the same kind in the
+ * temporary folder (0.01-0.15 s, once per encoder, container and size; only for an encoder asked for by
+ * name). Only a muxer's refusal refuses; a trial that cannot run decides nothing.
+ */
+async function checkCodecFitsContainer(ffmpeg: string, codec: string, output: string, format: string | undefined, width: number, height: number, signal: AbortSignal | undefined): Promise<void> {
   const ext = output === '-' ? '.mkv' : extname(output);
-  const key = `${ffmpeg}\0${codec}\0${format ?? ''}\0${ext.toLowerCase()}`;
+  const key = `${ffmpeg}\0${codec}\0${format ?? ''}\0${ext.toLowerCase()}\0${width}x${height}`;
   let reason = codecFits.get(key);
   if (reason === undefined) {
-    const folder = mkdtempSync(join(tmpdir(), 'steady-codec-check-'));
+    let folder: string;
     try {
-      const args = ['-hide_banner', '-nostdin', '-loglevel', 'error', '-f', 'lavfi', '-i', 'color=c=gray:s=64x64:r=25', '-frames:v', '2', '-c:v', codec, '-pix_fmt', 'yuv420p', ...(format !== undefined ? ['-f', format] : output === '-' ? ['-f', 'matroska'] : []), '-y', join(folder, `check${ext}`)];
-      const r = await runCapture(ffmpeg, args, { timeoutMs: 20_000 });
-      // A check that could not run (no lavfi, a timeout) decides nothing: the encode itself will say.
-      reason = r.code === 0 || r.spawnError !== undefined || r.signal !== null || /lavfi|color/i.test(r.stderr.split('\n')[0] ?? '') ? null : (r.stderr.split('\n').find((l) => l.trim() !== '') ?? '').replace(/^\[[^\]]* @ 0x[0-9a-f]+\]\s*/, '').trim() || `ffmpeg exited with code ${r.code}`;
+      folder = mkdtempSync(join(tmpdir(), 'steady-codec-check-'));
+    } catch {
+      return;
+    }
+    try {
+      const w = width + (width % 2);
+      const h = height + (height % 2);
+      const args = ['-hide_banner', '-nostdin', '-loglevel', 'error', '-f', 'lavfi', '-i', `color=c=gray:s=${w}x${h}:r=25`, '-frames:v', '2', '-c:v', codec, '-pix_fmt', 'yuv420p', ...(format !== undefined ? ['-f', format] : output === '-' ? ['-f', 'matroska'] : []), '-y', join(folder, `check${ext}`)];
+      const r = await runCapture(ffmpeg, args, { timeoutMs: 20_000, ...(signal !== undefined ? { signal } : {}) });
+      const said = r.stderr
+        .split('\n')
+        .map((l) => l.replace(/^\[[^\]]* @ 0x[0-9a-f]+\]\s*/, '').trim())
+        .filter((l) => l !== '' && !/^x26[45] \[/.test(l));
+      const refusal = said.find((l) => MUXER_REFUSES.test(l));
+      reason = r.code !== 0 && r.spawnError === undefined && r.signal === null && refusal !== undefined ? refusal : null;
     } finally {
       rmSync(folder, { recursive: true, force: true });
     }
@@ -496,7 +528,7 @@ export async function openEncoder(output: string, options: EncoderOptions): Prom
   const features = ffmpegFeatures(ffmpeg);
   // An encoder asked for: can the container hold what it makes? (A WebM takes VP8/VP9/AV1 only, an MP4
   // no raw video.) Found now, not as an encode failure after the first frames.
-  if (options.codec !== undefined && codec !== 'gif') await checkCodecFitsContainer(ffmpeg, codec, output, options.format);
+  if (options.codec !== undefined && codec !== 'gif') await checkCodecFitsContainer(ffmpeg, codec, output, options.format, width, height, options.signal);
   const notes: string[] = [];
   if (/^lib(x264|x265)$/.test(codec) && !X26X_PRESETS.includes(preset)) {
     throw new InputError('E_BAD_OPTION', `Expected one of ${X26X_PRESETS.join('|')} for preset with ${codec} but received ${JSON.stringify(preset)}`);
@@ -585,7 +617,11 @@ export async function openEncoder(output: string, options: EncoderOptions): Prom
   const upright = rotationDeg === 0 || storesRotation ? [] : UPRIGHT_FILTERS[rotationDeg];
   const videoFilters = [...(needsEven ? [`crop=${width - (width % 2)}:${height - (height % 2)}:0:0`] : []), ...(sarFilter !== null && codec !== 'gif' ? [sarFilter] : []), ...(codec === 'gif' ? [] : upright)];
   const filterArgs = videoFilters.length > 0 ? ['-vf', videoFilters.join(',')] : [];
-  if (needsEven) notes.push(`output is ${width - (width % 2)}x${height - (height % 2)}: ${codec} needs even sizes in 4:2:0, so the last ${width % 2 === 1 ? 'column' : ''}${width % 2 === 1 && height % 2 === 1 ? ' and ' : ''}${height % 2 === 1 ? 'row' : ''} was dropped`);
+  // The size as the file has it: turned upright (a quarter turn swaps the sides) where it was.
+  const turned = upright.length === 1;
+  const evenW = width - (width % 2);
+  const evenH = height - (height % 2);
+  if (needsEven) notes.push(`output is ${turned ? evenH : evenW}x${turned ? evenW : evenH}: ${codec} needs even sizes in 4:2:0, so the last ${width % 2 === 1 ? 'column' : ''}${width % 2 === 1 && height % 2 === 1 ? ' and ' : ''}${height % 2 === 1 ? 'row' : ''} was dropped`);
 
   let temp: TempOutput | null = toStdout ? null : createTempOutput(output);
   const target = toStdout ? 'pipe:1' : ffmpegOutputPath(temp!.tempPath);
@@ -667,7 +703,8 @@ export async function openEncoder(output: string, options: EncoderOptions): Prom
   const frameBytes = lumaBytes + 2 * chromaBytes;
   const stderr = new TailBuffer(4096);
   const stdoutSink = toStdout ? (options.stdout ?? process.stdout) : null;
-  const child: ChildProcess = spawnTracked(ffmpeg, args, { stdio: ['pipe', stdoutSink === null ? 'ignore' : 'pipe', 'pipe'] });
+  // In a group of its own: a terminal's Ctrl-C reaches steady, which finishes or stops the encode itself.
+  const child: ChildProcess = spawnTracked(ffmpeg, args, { stdio: ['pipe', stdoutSink === null ? 'ignore' : 'pipe', 'pipe'], detached: OWN_PROCESS_GROUP });
   child.stderr?.on('data', (c: Buffer) => stderr.push(c));
   if (stdoutSink !== null && child.stdout !== null) child.stdout.pipe(stdoutSink, { end: false });
   // Standard output that cannot be written (a full disk behind `> file`, a closed terminal) unpipes
@@ -823,10 +860,13 @@ export async function openEncoder(output: string, options: EncoderOptions): Prom
         let cutDone = true;
         try {
           await remuxCut(ffmpeg, temp.tempPath, cut.tempPath, endSec, options.format ?? spec?.format, storesRotation, options.metadataFrom);
+          // ffmpeg exits 0 when a stream copy meets a full disk: only a copy that reads back counts.
+          const unreadable = await unreadableVideo(cut.tempPath);
+          if (unreadable !== null) throw new RuntimeError('E_ENCODE_FAILED', `the copy with its sound cut cannot be read back (${unreadable})`);
         } catch (err) {
           await cut.discard();
           // A kept prefix is worth more than its cut sound: a full disk has no room for the second copy
-          // the cut needs, so keep the file as written, sound running on past the pictures, and say so.
+          // the cut needs, so keep the file as written (checked below), sound running on past the pictures.
           if (!(err instanceof RuntimeError)) throw err;
           cutDone = false;
           notes.push(`its sound could not be cut where the pictures end (${err.message}): it goes on past them`);
@@ -858,6 +898,12 @@ export async function openEncoder(output: string, options: EncoderOptions): Prom
           await second.discard();
           throw err;
         }
+      }
+      // ffmpeg exits 0 when its last write (an MP4's index) meets a full disk: a file that does not read
+      // back is a failure, never a result.
+      if (temp !== null) {
+        const unreadable = await unreadableVideo(temp.tempPath);
+        if (unreadable !== null) throw await failure(`the file written cannot be read back (${unreadable}); is the disk full?`);
       }
       if (finishOptions.commit === false) uncommitted = temp;
       else await temp?.commit();

@@ -31,7 +31,7 @@ export function handleSignalsInApplication(): void {
   signalsInApplication = true;
 }
 
-const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'] as const;
 
 function killAllSync(): void {
   for (const child of live) {
@@ -83,11 +83,12 @@ function installHooks(): void {
 }
 
 /**
- * Children run in a process group of their own (POSIX; on Windows `detached` would open a console). A
- * terminal's Ctrl-C goes to its whole foreground group: ffmpeg in steady's group would quit at once, before
- * steady could finish a --keep-partial file or say it was interrupted. steady stops its children itself
- * (on a signal, an error, at exit); if steady dies outright, a decoder's output pipe breaks and an encoder's
- * input ends, so they exit too.
+ * Pass as spawnTracked's `detached` for an encoder: it runs in a process group of its own (POSIX; on
+ * Windows `detached` would open a console). A terminal's Ctrl-C goes to its whole foreground group: an
+ * encoder in steady's group would quit at once, before steady could finish a --keep-partial file. steady
+ * stops it itself (on a signal, an error, at exit); if steady dies outright, the encoder's input ends and
+ * it exits too. Every other child (ffprobe, decoders) stays in steady's group, so that a signal to the
+ * whole group (Ctrl-\\, `timeout -s KILL`) also ends one blocked on an input that never comes (a FIFO).
  */
 export const OWN_PROCESS_GROUP = process.platform !== 'win32';
 
@@ -98,7 +99,7 @@ export const OWN_PROCESS_GROUP = process.platform !== 'win32';
 export function spawnTracked(command: string, args: readonly string[], options: SpawnOptions = {}): ChildProcess {
   installHooks();
   const env = options.env === undefined ? binaryEnv(command) : options.env;
-  const child = spawn(command, args, { stdio: 'pipe', windowsHide: true, detached: OWN_PROCESS_GROUP, ...options, ...(env !== undefined ? { env } : {}) });
+  const child = spawn(command, args, { stdio: 'pipe', windowsHide: true, ...options, ...(env !== undefined ? { env } : {}) });
   live.add(child);
   const forget = (): void => {
     live.delete(child);

@@ -128,7 +128,10 @@ export function sweepLeftovers(dir: string, pattern: RegExp, now: number = Date.
     const full = join(dir, name);
     try {
       const st = statSync(full);
-      if ((uid !== undefined && st.uid !== uid) || now - st.mtimeMs < LEFTOVER_MIN_AGE_MS) continue;
+      // A folder's own time does not change while a file in it is written: take its newest entry's.
+      let newest = st.mtimeMs;
+      if (st.isDirectory()) for (const inner of readdirSync(full)) newest = Math.max(newest, statSync(join(full, inner)).mtimeMs);
+      if ((uid !== undefined && st.uid !== uid) || now - newest < LEFTOVER_MIN_AGE_MS) continue;
       rmSync(full, { recursive: true, force: true });
       removed.push(name);
     } catch {

@@ -21,7 +21,7 @@ describe('reportError', () => {
   });
 
   it('after a signal, any failure is the interruption (ffmpeg stopped by it): 130 / 143', () => {
-    expect(report(new RuntimeError('E_ENCODE_FAILED', 'ffmpeg was killed by SIGKILL'), 'SIGINT')).toEqual({ code: 130, line: 'steady: E_INTERRUPTED: interrupted by SIGINT\n' });
+    expect(report(new RuntimeError('E_ENCODE_FAILED', 'No space left on device'), 'SIGINT')).toEqual({ code: 130, line: 'steady: E_INTERRUPTED: interrupted by SIGINT; then E_ENCODE_FAILED: No space left on device\n' });
     expect(report(new Error('anything'), 'SIGTERM')).toEqual({ code: 143, line: 'steady: E_INTERRUPTED: interrupted by SIGTERM\n' });
   });
 

@@ -156,6 +156,7 @@ const CASES: readonly Case[] = [
   { name: 'zero frame rate', code: 'E_BAD_OPTION', setup: async () => [good, '-o', 'OUT', '--framerate', '0'] },
   { name: 'negative start', code: 'E_BAD_OPTION', setup: async () => [good, '-o', 'OUT', '--start', '-1'] },
   { name: 'zero duration', code: 'E_BAD_OPTION', setup: async () => [good, '-o', 'OUT', '--duration', '0'] },
+  { name: 'duration under a microsecond', code: 'E_BAD_OPTION', message: /for --duration but received "5e-7"/, setup: async () => [good, '-o', 'OUT', '--duration', '5e-7'] },
   { name: 'not a number', code: 'E_BAD_OPTION', setup: async () => [good, '-o', 'OUT', '--smoothing', 'ten'] },
   { name: 'unknown flag', code: 'E_UNKNOWN_OPTION', setup: async () => [good, '-o', 'OUT', '--stabilise-harder'] },
   { name: 'no output given', code: 'E_USAGE', setup: async () => [good] },

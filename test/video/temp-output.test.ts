@@ -63,9 +63,16 @@ describe('temp output', () => {
     await writeFile(join(sub, `steady-stdin-${dead}-abc123`, 'input.mp4'), 'x');
     await mkdir(join(sub, `steady-stdin-${process.pid}-def456`));
     await mkdir(join(sub, 'steady-stdin-old-style'));
+    // A folder whose file is still being written (another PID namespace sharing the folder): its own time
+    // is old, its file's is not.
+    const busy = `steady-stdin-${dead}-busy99`;
+    await mkdir(join(sub, busy));
+    await writeFile(join(sub, busy, 'input.mp4'), 'x');
+    await utimes(join(sub, busy), new Date(0), new Date(0));
+    await utimes(join(sub, busy, 'input.mp4'), new Date(now), new Date(now));
     const removed = sweepLeftovers(sub, /^steady-stdin-(\d+)-[^/]+$/, now);
     expect(removed).toEqual([`steady-stdin-${dead}-abc123`]);
-    expect((await readdir(sub)).sort()).toEqual([`steady-stdin-${process.pid}-def456`, 'steady-stdin-old-style']);
+    expect((await readdir(sub)).sort()).toEqual([busy, `steady-stdin-${process.pid}-def456`, 'steady-stdin-old-style'].sort());
   });
   it('names the temporary file beside the final one, hidden, with the same extension', () => {
     const t = tempPathFor('/a/b/clip.mp4');
