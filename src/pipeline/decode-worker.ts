@@ -151,7 +151,8 @@ const READY_MESSAGE = { type: 'ready' };
 let stderr = '';
 let spawnError = null;
 let exited = false;
-const child = spawn(w.ffmpegPath, w.args, { stdio: [w.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'], windowsHide: true, ...(w.env ? { env: w.env } : {}) });
+// In a group of its own (POSIX), as process-registry.ts OWN_PROCESS_GROUP says for decoders and encoders.
+const child = spawn(w.ffmpegPath, w.args, { stdio: [w.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'], windowsHide: true, detached: process.platform !== 'win32', ...(w.env ? { env: w.env } : {}) });
 if (child.pid !== undefined) Atomics.store(ctl, L.pid, child.pid);
 let slot = -1, filled = 0, index = 0;
 /** Chunks of ffmpeg's output not yet copied, oldest first (only while waiting for a free slot). */

@@ -32,7 +32,7 @@ import { expectNumber, expectPositive, ffmpegSeconds } from '../validate.js';
 import { ffmpegFeatures, passthroughArgs, resolveFfmpeg } from './binaries.js';
 import { PartialFrameError, splitFrames } from './frame-splitter.js';
 import { parseRational, type ProbeOptions, probeVideo, type VideoColour, type VideoProbe } from './probe.js';
-import { killAndWait, spawnTracked, TailBuffer, waitForExit } from './process-registry.js';
+import { killAndWait, OWN_PROCESS_GROUP, spawnTracked, TailBuffer, waitForExit } from './process-registry.js';
 import { ffmpegInputPath } from './ffmpeg-path.js';
 
 /** One decoded frame: YUV 4:2:0, 8-bit planes in one buffer. Valid until the next frame is pulled. */
@@ -493,7 +493,9 @@ export async function openDecoder(inputGiven: string, options: DecoderOptions = 
     if (isAborted(options.signal)) throw abortError(options.signal as AbortSignal);
     const source = input === '-' ? (probe.stdin ?? options.stdin ?? process.stdin) : null;
     const stamps = options.timestamps === true ? new TimestampReader() : null;
-    const proc = spawnTracked(ffmpeg, args, { stdio: [source === null ? 'ignore' : 'pipe', 'pipe', 'pipe', ...(stamps === null ? [] : ['pipe' as const])] });
+    // In a group of its own, as the encoder: a terminal's Ctrl-C must not end the decode before steady
+    // decides what to keep (--keep-partial).
+    const proc = spawnTracked(ffmpeg, args, { stdio: [source === null ? 'ignore' : 'pipe', 'pipe', 'pipe', ...(stamps === null ? [] : ['pipe' as const])], detached: OWN_PROCESS_GROUP });
     if (stamps !== null) stamps.attach(proc.stdio[3] as Readable);
     let lastSec = Number.NEGATIVE_INFINITY;
     /** With timestamps: the last usable time read (before snapping), from the first frame. */

@@ -83,12 +83,14 @@ function installHooks(): void {
 }
 
 /**
- * Pass as spawnTracked's `detached` for an encoder: it runs in a process group of its own (POSIX; on
- * Windows `detached` would open a console). A terminal's Ctrl-C goes to its whole foreground group: an
- * encoder in steady's group would quit at once, before steady could finish a --keep-partial file. steady
- * stops it itself (on a signal, an error, at exit); if steady dies outright, the encoder's input ends and
- * it exits too. Every other child (ffprobe, decoders) stays in steady's group, so that a signal to the
- * whole group (Ctrl-\\, `timeout -s KILL`) also ends one blocked on an input that never comes (a FIFO).
+ * Pass as spawnTracked's `detached` for a decoder or an encoder: it runs in a process group of its own
+ * (POSIX; on Windows `detached` would open a console). A terminal's Ctrl-C goes to its whole foreground
+ * group: ffmpeg in steady's group would quit at once, before steady could finish a --keep-partial file
+ * (a decoder that died first made the job fail instead). steady stops them itself (on a signal, SIGQUIT
+ * included, an error, at exit); if steady dies outright, a decoder's output pipe breaks and an encoder's
+ * input ends, so they exit too, except a decoder blocked on an input that never comes (a FIFO with no
+ * writer). ffprobe and the other short runs stay in steady's group, so a signal to the whole group
+ * (`timeout -s KILL`) ends a probe blocked so.
  */
 export const OWN_PROCESS_GROUP = process.platform !== 'win32';
 
