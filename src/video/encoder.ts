@@ -32,6 +32,7 @@ import { ffmpegFeatures, passthroughArgs, resolveFfmpeg } from './binaries.js';
 import { parseRational, probeVideo, type Rotation, type VideoColour, type VideoProbe } from './probe.js';
 import { MKV_FRAME_HEADER_BYTES, mkvFrameHeaderInto, mkvRawHeader } from './mkv-raw.js';
 import { killAndWait, OWN_PROCESS_GROUP, runCapture, spawnTracked, TailBuffer, waitForExit } from './process-registry.js';
+import { isobmffWhole } from './isobmff.js';
 import { createTempOutput, type TempOutput } from './temp-output.js';
 import { ffmpegInputPath, ffmpegOutputPath } from './ffmpeg-path.js';
 
@@ -424,9 +425,12 @@ function checkEncoderExists(ffmpeg: string, codec: string): void {
 
 /**
  * Why the video file at `path` does not read back (ffprobe cannot open it or finds no video stream in it:
- * an MP4 whose index was never written), or null when it does.
+ * an MP4 whose index was never written), or null when it does. An MP4/MOV whose boxes are whole and hold a
+ * video track (isobmff.ts) reads back without starting ffprobe; any other file, or one whose boxes are not
+ * whole, is judged by ffprobe.
  */
 async function unreadableVideo(path: string): Promise<string | null> {
+  if (await isobmffWhole(path)) return null;
   try {
     await probeVideo(path);
     return null;
