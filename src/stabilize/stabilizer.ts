@@ -96,6 +96,12 @@ export interface Stabilizer {
    * what that registration said (else ok, no cc, fromReference chained from frame 0).
    */
   push(frame: YuvFrame, decodedAtMs: number, knownMotion?: Mat3 | null, known?: KnownAnalysis | null): void;
+  /**
+   * The buffer the next push keeps its frame in (the planes y, u, v one after another, as a decoder
+   * writes them; Decoder.setFrameBuffer). A frame decoded into it is pushed with no copy; it must not be
+   * written otherwise, and it is valid only until the next pull() or push().
+   */
+  nextFrameBuffer(): Uint8Array;
   /** The next stabilized frame when its look-ahead is complete, else null. Its planes are valid until the next pull. */
   pull(): StabilizedFrame | null;
   /** No more frames: the planner may release the frames it held back. */
@@ -124,6 +130,11 @@ interface Slot {
   frame: YuvFrame;
   decodedAtMs: number;
   analysis: { ok: boolean; cc: number; motion: Mat3; fromReference: Mat3; referenceIndex: number };
+}
+
+/** Whether two byte arrays are the same view of the same memory. */
+function sameView(a: Uint8Array, b: Uint8Array): boolean {
+  return a.buffer === b.buffer && a.byteOffset === b.byteOffset && a.length === b.length;
 }
 
 /** Makes a stabilizer; `downscale` shrinks a Y plane into the analysis image (video/analysis.ts). */
@@ -199,15 +210,22 @@ export function createStabilizer(
     get failedFrames() {
       return analyzer.failedFrames;
     },
+    nextFrameBuffer() {
+      ensureRing(ringSize());
+      return (ring[seq % ring.length] as Slot).data;
+    },
     push(frame, decodedAtMs, knownMotion = null, known = null) {
       ensureRing(ringSize());
       pushedFrames++;
       const slot = ring[seq % ring.length] as Slot;
       slot.seq = seq;
       seq++;
-      slot.frame.y.set(frame.y);
-      slot.frame.u.set(frame.u);
-      slot.frame.v.set(frame.v);
+      // A frame decoded straight into this slot (nextFrameBuffer) is in place already.
+      if (!sameView(frame.y, slot.frame.y) || !sameView(frame.u, slot.frame.u) || !sameView(frame.v, slot.frame.v)) {
+        slot.frame.y.set(frame.y);
+        slot.frame.u.set(frame.u);
+        slot.frame.v.set(frame.v);
+      }
       slot.frame = { index: frame.index, timeSec: frame.timeSec, width, height, y: slot.frame.y, u: slot.frame.u, v: slot.frame.v };
       slot.decodedAtMs = decodedAtMs;
       if (knownMotion !== null) {

@@ -148,6 +148,14 @@ export interface Decoder extends AsyncIterable<DecodedFrame> {
   readonly stderrTail: string;
   /** The frames; may be called once. */
   frames(): AsyncGenerator<DecodedFrame, void, undefined>;
+  /**
+   * Where the next frames are put together: `provider` is asked, as each frame is about to be assembled,
+   * for a buffer of at least frameBytes (a frame's planes in yuv420p order) that the frame is written
+   * into; the frame's data and planes are then views of it. The frame is read from the pipe into it once,
+   * with no second copy by a consumer that keeps frames (the stabilizer's look-ahead ring). A frame that
+   * arrived in one piece may still come as a view of the pipe's chunk. null: the decoder's own buffer.
+   */
+  setFrameBuffer(provider: (() => Uint8Array) | null): void;
   /** Stops ffmpeg if it runs and waits for it to exit. Safe to call at any time, more than once. */
   close(): Promise<void>;
 }
@@ -479,6 +487,7 @@ export async function openDecoder(inputGiven: string, options: DecoderOptions = 
   let framesDecoded = 0;
   /** close() was called: the end of ffmpeg's output is then expected, not an error. */
   let closing = false;
+  let frameBuffer: (() => Uint8Array) | null = null;
   const stderr = new TailBuffer(4096);
 
   const describe = (): string => (inputGiven === '-' ? 'standard input' : JSON.stringify(input));
@@ -525,7 +534,7 @@ export async function openDecoder(inputGiven: string, options: DecoderOptions = 
     try {
       const stdout = proc.stdout as Readable;
       try {
-        for await (const buf of splitFrames(stdout, frameBytes)) {
+        for await (const buf of splitFrames(stdout, frameBytes, () => frameBuffer?.() ?? null)) {
           const index = framesDecoded;
           let timeSec = index / fps;
           if (stamps !== null) {
@@ -648,6 +657,9 @@ export async function openDecoder(inputGiven: string, options: DecoderOptions = 
     frames() {
       generator ??= frames();
       return generator;
+    },
+    setFrameBuffer(provider) {
+      frameBuffer = provider;
     },
     [Symbol.asyncIterator]() {
       return decoder.frames();

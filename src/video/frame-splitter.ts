@@ -34,8 +34,12 @@ export class FrameSplitter {
     this.buffered += chunk.length;
   }
 
-  /** The next whole frame, or null when fewer than frameBytes bytes are queued. */
-  next(): Uint8Array | null {
+  /**
+   * The next whole frame, or null when fewer than frameBytes bytes are queued. A frame that spans chunks
+   * is assembled into `target` when one is given (at least frameBytes long: the caller's own buffer, so
+   * that the frame needs no second copy), else into the splitter's reused buffer.
+   */
+  next(target?: Uint8Array): Uint8Array | null {
     const n = this.frameBytes;
     if (this.buffered < n) return null;
     const head = this.chunks[0] as Uint8Array;
@@ -44,8 +48,9 @@ export class FrameSplitter {
       this.consume(n);
       return frame;
     }
-    this.assembly ??= new Uint8Array(n);
-    const out = this.assembly;
+    let out: Uint8Array;
+    if (target !== undefined && target.length >= n) out = target.length === n ? target : target.subarray(0, n);
+    else out = this.assembly ??= new Uint8Array(n);
     let filled = 0;
     while (filled < n) {
       const c = this.chunks[0] as Uint8Array;
@@ -94,15 +99,17 @@ export class PartialFrameError extends Error {
  * read only when the consumer asks for a frame that is not yet queued, so a Node Readable (whose async
  * iterator reads on demand) stays paused while the consumer is busy, its pipe fills and the writer
  * (ffmpeg) blocks. Breaking out of the loop returns the source iterator, which destroys a Readable.
- * Each frame is valid until the next one is pulled.
+ * Each frame is valid until the next one is pulled. `target`, when given, is asked for the buffer each
+ * frame that spans chunks is assembled into (FrameSplitter.next); null: the splitter's own.
  * @throws PartialFrameError when the source ends inside a frame.
  */
-export async function* splitFrames(source: AsyncIterable<Uint8Array>, frameBytes: number): AsyncGenerator<Uint8Array, void, undefined> {
+export async function* splitFrames(source: AsyncIterable<Uint8Array>, frameBytes: number, target?: () => Uint8Array | null): AsyncGenerator<Uint8Array, void, undefined> {
   const splitter = new FrameSplitter(frameBytes);
   let frames = 0;
+  const into = () => (splitter.bufferedBytes >= frameBytes ? (target?.() ?? undefined) : undefined);
   for await (const chunk of source) {
     splitter.push(chunk);
-    for (let f = splitter.next(); f !== null; f = splitter.next()) {
+    for (let f = splitter.next(into()); f !== null; f = splitter.next(into())) {
       frames += 1;
       yield f;
     }

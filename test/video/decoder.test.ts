@@ -68,6 +68,27 @@ describe('openDecoder', () => {
     expect(k).toBe(SOLID.frames);
   });
 
+  it("setFrameBuffer: frames are written into the caller's buffers, with the same bytes as the decoder's own", async () => {
+    // 320x240: 115200 bytes a frame, more than one chunk of a pipe (64 KiB).
+    const clip = await makeClip(join(dir, 'large-frames.mp4'), { width: 320, height: 240, frames: 6, source: 'testsrc2' });
+    const own: Uint8Array[] = [];
+    for await (const f of await openDecoder(clip)) own.push(Uint8Array.from(f.data));
+    const dec = await openDecoder(clip);
+    const slots = [new Uint8Array(dec.frameBytes), new Uint8Array(dec.frameBytes), new Uint8Array(dec.frameBytes)];
+    let asked = 0;
+    dec.setFrameBuffer(() => slots[asked++ % slots.length] as Uint8Array);
+    let k = 0;
+    for await (const f of dec) {
+      // The frame is larger than a pipe's chunk: every one is assembled, into the slot asked for last.
+      expect(f.data.buffer).toBe((slots[(asked - 1) % slots.length] as Uint8Array).buffer);
+      expect(f.y.buffer).toBe(f.data.buffer);
+      expect(Buffer.from(f.data).equals(Buffer.from(own[k] as Uint8Array))).toBe(true);
+      k++;
+    }
+    expect(k).toBe(own.length);
+    expect(asked).toBe(own.length);
+  });
+
   it('handles odd sizes: chroma is ceil(w/2) x ceil(h/2) and every byte comes back', async () => {
     const w = 65;
     const h = 49;

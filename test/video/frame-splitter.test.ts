@@ -78,6 +78,32 @@ describe('FrameSplitter', () => {
 });
 
 describe('splitFrames', () => {
+  it("assembles each frame that spans chunks into the buffer the caller gives, with the same bytes (property, 50 seeded splits)", async () => {
+    const frameBytes = 37;
+    const frames = 11;
+    const bytes = patternBytes(frameBytes * frames);
+    for (let seed = 1; seed <= 50; seed++) {
+      const rng = mulberry32(seed);
+      const chunks = randomChunks(bytes, rng, randomInt(rng, 1, 2 * frameBytes));
+      // Two buffers in turn, as a ring of slots would give; one a little longer than a frame.
+      const targets = [new Uint8Array(frameBytes), new Uint8Array(frameBytes + 5)];
+      let asked = 0;
+      let k = 0;
+      for await (const f of splitFrames(Readable.from(chunks), frameBytes, () => targets[asked++ % 2] as Uint8Array)) {
+        expect(f.length).toBe(frameBytes);
+        expect(Array.from(f)).toEqual(Array.from(bytes.subarray(k * frameBytes, (k + 1) * frameBytes)));
+        // Either the caller's buffer (assembled) or a view of a chunk that held it whole.
+        const inTarget = targets.some((t) => t.buffer === f.buffer);
+        const inChunk = chunks.some((c) => c.buffer === f.buffer);
+        expect(inTarget || inChunk).toBe(true);
+        k++;
+      }
+      expect(k).toBe(frames);
+      // Asked only for frames about to be assembled: never more often than there are frames.
+      expect(asked).toBeLessThanOrEqual(frames);
+    }
+  });
+
   it('yields every frame of a Readable and reports a partial last frame', async () => {
     const frameBytes = 50;
     const bytes = patternBytes(frameBytes * 5 + 7);
