@@ -42,7 +42,7 @@ export async function runItfBench(options = {}) {
     .map((l) => JSON.parse(l));
   const v = vs.vidstab;
   const lines = [
-    `\`bench/itf_paths.py\` on ${clip} (${v.frames} frames): camera paths solved from the clip's true motion (the best any tool could find) at vidstab's mean zoom ${zoom.toFixed(3)}, with no frame showing fill, each rendered (OpenCV bilinear, libx264 veryfast crf 18) and measured by the anchors' metrics.py. ITF is a mean of per-frame logarithms: a path that holds still in some frames and catches up in others raises it, and raises the >= 1 Hz measure with it. The first row re-renders steady's own corrections through the same renderer (a check of the renderer against steady's output).`,
+    `\`bench/itf_paths.py\` on ${clip} (${v.frames} frames): camera paths solved from the clip's true motion (the best any tool could find) at vidstab's mean zoom ${zoom.toFixed(3)}, with no frame showing fill, each rendered (OpenCV bilinear, libx264 veryfast crf 18) and measured by the anchors' metrics.py. ITF is a mean of per-frame logarithms: a path that holds still in some frames and catches up in others raises it, and raises the >= 1 Hz measure with it. The first row re-renders steady's own corrections through the same renderer (a check of the renderer against steady's output); the second renders the clip's true intended camera (no jitter at all) at the same zoom with fill allowed, what a perfect stabilizer that accepts fill would show.`,
     '',
     `vidstab on this clip: ITF ${f2(v.itf_db)} dB, HF jitter ${f2(v.hf_jitter.xy_px)} px, >= 1 Hz ${f3(v.hf_vel_1hz.xy_px)} px/frame, HF roll ${f3(v.hf_jitter.theta_deg)} deg, with fill in some frames. steady's output as encoded: ITF ${f2(vs.steady.itf_db)} dB.`,
     '',

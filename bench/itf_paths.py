@@ -31,7 +31,9 @@ Each path is rendered from the input (OpenCV bilinear, the same libx264 veryfast
 and measured by metrics.py's analyse(); fill is the share of frames with an exact output corner more than
 1 px outside its frame (zoomfill.py's rule, computed from the correction itself). --steady re-renders
 steady's own corrections from its motion file through the same renderer, which checks the renderer against
-steady's real output. Prints one JSON line per path.
+steady's real output. One more row renders the clip's true intended camera (its smooth path, no jitter) at the
+zoom, with fill wherever that view leaves the frame: a perfect stabilizer that accepts fill. Prints one JSON
+line per path.
 """
 import argparse
 import json
@@ -235,6 +237,13 @@ def main():
         out = os.path.join(a.work, "steady_rerendered.mp4")
         render(a.video, C, out, a.ffmpeg)
         print(json.dumps(measure(metrics, out, C, geo, "steady's corrections, re-rendered")), flush=True)
+    # The clip's own intended camera (make_shaky.py's smooth path, no jitter at all) at this zoom, with
+    # fill wherever it falls outside the frame: what a perfect stabilizer that accepts fill would show.
+    Z = np.array([[1 / a.zoom, 0, geo.m[0] * (1 - 1 / a.zoom)], [0, 1 / a.zoom, geo.m[1] * (1 - 1 / a.zoom)], [0, 0, 1]])
+    C = [np.array(M, np.float64) @ Z for M in truth["correction"]]
+    out = os.path.join(a.work, "ideal.mp4")
+    render(a.video, C, out, a.ffmpeg)
+    print(json.dumps(measure(metrics, out, C, geo, "the true intended camera, fill allowed")), flush=True)
     for i, (label, weights) in enumerate(OBJECTIVES):
         C = solve_path(geo, truth["fps"], weights)
         out = os.path.join(a.work, f"path{i}.mp4")
