@@ -116,27 +116,59 @@ describe('isobmffWhole', () => {
     expect(await isobmffWhole(join(dir, 'missing.mp4'))).toBe(false);
   });
 
-  it('follows 64-bit box sizes and a last box that runs to the end of the file', async () => {
+  it('follows 64-bit sizes; refuses a size 0 (a box whose writing was cut short), a table whose count does not fit it, a chunk outside the media', async () => {
     const ftyp = box('ftyp', new Uint8Array(8));
-    const moov = box('moov', box('mvhd', new Uint8Array(20)), box('trak', box('tkhd', new Uint8Array(8)), box('mdia', hdlr('vide'))));
     const payload = new Uint8Array(100);
+    /** Full-box content: version and flags (0), then big-endian 32-bit words. */
+    const words = (...w: number[]) => {
+      const b = new Uint8Array(4 + 4 * w.length);
+      const v = new DataView(b.buffer);
+      for (let i = 0; i < w.length; i++) v.setUint32(4 + 4 * i, w[i] as number);
+      return b;
+    };
+    /** A one-track index: stts, stsz (two sample sizes, `stszCount` of them said), stco (the chunk offsets). */
+    const moovWith = (chunkOffsets: number[], stszCount = 2, handler = 'vide') =>
+      box(
+        'moov',
+        box('mvhd', new Uint8Array(20)),
+        box(
+          'trak',
+          box('tkhd', new Uint8Array(8)),
+          box('mdia', hdlr(handler), box('minf', box('stbl', box('stts', words(1, 2, 1)), box('stsz', words(0, stszCount, 40, 60)), box('stco', words(chunkOffsets.length, ...chunkOffsets))))),
+        ),
+      );
+    // mdat (64-bit size) right after ftyp: its content starts at 16 + 16.
     const large = new Uint8Array(16 + payload.length);
     const view = new DataView(large.buffer);
     view.setUint32(0, 1);
     large.set([0x6d, 0x64, 0x61, 0x74], 4); // 'mdat'
     view.setBigUint64(8, BigInt(large.length));
-    large.set(payload, 16);
-    expect(await inMemory(concat(ftyp, large, moov))).toBe(true);
-    // size 0: the box runs to the end of the file.
+    const media = ftyp.length + 16;
+    expect(await inMemory(concat(ftyp, large, moovWith([media, media + 40])))).toBe(true);
+    // A chunk that points past the media, or into the index.
+    expect(await inMemory(concat(ftyp, large, moovWith([media, media + payload.length])))).toBe(false);
+    expect(await inMemory(concat(ftyp, large, moovWith([3])))).toBe(false);
+    // stsz says 3 sizes and holds 2: the table does not fit its box.
+    expect(await inMemory(concat(ftyp, large, moovWith([media], 3)))).toBe(false);
+    // A track that is not video.
+    expect(await inMemory(concat(ftyp, large, moovWith([media], 2, 'soun')))).toBe(false);
+    // Size 0, at the top (the media running to the end of the file) or inside the index (ffmpeg's size of a
+    // box it has begun: here the trak, so the index is cut inside it).
     const open = box('mdat', payload);
     new DataView(open.buffer).setUint32(0, 0);
-    expect(await inMemory(concat(ftyp, moov, open))).toBe(true);
-    // A 64-bit size beyond the file, a track that is not video, no media data, not starting with ftyp.
+    expect(await inMemory(concat(ftyp, box('mdat', payload), moovWith([24])))).toBe(true);
+    expect(await inMemory(concat(ftyp, moovWith([]), open))).toBe(false);
+    const cut = moovWith([media]);
+    const trakAt = 8 + 28; // moov header, then mvhd (8 + 20)
+    expect(Buffer.from(cut.subarray(trakAt + 4, trakAt + 8)).toString('latin1')).toBe('trak');
+    new DataView(cut.buffer).setUint32(trakAt, 0);
+    expect(await inMemory(concat(ftyp, large, cut))).toBe(false);
+    // A 64-bit size beyond the file, no media data, not starting with ftyp, two indexes.
     view.setBigUint64(8, BigInt(large.length + 1));
-    expect(await inMemory(concat(ftyp, large, moov))).toBe(false);
-    const soundOnly = box('moov', box('trak', box('mdia', hdlr('soun'))));
-    expect(await inMemory(concat(ftyp, box('mdat', payload), soundOnly))).toBe(false);
-    expect(await inMemory(concat(ftyp, moov))).toBe(false);
-    expect(await inMemory(concat(box('free', new Uint8Array(4)), ftyp, box('mdat', payload), moov))).toBe(false);
+    expect(await inMemory(concat(ftyp, large, moovWith([media])))).toBe(false);
+    view.setBigUint64(8, BigInt(large.length));
+    expect(await inMemory(concat(ftyp, moovWith([])))).toBe(false);
+    expect(await inMemory(concat(box('free', new Uint8Array(4)), ftyp, box('mdat', payload), moovWith([])))).toBe(false);
+    expect(await inMemory(concat(ftyp, large, moovWith([media]), moovWith([media])))).toBe(false);
   });
 });
