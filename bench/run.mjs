@@ -74,8 +74,9 @@ if (only.includes('itf')) {
   const st = stamp();
   // After the stabilize bench, whose outputs on the synthetic clip it reads.
   const { runItfBench } = await import('./itf.mjs');
-  const r = await runItfBench();
-  sections.push(section('## What a no-fill path can reach on ITF (issue 3)', st, r.markdown));
+  const parts = [];
+  for (const clip of quick ? ['shaky_photo_640x360'] : ['shaky_photo_640x360', 'shaky_photo_1280x720']) parts.push((await runItfBench({ clip })).markdown);
+  sections.push(section('## What a no-fill path can reach on ITF (issue 3)', st, parts.join('\n\n')));
 }
 if (only.includes('passthrough')) {
   const st = stamp();
