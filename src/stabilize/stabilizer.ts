@@ -98,8 +98,8 @@ export interface Stabilizer {
   push(frame: YuvFrame, decodedAtMs: number, knownMotion?: Mat3 | null, known?: KnownAnalysis | null): void;
   /**
    * The buffer the next push keeps its frame in (the planes y, u, v one after another, as a decoder
-   * writes them; Decoder.setFrameBuffer). A frame decoded into it is pushed with no copy; it must not be
-   * written otherwise, and it is valid only until the next pull() or push().
+   * writes them; Decoder.setFrameBuffer). Write only the next frame into it and push that frame as views of
+   * it: it is then kept with no copy. After the next push (of any frame) it belongs to the stabilizer again.
    */
   nextFrameBuffer(): Uint8Array;
   /** The next stabilized frame when its look-ahead is complete, else null. Its planes are valid until the next pull. */
