@@ -461,7 +461,8 @@ export async function stabilizeFile(given: StabilizeFileOptions): Promise<Stabil
     encoder = await openEncoder(o.output, { width, height, rotationDeg: probe.rotationDeg, ...encoderCommon, ...offset, ...audio });
     const stabilizer: Stabilizer = createStabilizer(stabilizerSettingsFor(opts, width, height, known), downscaleYInto);
     checkHeldFrameMemory(width, height, stabilizer.latencyFrames);
-    // Each frame after the first is read from the pipe straight into the look-ahead slot it is kept in.
+    // Frames are read from the pipe straight into the look-ahead slot they are kept in (the first one, asked
+    // for before the stabilizer existed, may have been put together elsewhere: push then copies it).
     decoder.setFrameBuffer(() => stabilizer.nextFrameBuffer());
     o.onStabilizer?.(stabilizer);
     if (o.transforms) motionOut = await openMotionWriter(o.transforms, width, height, probe.fps);
