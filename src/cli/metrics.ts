@@ -24,7 +24,7 @@ import { downscaleYInto } from '../video/analysis.js';
 import { ffmpegFeatures, passthroughArgs, resolveFfmpeg } from '../video/binaries.js';
 import { PartialFrameError, splitFrames } from '../video/frame-splitter.js';
 import { probeVideo, type VideoProbe } from '../video/probe.js';
-import { killAndWait, spawnTracked, TailBuffer, waitForExit } from '../video/process-registry.js';
+import { killAndWait, spawnTracked, TailBuffer, waitForExit, whenAborted } from '../video/process-registry.js';
 import { checkOutputWritable, createTempOutput } from '../video/temp-output.js';
 import { type CommandSpec, flagBool, flagString, type ParsedArgs } from './args.js';
 import type { Command, CommandContext } from './command.js';
@@ -145,8 +145,7 @@ async function* decodeGray(input: string, probe: VideoProbe, signal: AbortSignal
   const stderr = new TailBuffer(4096);
   proc.stderr?.on('data', (c: Buffer) => stderr.push(c));
   const onAbort = () => proc.kill('SIGKILL');
-  if (signal.aborted) onAbort();
-  else signal.addEventListener('abort', onAbort, { once: true });
+  whenAborted(signal, onAbort);
   // 'exit' can come before the last of stderr was read; 'close' comes after both pipes ended.
   const closed = new Promise<void>((resolve) => proc.once('close', () => resolve()));
   const spawnFailed = new Promise<void>((resolve) => proc.once('error', () => resolve()));

@@ -37,7 +37,7 @@ import type { Readable } from 'node:stream';
 import { Worker } from 'node:worker_threads';
 import { InputError, InterruptedError, RuntimeError } from '../errors.js';
 import type { YuvFrame } from '../stabilize/frame-types.js';
-import { registerCleanup } from '../video/process-registry.js';
+import { registerCleanup, whenAborted } from '../video/process-registry.js';
 import { binaryEnv } from '../video/static-binary.js';
 
 /** Default number of whole frames that may wait for the main thread before the oldest is dropped. */
@@ -385,8 +385,7 @@ export class DecodeWorker {
       this.killFfmpeg();
       this.notify();
     };
-    if (options.signal?.aborted) this.onAbort();
-    else options.signal?.addEventListener('abort', this.onAbort, { once: true });
+    whenAborted(options.signal, this.onAbort);
   }
 
   /** Frames dropped because the main thread was behind (the oldest waiting frame each time). */

@@ -32,7 +32,7 @@ import { expectNumber, expectPositive, ffmpegSeconds } from '../validate.js';
 import { ffmpegFeatures, passthroughArgs, resolveFfmpeg } from './binaries.js';
 import { PartialFrameError, splitFrames } from './frame-splitter.js';
 import { parseRational, type ProbeOptions, probeVideo, type VideoColour, type VideoProbe } from './probe.js';
-import { killAndWait, OWN_PROCESS_GROUP, spawnTracked, TailBuffer, waitForExit } from './process-registry.js';
+import { killAndWait, OWN_PROCESS_GROUP, spawnTracked, TailBuffer, waitForExit, whenAborted } from './process-registry.js';
 import { ffmpegInputPath } from './ffmpeg-path.js';
 
 /** One decoded frame: YUV 4:2:0, 8-bit planes in one buffer. Valid until the next frame is pulled. */
@@ -520,9 +520,7 @@ export async function openDecoder(inputGiven: string, options: DecoderOptions = 
     const onAbort = (): void => {
       proc.kill('SIGKILL');
     };
-    // Already aborted: a listener added now would never fire.
-    if (options.signal?.aborted === true) onAbort();
-    else options.signal?.addEventListener('abort', onAbort, { once: true });
+    whenAborted(options.signal, onAbort);
     const spawnFailed = new Promise<Error>((resolve) => proc.once('error', resolve));
     // 'exit' can come before the last of stderr has been read; 'close' comes after both pipes ended.
     const closed = new Promise<void>((resolve) => proc.once('close', () => resolve()));

@@ -31,7 +31,7 @@ import { expectInteger, expectNumber, expectString, ffmpegSeconds } from '../val
 import { ffmpegFeatures, passthroughArgs, resolveFfmpeg } from './binaries.js';
 import { parseRational, probeVideo, type Rotation, type VideoColour, type VideoProbe } from './probe.js';
 import { MKV_FRAME_HEADER_BYTES, mkvFrameHeaderInto, mkvRawHeader } from './mkv-raw.js';
-import { killAndWait, OWN_PROCESS_GROUP, runCapture, spawnTracked, TailBuffer, waitForExit } from './process-registry.js';
+import { killAndWait, OWN_PROCESS_GROUP, runCapture, spawnTracked, TailBuffer, waitForExit, whenAborted } from './process-registry.js';
 import { isobmffWhole } from './isobmff.js';
 import { createTempOutput, type TempOutput } from './temp-output.js';
 import { ffmpegInputPath, ffmpegOutputPath } from './ffmpeg-path.js';
@@ -780,9 +780,7 @@ export async function openEncoder(output: string, options: EncoderOptions): Prom
   const onAbort = (): void => {
     void abort();
   };
-  // Already aborted: a listener added now would never fire.
-  if (options.signal?.aborted === true) onAbort();
-  else options.signal?.addEventListener('abort', onAbort, { once: true });
+  whenAborted(options.signal, onAbort);
 
   const write = async (frame: Uint8Array | YuvPlanes, timeSec?: number): Promise<void> => {
     if (state !== 'open') {

@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { InputError, InterruptedError, RuntimeError } from '../errors.js';
 import { resolveFfprobe } from './binaries.js';
-import { killAndWait, registerCleanup, runCapture, spawnTracked, TailBuffer, waitForExit } from './process-registry.js';
+import { killAndWait, registerCleanup, runCapture, spawnTracked, TailBuffer, waitForExit, whenAborted } from './process-registry.js';
 import { sweepLeftovers } from './temp-output.js';
 import { ffmpegInputPath } from './ffmpeg-path.js';
 
@@ -636,8 +636,7 @@ export async function probeStream(source: Readable, options: ProbeOptions = {}):
     aborted = true;
     child.kill('SIGKILL');
   };
-  if (options.signal?.aborted === true) onAbort();
-  else options.signal?.addEventListener('abort', onAbort, { once: true });
+  whenAborted(options.signal, onAbort);
   const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
   const { code, signal, error } = await waitForExit(child);
   if (error === undefined) await closed;

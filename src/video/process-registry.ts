@@ -95,6 +95,15 @@ function installHooks(): void {
 export const OWN_PROCESS_GROUP = process.platform !== 'win32';
 
 /**
+ * Calls `onAbort` once when `signal` aborts, or at once when it has aborted already (a listener added
+ * then would never fire). No signal: never.
+ */
+export function whenAborted(signal: AbortSignal | undefined, onAbort: () => void): void {
+  if (signal?.aborted === true) onAbort();
+  else signal?.addEventListener('abort', onAbort, { once: true });
+}
+
+/**
  * Spawns a child process and tracks it until it exits. Same arguments as child_process.spawn; stdio
  * defaults to three pipes.
  */
@@ -228,9 +237,8 @@ export async function runCapture(command: string, args: readonly string[], optio
   const onAbort = (): void => {
     child.kill('SIGKILL');
   };
-  // A signal that came before the start stops the child at once (a listener added now would never fire).
-  if (options.signal?.aborted === true) onAbort();
-  else options.signal?.addEventListener('abort', onAbort, { once: true });
+  // A signal that came before the start stops the child at once.
+  whenAborted(options.signal, onAbort);
   const exit = waitForExit(child);
   // Wait for the pipes to be drained too, so stdout is complete.
   const closed = new Promise<void>((resolve) => {

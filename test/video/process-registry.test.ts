@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTempDir, removeTempDir } from '../support/ffmpeg-fixtures.js';
-import { killAllChildren, liveChildCount, liveChildren, runCapture, spawnTracked, TailBuffer, waitForExit } from '../../src/video/process-registry.js';
+import { killAllChildren, liveChildCount, liveChildren, runCapture, spawnTracked, TailBuffer, waitForExit, whenAborted } from '../../src/video/process-registry.js';
 
 describe('process registry', () => {
   it('tracks a child until it exits and kills every child on request', async () => {
@@ -132,5 +132,23 @@ describe('process registry in a separate Node process', () => {
     expect(r.status).toBe(8);
     expect(r.leftovers).toEqual([]);
     expect(isGone(r.pid)).toBe(true);
+  });
+});
+
+describe('whenAborted', () => {
+  it('calls back at once for a signal already aborted, once when it aborts later, never without a signal', () => {
+    const calls: string[] = [];
+    const early = new AbortController();
+    early.abort();
+    whenAborted(early.signal, () => calls.push('early'));
+    expect(calls).toEqual(['early']);
+    const late = new AbortController();
+    whenAborted(late.signal, () => calls.push('late'));
+    expect(calls).toEqual(['early']);
+    late.abort();
+    late.abort();
+    expect(calls).toEqual(['early', 'late']);
+    whenAborted(undefined, () => calls.push('none'));
+    expect(calls).toEqual(['early', 'late']);
   });
 });
