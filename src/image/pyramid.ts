@@ -107,22 +107,24 @@ export function downsampleMaskInto(out: Uint8Array, src: Uint8Array, width: numb
   const oh = (height + 1) >> 1;
   for (let y = 0; y < oh; y++) {
     const fy = 2 * y;
-    const y0 = Math.max(0, fy - 1);
-    const y1 = Math.min(height - 1, fy + 1);
+    const r0 = Math.max(0, fy - 1) * width;
+    const r1 = fy * width;
+    const r2 = Math.min(height - 1, fy + 1) * width;
     for (let x = 0; x < ow; x++) {
       const fx = 2 * x;
       const x0 = Math.max(0, fx - 1);
       const x1 = Math.min(width - 1, fx + 1);
-      let used = 1;
-      for (let yy = y0; yy <= y1 && used; yy++) {
-        for (let xx = x0; xx <= x1; xx++) {
-          if (src[yy * width + xx] === 0) {
-            used = 0;
-            break;
-          }
-        }
-      }
-      out[y * ow + x] = used;
+      const used =
+        src[r0 + x0] !== 0 &&
+        src[r0 + fx] !== 0 &&
+        src[r0 + x1] !== 0 &&
+        src[r1 + x0] !== 0 &&
+        src[r1 + fx] !== 0 &&
+        src[r1 + x1] !== 0 &&
+        src[r2 + x0] !== 0 &&
+        src[r2 + fx] !== 0 &&
+        src[r2 + x1] !== 0;
+      out[y * ow + x] = used ? 1 : 0;
     }
   }
   return out;

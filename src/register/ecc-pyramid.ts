@@ -78,8 +78,20 @@ export interface EccPyramid {
    * Makes the current moving image the fixed one, reusing its pyramid (video: frame k - 1 becomes the
    * template for frame k), with the fixed mask `mask`; the template data of every level is recomputed.
    * Needs a previous setMoving. Its levels[0] is no longer read afterwards (only owned buffers are).
+   * `levelMasks`, when given, replaces `mask` by a mask per level (as setFixedLevelMasks).
    */
-  adoptMovingAsFixed(mask: Uint8Array | null): void;
+  adoptMovingAsFixed(mask: Uint8Array | null, levelMasks?: readonly Uint8Array[]): void;
+  /**
+   * Replaces the fixed image's mask (nonzero = used; width * height bytes, or null for none) and recomputes
+   * the template data of every level from the pyramid already built (a second registration of the same pair
+   * with part of the template left out).
+   */
+  setFixedMask(mask: Uint8Array | null): void;
+  /**
+   * As setFixedMask with a mask given for every level (levels[l] of that level's size), used as given: the
+   * caller has left out what each level's pre-filter carries from the pixels it masks (no erosion here).
+   */
+  setFixedLevelMasks(masks: readonly Uint8Array[]): void;
   /** The fixed image as ECC sees it at level l (pre-filtered, an owned buffer; 0 = full size). */
   fixedAt(l: number): GrayImage;
   /** The moving image as ECC sees it at level l (pre-filtered, an owned buffer). */
@@ -101,39 +113,44 @@ function swap<T>(a: T[], b: T[]): void {
   }
 }
 
-/** Square erosion of a 0/1 mask by `radius` pixels (separable min filter). */
-function erodeMaskInto(out: Uint8Array, src: Uint8Array, w: number, h: number, radius: number, tmp: Uint8Array): Uint8Array {
+/**
+ * Square erosion of a mask (nonzero = used) by `radius` pixels into 0/1: out = 1 where no zero of `src` lies
+ * within `radius` pixels across and down. Separable, each direction in two sweeps that remember the nearest
+ * zero: along each row, then down the columns a row at a time (`near`: per column, the nearest zero row seen;
+ * w values).
+ */
+function erodeMaskInto(out: Uint8Array, src: Uint8Array, w: number, h: number, radius: number, tmp: Uint8Array, near: Float64Array): Uint8Array {
   if (radius <= 0) {
     out.set(src.subarray(0, w * h));
     return out;
   }
   for (let y = 0; y < h; y++) {
-    const r = y * w;
+    const row = y * w;
+    let last = Number.NEGATIVE_INFINITY;
     for (let x = 0; x < w; x++) {
-      let v = 1;
-      const x0 = Math.max(0, x - radius);
-      const x1 = Math.min(w - 1, x + radius);
-      for (let k = x0; k <= x1; k++) {
-        if (src[r + k] === 0) {
-          v = 0;
-          break;
-        }
-      }
-      tmp[r + x] = v;
+      if (src[row + x] === 0) last = x;
+      tmp[row + x] = x - last > radius ? 1 : 0;
+    }
+    let next = Number.POSITIVE_INFINITY;
+    for (let x = w - 1; x >= 0; x--) {
+      if (src[row + x] === 0) next = x;
+      if (next - x <= radius) tmp[row + x] = 0;
     }
   }
+  near.fill(Number.NEGATIVE_INFINITY, 0, w);
   for (let y = 0; y < h; y++) {
-    const y0 = Math.max(0, y - radius);
-    const y1 = Math.min(h - 1, y + radius);
+    const row = y * w;
     for (let x = 0; x < w; x++) {
-      let v = 1;
-      for (let k = y0; k <= y1; k++) {
-        if (tmp[k * w + x] === 0) {
-          v = 0;
-          break;
-        }
-      }
-      out[y * w + x] = v;
+      if (tmp[row + x] === 0) near[x] = y;
+      out[row + x] = y - (near[x] as number) > radius ? 1 : 0;
+    }
+  }
+  near.fill(Number.POSITIVE_INFINITY, 0, w);
+  for (let y = h - 1; y >= 0; y--) {
+    const row = y * w;
+    for (let x = 0; x < w; x++) {
+      if (tmp[row + x] === 0) near[x] = y;
+      if ((near[x] as number) - y <= radius) out[row + x] = 0;
     }
   }
   return out;
@@ -172,6 +189,7 @@ export function createEccPyramid(width: number, height: number, settings: EccPyr
   let movingMasks: Uint8Array[] | null = null;
   let maskScratch: Uint8Array[] | null = null;
   let erodeScratch: Uint8Array | null = null;
+  const erodeNear = new Float64Array(width);
   const templateStatus: (FailureReason | null)[] = new Array(levelCount).fill('low-texture');
   const warp = new Float64Array(9);
 
@@ -186,7 +204,7 @@ export function createEccPyramid(width: number, height: number, settings: EccPyr
     for (let l = 0; l < levelCount; l++) {
       const { w, h } = sizes[l] as { w: number; h: number };
       raw = maskScratch[l] as Uint8Array;
-      erodeMaskInto(out[l] as Uint8Array, raw, w, h, erodeBy, tmp);
+      erodeMaskInto(out[l] as Uint8Array, raw, w, h, erodeBy, tmp, erodeNear);
       if (l < levelCount - 1) downsampleMaskInto(maskScratch[l + 1] as Uint8Array, raw, w, h);
     }
     return out;
@@ -212,12 +230,8 @@ export function createEccPyramid(width: number, height: number, settings: EccPyr
       fixed = fixed0;
     }
     buildPyramidInto(fixedPyramid, fixed, usePyramidBlur);
-    fixedMasks = mask === null ? null : levelMasksInto(fixedMasks, mask, blurRadius + 1);
-    for (let l = 0; l < levelCount; l++) {
-      const t = prefiltered(fixedPyramid, ownFixed, l);
-      templateStatus[l] = (workspaces[l] as EccWorkspace).setTemplate(t, fixedMasks === null ? null : (fixedMasks[l] as Uint8Array));
-      coarseWorkspaces[l]?.setTemplate(t, fixedMasks === null ? null : (fixedMasks[l] as Uint8Array));
-    }
+    if (kernel !== null) for (let l = 0; l < levelCount; l++) prefiltered(fixedPyramid, ownFixed, l);
+    setFixedMask(mask);
   }
 
   let movingMaskSet = false;
@@ -294,7 +308,7 @@ export function createEccPyramid(width: number, height: number, settings: EccPyr
   }
 
   let movingSet = false;
-  function adoptMovingAsFixed(mask: Uint8Array | null): void {
+  function adoptMovingAsFixed(mask: Uint8Array | null, levelMasks?: readonly Uint8Array[]): void {
     if (!movingSet) throw new RangeError('adoptMovingAsFixed needs a moving image first (setMoving)');
     // Swap the buffers: the moving pyramid (and pre-filtered copies) become the fixed ones.
     swap(fixedPyramid.levels, movingPyramid.levels);
@@ -303,13 +317,29 @@ export function createEccPyramid(width: number, height: number, settings: EccPyr
     const t0 = fixed0;
     fixed0 = moving0;
     moving0 = t0;
-    fixedMasks = mask === null ? null : levelMasksInto(fixedMasks, mask, blurRadius + 1);
+    if (levelMasks !== undefined) setFixedLevelMasks(checkedLevelMasks(levelMasks));
+    else setFixedMask(mask);
+    movingSet = false;
+  }
+
+  /** Prepares every level's template data of the current fixed pyramid with `mask`. */
+  function setFixedMask(mask: Uint8Array | null): void {
+    setFixedLevelMasks(mask === null ? null : levelMasksInto(fixedMasks, mask, blurRadius + 1));
+  }
+
+  function checkedLevelMasks(masks: readonly Uint8Array[]): Uint8Array[] {
+    if (masks.length !== levelCount) throw new RangeError(`expected ${levelCount} level masks, received ${masks.length}`);
+    return masks as Uint8Array[];
+  }
+
+  /** Prepares every level's template data of the current fixed pyramid with the level masks `masks`. */
+  function setFixedLevelMasks(masks: Uint8Array[] | null): void {
+    fixedMasks = masks;
     for (let l = 0; l < levelCount; l++) {
       const t = imageAt(fixedPyramid, ownFixed, l);
       templateStatus[l] = (workspaces[l] as EccWorkspace).setTemplate(t, fixedMasks === null ? null : (fixedMasks[l] as Uint8Array));
       coarseWorkspaces[l]?.setTemplate(t, fixedMasks === null ? null : (fixedMasks[l] as Uint8Array));
     }
-    movingSet = false;
   }
 
   return {
@@ -324,6 +354,8 @@ export function createEccPyramid(width: number, height: number, settings: EccPyr
       movingSet = true;
     },
     adoptMovingAsFixed,
+    setFixedMask,
+    setFixedLevelMasks: (masks: readonly Uint8Array[]) => setFixedLevelMasks(checkedLevelMasks(masks)),
     fixedAt: (l: number) => imageAt(fixedPyramid, ownFixed, l),
     movingAt: (l: number) => imageAt(movingPyramid, ownMoving, l),
     run,

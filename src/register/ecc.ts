@@ -736,12 +736,84 @@ function checkedRange(
 }
 
 /**
+ * The runs of used pixels of a template mask, row by row: row y's runs are bounds[rowStart[y]..rowStart[y + 1])
+ * as pairs (first x, last x), interior pixels only (x in 1..w-2). Made once per masked template.
+ */
+export interface TemplateRuns {
+  readonly bounds: Int32Array;
+  readonly rowStart: Int32Array;
+}
+
+/** Makes room for the runs of any mask of a w x h template (at most one run per two pixels of a row). */
+export function createTemplateRuns(w: number, h: number): TemplateRuns {
+  return { bounds: new Int32Array(2 * h * Math.ceil(w / 2)), rowStart: new Int32Array(h + 1) };
+}
+
+/** Finds the runs of nonzero pixels of `mask` (w x h) in the interior of each row. Returns `out`. */
+export function templateRunsInto(out: TemplateRuns, mask: Uint8Array, w: number, h: number): TemplateRuns {
+  const { bounds, rowStart } = out;
+  let k = 0;
+  for (let y = 0; y < h; y++) {
+    rowStart[y] = k;
+    if (y === 0 || y === h - 1) continue;
+    const row = y * w;
+    let x = 1;
+    while (x < w - 1) {
+      while (x < w - 1 && mask[row + x] === 0) x++;
+      if (x >= w - 1) break;
+      const first = x;
+      while (x < w - 1 && mask[row + x] !== 0) x++;
+      bounds[k++] = first;
+      bounds[k++] = x - 1;
+    }
+  }
+  rowStart[h] = k;
+  return out;
+}
+
+/** The unchecked sums of pixels x0..x1 of row y (every tap inside the input): projective, WebAssembly or JavaScript. */
+function span(
+  img: Float32Array,
+  t: Float32Array,
+  gx: Float32Array,
+  gy: Float32Array,
+  w: number,
+  y: number,
+  x0: number,
+  x1: number,
+  warp: Mat3,
+  projective: boolean,
+  xStart: number,
+  invS: number,
+  deg: number,
+  rowSums: Float64Array,
+  wasm: WasmEccPlanes | null,
+): void {
+  const w0 = warp[0] as number;
+  const w3 = warp[3] as number;
+  const row = y * w;
+  const xt0 = xStart + (x0 - 1) * invS;
+  const xn = w0 * x0 + (warp[1] as number) * y + (warp[2] as number);
+  const yn = w3 * x0 + (warp[4] as number) * y + (warp[5] as number);
+  if (projective) {
+    const w6 = warp[6] as number;
+    spanProjective(img, t, gx, gy, w, row, x0, x1, xn, yn, w6 * x0 + (warp[7] as number) * y + (warp[8] as number), w0, w3, w6, xt0, invS, rowSums);
+  } else if (wasm !== null) {
+    wasm.spanAffine(w, row, x0, x1, xn, yn, w0, w3, xt0, invS, deg, rowSums);
+  } else {
+    spanAffine(img, t, gx, gy, w, row, x0, x1, xn, yn, w0, w3, xt0, invS, deg, rowSums);
+  }
+}
+
+/**
  * One fused pass of an iteration: warps the input through the 3x3 warp, samples it bilinearly at
  * every template pixel of the valid set, and accumulates sum i, sum i^2, sum i t (into sums[0..2]) and
  * the moments of i gx, i gy (degree <= 2). Invalid positions go to the `bad` totals.
- * Without masks, each row's span whose warped positions are surely inside the input is found in
+ * Without an input mask, each row's span whose warped positions are surely inside the input is found in
  * closed form (the constraints are linear in x, the warp's denominator being positive over the
  * template) and sampled without per-pixel checks; the few pixels at its ends take the checked path.
+ * A template mask splits the span into its runs of used pixels (`runs`; without them every pixel takes
+ * the checked path).
  */
 function accumulate(
   img: Float32Array,
@@ -772,20 +844,22 @@ function accumulate(
   bXY: Float64Array,
   bYY: Float64Array,
   wasm: WasmEccPlanes | null,
+  runs: TemplateRuns | null,
 ): void {
   const w0 = warp[0] as number, w1 = warp[1] as number, w2 = warp[2] as number;
   const w3 = warp[3] as number, w4 = warp[4] as number, w5 = warp[5] as number;
   const w6 = warp[6] as number, w7 = warp[7] as number, w8 = warp[8] as number;
   const wm1 = w - 1;
   const hm1 = h - 1;
-  const masked = tMask !== null || iMask !== null;
+  // A template mask with its runs keeps the spans (each run of used pixels is one); an input mask does not.
+  const masked = iMask !== null || (tMask !== null && runs === null);
+  const tRuns = tMask !== null ? runs : null;
   // Stay this far (pixels) inside the input in the unchecked spans: rounding can never step out.
   const margin = 1e-6;
   let si = 0;
   let sii = 0;
   let sit = 0;
   for (let y = 1; y < hm1; y++) {
-    const row = y * w;
     const yt = yPow[h + y] as number;
     rowSums.fill(0);
     let x0 = 1;
@@ -806,15 +880,16 @@ function accumulate(
     }
     if (x1 >= x0) {
       checkedRange(img, t, gx, gy, tMask, iMask, w, h, y, 1, x0 - 1, warp, projective, xStart, invS, yt, deg, rowSums, bad, bGx, bGy, bTGx, bTGy, bXX, bXY, bYY, yPow, h);
-      const xt0 = xStart + (x0 - 1) * invS;
-      const xn = w0 * x0 + w1 * y + w2;
-      const yn = w3 * x0 + w4 * y + w5;
-      if (projective) {
-        spanProjective(img, t, gx, gy, w, row, x0, x1, xn, yn, w6 * x0 + w7 * y + w8, w0, w3, w6, xt0, invS, rowSums);
-      } else if (wasm !== null) {
-        wasm.spanAffine(w, row, x0, x1, xn, yn, w0, w3, xt0, invS, deg, rowSums);
+      if (tRuns === null) {
+        span(img, t, gx, gy, w, y, x0, x1, warp, projective, xStart, invS, deg, rowSums, wasm);
       } else {
-        spanAffine(img, t, gx, gy, w, row, x0, x1, xn, yn, w0, w3, xt0, invS, deg, rowSums);
+        // The template's runs of used pixels within the span.
+        const { bounds, rowStart } = tRuns;
+        for (let r = rowStart[y] as number, end = rowStart[y + 1] as number; r < end; r += 2) {
+          const a = Math.max(x0, bounds[r] as number);
+          const b = Math.min(x1, bounds[r + 1] as number);
+          if (a <= b) span(img, t, gx, gy, w, y, a, b, warp, projective, xStart, invS, deg, rowSums, wasm);
+        }
       }
       checkedRange(img, t, gx, gy, tMask, iMask, w, h, y, x1 + 1, wm1 - 1, warp, projective, xStart, invS, yt, deg, rowSums, bad, bGx, bGy, bTGx, bTGy, bXX, bXY, bYY, yPow, h);
     } else {
@@ -866,6 +941,8 @@ export function createEccWorkspace(width: number, height: number, model: MotionM
   const gyData = new Float32Array(w * h);
   let tData: Float32Array = new Float32Array(0);
   let tMask: Uint8Array | null = null;
+  /** The runs of the template mask (made on the first masked template). */
+  let runs: TemplateRuns | null = null;
   let templateOk = false;
 
   // y~ powers per row, powers 0..MAX_DEG: yPow[p * h + y].
@@ -1000,7 +1077,10 @@ export function createEccWorkspace(width: number, height: number, model: MotionM
       }
     } else {
       templateSums(tData, gxData, gyData, mask, w, h, s, xStart, invS, yPow, deg, scalars, mGx, mGy, mTGx, mTGy, mXX, mXY, mYY);
+      // The span kernel reads the template and its gradients from its own planes.
+      wasm?.setTemplate(tData, gxData, gyData);
     }
+    if (mask !== null) templateRunsInto((runs ??= createTemplateRuns(w, h)), mask, w, h);
     nT = scalars[0] as number;
     sumT = scalars[1] as number;
     sumTT = scalars[2] as number;
@@ -1088,8 +1168,8 @@ export function createEccWorkspace(width: number, height: number, model: MotionM
     warpFamily = warpModel;
     if (warpParams.length !== warpModel.paramCount) warpParams = new Float64Array(warpModel.paramCount);
     const projective = !warpModel.isAffine;
-    // The kernel runs on unmasked affine passes, the only ones with unchecked spans.
-    const spanKernel = wasm !== null && !projective && tMask === null && imageMask === null ? wasm : null;
+    // The kernel runs the unchecked spans of affine passes: none with an input mask.
+    const spanKernel = wasm !== null && !projective && imageMask === null ? wasm : null;
     spanKernel?.setImage(image.data);
     let cc = Number.NaN;
     let bestCc = Number.NEGATIVE_INFINITY;
@@ -1114,7 +1194,7 @@ export function createEccWorkspace(width: number, height: number, model: MotionM
       bXX.fill(0);
       bXY.fill(0);
       bYY.fill(0);
-      accumulate(image.data, tData, gxData, gyData, tMask, imageMask, w, h, warp, projective, xStart, invS, yPow, deg, rowSums, range, sums, mIGx, mIGy, bad, bGx, bGy, bTGx, bTGy, bXX, bXY, bYY, spanKernel);
+      accumulate(image.data, tData, gxData, gyData, tMask, imageMask, w, h, warp, projective, xStart, invS, yPow, deg, rowSums, range, sums, mIGx, mIGy, bad, bGx, bGy, bTGx, bTGy, bXX, bXY, bYY, spanKernel, tMask === null ? null : runs);
       const nv = nT - (bad[0] as number);
       if (nv < minValid) {
         status = 'no-overlap';
