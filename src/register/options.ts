@@ -66,6 +66,14 @@ export interface RegisterOptions {
    * @default 'auto'
    */
   readonly robustStart?: RobustStart;
+  /**
+   * Video (`registerNext`): leave out of the template what moves on its own. After each registration, blocks
+   * of the template that the warped input does not match while the rest of the frame does (a person or a car
+   * crossing the frame) are masked out and the pair is registered again; the mask goes on to the next frame
+   * while the object is seen (register/moving-objects.ts). Needs `moving` of the fixed image's size and no
+   * templateMask. @default false
+   */
+  readonly movingObjects?: boolean;
 }
 
 /** Options with every default filled in. */
@@ -79,6 +87,7 @@ export interface ResolvedRegisterOptions {
   readonly inputMask: GrayImage | null;
   readonly init: Mat3 | null;
   readonly robustStart: RobustStart;
+  readonly movingObjects: boolean;
 }
 
 /** Defaults of every option. */
@@ -92,6 +101,7 @@ export const REGISTER_DEFAULTS: ResolvedRegisterOptions = Object.freeze({
   inputMask: null,
   init: null,
   robustStart: 'auto',
+  movingObjects: false,
 });
 
 function expectGrayImage(name: string, value: unknown): GrayImage {
@@ -133,5 +143,9 @@ export function resolveRegisterOptions(options: RegisterOptions = {}): ResolvedR
     }
   }
   const robustStart = options.robustStart === undefined ? d.robustStart : expectOneOf('robustStart', options.robustStart, ROBUST_STARTS);
-  return { model, levels, iterations, epsilon, gaussianSize, templateMask, inputMask, init, robustStart };
+  if (options.movingObjects !== undefined && typeof options.movingObjects !== 'boolean') {
+    throw new UsageError('E_BAD_OPTION', `Expected true or false for movingObjects but received ${JSON.stringify(options.movingObjects)}`);
+  }
+  const movingObjects = options.movingObjects === true;
+  return { model, levels, iterations, epsilon, gaussianSize, templateMask, inputMask, init, robustStart, movingObjects };
 }

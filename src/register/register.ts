@@ -30,11 +30,12 @@ import { InputError } from '../errors.js';
 import { createGrayImage, type GrayImage } from '../image/gray-image.js';
 import { levelSide } from '../image/pyramid.js';
 import { createResizer, type Resizer, resizeMatrixInto } from '../image/resize.js';
-import { invertInto, type Mat3, multiplyInto, normalizeInto } from '../motion/mat3.js';
+import { invertInto, type Mat3, multiplyInto, normalizeInto, rescaleInto } from '../motion/mat3.js';
 import { getMotionModel } from '../motion/models.js';
 import type { ModelName } from '../motion/model-name.js';
 import type { MotionModel } from '../motion/motion-model.js';
 import { createEccPyramid, type EccPyramid } from './ecc-pyramid.js';
+import { createObjectFinder, type ObjectFinder, objectMaskInto } from './moving-objects.js';
 import { type RegisterOptions, type ResolvedRegisterOptions, resolveRegisterOptions } from './options.js';
 import { createLogPolarEstimator, type LogPolarEstimator } from './log-polar.js';
 import { createPhaseCorrelator, MIN_PHASE_SIDE_PX, type PhaseCorrelation, type PhaseCorrelator } from './phase-correlation.js';
@@ -74,6 +75,12 @@ export const COARSE_MODEL_LEVELS = 1;
 /** Smallest side (px) steady registers. */
 export const MIN_REGISTER_SIDE_PX = 8;
 
+/**
+ * Frames a moving object's mask is kept once the object is no longer seen (it can move with the camera for
+ * a frame or two, and is then back; the mask covers a block more than the object on every side).
+ */
+export const OBJECT_HOLD_FRAMES = 3;
+
 /** Phase correlation runs at the coarsest pyramid level whose short side is still at least this. */
 const PHASE_LEVEL_MIN_SIDE_PX = 256;
 
@@ -97,6 +104,8 @@ export interface Registrar {
    * @throws RangeError when no image was registered before.
    */
   registerNext(moving: GrayImage, seed?: Mat3 | null): RegisterResult;
+  /** Registrations by registerNext that left a moving object out (options.movingObjects). */
+  readonly objectFrames: number;
 }
 
 function checkImage(name: string, img: GrayImage): void {
@@ -307,19 +316,108 @@ export function createRegistrar(width: number, height: number, options: Register
     ep.setFixed(fixed, templateMask);
     ep.setMoving(movingIn, inputMaskBytesFor(moving));
     hasPrevious = true;
+    objectCarried = false;
     return solve(seedMat, sameSize, robust);
+  }
+
+  // Moving objects (options.movingObjects): measured on the finest level as ECC sees it when a pre-filter
+  // blurs it, else on the next level (which the pyramid blurred); the masks made for every level (from the
+  // blocks: no erosion) and carried to the next frame while the object is seen.
+  const objectLevel = opts.gaussianSize > 1 || ep.levelCount === 1 ? 0 : 1;
+  const objects: ObjectFinder | null =
+    opts.movingObjects && templateMask === null ? createObjectFinder(levelSide(width, objectLevel), levelSide(height, objectLevel)) : null;
+  const objectWarp = new Float64Array(9);
+  const levelMasks = (): Uint8Array[] => Array.from({ length: ep.levelCount }, (_, l) => new Uint8Array(levelSide(width, l) * levelSide(height, l)));
+  let objectMasks: Uint8Array[] = objects === null ? [] : levelMasks();
+  let nextObjectMasks: Uint8Array[] = objects === null ? [] : levelMasks();
+  /** The masks of the last frame's object are carried to the next registration. */
+  let objectCarried = false;
+  /** Frames the carried masks are still kept while no object is seen. */
+  let objectHold = 0;
+  let objectFrames = 0;
+
+  /** Measures the blocks of the current pair under `W` (level 0 pixels); true when an object is seen. */
+  function seesObject(W: Mat3): boolean {
+    rescaleInto(objectWarp, W, 0.5 ** objectLevel);
+    return (objects as ObjectFinder).measure(ep.fixedAt(objectLevel), ep.movingAt(objectLevel), objectWarp).object;
+  }
+
+  /** Writes the masks of the object just measured, one per level. */
+  function objectMasksInto(masks: Uint8Array[]): Uint8Array[] {
+    const blocks = (objects as ObjectFinder).blocks;
+    for (let l = 0; l < masks.length; l++) objectMaskInto(masks[l] as Uint8Array, levelSide(width, l), levelSide(height, l), blocks, 2 ** (objectLevel - l));
+    return masks;
+  }
+
+  /** Whether mask `a` leaves out a pixel that mask `b` uses. */
+  function leavesOutMore(a: Uint8Array, b: Uint8Array): boolean {
+    for (let i = 0; i < a.length; i++) if (a[i] === 0 && b[i] !== 0) return true;
+    return false;
+  }
+
+  /**
+   * The registration of the current pair with what moves on its own left out (file comment of
+   * moving-objects.ts): `r` was registered with the carried masks when `carried`, else with none. When the
+   * blocks under r's warp show an object those masks do not already leave out, the pair is registered again
+   * from the same seed with the object masked out (its outlier blocks and their neighbours); the masks of the
+   * object seen are carried on to the next frame. When they show none, the carried masks are kept
+   * OBJECT_HOLD_FRAMES frames, then dropped.
+   */
+  function withoutObjects(r: RegisterResult, seedMat: Mat3 | null, carried: boolean): RegisterResult {
+    if (!r.ok || !seesObject(r.matrix)) {
+      // An object that moved with the camera for a frame is not seen in it: its masks are kept a few frames.
+      objectCarried = carried && r.ok && objectHold-- > 0;
+      return r;
+    }
+    objectHold = OBJECT_HOLD_FRAMES;
+    objectMasksInto(nextObjectMasks);
+    let result = r;
+    if (!carried || leavesOutMore(nextObjectMasks[0] as Uint8Array, objectMasks[0] as Uint8Array)) {
+      ep.setFixedLevelMasks(nextObjectMasks);
+      const masked = solve(seedMat, true, false);
+      if (masked.ok) {
+        result = masked;
+        // The blocks seen under the better warp are what the next frame leaves out.
+        if (seesObject(masked.matrix)) objectMasksInto(nextObjectMasks);
+      }
+    }
+    const t = objectMasks;
+    objectMasks = nextObjectMasks;
+    nextObjectMasks = t;
+    objectCarried = true;
+    objectFrames++;
+    return result;
   }
 
   function registerNext(moving: GrayImage, seed?: Mat3 | null): RegisterResult {
     if (!hasPrevious) throw new RangeError('registerNext needs a previous register or registerNext call');
     const { movingIn, sameSize } = prepareMoving(moving);
     const seedMat = seedFor(seed, sameSize);
-    ep.adoptMovingAsFixed(templateMask);
+    const carried = objects !== null && objectCarried && sameSize;
+    if (carried) ep.adoptMovingAsFixed(null, objectMasks);
+    else ep.adoptMovingAsFixed(templateMask);
     ep.setMoving(movingIn, inputMaskBytesFor(moving));
-    return solve(seedMat, sameSize);
+    let r = solve(seedMat, sameSize);
+    let masked = carried;
+    if (carried && !r.ok) {
+      // The object's mask left too little: the whole template again.
+      ep.setFixedMask(templateMask);
+      r = solve(seedMat, sameSize);
+      masked = false;
+    }
+    return objects !== null && sameSize ? withoutObjects(r, seedMat, masked) : r;
   }
 
-  return { width, height, options: opts, register, registerNext };
+  return {
+    width,
+    height,
+    options: opts,
+    register,
+    registerNext,
+    get objectFrames() {
+      return objectFrames;
+    },
+  };
 }
 
 /**

@@ -177,6 +177,11 @@ export interface FrameAnalyzerSettings {
    * @default the registrar's (5)
    */
   readonly gaussianSize?: number;
+  /**
+   * Leave out what moves on its own (a person or a car crossing the frame) in 'previous' mode: the
+   * registrar's movingObjects (register/moving-objects.ts). @default true
+   */
+  readonly movingObjects?: boolean;
 }
 
 /** What the analyzer found for one frame (matrices are the analyzer's own buffers: copy to keep). */
@@ -239,6 +244,7 @@ export function createFrameAnalyzer(settings: FrameAnalyzerSettings, downscale: 
     iterations: settings.iterations,
     epsilon: settings.epsilonPx,
     robustStart: 'auto',
+    movingObjects: settings.movingObjects !== false,
     ...(settings.gaussianSize !== undefined ? { gaussianSize: settings.gaussianSize } : {}),
   });
   let cur = createGrayImage(aw, ah);

@@ -25,6 +25,7 @@ import {
 import { resolveStabilizeOptions } from '../../src/stabilize/options.js';
 import { KEYFRAME_MIN_CC, KEYFRAME_MIN_OVERLAP, stabilizerSettingsFor } from '../../src/stabilize/stabilizer.js';
 import { downscaleYInto } from '../../src/video/analysis.js';
+import { centreError, crossingShot, quantile } from '../support/crossing.js';
 import { openDecoder } from '../../src/video/decoder.js';
 import { realPath, renderInto, similarityAbout, smoothTexture } from '../support/track-fixtures.js';
 import { createRng as createSyntheticRng, makeTexturedImage } from '../support/synthetic.js';
@@ -49,7 +50,13 @@ function cornerError(a: Mat3, b: Mat3, x0: number, y0: number, x1: number, y1: n
 }
 
 /** An analyzer for w x h frames analysed at full size (the camera-motion tracker of stabilize and track). */
-function analyzerFor(w: number, h: number, model: ModelName, reference: ReferenceMode, extra: { iterations?: number; epsilonPx?: number; gaussianSize?: number } = {}) {
+function analyzerFor(
+  w: number,
+  h: number,
+  model: ModelName,
+  reference: ReferenceMode,
+  extra: { iterations?: number; epsilonPx?: number; gaussianSize?: number; movingObjects?: boolean } = {},
+) {
   return createFrameAnalyzer(
     {
       width: w,
@@ -63,6 +70,7 @@ function analyzerFor(w: number, h: number, model: ModelName, reference: Referenc
       keyframeMinCc: KEYFRAME_MIN_CC,
       keyframeMinOverlap: KEYFRAME_MIN_OVERLAP,
       ...(extra.gaussianSize !== undefined ? { gaussianSize: extra.gaussianSize } : {}),
+      ...(extra.movingObjects !== undefined ? { movingObjects: extra.movingObjects } : {}),
     },
     downscaleYInto,
   );
@@ -325,6 +333,29 @@ describe('frame analyzer across a scene cut', () => {
       }
     });
   }
+});
+
+describe('an object crossing the frame (movingObjects)', () => {
+  /** Median centre error (px) over the frames with the object in view: the background's motion to this... */
+  const TOL_MEDIAN_PX = 0.05;
+
+  it('is left out by default: the motion is the background\'s; with movingObjects false it is pulled toward the object\'s', () => {
+    const W = 320;
+    const H = 180;
+    const shot = crossingShot({ width: W, height: H, frames: 60, size: 0.4, speedPx: 4 });
+    const median = (movingObjects?: boolean) => {
+      const analyzer = analyzerFor(W, H, 'similarity', 'previous', { iterations: 30, epsilonPx: 0.05, ...(movingObjects !== undefined ? { movingObjects } : {}) });
+      const errs: number[] = [];
+      shot.frames.forEach((f, k) => {
+        const r = analyzer.analyzeGray(k, f);
+        expect(r.ok).toBe(true);
+        if ((shot.covered[k] as number) > 0.02) errs.push(centreError(r.motion, shot.truth[k] as Mat3, W, H));
+      });
+      return quantile(errs, 0.5);
+    };
+    expect(median()).toBeLessThan(TOL_MEDIAN_PX);
+    expect(median(false)).toBeGreaterThan(3 * TOL_MEDIAN_PX);
+  });
 });
 
 describe('camera motion on the real car sequence with gyroscope ground truth', () => {
