@@ -17,7 +17,8 @@ const spec: CommandSpec = {
   summary: 'stabilize a shaky video: steady colour video out, audio and timing kept',
   description: [
     'Each frame is registered onto the previous one (or a reference frame) by pyramid ECC on a small gray',
-    'analysis image, seeded with the last motion. A frame that does not register (a scene cut, a flash) holds',
+    'analysis image, seeded with the last motion; what moves on its own (a person or a car crossing the frame)',
+    'is found block by block and left out. A frame that does not register (a scene cut, a flash) holds',
     'the last motion and is counted as failed. The input is decoded once: the camera path is optimised',
     'over a look-ahead window (6 smoothing radii, re-planned as frames arrive) so that the crop window stays',
     'inside every frame at a zoom sized for the clip (no fill in any frame). --whole-clip registers the whole',

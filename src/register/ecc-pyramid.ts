@@ -114,7 +114,7 @@ function swap<T>(a: T[], b: T[]): void {
 }
 
 /**
- * Square erosion of a mask (nonzero = used) by `radius` pixels into 0/1: out = 1 where no zero of `src` lies
+ * Square erosion of a mask (nonzero = used) by `radius` pixels into 0/1 (a radius of 0 copies it as it is): out = 1 where no zero of `src` lies
  * within `radius` pixels across and down. Separable, each direction in two sweeps that remember the nearest
  * zero: along each row, then down the columns a row at a time (`near`: per column, the nearest zero row seen;
  * w values).
@@ -322,13 +322,21 @@ export function createEccPyramid(width: number, height: number, settings: EccPyr
     movingSet = false;
   }
 
+  /** The fixed image's level masks made here from a caller's mask (never the arrays of setFixedLevelMasks). */
+  let ownFixedMasks: Uint8Array[] | null = null;
+
   /** Prepares every level's template data of the current fixed pyramid with `mask`. */
   function setFixedMask(mask: Uint8Array | null): void {
-    setFixedLevelMasks(mask === null ? null : levelMasksInto(fixedMasks, mask, blurRadius + 1));
+    if (mask !== null) ownFixedMasks = levelMasksInto(ownFixedMasks, mask, blurRadius + 1);
+    setFixedLevelMasks(mask === null ? null : ownFixedMasks);
   }
 
   function checkedLevelMasks(masks: readonly Uint8Array[]): Uint8Array[] {
     if (masks.length !== levelCount) throw new RangeError(`expected ${levelCount} level masks, received ${masks.length}`);
+    masks.forEach((m, l) => {
+      const { w, h } = sizes[l] as { w: number; h: number };
+      if (m.length < w * h) throw new RangeError(`level ${l} mask has ${m.length} bytes, expected ${w * h}`);
+    });
     return masks as Uint8Array[];
   }
 

@@ -88,8 +88,8 @@ export const MIN_PIXELS_PER_PARAM = 10;
 /** Options of `createEccWorkspace`. */
 export interface EccWorkspaceOptions {
   /**
-   * The kernels of the affine models' passes without masks (the template pass, its Hessian moments and
-   * the unchecked row spans of every iteration): 'auto' runs the WebAssembly SIMD kernels
+   * The kernels of the affine models' passes (the template pass and its Hessian moments without a mask, and
+   * the unchecked row spans of every iteration without an input mask): 'auto' runs the WebAssembly SIMD kernels
    * (src/register/wasm/ecc.c: float32 arithmetic with short float32 partial sums, so the sums agree with
    * the JavaScript's double ones to about 1e-6 relative) where the engine has WebAssembly with
    * 128-bit SIMD and JavaScript elsewhere; 'js' always runs JavaScript (tests compare the two).
@@ -1057,7 +1057,8 @@ export function createEccWorkspace(width: number, height: number, model: MotionM
     mXX.fill(0);
     mXY.fill(0);
     mYY.fill(0);
-    // Unmasked only: masked passes take the checked path everywhere, never the spans.
+    // The template pass in WebAssembly without a mask only (a masked one in JavaScript hands its planes to
+    // the span kernel below).
     const wasmTemplate = wasm !== null && mask === null ? wasm : null;
     if (wasmTemplate !== null) {
       const r = wasmTemplate.templateSums(tData, w, h, 0.5 * s, xStart, invS, cy, deg, gxData, gyData);

@@ -68,13 +68,13 @@ export interface ObjectBlocks {
   /** Textured blocks measured, and outliers among them. */
   textured: number;
   outliers: number;
-  /** Median correlation of the textured blocks (NaN when none). */
+  /** Median correlation of the textured blocks not excluded (NaN when none). */
   medianCc: number;
   /**
    * Whether the outliers are an object to mask (see MIN_OBJECT_SHARE, MIN_MEDIAN_BLOCK_CC). Outliers lie below a
-   * share of the median, so they are always fewer than half the textured blocks: an object that fills more of
-   * the frame than the background is never masked from one frame (which is which cannot be told), only kept
-   * masked once it was seen smaller (the registrar carries its mask).
+   * share of the median, so without `exclude` they are at most half the textured blocks: an object that fills
+   * more of the frame than the background is never found from one frame (which is which cannot be told),
+   * only kept once it was seen smaller (the registrar excludes its blocks from the median).
    */
   object: boolean;
 }
@@ -84,9 +84,11 @@ export interface ObjectFinder {
   readonly blocks: ObjectBlocks;
   /**
    * Measures `fixed` (the template) against `moving` warped by `warp` (fixed -> moving pixel coordinates of
-   * this level) and classifies the blocks. Returns `blocks`.
+   * this level) and classifies the blocks. `exclude` (nonzero per block, or null): blocks left out of the
+   * typical correlation the others are judged against (those of an object already known), still classified.
+   * Returns `blocks`.
    */
-  measure(fixed: GrayImage, moving: GrayImage, warp: Mat3): ObjectBlocks;
+  measure(fixed: GrayImage, moving: GrayImage, warp: Mat3, exclude?: Uint8Array | null): ObjectBlocks;
 }
 
 /** Quickselect median of the first n values of `a` (reorders them). */
@@ -117,6 +119,14 @@ function medianInPlace(a: Float64Array, n: number): number {
   return a[k] as number;
 }
 
+/** Whether template point (x, y) maps by `warp` inside [0, xMax) x [0, yMax) (bilinear taps inside the image). */
+function mapsInside(warp: Mat3, x: number, y: number, xMax: number, yMax: number): boolean {
+  const z = (warp[6] as number) * x + (warp[7] as number) * y + (warp[8] as number);
+  const X = ((warp[0] as number) * x + (warp[1] as number) * y + (warp[2] as number)) / z;
+  const Y = ((warp[3] as number) * x + (warp[4] as number) * y + (warp[5] as number)) / z;
+  return z > 0 && X >= 0 && X < xMax && Y >= 0 && Y < yMax;
+}
+
 /** Makes a finder for a level of width x height pixels (blocks of OBJECT_BLOCK_PX; a partial last block is left out). */
 export function createObjectFinder(width: number, height: number): ObjectFinder {
   const cols = Math.max(1, Math.floor(width / OBJECT_BLOCK_PX));
@@ -128,7 +138,7 @@ export function createObjectFinder(width: number, height: number): ObjectFinder 
   const scratch = new Float64Array(n);
   const blocks: ObjectBlocks = { cols, rows, state, textured: 0, outliers: 0, medianCc: Number.NaN, object: false };
 
-  function measure(fixed: GrayImage, moving: GrayImage, warp: Mat3): ObjectBlocks {
+  function measure(fixed: GrayImage, moving: GrayImage, warp: Mat3, exclude: Uint8Array | null = null): ObjectBlocks {
     const t = fixed.data;
     const img = moving.data;
     const w = fixed.width;
@@ -140,13 +150,7 @@ export function createObjectFinder(width: number, height: number): ObjectFinder 
     const w6 = warp[6] as number, w7 = warp[7] as number, w8 = warp[8] as number;
     const m = (OBJECT_BLOCK_PX / OBJECT_SAMPLE_STEP) ** 2;
     const projective = w6 !== 0 || w7 !== 0 || w8 !== 1;
-    /** Whether template point (x, y) maps inside the moving image's interpolation range. */
-    const inside = (x: number, y: number): boolean => {
-      const z = w6 * x + w7 * y + w8;
-      const X = (w0 * x + w1 * y + w2) / z;
-      const Y = (w3 * x + w4 * y + w5) / z;
-      return z > 0 && X >= 0 && X < xMax && Y >= 0 && Y < yMax;
-    };
+    const inside = (x: number, y: number): boolean => mapsInside(warp, x, y, xMax, yMax);
     const last = OBJECT_BLOCK_PX - 1;
     const dX = OBJECT_SAMPLE_STEP * w0;
     const dY = OBJECT_SAMPLE_STEP * w3;
@@ -201,10 +205,13 @@ export function createObjectFinder(width: number, height: number): ObjectFinder 
     }
     const minSd = MIN_BLOCK_STD;
     let textured = 0;
+    let typical = 0;
     for (let b = 0; b < n; b++) {
-      if ((sd[b] as number) >= minSd) scratch[textured++] = cc[b] as number;
+      if (!((sd[b] as number) >= minSd)) continue;
+      textured++;
+      if (exclude === null || exclude[b] === 0) scratch[typical++] = cc[b] as number;
     }
-    const median = medianInPlace(scratch, textured);
+    const median = medianInPlace(scratch, typical);
     const limit = OUTLIER_CC_SHARE * median;
     let outliers = 0;
     for (let b = 0; b < n; b++) {
@@ -217,7 +224,7 @@ export function createObjectFinder(width: number, height: number): ObjectFinder 
     blocks.textured = textured;
     blocks.outliers = outliers;
     blocks.medianCc = median;
-    blocks.object = textured > 0 && median >= MIN_MEDIAN_BLOCK_CC && outliers >= MIN_OBJECT_BLOCKS && outliers >= MIN_OBJECT_SHARE * textured;
+    blocks.object = typical > 0 && median >= MIN_MEDIAN_BLOCK_CC && outliers >= MIN_OBJECT_BLOCKS && outliers >= MIN_OBJECT_SHARE * textured;
     return blocks;
   }
 
@@ -226,25 +233,29 @@ export function createObjectFinder(width: number, height: number): ObjectFinder 
 
 /**
  * Writes a template mask of `width` x `height` (a pyramid level; 1 = used, 0 = left out) leaving out every
- * outlier block of `blocks` and the blocks next to it (a block and MIN_OBJECT_MARGIN_PX more on every side: the
- * object's edge, where it moves to in the next frame, and the reach of the pyramid's blur). `scale` is this level's pixels per
- * pixel of the level measured (2 for the level finer, 0.5 for the one coarser). Returns the pixels left out.
+ * outlier block of `state` (a measure's block states, `cols` x `rows`) and what lies next to it: a block and
+ * MIN_OBJECT_MARGIN_PX more on every side (the object's edge, where it moves to in the next frame, and the
+ * reach of the pyramid's blur); where that reaches the last whole block, it goes on to the frame's edge.
+ * `scale` is this level's pixels per pixel of the level measured (2 for the level finer, 0.5 for the one
+ * coarser); (`dx`, `dy`) moves the blocks by that many pixels of this level (where the camera took them since
+ * they were measured). Returns the pixels left out.
  */
-export function objectMaskInto(mask: Uint8Array, width: number, height: number, blocks: ObjectBlocks, scale: number): number {
+export function objectMaskInto(mask: Uint8Array, width: number, height: number, state: Uint8Array, cols: number, rows: number, scale: number, dx = 0, dy = 0): number {
   mask.fill(1, 0, width * height);
-  const { cols, rows, state } = blocks;
   const side = OBJECT_BLOCK_PX * scale;
   const margin = side + MIN_OBJECT_MARGIN_PX;
+  const xEnd = cols * side;
+  const yEnd = rows * side;
   let out = 0;
   for (let by = 0; by < rows; by++) {
     for (let bx = 0; bx < cols; bx++) {
       if (state[by * cols + bx] !== BLOCK_OUTLIER) continue;
-      // The block grown by a block and MIN_OBJECT_MARGIN_PX on every side; the last row and column reach the
-      // frame's edge.
-      const x0 = Math.max(0, Math.floor(bx * side - margin));
-      const x1 = bx + 2 >= cols ? width : Math.min(width, Math.ceil((bx + 1) * side + margin));
-      const y0 = Math.max(0, Math.floor(by * side - margin));
-      const y1 = by + 2 >= rows ? height : Math.min(height, Math.ceil((by + 1) * side + margin));
+      const x0 = Math.max(0, Math.floor(bx * side - margin + dx));
+      const xr = Math.ceil((bx + 1) * side + margin + dx);
+      const x1 = xr >= xEnd ? width : Math.max(0, xr);
+      const y0 = Math.max(0, Math.floor(by * side - margin + dy));
+      const yr = Math.ceil((by + 1) * side + margin + dy);
+      const y1 = yr >= yEnd ? height : Math.max(0, yr);
       for (let y = y0; y < y1; y++) {
         const r = y * width;
         for (let x = x0; x < x1; x++) {
@@ -253,6 +264,25 @@ export function objectMaskInto(mask: Uint8Array, width: number, height: number, 
             out++;
           }
         }
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * Marks in `out` (per block, 1 = marked) the outlier blocks of `state` moved by (`dx`, `dy`) blocks (rounded)
+ * and the blocks next to them: where a known object's blocks are now. Returns `out`.
+ */
+export function objectBlocksInto(out: Uint8Array, state: Uint8Array, cols: number, rows: number, dx: number, dy: number): Uint8Array {
+  out.fill(0, 0, cols * rows);
+  const ox = Math.round(dx);
+  const oy = Math.round(dy);
+  for (let by = 0; by < rows; by++) {
+    for (let bx = 0; bx < cols; bx++) {
+      if (state[by * cols + bx] !== BLOCK_OUTLIER) continue;
+      for (let y = Math.max(0, by + oy - 1); y <= Math.min(rows - 1, by + oy + 1); y++) {
+        for (let x = Math.max(0, bx + ox - 1); x <= Math.min(cols - 1, bx + ox + 1); x++) out[y * cols + x] = 1;
       }
     }
   }

@@ -35,7 +35,7 @@ import { getMotionModel } from '../motion/models.js';
 import type { ModelName } from '../motion/model-name.js';
 import type { MotionModel } from '../motion/motion-model.js';
 import { createEccPyramid, type EccPyramid } from './ecc-pyramid.js';
-import { createObjectFinder, type ObjectFinder, objectMaskInto } from './moving-objects.js';
+import { createObjectFinder, OBJECT_BLOCK_PX, objectBlocksInto, type ObjectFinder, objectMaskInto } from './moving-objects.js';
 import { type RegisterOptions, type ResolvedRegisterOptions, resolveRegisterOptions } from './options.js';
 import { createLogPolarEstimator, type LogPolarEstimator } from './log-polar.js';
 import { createPhaseCorrelator, MIN_PHASE_SIDE_PX, type PhaseCorrelation, type PhaseCorrelator } from './phase-correlation.js';
@@ -104,7 +104,7 @@ export interface Registrar {
    * @throws RangeError when no image was registered before.
    */
   registerNext(moving: GrayImage, seed?: Mat3 | null): RegisterResult;
-  /** Registrations by registerNext that left a moving object out (options.movingObjects). */
+  /** Registrations by registerNext that left a moving object out (options.movingObjects): with a carried object's masks, or registered again without one found. */
   readonly objectFrames: number;
 }
 
@@ -321,32 +321,60 @@ export function createRegistrar(width: number, height: number, options: Register
   }
 
   // Moving objects (options.movingObjects): measured on the finest level as ECC sees it when a pre-filter
-  // blurs it, else on the next level (which the pyramid blurred); the masks made for every level (from the
-  // blocks: no erosion) and carried to the next frame while the object is seen.
+  // blurs it, else on the next level (which the pyramid blurred); the masks made for every level from the
+  // blocks (no erosion), carried to the next frames while the object is seen, moved with the camera.
   const objectLevel = opts.gaussianSize > 1 || ep.levelCount === 1 ? 0 : 1;
   const objects: ObjectFinder | null =
     opts.movingObjects && templateMask === null ? createObjectFinder(levelSide(width, objectLevel), levelSide(height, objectLevel)) : null;
-  const objectWarp = new Float64Array(9);
+  const blockCount = objects === null ? 0 : objects.blocks.cols * objects.blocks.rows;
+  /** The carried object: its blocks as measured, and how far the camera took them since (level 0 px). */
+  const carriedState = new Uint8Array(blockCount);
+  let carriedDx = 0;
+  let carriedDy = 0;
+  /** The carried object's blocks where they are now (left out of the typical correlation). */
+  const excluded = new Uint8Array(blockCount);
   const levelMasks = (): Uint8Array[] => Array.from({ length: ep.levelCount }, (_, l) => new Uint8Array(levelSide(width, l) * levelSide(height, l)));
+  // Two sets of level masks: the one the ECC workspaces were last given is never written until replaced.
   let objectMasks: Uint8Array[] = objects === null ? [] : levelMasks();
-  let nextObjectMasks: Uint8Array[] = objects === null ? [] : levelMasks();
-  /** The masks of the last frame's object are carried to the next registration. */
+  let spareMasks: Uint8Array[] = objects === null ? [] : levelMasks();
+  const objectWarp = new Float64Array(9);
+  const shift = new Float64Array(2);
+  /** An object's masks are carried to the next registration. */
   let objectCarried = false;
   /** Frames the carried masks are still kept while no object is seen. */
   let objectHold = 0;
   let objectFrames = 0;
 
-  /** Measures the blocks of the current pair under `W` (level 0 pixels); true when an object is seen. */
-  function seesObject(W: Mat3): boolean {
-    rescaleInto(objectWarp, W, 0.5 ** objectLevel);
-    return (objects as ObjectFinder).measure(ep.fixedAt(objectLevel), ep.movingAt(objectLevel), objectWarp).object;
+  /** Where W (level 0) moves the frame's centre, into `shift`. */
+  function centreShift(W: Mat3): void {
+    const cx = (width - 1) / 2;
+    const cy = (height - 1) / 2;
+    const z = (W[6] as number) * cx + (W[7] as number) * cy + (W[8] as number);
+    shift[0] = ((W[0] as number) * cx + (W[1] as number) * cy + (W[2] as number)) / z - cx;
+    shift[1] = ((W[3] as number) * cx + (W[4] as number) * cy + (W[5] as number)) / z - cy;
   }
 
-  /** Writes the masks of the object just measured, one per level. */
-  function objectMasksInto(masks: Uint8Array[]): Uint8Array[] {
-    const blocks = (objects as ObjectFinder).blocks;
-    for (let l = 0; l < masks.length; l++) objectMaskInto(masks[l] as Uint8Array, levelSide(width, l), levelSide(height, l), blocks, 2 ** (objectLevel - l));
+  /** Measures the blocks of the current pair under `W` (level 0 pixels); true when an object is seen. */
+  function seesObject(W: Mat3, exclude: Uint8Array | null): boolean {
+    rescaleInto(objectWarp, W, 0.5 ** objectLevel);
+    return (objects as ObjectFinder).measure(ep.fixedAt(objectLevel), ep.movingAt(objectLevel), objectWarp, exclude).object;
+  }
+
+  /** Writes the level masks of block states `state` moved by (dx, dy) level-0 px. */
+  function objectMasksInto(masks: Uint8Array[], state: Uint8Array, dx: number, dy: number): Uint8Array[] {
+    const { cols, rows } = (objects as ObjectFinder).blocks;
+    for (let l = 0; l < masks.length; l++) {
+      const k = 0.5 ** l;
+      objectMaskInto(masks[l] as Uint8Array, levelSide(width, l), levelSide(height, l), state, cols, rows, 2 ** (objectLevel - l), dx * k, dy * k);
+    }
     return masks;
+  }
+
+  /** The carried object's blocks where the camera has taken them, into `excluded`. */
+  function carriedBlocks(): Uint8Array {
+    const { cols, rows } = (objects as ObjectFinder).blocks;
+    const px = OBJECT_BLOCK_PX * 2 ** objectLevel;
+    return objectBlocksInto(excluded, carriedState, cols, rows, carriedDx / px, carriedDy / px);
   }
 
   /** Whether mask `a` leaves out a pixel that mask `b` uses. */
@@ -355,36 +383,64 @@ export function createRegistrar(width: number, height: number, options: Register
     return false;
   }
 
+  /** Carries the object just measured (blocks in the template's coordinates) on to the next frame, after `W`. */
+  function carryMeasured(W: Mat3): void {
+    carriedState.set((objects as ObjectFinder).blocks.state);
+    centreShift(W);
+    carriedDx = shift[0] as number;
+    carriedDy = shift[1] as number;
+    objectHold = OBJECT_HOLD_FRAMES;
+    objectCarried = true;
+  }
+
   /**
    * The registration of the current pair with what moves on its own left out (file comment of
-   * moving-objects.ts): `r` was registered with the carried masks when `carried`, else with none. When the
-   * blocks under r's warp show an object those masks do not already leave out, the pair is registered again
-   * from the same seed with the object masked out (its outlier blocks and their neighbours); the masks of the
-   * object seen are carried on to the next frame. When they show none, the carried masks are kept
-   * OBJECT_HOLD_FRAMES frames, then dropped.
+   * moving-objects.ts): `r` was registered with the carried object's masks when `masked`, else with none.
+   * The blocks are measured under r's warp (a carried object's blocks left out of the typical correlation,
+   * so that it is still seen once it fills most of the frame). When they show an object that the masks used
+   * do not already leave out, the pair is registered again from the same seed with it masked out. The object
+   * seen is carried on to the next frame; when none is seen, a carried one is kept OBJECT_HOLD_FRAMES frames
+   * (moved with the camera), then dropped.
    */
-  function withoutObjects(r: RegisterResult, seedMat: Mat3 | null, carried: boolean): RegisterResult {
-    if (!r.ok || !seesObject(r.matrix)) {
-      // An object that moved with the camera for a frame is not seen in it: its masks are kept a few frames.
-      objectCarried = carried && r.ok && objectHold-- > 0;
+  function withoutObjects(r: RegisterResult, seedMat: Mat3 | null, masked: boolean): RegisterResult {
+    if (!r.ok) {
+      objectCarried = false;
       return r;
     }
-    objectHold = OBJECT_HOLD_FRAMES;
-    objectMasksInto(nextObjectMasks);
+    if (!seesObject(r.matrix, masked ? carriedBlocks() : null)) {
+      // An object that moved with the camera for a frame is not seen in it: it is kept a few frames.
+      objectCarried = masked && objectHold-- > 0;
+      if (objectCarried) {
+        centreShift(r.matrix);
+        carriedDx += shift[0] as number;
+        carriedDy += shift[1] as number;
+      }
+      if (masked) objectFrames++;
+      return r;
+    }
+    const { cols, rows, state } = (objects as ObjectFinder).blocks;
     let result = r;
-    if (!carried || leavesOutMore(nextObjectMasks[0] as Uint8Array, objectMasks[0] as Uint8Array)) {
-      ep.setFixedLevelMasks(nextObjectMasks);
-      const masked = solve(seedMat, true, false);
-      if (masked.ok) {
-        result = masked;
-        // The blocks seen under the better warp are what the next frame leaves out.
-        if (seesObject(masked.matrix)) objectMasksInto(nextObjectMasks);
+    objectMasksInto(spareMasks, state, 0, 0);
+    if (!masked || leavesOutMore(spareMasks[0] as Uint8Array, objectMasks[0] as Uint8Array)) {
+      // The workspaces take the spare masks; the others become the spare.
+      ep.setFixedLevelMasks(spareMasks);
+      const t = objectMasks;
+      objectMasks = spareMasks;
+      spareMasks = t;
+      carriedState.set(state);
+      const again = solve(seedMat, true, false);
+      if (again.ok) {
+        result = again;
+        // Measured again under the better warp, the object found left out of the typical correlation.
+        if (!seesObject(again.matrix, objectBlocksInto(excluded, carriedState, cols, rows, 0, 0))) {
+          (objects as ObjectFinder).blocks.state.set(carriedState);
+        }
+      } else if (!masked) {
+        carryMeasured(r.matrix);
+        return r;
       }
     }
-    const t = objectMasks;
-    objectMasks = nextObjectMasks;
-    nextObjectMasks = t;
-    objectCarried = true;
+    carryMeasured(result.matrix);
     objectFrames++;
     return result;
   }
@@ -394,18 +450,23 @@ export function createRegistrar(width: number, height: number, options: Register
     const { movingIn, sameSize } = prepareMoving(moving);
     const seedMat = seedFor(seed, sameSize);
     const carried = objects !== null && objectCarried && sameSize;
-    if (carried) ep.adoptMovingAsFixed(null, objectMasks);
+    if (carried) ep.adoptMovingAsFixed(null, objectMasksInto(objectMasks, carriedState, carriedDx, carriedDy));
     else ep.adoptMovingAsFixed(templateMask);
     ep.setMoving(movingIn, inputMaskBytesFor(moving));
     let r = solve(seedMat, sameSize);
     let masked = carried;
     if (carried && !r.ok) {
-      // The object's mask left too little: the whole template again.
+      // The object's masks left too little: the whole template again.
       ep.setFixedMask(templateMask);
       r = solve(seedMat, sameSize);
       masked = false;
     }
-    return objects !== null && sameSize ? withoutObjects(r, seedMat, masked) : r;
+    if (objects === null) return r;
+    if (!sameSize) {
+      objectCarried = false;
+      return r;
+    }
+    return withoutObjects(r, seedMat, masked);
   }
 
   return {

@@ -1,8 +1,8 @@
 /**
  * Loader of the WebAssembly kernels of the ECC registration (src/register/wasm/ecc.c, embedded as base64 in
- * wasm/ecc-module.ts by scripts/build-wasm.sh): the unchecked row span of an iteration's fused pass, the
- * template pass (gradients and their sums) and the template's Hessian moments, for the affine models without
- * masks. ecc.ts keeps its JavaScript passes as the fallback: everything here answers false / null where the
+ * wasm/ecc-module.ts by scripts/build-wasm.sh): the unchecked row span of an iteration's fused pass (also
+ * the runs of a template mask), and without a mask the template pass (gradients and their sums) and the
+ * template's Hessian moments, for the affine models. ecc.ts keeps its JavaScript passes as the fallback: everything here answers false / null where the
  * engine has no WebAssembly or no 128-bit SIMD (the module then fails validation), and ecc.ts carries on in
  * JavaScript.
  *

@@ -29,6 +29,9 @@
  * perspective (0.3 at 8.5 degrees per frame with a 110 degree lens), and noisy, flat footage registers
  * correctly at a low correlation (0.29 on a darkened, noisy forest clip registered at full size).
  *
+ * In 'previous' mode the registrar also leaves out what moves on its own (a person or a car crossing the
+ * frame: register/moving-objects.ts), so that the motion is the camera's, not a blend with the object's.
+ *
  * Conventions: motion[k] maps pixel coordinates of frame k-1 to frame k; fromReference[k] maps the
  * reference frame's pixel coordinates to frame k's (steady's registration convention, motion/mat3.ts).
  */

@@ -10,6 +10,7 @@ import {
   MIN_MEDIAN_BLOCK_CC,
   MIN_OBJECT_MARGIN_PX,
   OBJECT_BLOCK_PX,
+  objectBlocksInto,
   objectMaskInto,
 } from '../../src/register/moving-objects.js';
 import { centreError, crossingShot, quantile } from '../support/crossing.js';
@@ -91,27 +92,50 @@ describe('moving objects: the block measure', () => {
     expect(m.object).toBe(false);
   });
 
-  it('masks each outlier block with a block and MIN_OBJECT_MARGIN_PX around it, on every pyramid level', () => {
-    const finder = createObjectFinder(64, 48);
-    const b = finder.blocks;
-    b.state.fill(BLOCK_INLIER);
-    // Block (3, 2): pixels [24, 32) x [16, 24) of the measured level.
-    b.state[2 * b.cols + 3] = BLOCK_OUTLIER;
-    for (const [scale, w, h] of [
-      [1, 64, 48],
-      [0.5, 32, 24],
+  it('masks each outlier block with a block and MIN_OBJECT_MARGIN_PX around it, on every pyramid level, moved as asked', () => {
+    const cols = 12;
+    const rows = 9;
+    const state = new Uint8Array(cols * rows).fill(BLOCK_INLIER);
+    // Block (3, 2): pixels [24, 32) x [16, 24) of the measured level (96 x 72).
+    state[2 * cols + 3] = BLOCK_OUTLIER;
+    for (const [scale, w, h, dx, dy] of [
+      [1, 96, 72, 0, 0],
+      [0.5, 48, 36, 0, 0],
+      [1, 96, 72, 5, -3],
     ] as const) {
       const mask = new Uint8Array(w * h);
       const side = OBJECT_BLOCK_PX * scale;
       const margin = side + MIN_OBJECT_MARGIN_PX;
-      const out = objectMaskInto(mask, w, h, b, scale);
-      const x0 = Math.max(0, 3 * side - margin);
-      const x1 = Math.min(w, 4 * side + margin);
-      const y0 = Math.max(0, 2 * side - margin);
-      const y1 = Math.min(h, 3 * side + margin);
+      const out = objectMaskInto(mask, w, h, state, cols, rows, scale, dx, dy);
+      const x0 = Math.max(0, 3 * side - margin + dx);
+      const x1 = Math.min(w, 4 * side + margin + dx);
+      const y0 = Math.max(0, 2 * side - margin + dy);
+      const y1 = Math.min(h, 3 * side + margin + dy);
       expect(out).toBe((x1 - x0) * (y1 - y0));
       for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) expect(mask[y * w + x]).toBe(x >= x0 && x < x1 && y >= y0 && y < y1 ? 0 : 1);
     }
+    // A block next to the last whole one: the mask goes on to the frame's edge (a partial block there).
+    state.fill(BLOCK_INLIER);
+    state[2 * cols + (cols - 2)] = BLOCK_OUTLIER;
+    const mask = new Uint8Array(100 * 72);
+    objectMaskInto(mask, 100, 72, state, cols, rows, 1);
+    expect(mask[20 * 100 + 99]).toBe(0);
+    // The blocks of a known object, moved and grown by a block.
+    const marked = objectBlocksInto(new Uint8Array(cols * rows), state, cols, rows, -1.2, 0.6);
+    for (let by = 0; by < rows; by++) for (let bx = 0; bx < cols; bx++) expect(marked[by * cols + bx]).toBe(Math.abs(bx - (cols - 3)) <= 1 && Math.abs(by - 3) <= 1 ? 1 : 0);
+  });
+
+  it('judges the blocks against the background only when a known object is excluded: an object over half the frame is still seen', () => {
+    // Two thirds of the frame changed (as in the case above, too much to tell from one frame alone).
+    const box = [0, 0, 214, 180] as const;
+    const { fixed, moving, warp } = pairWithObject(1, 1, box);
+    const finder = createObjectFinder(W, H);
+    const exclude = new Uint8Array(finder.blocks.cols * finder.blocks.rows);
+    for (let by = 0; by < finder.blocks.rows; by++) for (let bx = 0; bx < finder.blocks.cols; bx++) exclude[by * finder.blocks.cols + bx] = bx * OBJECT_BLOCK_PX < box[2] ? 1 : 0;
+    const b = finder.measure(fixed, moving, warp, exclude);
+    expect(b.object).toBe(true);
+    expect(b.medianCc).toBeGreaterThan(0.95);
+    expect(b.outliers).toBeGreaterThan(0.5 * b.textured);
   });
 });
 
@@ -157,6 +181,29 @@ describe('moving objects: registerNext leaves them out', () => {
       expect(off.median).toBeGreaterThan(3 * TOL_MEDIAN_PX);
     });
   }
+
+  it('an object that grows to fill 60 % of the frame stays left out once it was seen entering', () => {
+    // 0.62 of the width and nearly the whole height at its widest. (Past about two thirds, the strip of
+    // background left, less the mask's margins, no longer holds the registration.)
+    const shot = crossingShot({ width: W, height: H, frames: 70, size: 0.62, speedPx: 4 });
+    const run = (movingObjects: boolean) => {
+      const registrar = createRegistrar(W, H, { model: 'similarity', iterations: 30, epsilon: 0.05, movingObjects });
+      registrar.register(shot.frames[0] as GrayImage, shot.frames[0] as GrayImage);
+      const big: number[] = [];
+      let seed: Float64Array | null = null;
+      for (let k = 1; k < shot.frames.length; k++) {
+        const r = registrar.registerNext(shot.frames[k] as GrayImage, seed);
+        if (!r.ok) continue;
+        seed = Float64Array.from(r.matrix);
+        if ((shot.covered[k] as number) > 0.5) big.push(centreError(r.matrix, shot.truth[k] as Float64Array, W, H));
+      }
+      return big;
+    };
+    const on = run(true);
+    expect(on.length).toBeGreaterThan(10);
+    expect(quantile(on, 0.5)).toBeLessThan(TOL_MEDIAN_PX);
+    expect(quantile(run(false), 0.5)).toBeGreaterThan(3 * TOL_MEDIAN_PX);
+  });
 
   it('changes nothing where nothing moves on its own', () => {
     const shot = crossingShot({ width: W, height: H, frames: 20, size: 0, speedPx: 0 });
