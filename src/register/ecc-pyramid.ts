@@ -333,10 +333,11 @@ export function createEccPyramid(width: number, height: number, settings: EccPyr
 
   function checkedLevelMasks(masks: readonly Uint8Array[]): Uint8Array[] {
     if (masks.length !== levelCount) throw new RangeError(`expected ${levelCount} level masks, received ${masks.length}`);
-    masks.forEach((m, l) => {
+    for (let l = 0; l < levelCount; l++) {
       const { w, h } = sizes[l] as { w: number; h: number };
-      if (m.length < w * h) throw new RangeError(`level ${l} mask has ${m.length} bytes, expected ${w * h}`);
-    });
+      const bytes = (masks[l] as Uint8Array).length;
+      if (bytes < w * h) throw new RangeError(`level ${l} mask has ${bytes} bytes, expected ${w * h}`);
+    }
     return masks as Uint8Array[];
   }
 

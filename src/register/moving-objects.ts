@@ -150,7 +150,6 @@ export function createObjectFinder(width: number, height: number): ObjectFinder 
     const w6 = warp[6] as number, w7 = warp[7] as number, w8 = warp[8] as number;
     const m = (OBJECT_BLOCK_PX / OBJECT_SAMPLE_STEP) ** 2;
     const projective = w6 !== 0 || w7 !== 0 || w8 !== 1;
-    const inside = (x: number, y: number): boolean => mapsInside(warp, x, y, xMax, yMax);
     const last = OBJECT_BLOCK_PX - 1;
     const dX = OBJECT_SAMPLE_STEP * w0;
     const dY = OBJECT_SAMPLE_STEP * w3;
@@ -161,7 +160,14 @@ export function createObjectFinder(width: number, height: number): ObjectFinder 
         const b = by * cols + bx;
         const xb = bx * OBJECT_BLOCK_PX;
         // The warp maps the block to a convex quadrilateral: inside when its four corners are.
-        if (!(inside(xb, yb) && inside(xb + last, yb) && inside(xb, yb + last) && inside(xb + last, yb + last))) {
+        if (
+          !(
+            mapsInside(warp, xb, yb, xMax, yMax) &&
+            mapsInside(warp, xb + last, yb, xMax, yMax) &&
+            mapsInside(warp, xb, yb + last, xMax, yMax) &&
+            mapsInside(warp, xb + last, yb + last, xMax, yMax)
+          )
+        ) {
           sd[b] = -1;
           cc[b] = 0;
           continue;
@@ -224,7 +230,7 @@ export function createObjectFinder(width: number, height: number): ObjectFinder 
     blocks.textured = textured;
     blocks.outliers = outliers;
     blocks.medianCc = median;
-    blocks.object = typical > 0 && median >= MIN_MEDIAN_BLOCK_CC && outliers >= MIN_OBJECT_BLOCKS && outliers >= MIN_OBJECT_SHARE * textured;
+    blocks.object = typical >= MIN_OBJECT_BLOCKS && median >= MIN_MEDIAN_BLOCK_CC && outliers >= MIN_OBJECT_BLOCKS && outliers >= MIN_OBJECT_SHARE * textured;
     return blocks;
   }
 

@@ -333,6 +333,8 @@ export function createRegistrar(width: number, height: number, options: Register
   let carriedDy = 0;
   /** The carried object's blocks where they are now (left out of the typical correlation). */
   const excluded = new Uint8Array(blockCount);
+  /** The blocks of an object just found, while the pair is registered again without it. */
+  const foundState = new Uint8Array(blockCount);
   const levelMasks = (): Uint8Array[] => Array.from({ length: ep.levelCount }, (_, l) => new Uint8Array(levelSide(width, l) * levelSide(height, l)));
   // Two sets of level masks: the one the ECC workspaces were last given is never written until replaced.
   let objectMasks: Uint8Array[] = objects === null ? [] : levelMasks();
@@ -395,54 +397,55 @@ export function createRegistrar(width: number, height: number, options: Register
 
   /**
    * The registration of the current pair with what moves on its own left out (file comment of
-   * moving-objects.ts): `r` was registered with the carried object's masks when `masked`, else with none.
-   * The blocks are measured under r's warp (a carried object's blocks left out of the typical correlation,
-   * so that it is still seen once it fills most of the frame). When they show an object that the masks used
-   * do not already leave out, the pair is registered again from the same seed with it masked out. The object
-   * seen is carried on to the next frame; when none is seen, a carried one is kept OBJECT_HOLD_FRAMES frames
-   * (moved with the camera), then dropped.
+   * moving-objects.ts). `carried`: an object was carried to this pair; `masked`: `r` was registered with its
+   * masks (else with none). The blocks are measured under r's warp (a carried object's blocks left out of
+   * the typical correlation, so that it is still seen once it fills most of the frame). When they show an
+   * object that the masks used do not already leave out, the pair is registered again from the same seed
+   * with it masked out. The object seen is carried on to the next frame; when none is seen, or the masked
+   * registration fails, a carried one is kept OBJECT_HOLD_FRAMES frames (moved with the camera), then dropped.
    */
-  function withoutObjects(r: RegisterResult, seedMat: Mat3 | null, masked: boolean): RegisterResult {
+  function withoutObjects(r: RegisterResult, seedMat: Mat3 | null, carried: boolean, masked: boolean): RegisterResult {
     if (!r.ok) {
       objectCarried = false;
       return r;
     }
-    if (!seesObject(r.matrix, masked ? carriedBlocks() : null)) {
-      // An object that moved with the camera for a frame is not seen in it: it is kept a few frames.
-      objectCarried = masked && objectHold-- > 0;
-      if (objectCarried) {
-        centreShift(r.matrix);
-        carriedDx += shift[0] as number;
-        carriedDy += shift[1] as number;
-      }
-      if (masked) objectFrames++;
+    if (!seesObject(r.matrix, carried ? carriedBlocks() : null)) return holdCarried(r, carried, masked);
+    const { cols, rows, state } = (objects as ObjectFinder).blocks;
+    objectMasksInto(spareMasks, state, 0, 0);
+    if (masked && !leavesOutMore(spareMasks[0] as Uint8Array, objectMasks[0] as Uint8Array)) {
+      carryMeasured(r.matrix);
+      objectFrames++;
       return r;
     }
-    const { cols, rows, state } = (objects as ObjectFinder).blocks;
-    let result = r;
-    objectMasksInto(spareMasks, state, 0, 0);
-    if (!masked || leavesOutMore(spareMasks[0] as Uint8Array, objectMasks[0] as Uint8Array)) {
-      // The workspaces take the spare masks; the others become the spare.
-      ep.setFixedLevelMasks(spareMasks);
-      const t = objectMasks;
-      objectMasks = spareMasks;
-      spareMasks = t;
-      carriedState.set(state);
-      const again = solve(seedMat, true, false);
-      if (again.ok) {
-        result = again;
-        // Measured again under the better warp, the object found left out of the typical correlation.
-        if (!seesObject(again.matrix, objectBlocksInto(excluded, carriedState, cols, rows, 0, 0))) {
-          (objects as ObjectFinder).blocks.state.set(carriedState);
-        }
-      } else if (!masked) {
-        carryMeasured(r.matrix);
-        return r;
-      }
-    }
-    carryMeasured(result.matrix);
+    // The workspaces take the spare masks; the others become the spare.
+    ep.setFixedLevelMasks(spareMasks);
+    const t = objectMasks;
+    objectMasks = spareMasks;
+    spareMasks = t;
+    foundState.set(state);
+    const again = solve(seedMat, true, false);
+    // Masked out, too little is left to register: r stands, and the object found is not carried.
+    if (!again.ok) return holdCarried(r, carried, masked);
+    // Measured again under the better warp, the object found left out of the typical correlation.
+    if (!seesObject(again.matrix, objectBlocksInto(excluded, foundState, cols, rows, 0, 0))) state.set(foundState);
+    carryMeasured(again.matrix);
     objectFrames++;
-    return result;
+    return again;
+  }
+
+  /**
+   * No object (or none that can be masked) in this pair, registered as `r`: a carried object is kept
+   * OBJECT_HOLD_FRAMES frames more (it can move with the camera for a frame or two), moved by r's motion.
+   */
+  function holdCarried(r: RegisterResult, carried: boolean, masked: boolean): RegisterResult {
+    objectCarried = carried && objectHold-- > 0;
+    if (objectCarried && r.ok) {
+      centreShift(r.matrix);
+      carriedDx += shift[0] as number;
+      carriedDy += shift[1] as number;
+    }
+    if (masked) objectFrames++;
+    return r;
   }
 
   function registerNext(moving: GrayImage, seed?: Mat3 | null): RegisterResult {
@@ -450,8 +453,13 @@ export function createRegistrar(width: number, height: number, options: Register
     const { movingIn, sameSize } = prepareMoving(moving);
     const seedMat = seedFor(seed, sameSize);
     const carried = objects !== null && objectCarried && sameSize;
-    if (carried) ep.adoptMovingAsFixed(null, objectMasksInto(objectMasks, carriedState, carriedDx, carriedDy));
-    else ep.adoptMovingAsFixed(templateMask);
+    if (carried) {
+      // Written into the spare masks: the workspaces may still hold the others until the template is set.
+      ep.adoptMovingAsFixed(null, objectMasksInto(spareMasks, carriedState, carriedDx, carriedDy));
+      const t = objectMasks;
+      objectMasks = spareMasks;
+      spareMasks = t;
+    } else ep.adoptMovingAsFixed(templateMask);
     ep.setMoving(movingIn, inputMaskBytesFor(moving));
     let r = solve(seedMat, sameSize);
     let masked = carried;
@@ -466,7 +474,7 @@ export function createRegistrar(width: number, height: number, options: Register
       objectCarried = false;
       return r;
     }
-    return withoutObjects(r, seedMat, masked);
+    return withoutObjects(r, seedMat, carried, masked);
   }
 
   return {
