@@ -2,7 +2,7 @@
 // `npm run bench`: every benchmark of steady in one sitting, written to bench/RESULTS.md with the
 // machine's facts. Benchmarks are not part of `npm test`.
 //
-// usage: npm run bench [-- --only register,stabilize,itf,passthrough,kernels,memory,live,metrics] [-- --quick]
+// usage: npm run bench [-- --only register,stabilize,itf,objects,passthrough,kernels,memory,live,metrics] [-- --quick]
 // --quick: fewer cases and clips (for a smoke run; the committed RESULTS.md comes from a full run).
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -14,7 +14,7 @@ const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '..');
 const args = process.argv.slice(2);
 const onlyArg = args.includes('--only') ? args[args.indexOf('--only') + 1] : undefined;
-const only = onlyArg ? onlyArg.split(',') : ['register', 'stabilize', 'itf', 'passthrough', 'kernels', 'memory', 'live', 'metrics'];
+const only = onlyArg ? onlyArg.split(',') : ['register', 'stabilize', 'itf', 'objects', 'passthrough', 'kernels', 'memory', 'live', 'metrics'];
 const quick = args.includes('--quick');
 
 function tryRun(cmd, a) {
@@ -78,6 +78,13 @@ if (only.includes('itf')) {
   for (const clip of quick ? ['shaky_photo_640x360'] : ['shaky_photo_640x360', 'shaky_photo_1280x720']) parts.push((await runItfBench({ clip })).markdown);
   sections.push(section('## What a no-fill path can reach on ITF (issue 3)', st, parts.join('\n\n')));
 }
+if (only.includes('objects')) {
+  const st = stamp();
+  // After the stabilize bench, which makes the synthetic clip and its truth.
+  const { runObjectsBench } = await import('./objects.mjs');
+  const r = await runObjectsBench();
+  sections.push(section('## An object crossing the frame (issue 3)', st, r.markdown));
+}
 if (only.includes('passthrough')) {
   const st = stamp();
   // After the stabilize bench, which makes the synthetic clips.
@@ -123,6 +130,7 @@ const SECTION_HEADINGS = [
   '## Still registration (issue 2)',
   '## Stabilization against vidstab and deshake (issue 3)',
   '## What a no-fill path can reach on ITF (issue 3)',
+  '## An object crossing the frame (issue 3)',
   '## Where the wall time goes (issue 3)',
   '## Per-pixel kernels (issue 3)',
   '## Peak memory, long clip (issue 3)',
