@@ -38,6 +38,31 @@ function scales(n: number, xtMax: number): number[] {
   return [n * 255, n * 255 * 255, n * 255 * 255, n * g, n * g * xtMax, 1, n * g, n * g * xtMax, 1];
 }
 
+/** The test image as ECC's pyramid pre-filter leaves it. */
+function blurred(img: GrayImage): GrayImage {
+  return blurInto(createGrayImage(img.width, img.height), img, gaussianKernel(5), new Float32Array(img.width * img.height));
+}
+
+/**
+ * Aligns `moving` onto `fixed` (template mask `mask`) from the identity with the JavaScript kernel and with
+ * the default one: each kernel's warp, iterations and WebAssembly spans run, after checking that each
+ * recovers `truth` to TOL_TRUTH_PX and that the two agree to TOL_KERNELS_PX.
+ */
+function alignWithBothKernels(fixed: GrayImage, moving: GrayImage, mask: Uint8Array | null, name: 'translation' | 'euclidean' | 'affine', truth: Float64Array) {
+  const { width: W, height: H } = fixed;
+  const runs = (['js', 'auto'] as const).map((kernel) => {
+    const ws = createEccWorkspace(W, H, getMotionModel(name), { kernel });
+    expect(ws.setTemplate(fixed, mask)).toBeNull();
+    const before = wasmEccSpans();
+    const warp = Float64Array.of(1, 0, 0, 0, 1, 0, 0, 0, 1);
+    const r = ws.align(moving, null, warp, { maxIterations: 50, epsilonPx: 1e-4 });
+    expect(meanCornerError(warp, truth, W, H)).toBeLessThan(TOL_TRUTH_PX);
+    return { kernel, warp, iterations: r.iterations, spans: wasmEccSpans() - before };
+  });
+  expect(meanCornerError((runs[0] as { warp: Float64Array }).warp, (runs[1] as { warp: Float64Array }).warp, W, H)).toBeLessThan(TOL_KERNELS_PX);
+  return runs;
+}
+
 describe('WebAssembly ECC span kernel', () => {
   it('is available on this engine (Node has WebAssembly SIMD)', () => {
     expect(wasmEccAvailable()).toBe(true);
@@ -199,42 +224,23 @@ describe('WebAssembly ECC span kernel', () => {
   it('runs in a workspace by default, and whole alignments agree with the JavaScript kernel and the truth', () => {
     const W = 120;
     const H = 90;
-    const blurred = (img: GrayImage): GrayImage =>
-      blurInto(createGrayImage(img.width, img.height), img, gaussianKernel(5), new Float32Array(img.width * img.height));
     for (const name of ['translation', 'euclidean', 'affine'] as const) {
-      const model = getMotionModel(name);
-      const rng = createRng(31);
       const truth = centredWarp(W, H, { tx: 1.3, ty: -0.8, angleDeg: name === 'translation' ? 0 : 1.2, scale: name === 'affine' ? 1.02 : 1 });
-      const pair = makePair(rng, truth, { width: W, height: H });
-      const fixed = blurred(pair.fixed);
-      const moving = blurred(pair.moving);
-      const criteria = { maxIterations: 50, epsilonPx: 1e-4 };
-      const results = [];
-      for (const kernel of ['js', 'auto'] as const) {
-        const ws = createEccWorkspace(W, H, model, { kernel });
-        expect(ws.setTemplate(fixed, null)).toBeNull();
-        const before = wasmEccSpans();
-        const warp = Float64Array.of(1, 0, 0, 0, 1, 0, 0, 0, 1);
-        const r = ws.align(moving, null, warp, criteria);
-        const ran = wasmEccSpans() - before;
-        if (kernel === 'js') expect(ran).toBe(0);
+      const pair = makePair(createRng(31), truth, { width: W, height: H });
+      for (const { kernel, iterations, spans } of alignWithBothKernels(blurred(pair.fixed), blurred(pair.moving), null, name, truth)) {
+        if (kernel === 'js') expect(spans).toBe(0);
         else {
           // At most one span per interior row and iteration; nearly every row has one here.
-          expect(ran).toBeGreaterThan(((H - 2) * r.iterations) / 2);
-          expect(ran).toBeLessThanOrEqual((H - 2) * r.iterations);
+          expect(spans).toBeGreaterThan(((H - 2) * iterations) / 2);
+          expect(spans).toBeLessThanOrEqual((H - 2) * iterations);
         }
-        expect(meanCornerError(warp, truth, W, H)).toBeLessThan(TOL_TRUTH_PX);
-        results.push(warp);
       }
-      expect(meanCornerError(results[0] as Float64Array, results[1] as Float64Array, W, H)).toBeLessThan(TOL_KERNELS_PX);
     }
   });
 
   it('takes a template mask run by run: the spans skip the masked pixels, and the warp comes out as without the corruption it hides', () => {
     const W = 120;
     const H = 90;
-    const blurred = (img: GrayImage): GrayImage =>
-      blurInto(createGrayImage(img.width, img.height), img, gaussianKernel(5), new Float32Array(img.width * img.height));
     // Blocks of the moving image overwritten with unrelated texture (an object that moved on its own), and a
     // template mask that leaves them out, grown by 4 px (the blur's reach and the warp's shift).
     const boxes = [
@@ -245,38 +251,25 @@ describe('WebAssembly ECC span kernel', () => {
     for (const [x0, y0, bw, bh] of boxes) {
       for (let y = Math.max(0, y0 - 4); y < Math.min(H, y0 + bh + 4); y++) for (let x = Math.max(0, x0 - 4); x < Math.min(W, x0 + bw + 4); x++) mask[y * W + x] = 0;
     }
-    const criteria = { maxIterations: 50, epsilonPx: 1e-4 };
     for (const name of ['euclidean', 'affine'] as const) {
-      const model = getMotionModel(name);
-      const rng = createRng(57);
       const truth = centredWarp(W, H, { tx: 1.1, ty: -0.6, angleDeg: 0.8, scale: name === 'affine' ? 1.015 : 1 });
-      const pair = makePair(rng, truth, { width: W, height: H });
+      const pair = makePair(createRng(57), truth, { width: W, height: H });
       const other = makePair(createRng(58), truth, { width: W, height: H }).moving;
       for (const [x0, y0, bw, bh] of boxes) {
         for (let y = y0; y < y0 + bh; y++) for (let x = x0; x < x0 + bw; x++) pair.moving.data[y * W + x] = other.data[y * W + x] as number;
       }
       const fixed = blurred(pair.fixed);
       const moving = blurred(pair.moving);
-      const results = [];
-      for (const kernel of ['js', 'auto'] as const) {
-        const ws = createEccWorkspace(W, H, model, { kernel });
-        expect(ws.setTemplate(fixed, mask)).toBeNull();
-        const before = wasmEccSpans();
-        const warp = Float64Array.of(1, 0, 0, 0, 1, 0, 0, 0, 1);
-        const r = ws.align(moving, null, warp, criteria);
-        const ran = wasmEccSpans() - before;
+      for (const { kernel, iterations, spans } of alignWithBothKernels(fixed, moving, mask, name, truth)) {
         // The rows crossing a masked box have two or three runs, the others one.
-        if (kernel === 'auto') expect(ran).toBeGreaterThan((H - 2) * r.iterations);
-        else expect(ran).toBe(0);
-        expect(meanCornerError(warp, truth, W, H)).toBeLessThan(TOL_TRUTH_PX);
-        results.push(warp);
+        if (kernel === 'auto') expect(spans).toBeGreaterThan((H - 2) * iterations);
+        else expect(spans).toBe(0);
       }
-      expect(meanCornerError(results[0] as Float64Array, results[1] as Float64Array, W, H)).toBeLessThan(TOL_KERNELS_PX);
       // Without the mask, the corruption pulls the warp away from the truth (what the mask is for).
-      const unmasked = createEccWorkspace(W, H, model);
+      const unmasked = createEccWorkspace(W, H, getMotionModel(name));
       expect(unmasked.setTemplate(fixed, null)).toBeNull();
       const warp = Float64Array.of(1, 0, 0, 0, 1, 0, 0, 0, 1);
-      unmasked.align(moving, null, warp, criteria);
+      unmasked.align(moving, null, warp, { maxIterations: 50, epsilonPx: 1e-4 });
       expect(meanCornerError(warp, truth, W, H)).toBeGreaterThan(2 * TOL_TRUTH_PX);
     }
   });
@@ -284,8 +277,6 @@ describe('WebAssembly ECC span kernel', () => {
   it('keeps workspaces of one size apart (they share a memory region, templates are recopied as needed)', () => {
     const W = 96;
     const H = 72;
-    const blurred = (img: GrayImage): GrayImage =>
-      blurInto(createGrayImage(img.width, img.height), img, gaussianKernel(5), new Float32Array(img.width * img.height));
     const model = getMotionModel('euclidean');
     const truthA = centredWarp(W, H, { tx: 0.7, ty: 1.1, angleDeg: 0.8 });
     const truthB = centredWarp(W, H, { tx: -1.2, ty: 0.4, angleDeg: -0.6 });
