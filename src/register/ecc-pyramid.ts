@@ -185,7 +185,6 @@ export function createEccPyramid(width: number, height: number, settings: EccPyr
   }
   const blurScratch = new Float32Array(kernel === null ? 0 : blurScratchSize(width, height, kernel.length));
   // Masks per level: raw (downsampled) and eroded by the pre-filter's reach.
-  let fixedMasks: Uint8Array[] | null = null;
   let movingMasks: Uint8Array[] | null = null;
   let maskScratch: Uint8Array[] | null = null;
   let erodeScratch: Uint8Array | null = null;
@@ -343,11 +342,11 @@ export function createEccPyramid(width: number, height: number, settings: EccPyr
 
   /** Prepares every level's template data of the current fixed pyramid with the level masks `masks`. */
   function setFixedLevelMasks(masks: Uint8Array[] | null): void {
-    fixedMasks = masks;
     for (let l = 0; l < levelCount; l++) {
       const t = imageAt(fixedPyramid, ownFixed, l);
-      templateStatus[l] = (workspaces[l] as EccWorkspace).setTemplate(t, fixedMasks === null ? null : (fixedMasks[l] as Uint8Array));
-      coarseWorkspaces[l]?.setTemplate(t, fixedMasks === null ? null : (fixedMasks[l] as Uint8Array));
+      const mask = masks === null ? null : (masks[l] as Uint8Array);
+      templateStatus[l] = (workspaces[l] as EccWorkspace).setTemplate(t, mask);
+      coarseWorkspaces[l]?.setTemplate(t, mask);
     }
   }
 
