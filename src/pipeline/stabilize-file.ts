@@ -372,6 +372,7 @@ export async function stabilizeFile(given: StabilizeFileOptions): Promise<Stabil
   let knownFrames: KnownFrame[] | null = o.transformsIn ? await readMotions(o.transformsIn, probe) : null;
   const wholeClip = o.wholeClip === true;
   let failedFirstPass = 0;
+  let objectsFirstPass = 0;
   if (knownFrames === null && wholeClip) {
     if (o.input === '-') throw new InputError('E_BAD_OPTION', '--whole-clip reads the input twice and cannot read standard input; leave it out (one decode plans over a look-ahead window)');
     const analyzer = createFrameAnalyzer(stabilizerSettingsFor(opts, width, height, null).analyzer, downscaleYInto);
@@ -389,6 +390,7 @@ export async function stabilizeFile(given: StabilizeFileOptions): Promise<Stabil
       await decoder.close();
     }
     failedFirstPass = analyzer.failedFrames;
+    objectsFirstPass = analyzer.objectFrames;
   }
 
   const known: Mat3[] | null = knownFrames === null ? null : knownFrames.map((f) => f.motion);
@@ -554,6 +556,11 @@ export async function stabilizeFile(given: StabilizeFileOptions): Promise<Stabil
     // Of the encoder's notes, a kept prefix reports what befell it (its sound left uncut).
     if (interrupted) throw Object.assign(interrupted, { partialOutput: o.output, partialNotes: result.notes.filter((n) => /could not be cut/.test(n)) });
     const seconds = (performance.now() - started) / 1000;
+    const objectFrames = stabilizer.objectFrames + objectsFirstPass;
+    const objectNote =
+      objectFrames === 0
+        ? null
+        : `something moving on its own (a person, a car crossing the frame) was left out of the registration in ${objectFrames} frame${objectFrames === 1 ? '' : 's'}: the camera's motion was measured on the rest`;
     return {
       frames,
       failedFrames: stabilizer.failedFrames + failedFirstPass + failedInFile,
@@ -575,6 +582,7 @@ export async function stabilizeFile(given: StabilizeFileOptions): Promise<Stabil
         ...(radiusNote === null ? [] : [radiusNote]),
         ...(analysisNote === null ? [] : [analysisNote]),
         ...(compareNote === null ? [] : [compareNote]),
+        ...(objectNote === null ? [] : [objectNote]),
         ...(probe.subtitleStreams > 0 ? [`subtitles not kept: the input's ${probe.subtitleStreams === 1 ? 'subtitle stream is' : `${probe.subtitleStreams} subtitle streams are`} left out (add them back with ffmpeg -i out -i in -map 0 -map 1:s -c copy)`] : []),
       ],
       partial: false,

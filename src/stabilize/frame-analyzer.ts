@@ -203,6 +203,8 @@ export interface FrameAnalyzer {
   readonly grid: AnalysisGrid;
   /** Frames whose registration failed (the last motion was held). */
   readonly failedFrames: number;
+  /** Frames registered with a moving object left out (settings.movingObjects). */
+  readonly objectFrames: number;
   /** Analyses the next frame's Y plane (width x height bytes). */
   analyze(index: number, y: Uint8Array): FrameAnalysis;
   /** Analyses the next frame given as a gray image already of the analysis size. */
@@ -436,6 +438,9 @@ export function createFrameAnalyzer(settings: FrameAnalyzerSettings, downscale: 
     grid,
     get failedFrames() {
       return failedFrames;
+    },
+    get objectFrames() {
+      return registrar.objectFrames;
     },
     analyze,
     analyzeGray,

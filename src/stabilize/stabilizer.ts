@@ -90,6 +90,8 @@ export interface Stabilizer {
   /** Frames between a push and the pull that returns that frame (the planner's look-ahead). */
   readonly latencyFrames: number;
   readonly failedFrames: number;
+  /** Frames registered with a moving object (a person, a car crossing the frame) left out. */
+  readonly objectFrames: number;
   /**
    * Analyses a frame and queues its planes. Call pull() until it returns null before the next push.
    * With `knownMotion` (a first pass, a motion file) the frame is not registered; `known` then gives
@@ -206,6 +208,9 @@ export function createStabilizer(
   return {
     get latencyFrames() {
       return plannedUpFront ? 0 : planner.latencyFrames;
+    },
+    get objectFrames() {
+      return analyzer.objectFrames;
     },
     get failedFrames() {
       return analyzer.failedFrames;
