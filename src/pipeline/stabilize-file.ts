@@ -560,7 +560,7 @@ export async function stabilizeFile(given: StabilizeFileOptions): Promise<Stabil
     const objectNote =
       objectFrames === 0
         ? null
-        : `something moving on its own (a person, a car crossing the frame) was left out of the registration in ${objectFrames} frame${objectFrames === 1 ? '' : 's'}: the camera's motion was measured on the rest`;
+        : `parts of the frame that moved otherwise than the rest (something crossing it, near things in a pan) were left out of the registration in ${objectFrames} frame${objectFrames === 1 ? '' : 's'}: the camera's motion was measured on the rest`;
     return {
       frames,
       failedFrames: stabilizer.failedFrames + failedFirstPass + failedInFile,

@@ -17,7 +17,7 @@ function yuvFrames(frames: readonly GrayImage[]): Uint8Array[] {
   });
 }
 
-describe('steady stabilize says when it left something moving on its own out of the registration', () => {
+describe('steady stabilize says when it left parts of the frame that moved on their own out of the registration', () => {
   let dir = '';
   beforeAll(async () => {
     dir = await makeTempDir();
@@ -26,7 +26,7 @@ describe('steady stabilize says when it left something moving on its own out of 
     await removeTempDir(dir);
   });
 
-  const NOTE = /something moving on its own .* was left out of the registration in (\d+) frames?/;
+  const NOTE = /parts of the frame that moved otherwise than the rest .* were left out of the registration in (\d+) frames?/;
 
   it('a clip with an object crossing it: a note with the frames; the same shot without the object: none', async () => {
     const notes = async (size: number, name: string) => {
