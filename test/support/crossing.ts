@@ -7,6 +7,7 @@
 import { createGrayImage, type GrayImage } from '../../src/image/gray-image.js';
 import type { Mat3 } from '../../src/motion/mat3.js';
 import { createRng, texture } from './fourier-fixtures.js';
+import { centerMotion } from './jitter.js';
 
 export interface CrossingShot {
   readonly frames: GrayImage[];
@@ -74,11 +75,9 @@ export function crossingShot(o: CrossingOptions): CrossingShot {
 
 /** Translation error (px) of a motion against the truth at the frame's centre. */
 export function centreError(m: Mat3, truth: Mat3, width: number, height: number): number {
-  const cx = (width - 1) / 2;
-  const cy = (height - 1) / 2;
-  const dx = (m[0] as number) * cx + (m[1] as number) * cy + (m[2] as number) - ((truth[0] as number) * cx + (truth[1] as number) * cy + (truth[2] as number));
-  const dy = (m[3] as number) * cx + (m[4] as number) * cy + (m[5] as number) - ((truth[3] as number) * cx + (truth[4] as number) * cy + (truth[5] as number));
-  return Math.hypot(dx, dy);
+  const [mx, my] = centerMotion(m, width, height);
+  const [tx, ty] = centerMotion(truth, width, height);
+  return Math.hypot(mx - tx, my - ty);
 }
 
 /** The q-quantile (0..1) of the values. */
