@@ -65,7 +65,7 @@ import { UsageError } from '../errors.js';
 import type { Mat3 } from '../motion/mat3.js';
 import { expectInteger, expectNumber, expectOneOf } from '../validate.js';
 import { composeMotionInto } from './motion-params.js';
-import { DEFAULT_ROTATION_WEIGHT, SMOOTHERS, type SmootherName, type ZoomSetting } from './options.js';
+import { DEFAULT_ROTATION_WEIGHT, DEFAULT_SHAKE_WEIGHT, SMOOTHERS, type SmootherName, type ZoomSetting } from './options.js';
 import { type CropGeometry, cornerExcursionPx, createCropGeometry, FILL_TOLERANCE_PX, type PullLimits, pullCorrectionInto, requiredZoom } from './path-constraints.js';
 import type { PathSmoother } from './smoother.js';
 import { CausalSmoother, causalSmoothPathInto } from './smoother-causal.js';
@@ -132,6 +132,15 @@ function shakeRatio(path: Float64Array, raw: Float64Array, r: number, a: number,
   const er = shakeEnergy(raw, r, a, b);
   return er > 0 ? zoom * Math.sqrt(shakeEnergy(path, r, a, b) / er) : 0;
 }
+
+/**
+ * Zoom 'auto', two-pass: the probes of steadierZoom solve the path without the term on the steps' fast
+ * shake (smoother-two-pass.ts, velocityWeight), whose shake ratio is that of the moving-average residual
+ * alone: the zoom is sized as it was before that term, and the path then spends the same crop margin on
+ * both. Sized with the term, the ratio the rule reads rose on every clip (the margin went to the fast
+ * shake, which the ratio does not count) and the rule gave up its raise where it had reached it.
+ */
+const PROBE_VELOCITY_WEIGHT = 0;
 
 /** What the 'auto' rule asks of a plan: the shake ratio its optimised path keeps at a static zoom. */
 interface ShakeProbe {
@@ -209,6 +218,11 @@ export interface PathPlannerOptions {
   /** Weight of rotation against translation in the pull (> 0; see DEFAULT_ROTATION_WEIGHT). @default 0.1 */
   readonly rotationWeight?: number;
   /**
+   * Two-pass: weight of the steps' fast shake against the moving-average residual (>= 0; the
+   * optimiser's velocityWeight, smoother-two-pass.ts). @default DEFAULT_SHAKE_WEIGHT (10)
+   */
+  readonly shakeWeight?: number;
+  /**
    * Every motion of the clip (motion[0] is frame 0's, ignored), when known up front: the plan is made for
    * the whole clip at once (two-pass optimisation, zoom 'auto'). null: motions come through push().
    * @default null
@@ -280,6 +294,7 @@ interface Resolved {
   readonly maxShiftPx: number;
   readonly maxAngleRad: number;
   readonly rotationWeight: number;
+  readonly shakeWeight: number;
   readonly knownMotions: readonly Mat3[] | null;
   readonly tripod: boolean;
 }
@@ -351,6 +366,7 @@ export function resolvePathPlannerOptions(o: PathPlannerOptions): Resolved {
     maxShiftPx: cap('maxShiftPx', o.maxShiftPx),
     maxAngleRad: cap('maxAngleRad', o.maxAngleRad),
     rotationWeight: o.rotationWeight === undefined ? DEFAULT_ROTATION_WEIGHT : expectNumber('rotationWeight', o.rotationWeight, 1e-6, 1e6),
+    shakeWeight: o.shakeWeight === undefined ? DEFAULT_SHAKE_WEIGHT : expectNumber('shakeWeight', o.shakeWeight, 0, 1000),
     knownMotions: o.knownMotions ?? null,
     tripod: o.tripod ?? false,
   };
@@ -426,7 +442,7 @@ class ClipShakeProbe implements ShakeProbe {
     const { o, n } = this;
     this.zoom.fill(z);
     const constraint = { geometry: this.geom, zoom: this.zoom, maxShiftPx: o.maxShiftPx, maxAngleRad: o.maxAngleRad, anglePx: this.anglePx, noFill: true };
-    optimizePathInto(this.out, this.raw, this.target, n, constraint, { radius: o.radius });
+    optimizePathInto(this.out, this.raw, this.target, n, constraint, { radius: o.radius, velocityWeight: PROBE_VELOCITY_WEIGHT });
     return shakeRatio(this.out, this.rawFlat, o.radius, o.radius, n - o.radius, z);
   }
 }
@@ -499,7 +515,7 @@ function planClip(o: Resolved, motions: readonly Mat3[]): ClipPlan {
   const noFill = zs !== 'none';
   const path = new Float64Array(n * PATH_DIMS);
   if (o.smoother === 'two-pass' && !o.tripod) {
-    optimizePathInto(path, raw, target, n, { geometry: geom, zoom, maxShiftPx: o.maxShiftPx, maxAngleRad: o.maxAngleRad, anglePx, noFill }, { radius: o.radius });
+    optimizePathInto(path, raw, target, n, { geometry: geom, zoom, maxShiftPx: o.maxShiftPx, maxAngleRad: o.maxAngleRad, anglePx, noFill }, { radius: o.radius, velocityWeight: o.shakeWeight });
   } else path.set(target);
   // Per-frame pull (for two-pass a no-op up to rounding: its path is feasible already) and final params.
   const params = new Float64Array(n * 4);
@@ -661,6 +677,7 @@ class WindowedPlan implements ShakeProbe {
     const constraint = { geometry: this.geom, zoom: probeZoom, maxShiftPx: o.maxShiftPx, maxAngleRad: o.maxAngleRad, anglePx: this.anglePx, noFill: true };
     optimizePathInto(probeSol, this.raw, this.tgt, wn, constraint, {
       radius: this.radius,
+      velocityWeight: PROBE_VELOCITY_WEIGHT,
       firstFrame: this.probeS,
       fixedLeading: this.probeHeld,
       initial: this.init,
@@ -840,6 +857,7 @@ class WindowedPlan implements ShakeProbe {
         { geometry: geom, zoom: zoomW, maxShiftPx: o.maxShiftPx, maxAngleRad: o.maxAngleRad, anglePx: this.anglePx, noFill },
         {
           radius: r,
+          velocityWeight: o.shakeWeight,
           firstFrame: s,
           fixedLeading: held,
           initial: init,

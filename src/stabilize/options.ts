@@ -24,6 +24,13 @@ export const MAX_SMOOTHING_RADIUS = 120;
  */
 export const DEFAULT_ROTATION_WEIGHT = 0.1;
 
+/**
+ * Default weight of the steps' fast shake against the slow sway in the two-pass path (smoother-two-pass.ts,
+ * where the term and the measurements are described; `--shake-weight`). 0: the path minimises its
+ * one-second residual alone.
+ */
+export const DEFAULT_SHAKE_WEIGHT = 10;
+
 /** Camera-path smoothers. */
 export type SmootherName = 'gaussian' | 'causal' | 'two-pass';
 export const SMOOTHERS: readonly SmootherName[] = ['gaussian', 'causal', 'two-pass'];
@@ -52,6 +59,12 @@ export interface StabilizeOptions {
    * Higher: a steadier horizon and a little more shake at the centre. @default 0.1
    */
   readonly rotationWeight?: number;
+  /**
+   * Two-pass: where the crop margin cannot hold both, how much of it goes to the frame-to-frame shake
+   * (2-8 Hz: footsteps, hand tremor) against the slow sway near 1 Hz, 0..1000 (see DEFAULT_SHAKE_WEIGHT).
+   * Higher: a picture steadier from frame to frame that sways a little more. @default 10
+   */
+  readonly shakeWeight?: number;
   /** Most correction shift, pixels (-1 = no limit). @default -1 */
   readonly maxShiftPx?: number;
   /** Most correction rotation, radians (-1 = no limit). @default -1 */
@@ -88,6 +101,7 @@ export interface ResolvedStabilizeOptions {
   readonly smoother: SmootherName;
   readonly smoothingRadius: number;
   readonly rotationWeight: number;
+  readonly shakeWeight: number;
   readonly maxShiftPx: number;
   readonly maxAngleRad: number;
   readonly zoom: ZoomSetting;
@@ -105,6 +119,7 @@ export const STABILIZE_DEFAULTS: ResolvedStabilizeOptions = Object.freeze({
   smoother: 'two-pass',
   smoothingRadius: 15,
   rotationWeight: DEFAULT_ROTATION_WEIGHT,
+  shakeWeight: DEFAULT_SHAKE_WEIGHT,
   maxShiftPx: -1,
   maxAngleRad: -1,
   zoom: 'auto',
@@ -147,6 +162,7 @@ export function resolveStabilizeOptions(
     smoother: o.smoother === undefined ? d.smoother : expectOneOf(n('smoother'), o.smoother, SMOOTHERS),
     smoothingRadius: o.smoothingRadius === undefined ? d.smoothingRadius : expectInteger(n('smoothingRadius'), o.smoothingRadius, 0, MAX_SMOOTHING_RADIUS),
     rotationWeight: o.rotationWeight === undefined ? d.rotationWeight : expectNumber(n('rotationWeight'), o.rotationWeight, 0.01, 100),
+    shakeWeight: o.shakeWeight === undefined ? d.shakeWeight : expectNumber(n('shakeWeight'), o.shakeWeight, 0, 1000),
     maxShiftPx: limit('maxShiftPx', o.maxShiftPx, d.maxShiftPx),
     maxAngleRad: limit('maxAngleRad', o.maxAngleRad, d.maxAngleRad),
     zoom: o.zoom === undefined ? d.zoom : parseZoom(n('zoom'), o.zoom),

@@ -72,6 +72,7 @@ export function stabilizerSettingsFor(
       smoother: o.smoother,
       radius: o.smoothingRadius,
       rotationWeight: o.rotationWeight,
+      shakeWeight: o.shakeWeight,
       zoom: o.zoom,
       maxShiftPx: o.maxShiftPx < 0 ? Number.POSITIVE_INFINITY : o.maxShiftPx,
       maxAngleRad: o.maxAngleRad < 0 ? Number.POSITIVE_INFINITY : o.maxAngleRad,

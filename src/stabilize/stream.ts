@@ -37,7 +37,7 @@ export interface StreamGeometry {
 }
 
 /** The option names of StabilizeOptions: anything else is a misspelling that would silently do nothing. */
-const OPTION_NAMES: ReadonlySet<string> = new Set(['model', 'reference', 'smoother', 'smoothingRadius', 'rotationWeight', 'maxShiftPx', 'maxAngleRad', 'zoom', 'border', 'interpolation', 'analysisWidth', 'iterations', 'epsilonPx']);
+const OPTION_NAMES: ReadonlySet<string> = new Set(['model', 'reference', 'smoother', 'smoothingRadius', 'rotationWeight', 'shakeWeight', 'maxShiftPx', 'maxAngleRad', 'zoom', 'border', 'interpolation', 'analysisWidth', 'iterations', 'epsilonPx']);
 
 /** Checks the options' names (E_UNKNOWN_OPTION). */
 function checkOptionNames(options: StabilizeOptions): void {

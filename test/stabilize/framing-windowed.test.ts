@@ -27,8 +27,8 @@ const TOL_FILL_PX = 1e-6;
  * on seeds 1-5 at the default look-ahead: 0.544 px against 0.547 px, a factor 0.99-1.01 per seed).
  */
 const MAX_WINDOWED_OVER_WHOLE = 1.1;
-/** ... and at most this share of the input's (the whole-clip plan leaves about 0.14). */
-const MAX_JITTER_RATIO = 0.2;
+/** ... and at most this share of the input's (the whole-clip plan leaves 0.16-0.22 on seeds 1-5; 0.13-0.17 with shakeWeight 0; the brief asks 0.3). */
+const MAX_JITTER_RATIO = 0.25;
 /** Its mean zoom may exceed the whole-clip plan's by at most this (1.0301 against 1.0299 on seeds 1-5). */
 const TOL_MEAN_ZOOM = 0.002;
 const TOL_RATE = 1e-12;
@@ -201,26 +201,30 @@ describe('auto zoom with the two-pass path: raised where the RMS rule leaves too
   const MIN_RAISE = 0.01;
   /** A zoom this much under the raised one no longer reaches the share. */
   const NOT_LESS = 0.015;
+  // The rule sizes the zoom on the path of the moving-average residual alone (framing.ts,
+  // PROBE_VELOCITY_WEIGHT): its shares are measured on that path (shakeWeight 0); the last test here shows
+  // that the default weight leaves the zoom as it is.
+  const rule = (sh: Shake): PathPlannerOptions => ({ ...base(sh), shakeWeight: 0 });
   const shakeRatio = (sh: Shake, frames: readonly PlannedFrame[]) => jitterOf(sh, frames) / hfJitter(inputCenterMotions(sh.motions, sh.width, sh.height)).xyPx;
   // The RMS rule alone: the gaussian smoother's auto zoom (the raise needs the optimised path).
-  const rmsZoom = (sh: Shake) => meanZoom(stream({ ...base(sh), smoother: 'gaussian', zoom: 'auto' }, sh.motions).frames);
+  const rmsZoom = (sh: Shake) => meanZoom(stream({ ...rule(sh), smoother: 'gaussian', zoom: 'auto' }, sh.motions).frames);
   // 25 base px of jitter (12.5 px at 640x360, the default recipe has 6): a shake the RMS zoom cannot take out.
   const LARGE = [makeShake({ seed: 1, jitterBasePx: 25 }), makeShake({ seed: 2, jitterBasePx: 25 })];
 
   it(`at the RMS rule's zoom a large shake keeps more than ${AUTO_SHAKE_RATIO} of itself; auto zooms further (at least ${MIN_RAISE}) and keeps at most ${AUTO_SHAKE_RATIO} + ${TOL_RATIO}, without fill, streaming and whole clip`, () => {
     for (const sh of LARGE) {
       const zr = rmsZoom(sh);
-      const atRms = stream({ ...base(sh), smoother: 'two-pass', zoom: { percent: 100 * (zr - 1) } }, sh.motions).frames;
+      const atRms = stream({ ...rule(sh), smoother: 'two-pass', zoom: { percent: 100 * (zr - 1) } }, sh.motions).frames;
       expect(shakeRatio(sh, atRms)).toBeGreaterThan(AUTO_SHAKE_RATIO + TOL_RATIO);
-      const streamed = stream({ ...base(sh), smoother: 'two-pass', zoom: 'auto' }, sh.motions).frames;
-      const whole = planCameraPath(sh.motions, { ...base(sh), smoother: 'two-pass', zoom: 'auto' }).frames;
+      const streamed = stream({ ...rule(sh), smoother: 'two-pass', zoom: 'auto' }, sh.motions).frames;
+      const whole = planCameraPath(sh.motions, { ...rule(sh), smoother: 'two-pass', zoom: 'auto' }).frames;
       for (const frames of [streamed, whole]) {
         expect(meanZoom(frames)).toBeGreaterThan(zr + MIN_RAISE);
         expect(shakeRatio(sh, frames)).toBeLessThanOrEqual(AUTO_SHAKE_RATIO + TOL_RATIO);
         expect(frames.every((f) => !f.fill)).toBe(true);
         // Not more zoom than it takes: NOT_LESS less zoom (static) keeps more than the tolerance allows
         // (0.247-0.271 on these shakes).
-        const less = stream({ ...base(sh), smoother: 'two-pass', zoom: { percent: 100 * (meanZoom(frames) - NOT_LESS - 1) } }, sh.motions).frames;
+        const less = stream({ ...rule(sh), smoother: 'two-pass', zoom: { percent: 100 * (meanZoom(frames) - NOT_LESS - 1) } }, sh.motions).frames;
         expect(shakeRatio(sh, less)).toBeGreaterThan(AUTO_SHAKE_RATIO + TOL_RATIO);
       }
     }
@@ -230,13 +234,27 @@ describe('auto zoom with the two-pass path: raised where the RMS rule leaves too
     const cases = [...SHAKES.map((sh) => ({ sh, engaged: false })), ...[1, 2].map((seed) => ({ sh: makeShake({ seed, jitterBasePx: 40 }), engaged: true }))];
     for (const { sh, engaged } of cases) {
       const zr = rmsZoom(sh);
-      const atRms = shakeRatio(sh, stream({ ...base(sh), smoother: 'two-pass', zoom: { percent: 100 * (zr - 1) } }, sh.motions).frames);
+      const atRms = shakeRatio(sh, stream({ ...rule(sh), smoother: 'two-pass', zoom: { percent: 100 * (zr - 1) } }, sh.motions).frames);
       if (engaged) expect(atRms).toBeGreaterThan(AUTO_SHAKE_RATIO + TOL_RATIO);
       else expect(atRms).toBeLessThan(AUTO_SHAKE_RATIO);
-      const streamed = meanZoom(stream({ ...base(sh), smoother: 'two-pass', zoom: 'auto' }, sh.motions).frames);
-      const whole = planCameraPath(sh.motions, { ...base(sh), smoother: 'two-pass', zoom: 'auto' }).meanZoom;
+      const streamed = meanZoom(stream({ ...rule(sh), smoother: 'two-pass', zoom: 'auto' }, sh.motions).frames);
+      const whole = planCameraPath(sh.motions, { ...rule(sh), smoother: 'two-pass', zoom: 'auto' }).meanZoom;
       expect(Math.abs(streamed - zr)).toBeLessThan(MIN_RAISE);
       expect(Math.abs(whole - zr)).toBeLessThan(MIN_RAISE);
+    }
+  });
+
+  it('the zoom hardly depends on shakeWeight (whole clip: the same zoom; streaming, where each window starts from the frames already planned: the same mean zoom within 0.002), while the path does', () => {
+    /** Mean zooms, streaming: measured 0.0003 and 0.0012 apart, on zooms raised by 0.02-0.03. */
+    const TOL_ZOOM = 0.002;
+    for (const sh of LARGE) {
+      const plain = stream({ ...rule(sh), smoother: 'two-pass', zoom: 'auto' }, sh.motions).frames;
+      const weighted = stream({ ...base(sh), smoother: 'two-pass', zoom: 'auto' }, sh.motions).frames;
+      const whole = planCameraPath(sh.motions, { ...base(sh), smoother: 'two-pass', zoom: 'auto' }).frames;
+      const wholePlain = planCameraPath(sh.motions, { ...rule(sh), smoother: 'two-pass', zoom: 'auto' }).frames;
+      expect(whole.map((f) => f.zoom)).toEqual(wholePlain.map((f) => f.zoom));
+      expect(Math.abs(meanZoom(weighted) - meanZoom(plain))).toBeLessThanOrEqual(TOL_ZOOM);
+      expect(plain.some((f, k) => f.correction.some((v, i) => v !== (weighted[k] as PlannedFrame).correction[i]))).toBe(true);
     }
   });
 
