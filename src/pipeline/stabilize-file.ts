@@ -328,6 +328,7 @@ export async function stabilizeFile(given: StabilizeFileOptions): Promise<Stabil
     smoother: '--smoother',
     smoothingRadius: '--smoothing',
     rotationWeight: '--rotation-weight',
+    shakeWeight: '--shake-weight',
     maxShiftPx: '--max-shift',
     maxAngleRad: '--max-angle',
     zoom: '--zoom',
