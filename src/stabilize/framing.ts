@@ -32,7 +32,10 @@
  *               AUTO_SHAKE_RATIO of the input's high-frequency shake, the zoom is raised until it keeps that
  *               share, if a zoom no larger than the AUTO_NEED_QUANTILE quantile of the frames' needs gets
  *               there (steadierZoom; streaming, judged over each re-plan's window, which needs a look-ahead
- *               of at least 3 radii, the default's half). Large shakes within the
+ *               of at least 3 radii, the default's half). The share is that of the path optimised for its
+ *               moving-average residual alone (PROBE_VELOCITY_WEIGHT); the path the output follows also
+ *               weighs the fast shake of its steps (shakeWeight) and keeps a little more of the residual
+ *               (on the large synthetic shakes of the tests: sized for 0.2, 0.25-0.28 kept). Large shakes within the
  *               crop margin get the zoom that removes them; shakes larger than the margin (walking) keep
  *               the RMS zoom, where more zoom would buy little.
  * Caps: maxShiftPx (length of the correction's shift) and maxAngleRad bound every correction.
@@ -648,6 +651,8 @@ class WindowedPlan implements ShakeProbe {
   private prevStart = 0;
   private prevEnd = 0;
   private readonly ws = new PathOptimizeWorkspace();
+  /** The auto zoom's probes: a workspace of their own, as they solve another problem (no step term) whose step size the window's solve would otherwise estimate again each re-plan. */
+  private readonly probeWs = new PathOptimizeWorkspace();
   private readonly e4 = new Float64Array(4);
   private readonly p4 = new Float64Array(4);
   private readonly limits: { -readonly [K in keyof PullLimits]: PullLimits[K] };
@@ -681,7 +686,7 @@ class WindowedPlan implements ShakeProbe {
       firstFrame: this.probeS,
       fixedLeading: this.probeHeld,
       initial: this.init,
-      workspace: this.ws,
+      workspace: this.probeWs,
       maxIterations: WINDOW_MAX_ITERATIONS,
       tolerancePx: WINDOW_TOLERANCE_PX,
     });

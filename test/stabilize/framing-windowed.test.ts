@@ -24,7 +24,8 @@ import { cornerExcursion, inputCenterMotions, makeShake, outputCenterMotions, ty
 const TOL_FILL_PX = 1e-6;
 /**
  * The windowed plan's high-frequency jitter may be at most this factor of the whole-clip plan's (measured
- * on seeds 1-5 at the default look-ahead: 0.544 px against 0.547 px, a factor 0.99-1.01 per seed).
+ * on seeds 1-5 at the default look-ahead and shake weight: 0.725 px against 0.726 px, a factor 0.97-1.04 per
+ * seed).
  */
 const MAX_WINDOWED_OVER_WHOLE = 1.1;
 /** ... and at most this share of the input's (the whole-clip plan leaves 0.16-0.22 on seeds 1-5; 0.13-0.17 with shakeWeight 0; the brief asks 0.3). */
@@ -244,7 +245,8 @@ describe('auto zoom with the two-pass path: raised where the RMS rule leaves too
     }
   });
 
-  it('the zoom hardly depends on shakeWeight (whole clip: the same zoom; streaming, where each window starts from the frames already planned: the same mean zoom within 0.002), while the path does', () => {
+  it('the zoom hardly depends on shakeWeight (whole clip: the same zoom; streaming, where each window starts from the frames already planned: the same mean zoom within 0.002), while the path does, keeping at most 0.3 of the shake', () => {
+    const DEFAULT_WEIGHT_RATIO_MAX = 0.3;
     /** Mean zooms, streaming: measured 0.0003 and 0.0012 apart, on zooms raised by 0.02-0.03. */
     const TOL_ZOOM = 0.002;
     for (const sh of LARGE) {
@@ -254,6 +256,9 @@ describe('auto zoom with the two-pass path: raised where the RMS rule leaves too
       const wholePlain = planCameraPath(sh.motions, { ...rule(sh), smoother: 'two-pass', zoom: 'auto' }).frames;
       expect(whole.map((f) => f.zoom)).toEqual(wholePlain.map((f) => f.zoom));
       expect(Math.abs(meanZoom(weighted) - meanZoom(plain))).toBeLessThanOrEqual(TOL_ZOOM);
+      // The path at the default weight keeps more of the residual than the share the zoom was sized for
+      // (measured 0.25-0.28), within the brief's 0.3.
+      for (const frames of [weighted, whole]) expect(shakeRatio(sh, frames)).toBeLessThanOrEqual(DEFAULT_WEIGHT_RATIO_MAX);
       expect(plain.some((f, k) => f.correction.some((v, i) => v !== (weighted[k] as PlannedFrame).correction[i]))).toBe(true);
     }
   });
