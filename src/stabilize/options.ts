@@ -16,10 +16,11 @@ export const MAX_SMOOTHING_RADIUS = 120;
  * the pull minimises |shift|^2 + w (r beta)^2 with r the centre-to-corner distance. Below 1 because a
  * rotation about the centre moves the middle of the picture, where viewers look, by nothing, while it uses
  * the crop margin at the corners. Measured on the anchors' synthetic clip recipe (5 seeds, two-pass, zoom
- * 1.03): weight 0.06 / 0.12 / 0.25 leaves 0.51 / 0.57 / 0.69 px of high-frequency shift and 0.31 / 0.29 /
- * 0.25 deg of roll; 0.1 sits between the first two. On the real benchmark clips weight 1 leaves 1.5-6 % more
- * high-frequency shift and 22-40 % less roll (park walk: 4.76 against 5.04 px, 0.41 against 0.25 deg), while
- * the synthetic clips, with 0.7 deg of roll shake, keep 0.82 px of shift where 0.1 keeps 0.50
+ * 1.03, before the path weighed its steps' fast shake, i.e. shakeWeight 0): weight 0.06 / 0.12 / 0.25 leaves
+ * 0.51 / 0.57 / 0.69 px of high-frequency shift and 0.31 / 0.29 / 0.25 deg of roll; 0.1 sits between the
+ * first two; the synthetic clips, with 0.7 deg of roll shake, kept 0.82 px of shift at weight 1 where 0.1
+ * kept 0.50. On the real benchmark clips at the default shake weight, weight 1 leaves -3 to +7 % more
+ * high-frequency shift and 14-40 % less roll (park walk: 5.34 against 5.01 px, 0.23 against 0.37 deg)
  * (`--rotation-weight`).
  */
 export const DEFAULT_ROTATION_WEIGHT = 0.1;
