@@ -137,8 +137,6 @@ export class PathOptimizeWorkspace {
   diff = new Float64Array(0);
   res = new Float64Array(0);
   vel = new Float64Array(0);
-  rk = new Int32Array(0);
-  inv = new Float64Array(0);
   pv = new Float64Array(0);
   pw = new Float64Array(0);
   x = new Float64Array(0);
@@ -171,8 +169,6 @@ export class PathOptimizeWorkspace {
     this.diff = new Float64Array(c + 1);
     this.res = new Float64Array(c);
     this.vel = new Float64Array(c);
-    this.rk = new Int32Array(c);
-    this.inv = new Float64Array(c);
     this.pv = new Float64Array(c);
     this.pw = new Float64Array(c);
     this.x = new Float64Array(3 * c);
@@ -185,9 +181,51 @@ export class PathOptimizeWorkspace {
 }
 
 /**
- * out[oo .. oo + n) = M v[vo .. vo + n) for one component, M = (I - B)^T (I - B) + lambda D2^T D2 + eps I
- * (see the file comment). rk, inv: each sample's moving-average radius and 1 / (2 rk + 1); prefix, diff:
- * n + 1 scratch numbers each; res: n scratch numbers.
+ * dst[oo + j] = ((I - B)^T clip((I - B) s))_j for the len samples s_j = src[so + j], B the centred moving
+ * average of radius r whose window shrinks symmetrically at the ends, clip to +-huber (the gradient of the
+ * Huber loss; Infinity: none). The residual comes from prefix sums, B^T by scattering each residual over its
+ * window. prefix, diff: len + 1 scratch numbers each; res: len. dst may be src.
+ */
+function movingResidualNormalInto(
+  dst: Float64Array,
+  oo: number,
+  src: Float64Array,
+  so: number,
+  len: number,
+  r: number,
+  huber: number,
+  prefix: Float64Array,
+  diff: Float64Array,
+  res: Float64Array,
+): void {
+  let acc = 0;
+  prefix[0] = 0;
+  for (let j = 0; j < len; j++) {
+    acc += src[so + j] as number;
+    prefix[j + 1] = acc;
+    diff[j] = 0;
+  }
+  diff[len] = 0;
+  for (let j = 0; j < len; j++) {
+    const q = Math.min(r, j, len - 1 - j);
+    const w = 1 / (2 * q + 1);
+    const u = Math.min(huber, Math.max(-huber, (src[so + j] as number) - ((prefix[j + q + 1] as number) - (prefix[j - q] as number)) * w));
+    res[j] = u;
+    const val = u * w;
+    diff[j - q] = (diff[j - q] as number) + val;
+    diff[j + q + 1] = (diff[j + q + 1] as number) - val;
+  }
+  acc = 0;
+  for (let j = 0; j < len; j++) {
+    acc += diff[j] as number;
+    dst[oo + j] = (res[j] as number) - acc;
+  }
+}
+
+/**
+ * out[oo .. oo + n) = M v[vo .. vo + n) for one component, M = (I - B)^T (I - B) + mu D1^T (I - B')^T
+ * (I - B') D1 + lambda D2^T D2 + eps I (see the file comment), the first term clipped at huber, both moving
+ * averages of radius r. prefix, diff: n + 1 scratch numbers each; res, vel: n scratch numbers.
  */
 function applyOperatorInto(
   dst: Float64Array,
@@ -195,43 +233,18 @@ function applyOperatorInto(
   v: Float64Array,
   vo: number,
   n: number,
-  rk: Int32Array,
-  inv: Float64Array,
+  r: number,
   lambda: number,
   eps: number,
+  mu: number,
+  huber: number,
   prefix: Float64Array,
   diff: Float64Array,
   res: Float64Array,
-  huber: number,
-  mu: number,
-  radius: number,
   vel: Float64Array,
 ): void {
-  // Residual u = (I - B) v from prefix sums; B^T u by scattering u / (2 rk + 1) over each window. With a
-  // Huber threshold the residual is clipped to +-huber: the gradient of the Huber loss (see huberPx).
-  let acc = 0;
-  prefix[0] = 0;
-  for (let k = 0; k < n; k++) {
-    acc += v[vo + k] as number;
-    prefix[k + 1] = acc;
-    diff[k] = 0;
-  }
-  diff[n] = 0;
-  for (let k = 0; k < n; k++) {
-    const q = rk[k] as number;
-    const w = inv[k] as number;
-    const r = (v[vo + k] as number) - ((prefix[k + q + 1] as number) - (prefix[k - q] as number)) * w;
-    const u = Math.min(huber, Math.max(-huber, r));
-    res[k] = u;
-    const val = u * w;
-    diff[k - q] = (diff[k - q] as number) + val;
-    diff[k + q + 1] = (diff[k + q + 1] as number) - val;
-  }
-  acc = 0;
-  for (let k = 0; k < n; k++) {
-    acc += diff[k] as number;
-    dst[oo + k] = (res[k] as number) - acc + eps * (v[vo + k] as number);
-  }
+  movingResidualNormalInto(dst, oo, v, vo, n, r, huber, prefix, diff, res);
+  for (let k = 0; k < n; k++) dst[oo + k] = (dst[oo + k] as number) + eps * (v[vo + k] as number);
   if (n >= 3 && lambda > 0) {
     // D2^T D2 v: d_j = v_j - 2 v_{j+1} + v_{j+2} (j < n - 2), then each sample gathers d_i - 2 d_{i-1} + d_{i-2}.
     for (let j = 0; j < n - 2; j++) res[j] = (v[vo + j] as number) - 2 * (v[vo + j + 1] as number) + (v[vo + j + 2] as number);
@@ -242,37 +255,14 @@ function applyOperatorInto(
     for (let i = 2; i < n; i++) dst[oo + i] = (dst[oo + i] as number) + lambda * ((res[i] as number) - 2 * (res[i - 1] as number) + (res[i - 2] as number));
   }
   if (n >= 3 && mu > 0) {
-    // D1^T (I - B1)^T (I - B1) D1 v: the steps s_j = v_{j+1} - v_j (j < n - 1), their residual from their
-    // own centred moving average (the window shrinking at the ends as B's does), spread back by B1^T,
-    // then each sample gathers e_{i-1} - e_i.
+    // The steps s_j = v_{j+1} - v_j (j < n - 1) through their own moving-average residual and back, then
+    // D1^T: each sample gathers e_{i-1} - e_i.
     const m = n - 1;
-    acc = 0;
-    prefix[0] = 0;
-    for (let j = 0; j < m; j++) {
-      const sj = (v[vo + j + 1] as number) - (v[vo + j] as number);
-      vel[j] = sj;
-      acc += sj;
-      prefix[j + 1] = acc;
-      diff[j] = 0;
-    }
-    diff[m] = 0;
-    for (let j = 0; j < m; j++) {
-      const q = Math.min(radius, j, m - 1 - j);
-      const w = 1 / (2 * q + 1);
-      const u = (vel[j] as number) - ((prefix[j + q + 1] as number) - (prefix[j - q] as number)) * w;
-      res[j] = u;
-      const val = u * w;
-      diff[j - q] = (diff[j - q] as number) + val;
-      diff[j + q + 1] = (diff[j + q + 1] as number) - val;
-    }
-    acc = 0;
-    for (let j = 0; j < m; j++) {
-      acc += diff[j] as number;
-      vel[j] = mu * ((res[j] as number) - acc);
-    }
-    dst[oo] = (dst[oo] as number) - (vel[0] as number);
-    for (let i = 1; i < m; i++) dst[oo + i] = (dst[oo + i] as number) + (vel[i - 1] as number) - (vel[i] as number);
-    dst[oo + m] = (dst[oo + m] as number) + (vel[m - 1] as number);
+    for (let j = 0; j < m; j++) vel[j] = (v[vo + j + 1] as number) - (v[vo + j] as number);
+    movingResidualNormalInto(vel, 0, vel, 0, m, r, Number.POSITIVE_INFINITY, prefix, diff, res);
+    dst[oo] = (dst[oo] as number) - mu * (vel[0] as number);
+    for (let i = 1; i < m; i++) dst[oo + i] = (dst[oo + i] as number) + (mu * (vel[i - 1] as number) - mu * (vel[i] as number));
+    dst[oo + m] = (dst[oo + m] as number) + mu * (vel[m - 1] as number);
   }
 }
 
@@ -341,14 +331,14 @@ function projectPath(v: Float64Array, p: ProjectionState): void {
  * threw the optimised code away on every call.)
  */
 function fistaLoop(ws: PathOptimizeWorkspace, p: ProjectionState, m: number, step: number, maxIt: number, tol: number, lambda: number, eps: number, huber: number, mu: number, radius: number): number {
-  const { x, y, xn, grad, g, rk, inv, prefix, diff, res, vel } = ws;
+  const { x, y, xn, grad, g, prefix, diff, res, vel } = ws;
   const n = p.n;
   for (let i = 0; i < m; i++) y[i] = x[i] as number;
   let t = 1;
   let iterations = 0;
   ws.lastStepPx = 0;
   for (let it = 0; it < maxIt; it++) {
-    for (let c = 0; c < 3; c++) applyOperatorInto(grad, c * n, y, c * n, n, rk, inv, lambda, eps, prefix, diff, res, huber, mu, radius, vel);
+    for (let c = 0; c < 3; c++) applyOperatorInto(grad, c * n, y, c * n, n, radius, lambda, eps, mu, huber, prefix, diff, res, vel);
     for (let i = 0; i < m; i++) xn[i] = (y[i] as number) - step * ((grad[i] as number) - eps * (g[i] as number));
     projectPath(xn, p);
     // Restart the momentum when it points against the step just taken.
@@ -409,7 +399,7 @@ export function optimizePathInto(
   ws.ensure(n);
   // Component-major variables: [x_0..x_{n-1}, y_0.., psi_0..].
   const m = 3 * n;
-  const { g, logScale, res, prefix, diff, pv, pw, rk, inv, frame, pulled, heldAngle } = ws;
+  const { g, logScale, res, prefix, diff, pv, pw, frame, pulled, heldAngle } = ws;
   for (let k = 0; k < fixed; k++) heldAngle[k] = target[k * PATH_DIMS + PATH_ANGLE] as number;
   for (let k = 0; k < n; k++) {
     const o = k * PATH_DIMS;
@@ -417,9 +407,6 @@ export function optimizePathInto(
     g[n + k] = target[o + PATH_Y] as number;
     g[2 * n + k] = kappa * (target[o + PATH_ANGLE] as number);
     logScale[k] = target[o + PATH_LOG_SCALE] as number;
-    const q = Math.min(r, k, n - 1 - k);
-    rk[k] = q;
-    inv[k] = 1 / (2 * q + 1);
   }
   // Largest eigenvalue of M by power iteration (the same operator for every component), kept for the
   // next call of the same size.
@@ -433,7 +420,7 @@ export function optimizePathInto(
       for (let k = 0; k < n; k++) norm += (pv[k] as number) * (pv[k] as number);
       norm = Math.sqrt(norm);
       for (let k = 0; k < n; k++) pv[k] = (pv[k] as number) / norm;
-      applyOperatorInto(pw, 0, pv, 0, n, rk, inv, lambda, eps, prefix, diff, res, Number.POSITIVE_INFINITY, mu, r, ws.vel);
+      applyOperatorInto(pw, 0, pv, 0, n, r, lambda, eps, mu, Number.POSITIVE_INFINITY, prefix, diff, res, ws.vel);
       let dot = 0;
       for (let k = 0; k < n; k++) dot += (pv[k] as number) * (pw[k] as number);
       eig = dot;
