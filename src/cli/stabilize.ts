@@ -66,6 +66,7 @@ const spec: CommandSpec = {
     'steady stabilize shaky.mp4 -o steady.mp4 --compare side.mp4 --transforms motion.json',
     'steady stabilize tripod.mov -o locked.mov --reference first --whole-clip',
     'steady stabilize clip.mp4 -o out.mp4 --zoom 5 --border reflect --smoothing 30',
+    'steady stabilize walk.mp4 -o out.mp4 --zoom 8 --shake-weight 30  # a walk: more crop room, footsteps first',
     'steady stabilize frames/%04d.png --framerate 30 -o out.mp4',
     'cat shaky.mp4 | steady stabilize - -o - > steady.mkv',
     'steady stabilize long.mp4 -o out.mp4 --preview                # watch it in the browser while it encodes',
