@@ -181,7 +181,7 @@ export interface FrameAnalyzerSettings {
    */
   readonly gaussianSize?: number;
   /**
-   * Leave out what moves on its own (a person or a car crossing the frame) in 'previous' mode: the
+   * Leave out what moves on its own (a person or a car crossing the frame), in every reference mode: the
    * registrar's movingObjects (register/moving-objects.ts). @default true
    */
   readonly movingObjects?: boolean;
@@ -391,7 +391,7 @@ export function createFrameAnalyzer(settings: FrameAnalyzerSettings, downscale: 
     // starts run on every failing frame and each costs several registrations: they are then tried on one
     // frame in ROBUST_RETRY_EVERY only, the seeded start on every frame (it finds a camera that comes back).
     const robust = failedInARow < ROBUST_RETRY_AFTER || failedInARow % ROBUST_RETRY_EVERY === 0;
-    let r = registrar.register(ref, cur, seedA, robust);
+    let r = registrar.registerOnReference(ref, cur, seedA, robust);
     let ok = r.ok && plausibleFromReference(r.matrix, r.cc);
     if (
       settings.reference === 'keyframe' &&
@@ -405,7 +405,7 @@ export function createFrameAnalyzer(settings: FrameAnalyzerSettings, downscale: 
       referenceIndex = index - 1;
       setIdentityInto(prevFromRefA);
       seedA.set(lastMotionA);
-      r = registrar.register(ref, cur, seedA);
+      r = registrar.registerOnReference(ref, cur, seedA);
       ok = r.ok && plausibleFromReference(r.matrix, r.cc);
     }
     prevOk = ok;
