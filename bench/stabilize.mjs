@@ -155,7 +155,7 @@ function toMarkdown(rows, ffmpegVersion) {
       const target = m.vidstab / 2;
       // The near-static control clip has no jitter target (its check: no motion added, test/stabilize/real-clips.test.ts).
       const reachable = r.clip === CONTROL_CLIP ? 'control clip, no target' : b.vidstabZoom <= target ? 'yes' : 'no';
-      lines.push(`| ${r.clip} | ${label} | ${fmt(target)} | ${fmt(b.vidstabZoom)} | ${reachable} | ${fmt(b.steadyZoom)} | ${fmt(m.steady)} | ${f2(m.steady / b.steadyZoom)} |`);
+      lines.push(`| ${r.clip} | ${label} | ${fmt(target)} | ${fmt(b.vidstabZoom)} | ${reachable} | ${fmt(b.steadyZoom)} | ${fmt(m.steady)} | ${b.steadyZoom > 1e-6 ? f2(m.steady / b.steadyZoom) : 'n/a (bound 0)'} |`);
     }
   }
   lines.push('', 'Both targets at once (jitter_bound.py --joint): whether one no-fill path at a static zoom meets the HF target and the >= 1 Hz target together. "yes" gives such a path\'s two values; "no" is certified (a weighted sum of the two measures whose lower bound over every no-fill path exceeds the same sum at the targets).', '');
