@@ -5,8 +5,8 @@
 // The clip: the synthetic shaky_photo_640x360 (made by the stabilize bench, with its truth file) with a
 // 220x240 patch of other aerial content (a turned crop of the same photo) overlaid by ffmpeg, sliding left to
 // right at 5 px per frame (in view in frames 1-171, about a quarter of the frame), re-encoded (libx264
-// veryfast, crf 18). The frame analyzer at the stabilizer's default settings registers it twice, with
-// movingObjects on (the default) and off; the error is the distance between where each frame-to-frame motion
+// veryfast, crf 18). The frame analyzer at the stabilizer's default settings registers it twice in each
+// reference mode, with movingObjects on (the default) and off; the error is the distance between where each frame-to-frame motion
 // and the true one (W_prev of the truth file, frame k-1 -> k) move the frame's centre. Also the analyzer's
 // time per frame, and `steady stabilize` on the clip: the true jitter its output keeps (the background's
 // frame-to-frame motion through steady's corrections, high-pass filtered as the anchors' metrics do: minus its
@@ -29,6 +29,8 @@ const CLIP = 'shaky_photo_640x360';
 const OBJECT_W = 220;
 const OBJECT_H = 240;
 const SPEED = 5;
+/** The analyzer's reference modes (--reference). */
+const REFERENCES = ['previous', 'first', 'keyframe'];
 const inView = (k) => k >= 1 && -OBJECT_W + SPEED * k < 640;
 const dist = (p) => pathToFileURL(path.join(ROOT, 'dist', p)).href;
 const ffmpeg = process.env.FFMPEG_PATH ?? '/usr/bin/ffmpeg';
@@ -58,7 +60,7 @@ function makeClip() {
 }
 
 /** Frame-to-frame motions of the analyzer at the stabilizer's defaults, and its ms per frame. */
-async function analyse(file, movingObjects) {
+async function analyse(file, movingObjects, reference) {
   const { createFrameAnalyzer } = await import(dist('stabilize/frame-analyzer.js'));
   const { downscaleYInto } = await import(dist('video/analysis.js'));
   const { openDecoder } = await import(dist('video/decoder.js'));
@@ -69,7 +71,7 @@ async function analyse(file, movingObjects) {
   const motions = [];
   let ms = 0;
   for await (const f of decoder.frames()) {
-    analyzer ??= createFrameAnalyzer({ ...stabilizerSettingsFor(resolveStabilizeOptions({}), decoder.width, decoder.height, null).analyzer, movingObjects }, downscaleYInto);
+    analyzer ??= createFrameAnalyzer({ ...stabilizerSettingsFor(resolveStabilizeOptions({ reference }), decoder.width, decoder.height, null).analyzer, movingObjects }, downscaleYInto);
     const t = performance.now();
     const a = analyzer.analyze(f.index, f.y);
     ms += performance.now() - t;
@@ -122,8 +124,8 @@ export async function runObjectsBench() {
   const truth = JSON.parse(fs.readFileSync(truthFile, 'utf8'));
   const clip = makeClip();
   const rows = [];
-  for (const on of [true, false]) {
-    const { motions, msPerFrame } = await analyse(clip, on);
+  for (const [reference, on] of REFERENCES.flatMap((r) => [[r, true], [r, false]])) {
+    const { motions, msPerFrame } = await analyse(clip, on, reference);
     const errIn = [];
     const errOut = [];
     for (let k = 1; k < motions.length; k++) {
@@ -132,7 +134,7 @@ export async function runObjectsBench() {
       (inView(k) ? errIn : errOut).push(Math.hypot(ax - tx, ay - ty));
     }
     rows.push(
-      `| ${on ? 'on (default)' : 'off'} | ${quantile(errIn, 0.5).toFixed(3)} | ${quantile(errIn, 0.9).toFixed(3)} | ${Math.max(...errIn).toFixed(3)} | ${quantile(errOut, 0.5).toFixed(3)} | ${msPerFrame.toFixed(2)} |`,
+      `| ${reference}${reference === 'previous' ? ' (default)' : ''} | ${on ? 'on (default)' : 'off'} | ${quantile(errIn, 0.5).toFixed(3)} | ${quantile(errIn, 0.9).toFixed(3)} | ${Math.max(...errIn).toFixed(3)} | ${quantile(errOut, 0.5).toFixed(3)} | ${msPerFrame.toFixed(2)} |`,
     );
   }
   // steady stabilize on the clip with the object and on the clip without it.
@@ -147,10 +149,10 @@ export async function runObjectsBench() {
     jitter.push(`| ${name} | ${(await outputJitter(motion, truth, inView)).toFixed(2)} | ${(await outputJitter(motion, truth, (k) => !inView(k))).toFixed(2)} |`);
   }
   const markdown = [
-    "`node bench/objects.mjs`: the synthetic shaky_photo_640x360 clip with a 220x240 patch of other aerial content sliding across it at 5 px per frame (in view in frames 1-171), re-encoded; the frame analyzer at the stabilizer's defaults with moving-object masking on and off. Error: distance between where the found and the true frame-to-frame motion move the frame's centre, px.",
+    "`node bench/objects.mjs`: the synthetic shaky_photo_640x360 clip with a 220x240 patch of other aerial content sliding across it at 5 px per frame (in view in frames 1-171), re-encoded; the frame analyzer at the stabilizer's defaults with moving-object masking on and off, in each reference mode (the frame-to-frame motion of 'first' and 'keyframe' is the step between two registrations onto the reference). Error: distance between where the found and the true frame-to-frame motion move the frame's centre, px.",
     '',
-    '| moving objects | median error, object in view | 90th percentile | max | median error, after it left | analyzer ms/frame |',
-    '| --- | --- | --- | --- | --- | --- |',
+    '| reference | moving objects | median error, object in view | 90th percentile | max | median error, after it left | analyzer ms/frame |',
+    '| --- | --- | --- | --- | --- | --- | --- |',
     ...rows,
     '',
     "`steady stabilize` at its defaults: the true high-frequency jitter its output keeps (the background's motion through steady's corrections minus its 31-frame moving average, xy px).",
