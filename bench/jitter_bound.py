@@ -2,6 +2,7 @@
 """Lower bounds on the jitter any no-fill camera path can reach at a given static zoom (both measures of metrics.py).
 
 usage: /usr/bin/python3 jitter_bound.py ANCHORS_DIR INPUT_VIDEO ZOOM [ZOOM ...] [--joint HF_TARGET HZ1_TARGET]
+                                       [--rotation-of MOTION_FILE]
 
 The anchors' metrics.py measures a video's trajectory (frame-to-frame euclidean motion of the frame centre by
 pyramid ECC, accumulated) and reports the RMS of the trajectory minus its 31-frame moving average ("HF jitter",
@@ -26,7 +27,9 @@ next to it; they agree when the solve has converged.
 Prints one JSON line: {"input_xy_px":.., "hz1_input_xy_px":.., "bounds":[{"zoom":.., "bound_xy_px":..,
 "achieved_xy_px":.., "hz1_bound_xy_px":.., "hz1_achieved_xy_px":..}, ...]} (hz1_: the >= 1 Hz measure, px/frame),
 and with --joint, each zoom's "joint": whether one path at that zoom meets both targets (joint_check: a path
-that does, or a certificate that none does).
+that does, or a certificate that none does). With --rotation-of, "given_rotation" holds the same for the room
+a stabilizer's own rotation and zoom, frame by frame, leave to its shift (rotation_margins): how far its
+translation is from the best one that its rotation allows.
 """
 import json
 import sys
@@ -146,13 +149,51 @@ def joint_check(A, B, traj, margins, hf_target, hz1_target, steps=40):
     return {"verdict": "undecided", **last}
 
 
+def rotation_margins(motion_file, n, w, h):
+    """Per-frame room for the translation that a stabilizer's own rotation and zoom leave: from its motion file
+    (steady-motion v1: `correction` maps output pixels to input pixels), each frame's window, scaled by the
+    correction's scale s and turned by its angle b, reaches (w-1)/2 s |cos b| + (h-1)/2 s |sin b| across from
+    its centre (and the like down); what is left of the frame's half-width is the room for the shift."""
+    frames = json.load(open(motion_file))["frames"]
+    if len(frames) != n:
+        raise SystemExit(f"{motion_file}: {len(frames)} frames, the measured trajectory has {n}")
+    mx, my = np.zeros(n), np.zeros(n)
+    for k, f in enumerate(frames):
+        c = np.asarray(f["correction"], np.float64).reshape(3, 3)
+        sc, b = np.hypot(c[0, 0], c[1, 0]), np.arctan2(c[1, 0], c[0, 0])
+        cb, sb = abs(np.cos(b)), abs(np.sin(b))
+        mx[k] = max(0.0, (w - 1) / 2 * (1 - sc * cb) - (h - 1) / 2 * sc * sb)
+        my[k] = max(0.0, (h - 1) / 2 * (1 - sc * cb) - (w - 1) / 2 * sc * sb)
+    return mx, my
+
+
+def box_row(measures, traj, margins, targets):
+    """Both measures' bounds (and achieved values) over the box |y - traj| <= margins, and the joint check."""
+    row = {}
+    for k, A in measures.items():
+        count = A.shape[0]
+        bx, ax, _ = bound_axis(A, traj[:, 0], margins[0])
+        by, ay, _ = bound_axis(A, traj[:, 1], margins[1])
+        row[f"{k}bound_xy_px"] = float(np.sqrt((bx + by) / count))
+        row[f"{k}achieved_xy_px"] = float(np.sqrt((ax + ay) / count))
+    if targets is not None:
+        row["joint"] = {"hf_target_xy_px": targets[0], "hz1_target_xy_px": targets[1],
+                        **joint_check(measures[""], measures["hz1_"], traj, margins, *targets)}
+    return row
+
+
 def main():
     args = sys.argv[1:]
     targets = None
+    motion_file = None
     if "--joint" in args:
         i = args.index("--joint")
         targets = (float(args[i + 1]), float(args[i + 2]))
         del args[i: i + 3]
+    if "--rotation-of" in args:
+        i = args.index("--rotation-of")
+        motion_file = args[i + 1]
+        del args[i: i + 2]
     anchors, video, zooms = args[0], args[1], [float(z) for z in args[2:]]
     traj, w, h, fps = measure_trajectory(anchors, video)
     n = len(traj)
@@ -162,24 +203,10 @@ def main():
         return float(np.sqrt((np.sum((A @ x) ** 2) + np.sum((A @ y) ** 2)) / A.shape[0]))
 
     result = {f"{k}input_xy_px": rms(A, traj[:, 0], traj[:, 1]) for k, A in measures.items()}
-    out = []
-    for z in zooms:
-        s = 1 - 1 / z
-        row = {"zoom": z}
-        for k, A in measures.items():
-            count = A.shape[0]
-            bx, ax, _ = bound_axis(A, traj[:, 0], (w - 1) / 2 * s)
-            by, ay, _ = bound_axis(A, traj[:, 1], (h - 1) / 2 * s)
-            row[f"{k}bound_xy_px"] = float(np.sqrt((bx + by) / count))
-            row[f"{k}achieved_xy_px"] = float(np.sqrt((ax + ay) / count))
-        out.append(row)
-    result["bounds"] = out
-    if targets is not None:
-        for row in out:
-            s = 1 - 1 / row["zoom"]
-            margins = ((w - 1) / 2 * s, (h - 1) / 2 * s)
-            row["joint"] = {"hf_target_xy_px": targets[0], "hz1_target_xy_px": targets[1],
-                            **joint_check(measures[""], measures["hz1_"], traj, margins, *targets)}
+    result["bounds"] = [{"zoom": z, **box_row(measures, traj, ((w - 1) / 2 * (1 - 1 / z), (h - 1) / 2 * (1 - 1 / z)), targets)}
+                        for z in zooms]
+    if motion_file is not None:
+        result["given_rotation"] = box_row(measures, traj, rotation_margins(motion_file, n, w, h), targets)
     print(json.dumps(result))
 
 
