@@ -324,7 +324,8 @@ export function createRegistrar(width: number, height: number, options: Register
     }
   }
 
-  function register(fixed: GrayImage, moving: GrayImage, seed?: Mat3 | null, robust = true): RegisterResult {
+  /** Gives the workspaces a new pair (nothing carried from the last one): the seed to start from, and whether `moving` is of the fixed image's size. */
+  function setPair(fixed: GrayImage, moving: GrayImage, seed: Mat3 | null | undefined): { seedMat: Mat3 | null; sameSize: boolean } {
     checkFixed(fixed);
     const { movingIn, sameSize } = prepareMoving(moving);
     const seedMat = seedFor(seed, sameSize);
@@ -332,6 +333,11 @@ export function createRegistrar(width: number, height: number, options: Register
     ep.setMoving(movingIn, inputMaskBytesFor(moving));
     hasPrevious = true;
     objectCarried = false;
+    return { seedMat, sameSize };
+  }
+
+  function register(fixed: GrayImage, moving: GrayImage, seed?: Mat3 | null, robust = true): RegisterResult {
+    const { seedMat, sameSize } = setPair(fixed, moving, seed);
     return solve(seedMat, sameSize, robust);
   }
 
@@ -493,13 +499,7 @@ export function createRegistrar(width: number, height: number, options: Register
   }
 
   function registerOnReference(fixed: GrayImage, moving: GrayImage, seed?: Mat3 | null, robust = true): RegisterResult {
-    checkFixed(fixed);
-    const { movingIn, sameSize } = prepareMoving(moving);
-    const seedMat = seedFor(seed, sameSize);
-    ep.setFixed(fixed, templateMask);
-    ep.setMoving(movingIn, inputMaskBytesFor(moving));
-    hasPrevious = true;
-    objectCarried = false;
+    const { seedMat, sameSize } = setPair(fixed, moving, seed);
     const r = solve(seedMat, sameSize, robust);
     if (objects === null || !sameSize || !r.ok || !seesObject(r.matrix, null)) return r;
     ep.setFixedLevelMasks(objectMasksInto(spareMasks, objects.blocks.state, 0, 0));
