@@ -182,21 +182,23 @@ function publish() {
   meta[2 * slot] = index;
   meta[2 * slot + 1] = performance.timeOrigin + performance.now();
   index++;
-  Atomics.store(ctl, slot, READY);
-  Atomics.add(ctl, L.decoded, 1);
-  slot = -1;
-  filled = 0;
   if (w.dropWhenBehind) {
-    // At most maxWaiting whole frames wait: a frame beyond that pushes out the oldest at once.
+    // At most maxWaiting whole frames wait: a frame beyond that pushes out the oldest at once. The oldest go
+    // before the new one is READY and counted, so that the main thread never sees more than maxWaiting
+    // waiting, nor a count of frames read whose drops are not done yet.
     let ready = 0;
     for (let s = 0; s < S; s++) if (Atomics.load(ctl, s) === READY) ready++;
-    while (ready > w.maxWaiting) {
+    while (ready >= w.maxWaiting) {
       const s = oldestReady();
       if (s < 0) break;
       if (Atomics.compareExchange(ctl, s, READY, FREE) === READY) Atomics.add(ctl, L.dropped, 1);
       ready--;
     }
   }
+  Atomics.store(ctl, slot, READY);
+  Atomics.add(ctl, L.decoded, 1);
+  slot = -1;
+  filled = 0;
   if (Atomics.compareExchange(ctl, L.consumerWaiting, 1, 0) === 1) parentPort.postMessage(READY_MESSAGE);
 }
 /** Copies chunk[off..] into slots; returns -1 when all of it is copied, else where it stopped for want of a free slot. */
