@@ -69,10 +69,10 @@ export interface RegisterOptions {
   /**
    * Video (`registerNext`, `registerOnReference`): leave out of the template what moves on its own. After
    * each registration, blocks of the template that the warped input does not match while the rest of the
-   * frame does (a person or a car crossing the frame) are masked out and the pair is registered again; the
-   * mask goes on to the next frame while the object is seen (register/moving-objects.ts): moved with the
-   * camera onto the next frame's template (registerNext), or kept where it is on a reference that stays
-   * (registerOnReference). Only for `moving` of the fixed image's size, and
+   * frame does (a person or a car crossing the frame) are masked out and the pair is registered again
+   * (register/moving-objects.ts). registerNext carries the mask to the next frame while the object is seen,
+   * moved with the camera; registerOnReference finds it afresh on each call. Only for `moving` of the fixed
+   * image's size, and
    * not with a templateMask (ignored then: the caller's mask stands). @default false
    */
   readonly movingObjects?: boolean;

@@ -368,6 +368,13 @@ export function createRegistrar(width: number, height: number, options: Register
   let objectHold = 0;
   let objectFrames = 0;
 
+  /** The spare masks become the ones the workspaces were given last (and those the spare). */
+  function swapMasks(): void {
+    const t = objectMasks;
+    objectMasks = spareMasks;
+    spareMasks = t;
+  }
+
   /** Where W (level 0) moves the frame's centre, into `shift`. */
   function centreShift(W: Mat3): void {
     const cx = (width - 1) / 2;
@@ -440,9 +447,7 @@ export function createRegistrar(width: number, height: number, options: Register
     }
     // The workspaces take the spare masks; the others become the spare.
     ep.setFixedLevelMasks(spareMasks);
-    const t = objectMasks;
-    objectMasks = spareMasks;
-    spareMasks = t;
+    swapMasks();
     foundState.set(state);
     const again = solve(seedMat, true, false);
     // Masked out, too little is left to register: r stands, and the object found is not carried.
@@ -477,9 +482,7 @@ export function createRegistrar(width: number, height: number, options: Register
     if (carried) {
       // Written into the spare masks: the workspaces may still hold the others until the template is set.
       ep.adoptMovingAsFixed(null, objectMasksInto(spareMasks, carriedState, carriedDx, carriedDy));
-      const t = objectMasks;
-      objectMasks = spareMasks;
-      spareMasks = t;
+      swapMasks();
     } else ep.adoptMovingAsFixed(templateMask);
     ep.setMoving(movingIn, inputMaskBytesFor(moving));
     let r = solve(seedMat, sameSize);
@@ -503,9 +506,7 @@ export function createRegistrar(width: number, height: number, options: Register
     const r = solve(seedMat, sameSize, robust);
     if (objects === null || !sameSize || !r.ok || !seesObject(r.matrix, null)) return r;
     ep.setFixedLevelMasks(objectMasksInto(spareMasks, objects.blocks.state, 0, 0));
-    const t = objectMasks;
-    objectMasks = spareMasks;
-    spareMasks = t;
+    swapMasks();
     const again = solve(seedMat, true, false);
     // Masked out, too little is left to register: r stands.
     if (!again.ok) return r;
