@@ -110,7 +110,7 @@ export interface Registrar {
    * as registerNext leaves it out (measured under the first registration, masked, registered again), but
    * found afresh on each call and never carried: against a reference some way back, what differs from it
    * grows as the view changes (parallax, new content), and a carried mask grows with it (the NUS walk in
-   * 'first' mode: 3 % of the blocks after 20 frames, 70 % after 80, and 4 more frames of 84 refused).
+   * 'first' mode: from 3 % of the blocks to over 70 % within its first 84 frames, and 4 more of them refused).
    * Found afresh, an object is at most half the frame (moving-objects.ts).
    * @default robust true
    */
