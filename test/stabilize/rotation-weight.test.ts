@@ -3,14 +3,12 @@
  * on a clip with a known shake (its true frame-to-frame motions) and the corrections steady wrote: the
  * output's own frame-to-frame motion is C_k^-1 M_k C_(k-1) (C: output pixel -> input pixel).
  */
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { invertInto, type Mat3, multiplyInto } from '../../src/motion/mat3.js';
-import { parseMotionFile } from '../../src/track/motion-file.js';
 import { runCli } from '../support/cli.js';
 import { makeTempDir, removeTempDir } from '../support/ffmpeg-fixtures.js';
-import { makeShakyClip, type ShakyClip } from '../support/shaky-clip.js';
+import { makeShakyClip, type ShakyClip, stabilizedCorrections } from '../support/shaky-clip.js';
 
 /** The roll left with weight 1 must be below this share of the roll left with the default 0.1. */
 const ROLL_SHARE_MAX = 0.8;
@@ -27,10 +25,9 @@ afterAll(async () => {
 
 /** RMS over frames of the output's frame-to-frame rotation (degrees) and centre shift (pixels). */
 async function outputShake(extra: string[], name: string): Promise<{ rollDeg: number; shiftPx: number }> {
-  const motion = join(dir, `${name}.json`);
-  const r = await runCli(['stabilize', clip.path, '-o', join(dir, `${name}.mp4`), '--zoom', '4', '--transforms', motion, '--quiet', ...extra]);
+  const r = await stabilizedCorrections(clip, dir, name, extra);
   expect(r.code, r.stderr).toBe(0);
-  const frames = parseMotionFile(await readFile(motion, 'utf8')).frames;
+  const corrections = r.corrections;
   const inv = new Float64Array(9);
   const t = new Float64Array(9);
   const out = new Float64Array(9);
@@ -38,9 +35,9 @@ async function outputShake(extra: string[], name: string): Promise<{ rollDeg: nu
   let shift = 0;
   const cx = (192 - 1) / 2;
   const cy = (108 - 1) / 2;
-  for (let k = 1; k < frames.length; k++) {
-    invertInto(inv, frames[k]?.correction as Mat3);
-    multiplyInto(t, clip.motion[k] as Mat3, frames[k - 1]?.correction as Mat3);
+  for (let k = 1; k < corrections.length; k++) {
+    invertInto(inv, corrections[k] as Mat3);
+    multiplyInto(t, clip.motion[k] as Mat3, corrections[k - 1] as Mat3);
     multiplyInto(out, inv, t);
     const a = (Math.atan2(out[3] as number, out[0] as number) * 180) / Math.PI;
     roll += a * a;
@@ -48,7 +45,7 @@ async function outputShake(extra: string[], name: string): Promise<{ rollDeg: nu
     const dy = (out[3] as number) * cx + (out[4] as number) * cy + (out[5] as number) - cy;
     shift += dx * dx + dy * dy;
   }
-  return { rollDeg: Math.sqrt(roll / (frames.length - 1)), shiftPx: Math.sqrt(shift / (frames.length - 1)) };
+  return { rollDeg: Math.sqrt(roll / (corrections.length - 1)), shiftPx: Math.sqrt(shift / (corrections.length - 1)) };
 }
 
 describe('--rotation-weight', () => {

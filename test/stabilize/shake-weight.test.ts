@@ -4,16 +4,13 @@
  * corrections steady wrote, by the anchors' two measures: the >= 1 Hz content of the output's motion per
  * frame (window-free) and the 31-frame moving-average residual of its path.
  */
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Mat3 } from '../../src/motion/mat3.js';
-import { parseMotionFile } from '../../src/track/motion-file.js';
 import { runCli } from '../support/cli.js';
 import { makeTempDir, removeTempDir } from '../support/ffmpeg-fixtures.js';
 import { hfJitter } from '../support/jitter.js';
 import { hfVelocity, outputCenterMotions } from '../support/shake.js';
-import { makeShakyClip, type ShakyClip } from '../support/shaky-clip.js';
+import { makeShakyClip, type ShakyClip, stabilizedCorrections } from '../support/shaky-clip.js';
 
 const W = 192;
 const H = 108;
@@ -35,16 +32,9 @@ afterAll(async () => {
 
 /** The anchors' two measures of the output, from the corrections steady wrote and the true motions. */
 async function outputShake(extra: string[], name: string): Promise<{ fastPx: number; residualPx: number }> {
-  const motion = join(dir, `${name}.json`);
-  const r = await runCli(['stabilize', clip.path, '-o', join(dir, `${name}.mp4`), '--zoom', '4', '--transforms', motion, '--quiet', ...extra]);
+  const r = await stabilizedCorrections(clip, dir, name, extra);
   expect(r.code, r.stderr).toBe(0);
-  const frames = parseMotionFile(await readFile(motion, 'utf8')).frames;
-  const out = outputCenterMotions(
-    clip.motion,
-    frames.map((f) => f.correction as Mat3),
-    W,
-    H,
-  );
+  const out = outputCenterMotions(clip.motion, r.corrections, W, H);
   return { fastPx: hfVelocity(out, FPS).xyPx, residualPx: hfJitter(out).xyPx };
 }
 

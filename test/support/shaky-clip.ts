@@ -19,9 +19,12 @@
  *   correction[k] = G_k^-1 S_k with S_k the camera of the smooth path: ideal output pixel -> input pixel.
  *   trueJitter    = the anchors' high-frequency jitter measure computed from the true motions.
  */
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { type Mat3, invertInto, multiplyInto } from '../../src/motion/mat3.js';
+import { parseMotionFile } from '../../src/track/motion-file.js';
 import { openDecoder } from '../../src/video/decoder.js';
+import { runCli } from './cli.js';
 import { makeClipFromYuvFrames, yuv420pBytes } from './ffmpeg-fixtures.js';
 import { centerMotion, hfJitter, JITTER_WINDOW, type JitterMeasure } from './jitter.js';
 import { mulberry32 } from './rng.js';
@@ -269,6 +272,18 @@ export async function makeShakyClip(path: string, spec: ShakyClipSpec): Promise<
 }
 
 /** Writes the truth in the shape of the anchors' truth.json (W_prev, correction), for ../shared/anchors/metrics.py --truth. */
+/**
+ * Runs `steady stabilize` on the clip at a 4 % zoom (room the option tests share), with `extra` options,
+ * writing `name`.mp4 and `name`.json into `dir`; returns each frame's correction from the motion file.
+ */
+export async function stabilizedCorrections(clip: ShakyClip, dir: string, name: string, extra: readonly string[]): Promise<{ code: number | null; stderr: string; corrections: Mat3[] }> {
+  const motion = join(dir, `${name}.json`);
+  const r = await runCli(['stabilize', clip.path, '-o', join(dir, `${name}.mp4`), '--zoom', '4', '--transforms', motion, '--quiet', ...extra]);
+  if (r.code !== 0) return { code: r.code, stderr: r.stderr, corrections: [] };
+  const frames = parseMotionFile(await readFile(motion, 'utf8')).frames;
+  return { code: r.code, stderr: r.stderr, corrections: frames.map((f) => f.correction as Mat3) };
+}
+
 export async function writeTruthJson(path: string, clip: ShakyClip): Promise<void> {
   const rows = (m: Mat3) => [Array.from(m.subarray(0, 3)), Array.from(m.subarray(3, 6)), Array.from(m.subarray(6, 9))];
   await writeFile(path, JSON.stringify({ width: clip.width, height: clip.height, fps: clip.fps, W_prev: clip.motion.map(rows), correction: clip.correction.map(rows) }));
