@@ -73,7 +73,7 @@ import { type CropGeometry, cornerExcursionPx, createCropGeometry, FILL_TOLERANC
 import type { PathSmoother } from './smoother.js';
 import { CausalSmoother, causalSmoothPathInto } from './smoother-causal.js';
 import { GaussianSmoother, gaussianFitAt, gaussianSmoothPathInto, gaussianWeights } from './smoother-gaussian.js';
-import { optimizePathInto, PathOptimizeWorkspace } from './smoother-two-pass.js';
+import { balancedVelocityWeight, optimizePathInto, PathOptimizeWorkspace } from './smoother-two-pass.js';
 import { CameraTrajectory, PATH_ANGLE, PATH_DIMS, PATH_LOG_SCALE, PATH_X, PATH_Y, PathBuffer } from './trajectory.js';
 
 /** The largest radius setRadius accepts, frames (the ring of raw poses is sized by it). */
@@ -221,8 +221,9 @@ export interface PathPlannerOptions {
   /** Weight of rotation against translation in the pull (> 0; see DEFAULT_ROTATION_WEIGHT). @default 0.1 */
   readonly rotationWeight?: number;
   /**
-   * Two-pass: weight of the steps' fast shake against the moving-average residual (>= 0; the
-   * optimiser's velocityWeight, smoother-two-pass.ts). @default DEFAULT_SHAKE_WEIGHT (10)
+   * Two-pass: weight of the steps' fast shake against the moving-average residual, relative to the raw
+   * path's own balance of the two (>= 0; the optimiser's velocityWeight is this times rawShakeBalance of
+   * the window planned, smoother-two-pass.ts). @default DEFAULT_SHAKE_WEIGHT (5)
    */
   readonly shakeWeight?: number;
   /**
@@ -518,7 +519,9 @@ function planClip(o: Resolved, motions: readonly Mat3[]): ClipPlan {
   const noFill = zs !== 'none';
   const path = new Float64Array(n * PATH_DIMS);
   if (o.smoother === 'two-pass' && !o.tripod) {
-    optimizePathInto(path, raw, target, n, { geometry: geom, zoom, maxShiftPx: o.maxShiftPx, maxAngleRad: o.maxAngleRad, anglePx, noFill }, { radius: o.radius, velocityWeight: o.shakeWeight });
+    const ws = new PathOptimizeWorkspace();
+    const velocityWeight = balancedVelocityWeight(o.shakeWeight, raw, 0, n, o.radius, ws);
+    optimizePathInto(path, raw, target, n, { geometry: geom, zoom, maxShiftPx: o.maxShiftPx, maxAngleRad: o.maxAngleRad, anglePx, noFill }, { radius: o.radius, velocityWeight, workspace: ws });
   } else path.set(target);
   // Per-frame pull (for two-pass a no-op up to rounding: its path is feasible already) and final params.
   const params = new Float64Array(n * 4);
@@ -862,7 +865,7 @@ class WindowedPlan implements ShakeProbe {
         { geometry: geom, zoom: zoomW, maxShiftPx: o.maxShiftPx, maxAngleRad: o.maxAngleRad, anglePx: this.anglePx, noFill },
         {
           radius: r,
-          velocityWeight: o.shakeWeight,
+          velocityWeight: balancedVelocityWeight(o.shakeWeight, raw, s, wn, r, this.ws),
           firstFrame: s,
           fixedLeading: held,
           initial: init,

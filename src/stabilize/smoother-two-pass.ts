@@ -4,22 +4,32 @@
  *
  * Problem. Over the path v = (x, y, psi) with psi = kappa * angle (kappa: the pull's pixels per radian,
  * path-constraints.ts), minimise for each component
- *   H((I - B) v) + mu || (I - B') D1 v ||^2 + lambda || D2 v ||^2 + epsilon || v - g ||^2
+ *   H((I - B) v) + mu || (I - T) D1 v ||^2 + lambda || D2 v ||^2 + epsilon || v - g ||^2
  * where H is the sum of Huber losses (squared up to a threshold, linear above: huberPx) of the residuals.
  * subject to: every frame's correction shows no fill at that frame's zoom and respects the caps.
  *   (I - B) v: v minus its centred moving average of 2 radius + 1 frames (the window shrinks symmetrically
  *              at the clip's ends): the high-frequency part of the path, i.e. the jitter an output viewed
  *              over about a second still shows. It ignores slow motion, so the path may use all the room
  *              the crop window leaves to stay straight.
- *   (I - B') D1 v: the path's steps (first differences) minus their own moving average over the same
- *              window: the shake of the steps above about 1 Hz, what a viewer sees as the picture shaking
- *              from frame to frame. Against the first term it weighs each frequency by the square of its
- *              step (about (2 pi f / fps)^2), so it favours removing the fast shake (2-8 Hz: footsteps,
- *              hand tremor) over the slow sway near 1 Hz. The two part ways only where the crop window
- *              cannot hold every frequency back: with the first term alone, the path spent the crop
- *              margin on the sway, which is large in pixels, and kept the fast shake whole (the park walk:
- *              its 2-4 Hz steps passed through unchanged, and the >= 1 Hz content of the output's steps
- *              was twice vidstab's, though its moving-average residual was lower).
+ *   (I - T) D1 v: the path's steps (first differences) minus their smoothing by T, the moving average of
+ *              radius h = radius / 2 applied twice (a triangular window of 4 h + 1 steps, about a second):
+ *              the shake of the steps above about 1 Hz, what a viewer sees as the picture shaking from
+ *              frame to frame. Against the first term it weighs each frequency by the square of its step
+ *              (about (2 pi f / fps)^2), so it favours removing the fast shake (2-8 Hz: footsteps, hand
+ *              tremor) over the slow sway near 1 Hz. The two part ways only where the crop window cannot
+ *              hold every frequency back: with the first term alone, the path spent the crop margin on the
+ *              sway, which is large in pixels, and kept the fast shake whole (the park walk: its 2-4 Hz
+ *              steps passed through unchanged). Why T and not the first term's own moving average B: the
+ *              residual of B weighs the steps' squared content at 0.5 / 0.75 / 1 / 1.5 Hz by 0.15 / 0.54 /
+ *              1.07 / 1.45 (radius 15 at 30 fps), so at a weight that mattered the path spent its margin on
+ *              sway below 1 Hz, which the first term already weighs; the residual of T weighs the same
+ *              frequencies by 0.04 / 0.15 / 0.35 / 0.83 and is flat (0.9-1) from 2 Hz up. Measured on the
+ *              benchmark clips with the same path otherwise (weight 100 each), its output kept 2-21 % less
+ *              of the steps' >= 1 Hz content for up to 13 % more moving-average residual (bench/RESULTS.md).
+ *              Only the shift's steps get the full weight: the roll's (psi) get at most
+ *              ROLL_VELOCITY_WEIGHT, as the roll's weight does not buy the shift's steadiness but spends
+ *              its crop margin (the synthetic clips, with 0.7 degrees of roll shake, kept 0.60 px of
+ *              moving-average residual with it, 0.76 px with the roll's steps weighed at 100 too).
  *   D2 v:      second differences (curvature), a small weight so that the path is smooth frame to frame
  *              too, not only against its one-second average.
  *   g:         the Gaussian-smoothed path (smoother-gaussian.ts), a weak anchor that fixes the slow
@@ -63,9 +73,8 @@ export interface PathOptimizeOptions {
   /** lambda, weight of the squared second differences. @default 0.3 */
   readonly curvatureWeight?: number;
   /**
-   * mu, weight of the high-frequency part of the path's steps (see the file comment); the planner passes
-   * its shakeWeight (options.ts, DEFAULT_SHAKE_WEIGHT: 10). At 10, on the benchmark clips, the >= 1 Hz
-   * content of the output's motion is 26-42 % lower for 2-16 % more moving-average residual.
+   * mu, weight of the high-frequency part of the shift's steps (see the file comment; the roll's steps get
+   * at most ROLL_VELOCITY_WEIGHT); the planner passes its shakeWeight (options.ts, DEFAULT_SHAKE_WEIGHT).
    * @default 0 (the residual alone)
    */
   readonly velocityWeight?: number;
@@ -104,6 +113,13 @@ export interface PathOptimizeOptions {
   readonly workspace?: PathOptimizeWorkspace;
 }
 
+/**
+ * Most weight of the roll's steps' fast shake (see the file comment): the shift's weight, velocityWeight,
+ * up to this. At 3 / 10 / 30 (shift at 100) the synthetic clips kept 0.59 / 0.60 / 0.64 px of
+ * moving-average residual and 0.197 / 0.182 / 0.171 degrees of >= 1 Hz roll per frame.
+ */
+export const ROLL_VELOCITY_WEIGHT = 10;
+
 /** Defaults of PathOptimizeOptions. */
 export const PATH_OPTIMIZE_DEFAULTS = Object.freeze({ curvatureWeight: 0.3, velocityWeight: 0, anchorWeight: 0.01, maxIterations: 600, tolerancePx: 1e-4 });
 
@@ -137,6 +153,7 @@ export class PathOptimizeWorkspace {
   diff = new Float64Array(0);
   res = new Float64Array(0);
   vel = new Float64Array(0);
+  smooth = new Float64Array(0);
   pv = new Float64Array(0);
   pw = new Float64Array(0);
   x = new Float64Array(0);
@@ -150,12 +167,16 @@ export class PathOptimizeWorkspace {
   heldAngle = new Float64Array(0);
   /** Largest change of a path value in the last iteration of the last solve, pixels. */
   lastStepPx = 0;
-  /** The largest eigenvalue of the last operator, and the (n, radius, lambda, eps) it belongs to. */
-  eig = 0;
+  /**
+   * The largest eigenvalues of the operator without the step term (eigBase) and of the step term alone at
+   * weight 1 (eigStep), and the (n, radius, lambda, eps) they belong to: M's is at most eigBase + mu
+   * eigStep (Weyl), whatever the weight, which changes from window to window.
+   */
+  eigBase = 0;
+  eigStep = 0;
   eigN = -1;
   eigRadius = -1;
   eigLambda = Number.NaN;
-  eigMu = Number.NaN;
   eigEps = Number.NaN;
 
   /** Makes room for n samples. */
@@ -169,6 +190,7 @@ export class PathOptimizeWorkspace {
     this.diff = new Float64Array(c + 1);
     this.res = new Float64Array(c);
     this.vel = new Float64Array(c);
+    this.smooth = new Float64Array(c);
     this.pv = new Float64Array(c);
     this.pw = new Float64Array(c);
     this.x = new Float64Array(3 * c);
@@ -223,8 +245,59 @@ function movingResidualNormalInto(
 }
 
 /**
- * out[oo .. oo + n) = M v[vo .. vo + n) for one component, M = (I - B)^T (I - B) + mu D1^T (I - B')^T
- * (I - B') D1 + lambda D2^T D2 + eps I (see the file comment), the first term clipped at huber, both moving
+ * dst[j] = the mean of src[j - q .. j + q], q = min(r, j, len - 1 - j): the centred moving average whose
+ * window shrinks symmetrically at the ends (B). prefix: len + 1 scratch numbers. dst may be src.
+ */
+function movingAverageInto(dst: Float64Array, src: Float64Array, len: number, r: number, prefix: Float64Array): void {
+  let acc = 0;
+  prefix[0] = 0;
+  for (let j = 0; j < len; j++) {
+    acc += src[j] as number;
+    prefix[j + 1] = acc;
+  }
+  for (let j = 0; j < len; j++) {
+    const q = Math.min(r, j, len - 1 - j);
+    dst[j] = ((prefix[j + q + 1] as number) - (prefix[j - q] as number)) / (2 * q + 1);
+  }
+}
+
+/** dst = B^T src for the B of movingAverageInto (each sample scattered over its window). diff: len + 1 scratch numbers. dst may be src. */
+function movingAverageTransposeInto(dst: Float64Array, src: Float64Array, len: number, r: number, diff: Float64Array): void {
+  for (let j = 0; j <= len; j++) diff[j] = 0;
+  for (let j = 0; j < len; j++) {
+    const q = Math.min(r, j, len - 1 - j);
+    const val = (src[j] as number) / (2 * q + 1);
+    diff[j - q] = (diff[j - q] as number) + val;
+    diff[j + q + 1] = (diff[j + q + 1] as number) - val;
+  }
+  let acc = 0;
+  for (let j = 0; j < len; j++) {
+    acc += diff[j] as number;
+    dst[j] = acc;
+  }
+}
+
+/** Radius h of the moving average that, applied twice, smooths the steps (T of the file comment). */
+function stepShakeRadius(radius: number): number {
+  return Math.max(1, radius >> 1);
+}
+
+/**
+ * s = (I - T)^T (I - T) s in place, T = B^2 with B the moving average of radius h (T: a triangular window
+ * of 4 h + 1 steps): the normal operator of the steps' shake above about 1 Hz. smooth: len scratch numbers.
+ */
+function stepShakeNormalInPlace(s: Float64Array, len: number, h: number, prefix: Float64Array, diff: Float64Array, smooth: Float64Array): void {
+  movingAverageInto(smooth, s, len, h, prefix);
+  movingAverageInto(smooth, smooth, len, h, prefix);
+  for (let j = 0; j < len; j++) s[j] = (s[j] as number) - (smooth[j] as number);
+  movingAverageTransposeInto(smooth, s, len, h, diff);
+  movingAverageTransposeInto(smooth, smooth, len, h, diff);
+  for (let j = 0; j < len; j++) s[j] = (s[j] as number) - (smooth[j] as number);
+}
+
+/**
+ * out[oo .. oo + n) = M v[vo .. vo + n) for one component, M = (I - B)^T (I - B) + mu D1^T (I - T)^T
+ * (I - T) D1 + lambda D2^T D2 + eps I (see the file comment), the first term clipped at huber, both moving
  * averages of radius r. prefix, diff: n + 1 scratch numbers each; res, vel: n scratch numbers.
  */
 function applyOperatorInto(
@@ -242,6 +315,7 @@ function applyOperatorInto(
   diff: Float64Array,
   res: Float64Array,
   vel: Float64Array,
+  smooth: Float64Array,
 ): void {
   movingResidualNormalInto(dst, oo, v, vo, n, r, huber, prefix, diff, res);
   for (let k = 0; k < n; k++) dst[oo + k] = (dst[oo + k] as number) + eps * (v[vo + k] as number);
@@ -259,7 +333,7 @@ function applyOperatorInto(
     // D1^T: each sample gathers e_{i-1} - e_i.
     const m = n - 1;
     for (let j = 0; j < m; j++) vel[j] = (v[vo + j + 1] as number) - (v[vo + j] as number);
-    movingResidualNormalInto(vel, 0, vel, 0, m, r, Number.POSITIVE_INFINITY, prefix, diff, res);
+    stepShakeNormalInPlace(vel, m, stepShakeRadius(r), prefix, diff, smooth);
     dst[oo] = (dst[oo] as number) - mu * (vel[0] as number);
     for (let i = 1; i < m; i++) dst[oo + i] = (dst[oo + i] as number) + (mu * (vel[i - 1] as number) - mu * (vel[i] as number));
     dst[oo + m] = (dst[oo + m] as number) + mu * (vel[m - 1] as number);
@@ -331,14 +405,14 @@ function projectPath(v: Float64Array, p: ProjectionState): void {
  * threw the optimised code away on every call.)
  */
 function fistaLoop(ws: PathOptimizeWorkspace, p: ProjectionState, m: number, step: number, maxIt: number, tol: number, lambda: number, eps: number, huber: number, mu: number, radius: number): number {
-  const { x, y, xn, grad, g, prefix, diff, res, vel } = ws;
+  const { x, y, xn, grad, g, prefix, diff, res, vel, smooth } = ws;
   const n = p.n;
   for (let i = 0; i < m; i++) y[i] = x[i] as number;
   let t = 1;
   let iterations = 0;
   ws.lastStepPx = 0;
   for (let it = 0; it < maxIt; it++) {
-    for (let c = 0; c < 3; c++) applyOperatorInto(grad, c * n, y, c * n, n, radius, lambda, eps, mu, huber, prefix, diff, res, vel);
+    for (let c = 0; c < 3; c++) applyOperatorInto(grad, c * n, y, c * n, n, radius, lambda, eps, c === 2 ? Math.min(mu, ROLL_VELOCITY_WEIGHT) : mu, huber, prefix, diff, res, vel, smooth);
     for (let i = 0; i < m; i++) xn[i] = (y[i] as number) - step * ((grad[i] as number) - eps * (g[i] as number));
     projectPath(xn, p);
     // Restart the momentum when it points against the step just taken.
@@ -367,6 +441,70 @@ function fistaLoop(ws: PathOptimizeWorkspace, p: ProjectionState, m: number, ste
     if (it >= 10 && maxStep < tol) break;
   }
   return iterations;
+}
+
+/** Largest eigenvalue of the operator of applyOperatorInto with these weights (40 power iterations). */
+function largestEigenvalue(ws: PathOptimizeWorkspace, n: number, r: number, lambda: number, eps: number, mu: number, huber: number): number {
+  const { pv, pw } = ws;
+  // The start holds every frequency, the fastest alternation (where the curvature and step terms put the
+  // top eigenvector) included.
+  for (let k = 0; k < n; k++) pv[k] = 1 + 0.5 * Math.sin(1.7 * k) + ((k * 7919) % 13) / 13 + (k % 2 === 0 ? 0.5 : -0.5);
+  let eig = 1;
+  for (let it = 0; it < 40; it++) {
+    let norm = 0;
+    for (let k = 0; k < n; k++) norm += (pv[k] as number) * (pv[k] as number);
+    norm = Math.sqrt(norm);
+    for (let k = 0; k < n; k++) pv[k] = (pv[k] as number) / norm;
+    applyOperatorInto(pw, 0, pv, 0, n, r, lambda, eps, mu, huber, ws.prefix, ws.diff, ws.res, ws.vel, ws.smooth);
+    let dot = 0;
+    for (let k = 0; k < n; k++) dot += (pv[k] as number) * (pw[k] as number);
+    eig = dot;
+    for (let k = 0; k < n; k++) pv[k] = pw[k] as number;
+  }
+  return eig;
+}
+
+/**
+ * The raw path's own balance of sway against shake over frames first .. first + n - 1 (its shift, x and y
+ * together): the energy of its moving-average residual (radius r, the first term of the file comment)
+ * over the energy of its steps' shake (the step term at weight 1). The planner's velocity weight is the
+ * shake weight times this (see DEFAULT_SHAKE_WEIGHT in options.ts), so that the path is asked to keep the
+ * same shares of the raw path's own sway and shake whatever their sizes in pixels. 1 where the path has no
+ * steps' shake at all (a steady pan).
+ */
+/** Most velocity weight the balance gives (a larger one needs more iterations to converge). */
+export const MAX_VELOCITY_WEIGHT = 1000;
+
+/** The velocity weight for a shake weight over raw frames first .. first + n - 1 (see rawShakeBalance). */
+export function balancedVelocityWeight(shakeWeight: number, raw: PathBuffer, first: number, n: number, radius: number, ws: PathOptimizeWorkspace): number {
+  return shakeWeight > 0 ? Math.min(MAX_VELOCITY_WEIGHT, shakeWeight * rawShakeBalance(raw, first, n, radius, ws)) : 0;
+}
+
+export function rawShakeBalance(raw: PathBuffer, first: number, n: number, radius: number, ws: PathOptimizeWorkspace): number {
+  if (n < 3) return 1;
+  ws.ensure(n);
+  const { x, smooth, vel, prefix } = ws;
+  const r = Math.max(0, Math.floor(radius));
+  const h = stepShakeRadius(r);
+  let sway = 0;
+  let shake = 0;
+  for (let c = 0; c < 2; c++) {
+    const dim = c === 0 ? PATH_X : PATH_Y;
+    for (let k = 0; k < n; k++) x[k] = raw.get(first + k, dim);
+    movingAverageInto(smooth, x, n, r, prefix);
+    for (let k = 0; k < n; k++) {
+      const d = (x[k] as number) - (smooth[k] as number);
+      sway += d * d;
+    }
+    for (let k = 0; k < n - 1; k++) vel[k] = (x[k + 1] as number) - (x[k] as number);
+    movingAverageInto(smooth, vel, n - 1, h, prefix);
+    movingAverageInto(smooth, smooth, n - 1, h, prefix);
+    for (let k = 0; k < n - 1; k++) {
+      const d = (vel[k] as number) - (smooth[k] as number);
+      shake += d * d;
+    }
+  }
+  return shake > 1e-12 * (sway + 1) ? sway / shake : 1;
 }
 
 /**
@@ -399,7 +537,7 @@ export function optimizePathInto(
   ws.ensure(n);
   // Component-major variables: [x_0..x_{n-1}, y_0.., psi_0..].
   const m = 3 * n;
-  const { g, logScale, res, prefix, diff, pv, pw, frame, pulled, heldAngle } = ws;
+  const { g, logScale, frame, pulled, heldAngle } = ws;
   for (let k = 0; k < fixed; k++) heldAngle[k] = target[k * PATH_DIMS + PATH_ANGLE] as number;
   for (let k = 0; k < n; k++) {
     const o = k * PATH_DIMS;
@@ -408,32 +546,18 @@ export function optimizePathInto(
     g[2 * n + k] = kappa * (target[o + PATH_ANGLE] as number);
     logScale[k] = target[o + PATH_LOG_SCALE] as number;
   }
-  // Largest eigenvalue of M by power iteration (the same operator for every component), kept for the
-  // next call of the same size.
-  if (ws.eigN !== n || ws.eigRadius !== r || ws.eigLambda !== lambda || ws.eigMu !== mu || ws.eigEps !== eps) {
-    // The start holds every frequency, the fastest alternation (where the curvature and step terms put
-    // the top eigenvector) included.
-    for (let k = 0; k < n; k++) pv[k] = 1 + 0.5 * Math.sin(1.7 * k) + ((k * 7919) % 13) / 13 + (k % 2 === 0 ? 0.5 : -0.5);
-    let eig = 1;
-    for (let it = 0; it < 40; it++) {
-      let norm = 0;
-      for (let k = 0; k < n; k++) norm += (pv[k] as number) * (pv[k] as number);
-      norm = Math.sqrt(norm);
-      for (let k = 0; k < n; k++) pv[k] = (pv[k] as number) / norm;
-      applyOperatorInto(pw, 0, pv, 0, n, r, lambda, eps, mu, Number.POSITIVE_INFINITY, prefix, diff, res, ws.vel);
-      let dot = 0;
-      for (let k = 0; k < n; k++) dot += (pv[k] as number) * (pw[k] as number);
-      eig = dot;
-      for (let k = 0; k < n; k++) pv[k] = pw[k] as number;
-    }
-    ws.eig = eig;
+  // Largest eigenvalues by power iteration (the same operator for every component), kept for the next
+  // call of the same size.
+  if (ws.eigN !== n || ws.eigRadius !== r || ws.eigLambda !== lambda || ws.eigEps !== eps) {
+    ws.eigBase = largestEigenvalue(ws, n, r, lambda, eps, 0, Number.POSITIVE_INFINITY);
+    // Huber width 0 takes the residual term out: the step term alone.
+    ws.eigStep = n >= 3 ? largestEigenvalue(ws, n, r, 0, 0, 1, 0) : 0;
     ws.eigN = n;
     ws.eigRadius = r;
     ws.eigLambda = lambda;
-    ws.eigMu = mu;
     ws.eigEps = eps;
   }
-  const step = 1 / (1.1 * ws.eig); // gradient of 1/2 v^T M v - eps g^T v is M v - eps g
+  const step = 1 / (1.1 * (ws.eigBase + mu * ws.eigStep)); // gradient of 1/2 v^T M v - eps g^T v is M v - eps g
 
   // Per frame, once per call rather than once per iteration: the raw pose, its trigonometry, and the
   // crop polytope of path-constraints.ts in closed form. The log scale is not optimised, so the relative

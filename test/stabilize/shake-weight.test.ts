@@ -15,9 +15,9 @@ import { makeShakyClip, type ShakyClip, stabilizedCorrections } from '../support
 const W = 192;
 const H = 108;
 const FPS = 30;
-/** The default weight must leave at most this share of the >= 1 Hz shake weight 0 leaves (measured: 0.72, for 1.28x the residual). */
+/** The default weight must leave at most this share of the >= 1 Hz shake weight 0 leaves (measured: 0.72, for 1.27x the residual). */
 const FAST_SHAKE_SHARE_MAX = 0.85;
-/** ... for at most this factor of the residual weight 0 leaves (measured: 1.28). */
+/** ... for at most this factor of the residual weight 0 leaves (measured: 1.27). */
 const RESIDUAL_FACTOR_MAX = 1.5;
 
 let dir = '';
