@@ -24,8 +24,10 @@
  *              1.07 / 1.45 (radius 15 at 30 fps), so at a weight that mattered the path spent its margin on
  *              sway below 1 Hz, which the first term already weighs; the residual of T weighs the same
  *              frequencies by 0.04 / 0.15 / 0.35 / 0.83 and is flat (0.9-1) from 2 Hz up. Measured on the
- *              benchmark clips with the same path otherwise (weight 100 each), its output kept 2-21 % less
- *              of the steps' >= 1 Hz content for up to 13 % more moving-average residual (bench/RESULTS.md).
+ *              benchmark clips (the shift's weight 100, the roll's 10), the output's steps kept 3-18 % less
+ *              >= 1 Hz content with T than with B (the park walk 0.400 px/frame against 0.489, the forest
+ *              trail 0.429 against 0.505; vidstab leaves 0.450 and 0.461), for 2-13 % more moving-average
+ *              residual. With B a larger weight did not close that gap (park walk, 300: 0.577).
  *              Only the shift's steps get the full weight: the roll's (psi) get at most
  *              ROLL_VELOCITY_WEIGHT, as the roll's weight does not buy the shift's steadiness but spends
  *              its crop margin (the synthetic clips, with 0.7 degrees of roll shake, kept 0.60 px of
@@ -74,7 +76,8 @@ export interface PathOptimizeOptions {
   readonly curvatureWeight?: number;
   /**
    * mu, weight of the high-frequency part of the shift's steps (see the file comment; the roll's steps get
-   * at most ROLL_VELOCITY_WEIGHT); the planner passes its shakeWeight (options.ts, DEFAULT_SHAKE_WEIGHT).
+   * at most ROLL_VELOCITY_WEIGHT); the planner passes its shakeWeight times the raw path's own balance of
+   * sway and shake over the window (balancedVelocityWeight; options.ts, DEFAULT_SHAKE_WEIGHT).
    * @default 0 (the residual alone)
    */
   readonly velocityWeight?: number;
@@ -297,8 +300,9 @@ function stepShakeNormalInPlace(s: Float64Array, len: number, h: number, prefix:
 
 /**
  * out[oo .. oo + n) = M v[vo .. vo + n) for one component, M = (I - B)^T (I - B) + mu D1^T (I - T)^T
- * (I - T) D1 + lambda D2^T D2 + eps I (see the file comment), the first term clipped at huber, both moving
- * averages of radius r. prefix, diff: n + 1 scratch numbers each; res, vel: n scratch numbers.
+ * (I - T) D1 + lambda D2^T D2 + eps I (see the file comment), the first term clipped at huber, B of radius
+ * r, T of radius stepShakeRadius(r). prefix, diff: n + 1 scratch numbers each; res, vel, smooth: n scratch
+ * numbers.
  */
 function applyOperatorInto(
   dst: Float64Array,
