@@ -584,7 +584,6 @@ export async function stabilizeFile(given: StabilizeFileOptions): Promise<Stabil
         ...(analysisNote === null ? [] : [analysisNote]),
         ...(compareNote === null ? [] : [compareNote]),
         ...(objectNote === null ? [] : [objectNote]),
-        ...(probe.subtitleStreams > 0 ? [`subtitles not kept: the input's ${probe.subtitleStreams === 1 ? 'subtitle stream is' : `${probe.subtitleStreams} subtitle streams are`} left out (add them back with ffmpeg -i out -i in -map 0 -map 1:s -c copy)`] : []),
       ],
       partial: false,
     };

@@ -12,7 +12,8 @@
  * Audio: the original's audio is mapped with `-map 1:a?` (no error when it has none) and copied when
  * the output container can hold its codec, else re-encoded to AAC (Opus for WebM), which is reported in
  * `notes`. Give the decoder's trim (startSec / durationSec) as audioStartSec / audioDurationSec so the
- * audio is cut the same way.
+ * audio is cut the same way. The original's subtitles come from the same input (`-map 1:s?`, cut the same
+ * way) where the container holds them (subtitlePlan).
  *
  * Display rotation: ffmpeg 6+ takes `-display_rotation` on the raw input. Older ffmpeg (the bundled
  * 2018 build, Debian's 5.1) ignores a `rotate` tag on an encoded stream and honours it only when stream
@@ -310,6 +311,39 @@ export function containerKeepsColourTags(output: string, format?: string): boole
   return CONTAINERS[containerOf(output, format)]?.colourTags !== false;
 }
 
+/** Subtitle codecs made of text, which ffmpeg converts between. */
+const TEXT_SUBTITLES: ReadonlySet<string> = new Set(['subrip', 'srt', 'ass', 'ssa', 'webvtt', 'mov_text', 'text']);
+/** Subtitle codecs Matroska holds as they are (text, and the pictures of DVD, Blu-ray and DVB). */
+const MATROSKA_SUBTITLES: ReadonlySet<string> = new Set(['subrip', 'ass', 'ssa', 'webvtt', 'dvd_subtitle', 'hdmv_pgs_subtitle', 'dvb_subtitle']);
+
+/**
+ * What an output in `container` does with the input's subtitle streams (their codecs): Matroska keeps the
+ * ones it holds as they are and takes other text as SubRip; MP4, MOV and 3GP take text as mov_text, WebM as
+ * WebVTT; a note says where they are converted. One codec serves every stream, so a mix that no single one
+ * serves (pictures with text it cannot hold, closed captions) is left out, as in every other container, and
+ * a note says so. codec: the `-c:s` to use, null when none is kept.
+ */
+export function subtitlePlan(container: string, codecs: readonly string[], extension: string): { codec: string | null; note: string | null } {
+  if (codecs.length === 0) return { codec: null, note: null };
+  const streams = codecs.length === 1 ? 'subtitle stream' : `${codecs.length} subtitle streams`;
+  const kinds = [...new Set(codecs)];
+  const allText = kinds.every((c) => TEXT_SUBTITLES.has(c));
+  const converted = (to: string, name: string) => {
+    const from = kinds.filter((c) => c !== to);
+    return { codec: to, note: from.length === 0 ? null : `subtitles converted from ${from.join(', ')} to ${name}` };
+  };
+  if (container === 'matroska') {
+    if (kinds.every((c) => MATROSKA_SUBTITLES.has(c))) return { codec: 'copy', note: null };
+    if (allText) return converted('subrip', 'SubRip');
+  }
+  const textTo = container === 'mp4' || container === 'mov' || container === '3gp' ? 'mov_text' : container === 'webm' ? 'webvtt' : null;
+  if (textTo !== null && allText) return converted(textTo, textTo === 'mov_text' ? "mov_text (the MP4 family's text format)" : 'WebVTT');
+  if (textTo === null && container !== 'matroska') return { codec: null, note: `subtitles not kept: a .${extension} file holds no subtitles (the input's ${streams} left out; .mkv or .mp4 keeps them)` };
+  const other = kinds.filter((c) => (container === 'matroska' ? !MATROSKA_SUBTITLES.has(c) && !TEXT_SUBTITLES.has(c) : !TEXT_SUBTITLES.has(c)));
+  const what = other.length > 0 ? `${other.join(', ')} subtitles do not go into a .${extension} file` : `${kinds.join(', ')} subtitles do not go into a .${extension} file together`;
+  return { codec: null, note: `subtitles not kept: ${what} (the input's ${streams} left out${container === 'matroska' ? '' : '; .mkv keeps those of DVD and Blu-ray'})` };
+}
+
 /** Whether `audioCodec` can be copied into `container`. */
 export function canCopyAudio(container: string, audioCodec: string): boolean {
   const allowed = CONTAINERS[container]?.audioCopy;
@@ -548,19 +582,27 @@ export async function openEncoder(output: string, options: EncoderOptions): Prom
   let audio: AudioOutcome = 'none';
   let audioArgs: string[] = [];
   let audioInput: string[] = [];
+  // The original, cut as the decoder cut the frames: the second input, for its sound and its subtitles.
+  const sourceInputArgs = (from: string): string[] => [
+    ...(options.audioStartSec !== undefined && options.audioStartSec > 0 ? ['-ss', ffmpegSeconds(options.audioStartSec)] : []),
+    ...(options.audioDurationSec !== undefined ? ['-t', ffmpegSeconds(options.audioDurationSec)] : []),
+    '-i',
+    ffmpegInputPath(from),
+  ];
+  let subtitleArgs: string[] = [];
   if (options.audioFrom === '-') {
     notes.push('audio not kept: standard input cannot be read a second time for its audio');
+    const n = options.audioProbe?.subtitleStreams ?? 0;
+    if (n > 0) notes.push(`subtitles not kept: standard input cannot be read a second time for ${n === 1 ? 'its subtitle stream' : `its ${n} subtitle streams`}`);
   } else if (options.audioFrom !== undefined) {
     const ap = options.audioProbe ?? (await probeVideo(options.audioFrom));
+    const subs = subtitlePlan(container, ap.subtitleCodecs, extensionOf(output) || container);
+    if (subs.note !== null) notes.push(subs.note);
+    if (subs.codec !== null) subtitleArgs = ['-map', '1:s?', '-c:s', subs.codec];
     if (ap.hasAudio && ap.audioCodec !== null && spec !== undefined && spec.audio === null) {
       notes.push(`audio not kept: a .${extensionOf(output) || container} file holds one video stream only`);
     } else if (ap.hasAudio && ap.audioCodec !== null) {
-      audioInput = [
-        ...(options.audioStartSec !== undefined && options.audioStartSec > 0 ? ['-ss', ffmpegSeconds(options.audioStartSec)] : []),
-        ...(options.audioDurationSec !== undefined ? ['-t', ffmpegSeconds(options.audioDurationSec)] : []),
-        '-i',
-        ffmpegInputPath(options.audioFrom),
-      ];
+      audioInput = sourceInputArgs(options.audioFrom);
       // AAC from an MPEG-TS, HLS or raw AAC stream (ADTS) carries its configuration in every packet, not up
       // front: Matroska writes that configuration in its header, which it can only fill in afterwards in a
       // file, not on standard output.
@@ -585,6 +627,9 @@ export async function openEncoder(output: string, options: EncoderOptions): Prom
       }
     }
   }
+
+  // Subtitles without sound come from the same second input.
+  if (audioInput.length === 0 && subtitleArgs.length > 0 && options.audioFrom !== undefined) audioInput = sourceInputArgs(options.audioFrom);
 
   // Global metadata (creation time, location, title...): from the audio's input when it is the same file,
   // else from an input of its own (no stream of it is read).
@@ -677,6 +722,7 @@ export async function openEncoder(output: string, options: EncoderOptions): Prom
     '-map',
     '0:v:0',
     ...audioArgs,
+    ...subtitleArgs,
     ...metadataArgs,
     ...filterArgs,
     ...gifArgs,

@@ -76,8 +76,10 @@ export interface VideoProbe {
    * format tags other than the container's own (brand, version) and the writing program's name.
    */
   readonly hasGlobalMetadata: boolean;
-  /** Subtitle streams in the input (steady's outputs do not carry them). */
+  /** Subtitle streams in the input (the encoder carries them where the output's container holds them). */
   readonly subtitleStreams: number;
+  /** Codec of each subtitle stream (e.g. `subrip`, `mov_text`, `dvd_subtitle`), in stream order. */
+  readonly subtitleCodecs: readonly string[];
   /**
    * Shape of a stored pixel, `N:D` (width over height, e.g. `8:9` for 4:3 DV at 720x480), or null for square
    * pixels (or none stated). The outputs carry it over, so the picture keeps its display shape.
@@ -284,6 +286,7 @@ export function interpretProbe(input: string, json: FfProbeJson): VideoProbe {
     formatStartSec: Number(json.format?.start_time ?? video.start_time) || 0,
     hasGlobalMetadata: Object.keys(json.format?.tags ?? {}).some((k) => !CONTAINER_TAGS.has(k.toLowerCase())),
     subtitleStreams: streams.filter((s) => s.codec_type === 'subtitle').length,
+    subtitleCodecs: streams.filter((s) => s.codec_type === 'subtitle').map((s) => s.codec_name ?? 'unknown'),
     sampleAspectRatio: sampleAspectOf(video.sample_aspect_ratio),
     pixFmt: video.pix_fmt ?? 'unknown',
     bitDepth: bitDepthOf(video),
