@@ -699,13 +699,17 @@ export async function openEncoder(output: string, options: EncoderOptions): Prom
         ];
   // GIF: RGB made with the source's matrix (raw frames carry none: untagged, HD is taken as BT.709 and SD
   // as BT.601, as players do), then a 256-colour palette per frame: one for the whole clip would make
-  // ffmpeg hold every frame until the end (1 GB for 30 s at 640x360).
+  // ffmpeg hold every frame until the end (1 GB for 30 s at 640x360). Ordered (Bayer) dithering: its
+  // pattern is fixed on the screen, where error diffusion (ffmpeg's default) spreads each frame's rounding
+  // its own way, which crawls over a steadied picture. On the park walk (245 frames, 480x360) it added 0.27
+  // grey levels per pixel of frame-to-frame change to the source's 7.44, error diffusion 0.57, for a
+  // larger error per frame (2.5 against 1.9); and it took 9.3 s against 16.7 s.
   const gifMatrix = gifMatrixFor(c?.matrix ?? null, height);
   const gifArgs =
     codec === 'gif'
-      ? ['-vf', `${upright.map((f) => `${f},`).join('')}scale=in_color_matrix=${gifMatrix}:in_range=tv:out_range=pc,format=rgb24,split[a][b];[a]palettegen=stats_mode=single[p];[b][p]paletteuse=new=1`]
+      ? ['-vf', `${upright.map((f) => `${f},`).join('')}scale=in_color_matrix=${gifMatrix}:in_range=tv:out_range=pc,format=rgb24,split[a][b];[a]palettegen=stats_mode=single[p];[b][p]paletteuse=new=1:dither=bayer:bayer_scale=3`]
       : [];
-  if (codec === 'gif') notes.push('GIF: 256 colours, a palette per frame');
+  if (codec === 'gif') notes.push('GIF: 256 colours, a palette per frame, ordered dithering');
   const args = [
     '-hide_banner',
     '-nostats',
