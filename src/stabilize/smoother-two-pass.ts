@@ -206,10 +206,43 @@ export class PathOptimizeWorkspace {
 }
 
 /**
- * dst[oo + j] = ((I - B)^T clip((I - B) s))_j for the len samples s_j = src[so + j], B the centred moving
- * average of radius r whose window shrinks symmetrically at the ends, clip to +-huber (the gradient of the
- * Huber loss; Infinity: none). The residual comes from prefix sums, B^T by scattering each residual over its
- * window. prefix, diff: len + 1 scratch numbers each; res: len. dst may be src.
+ * dst[d0 + j] = the mean of src[s0 + j - q .. s0 + j + q] (j < len), q = min(r, j, len - 1 - j): the centred
+ * moving average whose window shrinks symmetrically at the ends (B). prefix: len + 1 scratch numbers. dst may
+ * be src.
+ */
+function movingAverageInto(dst: Float64Array, d0: number, src: Float64Array, s0: number, len: number, r: number, prefix: Float64Array): void {
+  let acc = 0;
+  prefix[0] = 0;
+  for (let j = 0; j < len; j++) {
+    acc += src[s0 + j] as number;
+    prefix[j + 1] = acc;
+  }
+  for (let j = 0; j < len; j++) {
+    const q = Math.min(r, j, len - 1 - j);
+    dst[d0 + j] = ((prefix[j + q + 1] as number) - (prefix[j - q] as number)) / (2 * q + 1);
+  }
+}
+
+/** dst[d0 ..] = B^T src[s0 ..] for the B of movingAverageInto (each sample scattered over its window). diff: len + 1 scratch numbers. dst may be src. */
+function movingAverageTransposeInto(dst: Float64Array, d0: number, src: Float64Array, s0: number, len: number, r: number, diff: Float64Array): void {
+  for (let j = 0; j <= len; j++) diff[j] = 0;
+  for (let j = 0; j < len; j++) {
+    const q = Math.min(r, j, len - 1 - j);
+    const val = (src[s0 + j] as number) / (2 * q + 1);
+    diff[j - q] = (diff[j - q] as number) + val;
+    diff[j + q + 1] = (diff[j + q + 1] as number) - val;
+  }
+  let acc = 0;
+  for (let j = 0; j < len; j++) {
+    acc += diff[j] as number;
+    dst[d0 + j] = acc;
+  }
+}
+
+/**
+ * dst[oo + j] = ((I - B)^T clip((I - B) s))_j for the len samples s_j = src[so + j], B of movingAverageInto,
+ * clip to +-huber (the gradient of the Huber loss; Infinity: none). prefix, diff: len + 1 scratch numbers
+ * each; res: len. dst may be src.
  */
 function movingResidualNormalInto(
   dst: Float64Array,
@@ -223,61 +256,10 @@ function movingResidualNormalInto(
   diff: Float64Array,
   res: Float64Array,
 ): void {
-  let acc = 0;
-  prefix[0] = 0;
-  for (let j = 0; j < len; j++) {
-    acc += src[so + j] as number;
-    prefix[j + 1] = acc;
-    diff[j] = 0;
-  }
-  diff[len] = 0;
-  for (let j = 0; j < len; j++) {
-    const q = Math.min(r, j, len - 1 - j);
-    const w = 1 / (2 * q + 1);
-    const u = Math.min(huber, Math.max(-huber, (src[so + j] as number) - ((prefix[j + q + 1] as number) - (prefix[j - q] as number)) * w));
-    res[j] = u;
-    const val = u * w;
-    diff[j - q] = (diff[j - q] as number) + val;
-    diff[j + q + 1] = (diff[j + q + 1] as number) - val;
-  }
-  acc = 0;
-  for (let j = 0; j < len; j++) {
-    acc += diff[j] as number;
-    dst[oo + j] = (res[j] as number) - acc;
-  }
-}
-
-/**
- * dst[j] = the mean of src[j - q .. j + q], q = min(r, j, len - 1 - j): the centred moving average whose
- * window shrinks symmetrically at the ends (B). prefix: len + 1 scratch numbers. dst may be src.
- */
-function movingAverageInto(dst: Float64Array, src: Float64Array, len: number, r: number, prefix: Float64Array): void {
-  let acc = 0;
-  prefix[0] = 0;
-  for (let j = 0; j < len; j++) {
-    acc += src[j] as number;
-    prefix[j + 1] = acc;
-  }
-  for (let j = 0; j < len; j++) {
-    const q = Math.min(r, j, len - 1 - j);
-    dst[j] = ((prefix[j + q + 1] as number) - (prefix[j - q] as number)) / (2 * q + 1);
-  }
-}
-
-/** dst = B^T src for the B of movingAverageInto (each sample scattered over its window). diff: len + 1 scratch numbers. dst may be src. */
-function movingAverageTransposeInto(dst: Float64Array, src: Float64Array, len: number, r: number, diff: Float64Array): void {
-  for (let j = 0; j <= len; j++) diff[j] = 0;
-  for (let j = 0; j < len; j++) {
-    const q = Math.min(r, j, len - 1 - j);
-    const val = (src[j] as number) / (2 * q + 1);
-    diff[j - q] = (diff[j - q] as number) + val;
-    diff[j + q + 1] = (diff[j + q + 1] as number) - val;
-  }
-  let acc = 0;
-  for (let j = 0; j < len; j++) {
-    acc += diff[j] as number;
-    dst[j] = acc;
-  }
+  movingAverageInto(res, 0, src, so, len, r, prefix);
+  for (let j = 0; j < len; j++) res[j] = Math.min(huber, Math.max(-huber, (src[so + j] as number) - (res[j] as number)));
+  movingAverageTransposeInto(dst, oo, res, 0, len, r, diff);
+  for (let j = 0; j < len; j++) dst[oo + j] = (res[j] as number) - (dst[oo + j] as number);
 }
 
 /** Radius h of the moving average that, applied twice, smooths the steps (T of the file comment). */
@@ -290,11 +272,11 @@ function stepShakeRadius(radius: number): number {
  * of 4 h + 1 steps): the normal operator of the steps' shake above about 1 Hz. smooth: len scratch numbers.
  */
 function stepShakeNormalInPlace(s: Float64Array, len: number, h: number, prefix: Float64Array, diff: Float64Array, smooth: Float64Array): void {
-  movingAverageInto(smooth, s, len, h, prefix);
-  movingAverageInto(smooth, smooth, len, h, prefix);
+  movingAverageInto(smooth, 0, s, 0, len, h, prefix);
+  movingAverageInto(smooth, 0, smooth, 0, len, h, prefix);
   for (let j = 0; j < len; j++) s[j] = (s[j] as number) - (smooth[j] as number);
-  movingAverageTransposeInto(smooth, s, len, h, diff);
-  movingAverageTransposeInto(smooth, smooth, len, h, diff);
+  movingAverageTransposeInto(smooth, 0, s, 0, len, h, diff);
+  movingAverageTransposeInto(smooth, 0, smooth, 0, len, h, diff);
   for (let j = 0; j < len; j++) s[j] = (s[j] as number) - (smooth[j] as number);
 }
 
@@ -495,14 +477,14 @@ export function rawShakeBalance(raw: PathBuffer, first: number, n: number, radiu
   for (let c = 0; c < 2; c++) {
     const dim = c === 0 ? PATH_X : PATH_Y;
     for (let k = 0; k < n; k++) x[k] = raw.get(first + k, dim);
-    movingAverageInto(smooth, x, n, r, prefix);
+    movingAverageInto(smooth, 0, x, 0, n, r, prefix);
     for (let k = 0; k < n; k++) {
       const d = (x[k] as number) - (smooth[k] as number);
       sway += d * d;
     }
     for (let k = 0; k < n - 1; k++) vel[k] = (x[k + 1] as number) - (x[k] as number);
-    movingAverageInto(smooth, vel, n - 1, h, prefix);
-    movingAverageInto(smooth, smooth, n - 1, h, prefix);
+    movingAverageInto(smooth, 0, vel, 0, n - 1, h, prefix);
+    movingAverageInto(smooth, 0, smooth, 0, n - 1, h, prefix);
     for (let k = 0; k < n - 1; k++) {
       const d = (vel[k] as number) - (smooth[k] as number);
       shake += d * d;
